@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "ShoalTestSupport", path: "Tests/ShoalTestSupport"),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "ShoalDefinitionTests", dependencies: ["ShoalDefinition", "ShoalTestSupport"]),
-        .testTarget(name: "ShoalCLITests", dependencies: ["ShoalTestSupport"]),
+        .testTarget(name: "ShoalCLITests", dependencies: ["shoal", "ShoalTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

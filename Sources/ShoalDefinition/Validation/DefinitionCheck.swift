@@ -1,0 +1,53 @@
+import Foundation
+
+/// The outcome of reading and validating a definition: the model (when the
+/// document could be read at all), its graph, and every problem found.
+public struct DefinitionCheck: Sendable {
+    public let definition: PipelineDefinition?
+    public let graph: PipelineGraph?
+    /// Errors and warnings, in document order within each phase.
+    public let diagnostics: [Diagnostic]
+
+    public var errors: [Diagnostic] { diagnostics.filter { $0.severity == .error } }
+    public var warnings: [Diagnostic] { diagnostics.filter { $0.severity == .warning } }
+    public var isValid: Bool { definition != nil && errors.isEmpty }
+
+    /// Reads a document from bytes and validates it.
+    public static func check(data: Data) -> DefinitionCheck {
+        guard data.count <= Limits.maxDocumentBytes else {
+            return DefinitionCheck(definition: nil, graph: nil, diagnostics: [Diagnostic(
+                .error, code: "too-large", path: .root,
+                message: "The document is \(data.count) bytes; Shoal reads definitions of at most \(Limits.maxDocumentBytes) bytes."
+            )])
+        }
+        let json: JSONValue
+        do {
+            json = try JSONParser.parse(data)
+        } catch {
+            return DefinitionCheck(definition: nil, graph: nil, diagnostics: [Diagnostic(syntax: error)])
+        }
+        return check(json: json)
+    }
+
+    /// Validates an already parsed document.
+    public static func check(json: JSONValue) -> DefinitionCheck {
+        let collector = DiagnosticCollector()
+        if case let .object(fields) = json, case let .array(steps)? = fields["Steps"], steps.count > Limits.maxSteps {
+            collector.error(
+                "too-many-steps", JSONPath.root.key("Steps"),
+                "The definition has \(steps.count) top-level steps; Shoal runs at most \(Limits.maxSteps)."
+            )
+            return DefinitionCheck(definition: nil, graph: nil, diagnostics: collector.diagnostics)
+        }
+        guard let definition = PipelineDefinition.decode(json, at: .root, owner: "The definition", collector) else {
+            return DefinitionCheck(definition: nil, graph: nil, diagnostics: collector.diagnostics)
+        }
+        let graph = Validator(definition: definition, collector: collector).run()
+        return DefinitionCheck(definition: definition, graph: graph, diagnostics: collector.diagnostics)
+    }
+
+    /// Validates a model built in code (for example with the DSL).
+    public static func check(_ definition: PipelineDefinition) -> DefinitionCheck {
+        check(json: definition.json)
+    }
+}

@@ -1,0 +1,393 @@
+/// Checks a decoded definition against the rules of spec §1–§5 and builds its
+/// graph. Every problem is reported; nothing stops at the first.
+final class Validator {
+    private let definition: PipelineDefinition
+    private let collector: DiagnosticCollector
+
+    /// Every step of the document, in document order, depth-first through branches.
+    private var entries: [Entry] = []
+    private var indexByName: [String: Int] = [:]
+    private var parameters: [String: Parameter] = [:]
+    private var edges = Set<PipelineGraph.Edge>()
+
+    private struct Entry {
+        let step: Step
+        let path: JSONPath
+        let branchOf: (condition: String, branch: PipelineGraph.Branch)?
+    }
+
+    init(definition: PipelineDefinition, collector: DiagnosticCollector) {
+        self.definition = definition
+        self.collector = collector
+    }
+
+    func run() -> PipelineGraph {
+        checkVersion()
+        checkParameters()
+        collectSteps()
+        for (index, entry) in entries.enumerated() {
+            checkStep(entry)
+            checkReferences(of: entry, at: index)
+            checkDependsOn(of: entry, at: index)
+            for (branch, steps) in [(PipelineGraph.Branch.ifSteps, entry.step.branches.ifSteps), (.elseSteps, entry.step.branches.elseSteps)] {
+                for step in steps {
+                    if let target = indexByName[step.name] { edges.insert(.init(from: index, to: target, kind: .branch(branch))) }
+                }
+            }
+        }
+        let graph = PipelineGraph(
+            nodes: entries.map { PipelineGraph.Node(name: $0.step.name, typeName: $0.step.typeName, path: $0.path, branchOf: $0.branchOf) },
+            edges: edges
+        )
+        for cycle in graph.cycles {
+            let names = (cycle + [cycle[0]]).map { graph.nodes[$0].name }.joined(separator: " -> ")
+            collector.error("dependency-cycle", JSONPath.root.key("Steps"), "The steps form a dependency cycle: \(names).")
+        }
+        return graph
+    }
+
+    // MARK: Document
+
+    private func checkVersion() {
+        guard definition.version != PipelineDefinition.supportedVersion, !definition.version.isEmpty else { return }
+        collector.error(
+            "unsupported-version", JSONPath.root.key("Version"),
+            "Version '\(definition.version)' is not supported; the only known version is '\(PipelineDefinition.supportedVersion)'."
+        )
+    }
+
+    private func checkParameters() {
+        let list = definition.parameters ?? []
+        let base = JSONPath.root.key("Parameters")
+        if list.count > Limits.maxParameters {
+            collector.error("out-of-range", base, "A pipeline may declare at most \(Limits.maxParameters) parameters; this one declares \(list.count).")
+        }
+        for (index, parameter) in list.enumerated() {
+            let path = base.index(index)
+            if !isValidName(parameter.name) {
+                collector.error(
+                    "invalid-name", path.key("Name"),
+                    "Parameter name '\(parameter.name)' may contain only letters, digits, '-' and '_' (1 to 64 characters)."
+                )
+            }
+            if parameters[parameter.name] != nil {
+                collector.error("duplicate-parameter", path.key("Name"), "Parameter '\(parameter.name)' is declared more than once.")
+            }
+            parameters[parameter.name] = parameter
+            guard let type = parameter.type else {
+                let known = Parameter.ParameterType.allCases.map(\.rawValue).joined(separator: ", ")
+                collector.error(
+                    "unknown-parameter-type", path.key("Type"),
+                    "Parameter '\(parameter.name)' has type '\(parameter.typeName ?? "")'; the types are \(known)."
+                )
+                continue
+            }
+            if let value = parameter.defaultValue, !Self.value(value, fits: type) {
+                collector.error(
+                    "wrong-type", path.key("DefaultValue"),
+                    "Parameter '\(parameter.name)' is declared \(type.rawValue) but its DefaultValue is \(value.kindDescription)."
+                )
+            }
+            if let enumValues = parameter.enumValues {
+                if type != .string {
+                    collector.error("invalid-value", path.key("EnumValues"), "Parameter '\(parameter.name)' is \(type.rawValue); only String parameters take EnumValues.")
+                } else if case let .string(value)? = parameter.defaultValue, !enumValues.contains(value) {
+                    collector.error(
+                        "invalid-value", path.key("DefaultValue"),
+                        "Parameter '\(parameter.name)' defaults to '\(value)', which is not one of its EnumValues (\(enumValues.joined(separator: ", ")))."
+                    )
+                }
+            }
+        }
+    }
+
+    static func value(_ value: JSONValue, fits type: Parameter.ParameterType) -> Bool {
+        switch (type, value) {
+        case (.string, .string), (.boolean, .bool), (.float, .number), (.integer, .number(.int)): true
+        default: false
+        }
+    }
+
+    // MARK: Steps and names
+
+    private func collectSteps() {
+        var topLevel: [String: Int] = [:]
+        for (index, step) in definition.steps.enumerated() {
+            let path = JSONPath.root.key("Steps").index(index)
+            checkName(step, at: path)
+            if let first = topLevel[step.name] {
+                collector.error(
+                    "duplicate-step-name", path.key("Name"),
+                    "Step name '\(step.name)' is used more than once ($.Steps[\(first)] and $.Steps[\(index)])."
+                )
+            } else {
+                topLevel[step.name] = index
+            }
+        }
+        var placeOf: [String: String] = [:]
+        for step in definition.steps { placeOf[step.name] = placeOf[step.name] ?? "at the top level" }
+        for (index, step) in definition.steps.enumerated() {
+            add(step, at: JSONPath.root.key("Steps").index(index), branchOf: nil, placeOf: &placeOf)
+        }
+    }
+
+    private func add(_ step: Step, at path: JSONPath, branchOf: (condition: String, branch: PipelineGraph.Branch)?, placeOf: inout [String: String]) {
+        if indexByName[step.name] == nil { indexByName[step.name] = entries.count }
+        entries.append(Entry(step: step, path: path, branchOf: branchOf))
+        for (branch, steps) in [(PipelineGraph.Branch.ifSteps, step.branches.ifSteps), (.elseSteps, step.branches.elseSteps)] {
+            for (index, child) in steps.enumerated() {
+                let childPath = path.key("Arguments").key(branch.rawValue).index(index)
+                checkName(child, at: childPath)
+                let place = "in the \(branch.rawValue) of '\(step.name)'"
+                if let other = placeOf[child.name] {
+                    collector.error(
+                        "duplicate-step-name", childPath.key("Name"),
+                        "Step '\(child.name)' appears both \(other) and \(place); a step may appear in one place only."
+                    )
+                } else {
+                    placeOf[child.name] = place
+                }
+                add(child, at: childPath, branchOf: (step.name, branch), placeOf: &placeOf)
+            }
+        }
+    }
+
+    private func checkName(_ step: Step, at path: JSONPath) {
+        // An empty name was reported as a missing Name while decoding.
+        guard !isValidName(step.name), !step.name.isEmpty else { return }
+        // '.' first: it is the character that splits a property path.
+        var bad: [String] = step.name.contains(".") ? ["'.'"] : []
+        for character in step.name where !isNameCharacter(character) {
+            let shown = "'\(character)'"
+            if !bad.contains(shown) { bad.append(shown) }
+        }
+        var message = "Step name '\(step.name)' may contain only letters, digits, '-' and '_' (1 to \(Limits.maxStepNameLength) characters)"
+        if !bad.isEmpty { message += "; \(listed(bad)) would also break property paths" }
+        collector.error("invalid-name", path.key("Name"), message + ".")
+    }
+
+    private func isValidName(_ name: String) -> Bool {
+        !name.isEmpty && name.count <= Limits.maxStepNameLength && name.allSatisfy(isNameCharacter)
+    }
+
+    private func isNameCharacter(_ character: Character) -> Bool {
+        character.isASCII && (character.isLetter || character.isNumber || character == "-" || character == "_")
+    }
+
+    private func checkStep(_ entry: Entry) {
+        let step = entry.step
+        guard let type = step.type else { return }
+        if !type.isSupported {
+            collector.warning(
+                "not-supported", entry.path.key("Type"),
+                "Step '\(step.name)' has type \(type.rawValue), which Shoal does not run yet; it is kept as written."
+            )
+        }
+        if step.propertyFiles != nil && type != .processing {
+            collector.error("invalid-value", entry.path.key("PropertyFiles"), "Step '\(step.name)' is \(type.rawValue); only Processing steps declare PropertyFiles.")
+        }
+        switch step.arguments {
+        case let .processing(arguments)?:
+            ProcessingChecks(step: step, arguments: arguments, path: entry.path, collector: collector).run()
+        case .lambda?, nil:
+            if type == .lambda { checkLambda(step, at: entry.path) }
+        default:
+            break
+        }
+    }
+
+    private func checkLambda(_ step: Step, at path: JSONPath) {
+        let outputs = step.outputParameters ?? []
+        if outputs.count > Limits.maxOutputParameters {
+            collector.error("out-of-range", path.key("OutputParameters"), "Step '\(step.name)' declares \(outputs.count) outputs; at most \(Limits.maxOutputParameters) are allowed.")
+        }
+        var seen = Set<String>()
+        for (index, output) in outputs.enumerated() {
+            let outputPath = path.key("OutputParameters").index(index)
+            if !seen.insert(output.name).inserted {
+                collector.error("duplicate-name", outputPath.key("OutputName"), "Step '\(step.name)' declares output '\(output.name)' more than once.")
+            }
+            if output.type == nil {
+                let known = OutputParameter.OutputType.allCases.map(\.rawValue).joined(separator: ", ")
+                collector.error("invalid-value", outputPath.key("OutputType"), "Output '\(output.name)' has type '\(output.typeName ?? "")'; the types are \(known).")
+            }
+        }
+    }
+
+    // MARK: References and dependencies
+
+    /// The parts of a step that its own data dependencies come from: for a
+    /// Condition step only its Conditions (spec §5.1).
+    private func ownContent(of step: Step, at path: JSONPath) -> [(Expression, JSONPath)] {
+        var parts: [(Expression, JSONPath)] = []
+        switch step.arguments {
+        case let .condition(condition)?:
+            for (index, item) in condition.conditions.enumerated() {
+                item.forEachOperand(at: path.key("Arguments").key("Conditions").index(index)) { parts.append(($0, $1)) }
+            }
+        case let arguments?:
+            parts.append((arguments.expression, path.key("Arguments")))
+        case nil:
+            break
+        }
+        for (key, value) in step.extra.entries { parts.append((value, path.key(key))) }
+        return parts
+    }
+
+    private func checkReferences(of entry: Entry, at index: Int) {
+        for (expression, path) in ownContent(of: entry.step, at: entry.path) {
+            expression.forEachReference(at: path) { reference, referencePath in
+                checkReference(reference, at: referencePath, in: entry, index: index)
+            }
+            expression.forEachJsonGet(at: path) { jsonGet, jsonGetPath in
+                checkJsonGet(jsonGet, at: jsonGetPath.key("Std:JsonGet"))
+            }
+        }
+    }
+
+    private func checkReference(_ reference: Reference, at path: JSONPath, in entry: Entry, index: Int) {
+        let text = "Get '\(reference.text)'"
+        switch reference.target {
+        case let .invalid(reason):
+            collector.error("invalid-reference", path, "\(text) cannot be read: \(reason).")
+        case let .parameter(name):
+            guard parameters[name] == nil else { return }
+            let declared = (definition.parameters ?? []).map(\.name)
+            let known = declared.isEmpty ? "no parameters are declared" : "declared: \(declared.joined(separator: ", "))"
+            collector.error("unknown-parameter", path, "\(text) names a parameter that is not declared (\(known)).")
+        case let .execution(name):
+            guard let variable = ExecutionVariable(rawValue: name) else {
+                let known = ExecutionVariable.allCases.map(\.rawValue).joined(separator: ", ")
+                collector.error("unknown-execution-variable", path, "\(text) names no execution variable; they are \(known).")
+                return
+            }
+            let owner: StepType? = switch variable {
+            case .processingJobName: .processing
+            case .trainingJobName: .training
+            default: nil
+            }
+            if let owner, entry.step.type != owner {
+                collector.error(
+                    "invalid-reference", path,
+                    "\(text) is only defined inside a \(owner.rawValue) step, and '\(entry.step.name)' is a \(entry.step.typeName) step."
+                )
+            }
+        case let .experimentConfig(name):
+            if name != "ExperimentName" && name != "TrialName" {
+                collector.error("invalid-reference", path, "\(text) names neither PipelineExperimentConfig.ExperimentName nor .TrialName.")
+            }
+        case let .step(name, segments):
+            guard let target = indexByName[name] else {
+                collector.error("unknown-step", path, "\(text) names step '\(name)', which does not exist.")
+                return
+            }
+            edges.insert(.init(from: target, to: index, kind: .data))
+            let producer = entries[target].step
+            if segments.first == .member("PropertyFiles") {
+                if path.components.last != .key("PropertyFile") {
+                    collector.error("invalid-reference", path, "\(text) reads a property file; property files are read only through Std:JsonGet.")
+                }
+                return
+            }
+            checkProperty(segments, of: producer, text: text, at: path)
+        }
+    }
+
+    private func checkProperty(_ segments: [PropertyPath.Segment], of producer: Step, text: String, at path: JSONPath) {
+        guard let type = producer.type else { return }
+        if type == .fail {
+            collector.error("unknown-property", path, "\(text) reads step '\(producer.name)', a Fail step, which has no properties.")
+            return
+        }
+        if let mismatch = PropertyShape.of(type).firstMismatch(segments) {
+            let shown = mismatch.hasPrefix(".") ? String(mismatch.dropFirst()) : mismatch
+            collector.error(
+                "unknown-property", path,
+                "\(text) reads '\(shown)', which a \(type.rawValue) step does not expose."
+            )
+            return
+        }
+        // Named list elements and Lambda outputs must be ones the producer declares.
+        let declared: (kind: String, names: [String])? = switch (type, segments.first, segments.dropFirst().first) {
+        case (.lambda, .member("OutputParameters"), .key):
+            ("output", (producer.outputParameters ?? []).map(\.name))
+        case (.processing, .member("ProcessingOutputConfig"), _) where segments.count > 2:
+            ("output", processingArguments(producer)?.processingOutputConfig?.outputs?.compactMap(\.outputName) ?? [])
+        case (.processing, .member("ProcessingInputs"), .key):
+            ("input", processingArguments(producer)?.processingInputs?.compactMap(\.inputName) ?? [])
+        default: nil
+        }
+        let key: String? = switch (segments.first, segments.dropFirst().first, segments.dropFirst(2).first) {
+        case (.member("ProcessingOutputConfig"), .member("Outputs"), let .key(name)?): name
+        case (.member("ProcessingOutputConfig"), _, _): nil
+        case (_, let .key(name)?, _): name
+        default: nil
+        }
+        if let declared, let key, !declared.names.contains(key) {
+            let known = declared.names.isEmpty ? "it declares none" : "declared: \(declared.names.joined(separator: ", "))"
+            collector.error(
+                "unknown-property", path,
+                "\(text) reads \(declared.kind) '\(key)' of step '\(producer.name)', which does not declare it (\(known))."
+            )
+        }
+    }
+
+    private func processingArguments(_ step: Step) -> ProcessingArguments? {
+        if case let .processing(arguments)? = step.arguments { return arguments }
+        return nil
+    }
+
+    private func checkJsonGet(_ jsonGet: JsonGet, at path: JSONPath) {
+        if case let .failure(error) = PropertyPath.parseJsonPath(jsonGet.path) {
+            collector.error("invalid-json-path", path.key("Path"), "Std:JsonGet path '\(jsonGet.path)' cannot be read: \(error.reason).")
+        }
+        guard case let .propertyFile(reference) = jsonGet.source else { return }
+        let filePath = path.key("PropertyFile")
+        guard case let .step(name, segments) = reference.target,
+              segments.count == 2, segments[0] == .member("PropertyFiles"), case let .member(fileName) = segments[1]
+        else {
+            collector.error(
+                "invalid-reference", filePath,
+                "Std:JsonGet's PropertyFile must be a Get of 'Steps.<step>.PropertyFiles.<name>', not '\(reference.text)'."
+            )
+            return
+        }
+        guard let target = indexByName[name] else { return } // reported as unknown-step
+        let producer = entries[target].step
+        let declared = (producer.propertyFiles ?? []).map(\.name)
+        guard !declared.contains(fileName) else { return }
+        let known = declared.isEmpty ? "which declares no property files" : "which declares only \(declared.map { "'\($0)'" }.joined(separator: ", "))"
+        collector.error(
+            "unknown-property-file", filePath,
+            "Std:JsonGet reads property file '\(fileName)' of step '\(name)', \(known)."
+        )
+    }
+
+    private func checkDependsOn(of entry: Entry, at index: Int) {
+        for (position, name) in (entry.step.dependsOn ?? []).enumerated() {
+            let path = entry.path.key("DependsOn").index(position)
+            guard let target = indexByName[name] else {
+                collector.error("unknown-step", path, "Step '\(entry.step.name)' depends on '\(name)', which is not a step of this pipeline.")
+                continue
+            }
+            switch entries[target].step.type {
+            case .condition?:
+                collector.error(
+                    "invalid-dependency", path,
+                    "Step '\(entry.step.name)' depends on condition step '\(name)'; depend on a step inside its branches instead."
+                )
+            case .fail?:
+                collector.error("invalid-dependency", path, "Step '\(entry.step.name)' depends on Fail step '\(name)', which never succeeds.")
+            default:
+                break
+            }
+            edges.insert(.init(from: target, to: index, kind: .dependsOn))
+        }
+    }
+}
+
+/// "'a'", "'a' and 'b'", "'a', 'b' and 'c'".
+func listed(_ items: [String]) -> String {
+    guard items.count > 1 else { return items.first ?? "" }
+    return items.dropLast().joined(separator: ", ") + " and " + items.last!
+}
