@@ -5,6 +5,13 @@ public struct JSONSyntaxError: Error, Equatable, Sendable, CustomStringConvertib
     public let reason: String
     public let line: Int
     public let column: Int
+
+    public init(reason: String, line: Int, column: Int) {
+        self.reason = reason
+        self.line = line
+        self.column = column
+    }
+
     public var description: String { "\(reason) at line \(line), column \(column)" }
 }
 

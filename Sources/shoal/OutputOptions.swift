@@ -1,0 +1,24 @@
+import ArgumentParser
+import Foundation
+
+/// `--output`, shared by every command that prints a result.
+struct OutputOptions: ParsableArguments {
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case text, json
+    }
+
+    @Option(name: .long, help: "How to print the result: text for people, json for programs.")
+    var output: Format = .text
+}
+
+/// Writes to standard error, where every problem goes.
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// Pretty JSON with sorted keys, for `--output json`.
+func printJSON(_ value: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}

@@ -1,0 +1,22 @@
+import ArgumentParser
+
+@main
+struct Shoal: ParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "shoal",
+        abstract: "Run SageMaker pipeline definitions on your own Linux hosts.",
+        discussion: """
+            Shoal reads the pipeline definition JSON that the SageMaker Python SDK writes
+            (pipeline.definition()) and checks, draws and (soon) runs it.
+
+            Examples:
+              shoal validate examples/abalone/pipeline.json
+              shoal validate --output json pipelines/*.json
+              shoal graph examples/abalone/pipeline.json --format mermaid
+            """,
+        version: version,
+        subcommands: [ValidateCommand.self, GraphCommand.self]
+    )
+}
