@@ -42,6 +42,9 @@ public struct Diagnostic: Sendable, Equatable, Codable, CustomStringConvertible 
 /// every problem is reported at once instead of the first one only.
 final class DiagnosticCollector {
     private(set) var diagnostics: [Diagnostic] = []
+    /// Where each pipeline function occurs, noted while reading so that the
+    /// validator need not walk the document again.
+    let functions = FunctionIndex()
 
     func error(_ code: String, _ path: JSONPath, _ message: String) {
         diagnostics.append(Diagnostic(.error, code: code, path: path, message: message))
@@ -53,5 +56,32 @@ final class DiagnosticCollector {
 
     func wrongType(_ path: JSONPath, _ name: String, expected: String, found: JSONValue) {
         error("wrong-type", path, "\(name) must be \(expected), not \(found.kindDescription).")
+    }
+}
+
+/// Every `Get` and `Std:JsonGet` of a document with its path, grouped by the step
+/// whose own content holds it (spec §5.1: a condition's branches are separate
+/// steps). Groups are numbered in document order, depth-first through branches,
+/// the order in which steps are read.
+final class FunctionIndex {
+    struct Site {
+        let function: Expression.Function
+        let path: JSONPath
+    }
+
+    /// Functions outside every step (PipelineExperimentConfig, Metadata).
+    private(set) var documentLevel: [Site] = []
+    private(set) var byStep: [[Site]] = []
+    private var open: [Int] = []
+
+    func beginStep() {
+        byStep.append([])
+        open.append(byStep.count - 1)
+    }
+
+    func endStep() { open.removeLast() }
+
+    func note(_ function: Expression.Function, at path: JSONPath) {
+        if let step = open.last { byStep[step].append(Site(function: function, path: path)) } else { documentLevel.append(Site(function: function, path: path)) }
     }
 }

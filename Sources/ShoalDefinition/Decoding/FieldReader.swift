@@ -7,7 +7,10 @@ struct FieldReader {
     /// How error messages name the object, e.g. "Step 'Prepare'".
     let owner: String
     let collector: DiagnosticCollector
-    private var consumed: Set<String> = []
+    /// Which entries were read, by position; a definition's objects are small, so
+    /// this avoids hashing every key (objects beyond 64 members fall back to names).
+    private var consumedMask: UInt64 = 0
+    private var consumedBeyondMask: Set<String> = []
 
     init(_ fields: OrderedFields<JSONValue>, at path: JSONPath, owner: String, collector: DiagnosticCollector) {
         self.fields = fields
@@ -18,12 +21,12 @@ struct FieldReader {
 
     /// The raw member, marked as read.
     mutating func raw(_ key: String, required: Bool = false) -> JSONValue? {
-        consumed.insert(key)
-        guard let value = fields[key] else {
+        guard let position = fields.entries.firstIndex(where: { $0.key == key }) else {
             if required { collector.error("missing-field", path.key(key), "\(owner) has no \(key).") }
             return nil
         }
-        return value
+        if position < 64 { consumedMask |= 1 << UInt64(position) } else { consumedBeyondMask.insert(key) }
+        return fields.entries[position].value
     }
 
     mutating func string(_ key: String, required: Bool = false) -> String? {
@@ -111,8 +114,9 @@ struct FieldReader {
     /// The members nobody asked for, kept as written.
     func remaining() -> OrderedFields<Expression> {
         var rest = OrderedFields<Expression>()
-        for (key, value) in fields.entries where !consumed.contains(key) {
-            rest.entries.append((key, Expression(decoding: value, at: path.key(key), collector)))
+        for (position, (key, value)) in fields.entries.enumerated() {
+            let used = position < 64 ? consumedMask & (1 << UInt64(position)) != 0 : consumedBeyondMask.contains(key)
+            if !used { rest.entries.append((key, Expression(decoding: value, at: path.key(key), collector))) }
         }
         return rest
     }

@@ -5,23 +5,61 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
         case index(Int)
     }
 
-    public private(set) var components: [Component]
+    /// A shared linked list, so that extending a path while walking a large
+    /// document costs one small allocation instead of copying the whole path.
+    private final class Node: Sendable {
+        let parent: Node?
+        let component: Component
+        let depth: Int
 
-    public static let root = JSONPath(components: [])
-
-    public init(components: [Component]) { self.components = components }
-
-    public func key(_ key: String) -> JSONPath {
-        var copy = self
-        copy.components.append(.key(key))
-        return copy
+        init(parent: Node?, component: Component) {
+            self.parent = parent
+            self.component = component
+            self.depth = (parent?.depth ?? 0) + 1
+        }
     }
 
-    public func index(_ index: Int) -> JSONPath {
-        var copy = self
-        copy.components.append(.index(index))
-        return copy
+    private let last: Node?
+
+    public static let root = JSONPath(last: nil)
+
+    private init(last: Node?) { self.last = last }
+
+    public init(components: [Component]) {
+        var node: Node? = nil
+        for component in components { node = Node(parent: node, component: component) }
+        last = node
     }
+
+    public var components: [Component] {
+        var result: [Component] = []
+        result.reserveCapacity(last?.depth ?? 0)
+        var node = last
+        while let current = node {
+            result.append(current.component)
+            node = current.parent
+        }
+        return result.reversed()
+    }
+
+    /// The last component, without walking the path.
+    public var lastComponent: Component? { last?.component }
+
+    public func key(_ key: String) -> JSONPath { JSONPath(last: Node(parent: last, component: .key(key))) }
+
+    public func appending(_ components: [Component]) -> JSONPath {
+        var node = last
+        for component in components { node = Node(parent: node, component: component) }
+        return JSONPath(last: node)
+    }
+
+    public func index(_ index: Int) -> JSONPath { JSONPath(last: Node(parent: last, component: .index(index))) }
+
+    public static func == (lhs: JSONPath, rhs: JSONPath) -> Bool {
+        lhs.last === rhs.last || lhs.components == rhs.components
+    }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(components) }
 
     public var description: String {
         var text = "$"

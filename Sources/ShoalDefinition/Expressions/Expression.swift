@@ -56,41 +56,11 @@ public indirect enum Expression: Sendable, Equatable {
         }
     }
 
-    /// Visits every `Get` inside, with the path of the expression object that holds it.
-    public func forEachReference(at path: JSONPath, _ body: (Reference, JSONPath) throws -> Void) rethrows {
-        switch self {
-        case .null, .bool, .number, .string: return
-        case let .array(elements):
-            for (index, element) in elements.enumerated() { try element.forEachReference(at: path.index(index), body) }
-        case let .object(fields):
-            for (key, value) in fields.entries { try value.forEachReference(at: path.key(key), body) }
-        case let .get(reference): try body(reference, path)
-        case let .join(_, values):
-            let valuesPath = path.key("Std:Join").key("Values")
-            for (index, value) in values.enumerated() { try value.forEachReference(at: valuesPath.index(index), body) }
-        case let .jsonGet(jsonGet):
-            switch jsonGet.source {
-            case let .propertyFile(reference): try body(reference, path.key("Std:JsonGet").key("PropertyFile"))
-            case let .s3Uri(uri): try uri.forEachReference(at: path.key("Std:JsonGet").key("S3Uri"), body)
-            }
-        }
-    }
-
-    /// Visits every `Std:JsonGet` inside, with the path of its expression object.
-    public func forEachJsonGet(at path: JSONPath, _ body: (JsonGet, JSONPath) throws -> Void) rethrows {
-        switch self {
-        case .null, .bool, .number, .string, .get: return
-        case let .array(elements):
-            for (index, element) in elements.enumerated() { try element.forEachJsonGet(at: path.index(index), body) }
-        case let .object(fields):
-            for (key, value) in fields.entries { try value.forEachJsonGet(at: path.key(key), body) }
-        case let .join(_, values):
-            let valuesPath = path.key("Std:Join").key("Values")
-            for (index, value) in values.enumerated() { try value.forEachJsonGet(at: valuesPath.index(index), body) }
-        case let .jsonGet(jsonGet):
-            try body(jsonGet, path)
-            if case let .s3Uri(uri) = jsonGet.source { try uri.forEachJsonGet(at: path.key("Std:JsonGet").key("S3Uri"), body) }
-        }
+    /// A pipeline function found inside an expression.
+    public enum Function: Sendable {
+        /// A `Get`; for the property file of a `Std:JsonGet` its path ends in `PropertyFile`.
+        case get(Reference)
+        case jsonGet(JsonGet)
     }
 }
 
@@ -149,7 +119,9 @@ extension Expression {
                 collector.wrongType(path.key("Get"), "Get", expected: "a string such as 'Parameters.Name'", found: body)
                 return .null
             }
-            return .get(Reference(text))
+            let reference = Reference(text)
+            collector.functions.note(.get(reference), at: path)
+            return .get(reference)
         case "Std:Join":
             let bodyPath = path.key("Std:Join")
             guard case let .object(fields) = body else {
@@ -178,7 +150,11 @@ extension Expression {
             switch (propertyFile, s3Uri) {
             case let (.object(getFields)?, nil):
                 if getFields.count == 1, case let .string(text)? = getFields["Get"] {
-                    return .jsonGet(JsonGet(source: .propertyFile(Reference(text)), path: jsonPath))
+                    let reference = Reference(text)
+                    let jsonGet = JsonGet(source: .propertyFile(reference), path: jsonPath)
+                    collector.functions.note(.jsonGet(jsonGet), at: path)
+                    collector.functions.note(.get(reference), at: bodyPath.key("PropertyFile"))
+                    return .jsonGet(jsonGet)
                 }
                 fallthrough
             case (.some, nil):
@@ -188,7 +164,9 @@ extension Expression {
                 )
                 return .null
             case let (nil, uri?):
-                return .jsonGet(JsonGet(source: .s3Uri(uri), path: jsonPath))
+                let jsonGet = JsonGet(source: .s3Uri(uri), path: jsonPath)
+                collector.functions.note(.jsonGet(jsonGet), at: path)
+                return .jsonGet(jsonGet)
             case (nil, nil):
                 collector.error("missing-field", bodyPath, "Std:JsonGet needs either PropertyFile or S3Uri.")
                 return .null

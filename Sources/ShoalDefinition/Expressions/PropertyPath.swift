@@ -11,39 +11,63 @@ public enum PropertyPath {
         public let reason: String
     }
 
-    /// Parses segments that each start with `.`, `[n]` or `['key']`.
+    /// Parses segments that each start with `.`, `[n]` or `['key']`. Works on
+    /// UTF-8 bytes: every Get of a large definition passes through here.
     public static func parse(_ text: Substring) -> Result<[Segment], ParseError> {
         var segments: [Segment] = []
-        var rest = text
-        while let first = rest.first {
-            if first == "." {
-                rest = rest.dropFirst()
-                let end = rest.firstIndex { $0 == "." || $0 == "[" } ?? rest.endIndex
-                let name = rest[..<end]
-                guard !name.isEmpty else { return .failure(ParseError(reason: "it has an empty member name")) }
-                guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ":" }) else {
-                    return .failure(ParseError(reason: "member '\(name)' may contain only letters, digits and '_'"))
+        let bytes = Array(text.utf8)
+        var index = 0
+        func string(_ range: Range<Int>) -> String { String(decoding: bytes[range], as: UTF8.self) }
+        while index < bytes.count {
+            switch bytes[index] {
+            case UInt8(ascii: "."):
+                index += 1
+                let start = index
+                while index < bytes.count && bytes[index] != UInt8(ascii: ".") && bytes[index] != UInt8(ascii: "[") {
+                    guard isMemberByte(bytes[index]) else {
+                        return .failure(ParseError(reason: "member '\(string(start..<bytes.count))' may contain only letters, digits and '_'"))
+                    }
+                    index += 1
                 }
-                segments.append(.member(String(name)))
-                rest = rest[end...]
-            } else if first == "[" {
-                guard let close = closingBracket(in: rest) else {
-                    return .failure(ParseError(reason: "a '[' is not closed"))
-                }
-                let inner = rest[rest.index(after: rest.startIndex)..<close]
-                if let quote = inner.first, quote == "'" || quote == "\"", inner.count >= 2, inner.last == quote {
-                    segments.append(.key(String(inner.dropFirst().dropLast())))
-                } else if let index = Int(inner), index >= 0 {
-                    segments.append(.index(index))
+                guard index > start else { return .failure(ParseError(reason: "it has an empty member name")) }
+                segments.append(.member(string(start..<index)))
+            case UInt8(ascii: "["):
+                let open = index
+                index += 1
+                if index < bytes.count, bytes[index] == UInt8(ascii: "'") || bytes[index] == UInt8(ascii: "\"") {
+                    let quote = bytes[index]
+                    let start = index + 1
+                    var end = start
+                    while end + 1 < bytes.count && !(bytes[end] == quote && bytes[end + 1] == UInt8(ascii: "]")) { end += 1 }
+                    guard end + 1 < bytes.count else { return .failure(ParseError(reason: "a '[' is not closed")) }
+                    segments.append(.key(string(start..<end)))
+                    index = end + 2
                 } else {
-                    return .failure(ParseError(reason: "'[\(inner)]' is neither a list position nor a quoted key"))
+                    let start = index
+                    while index < bytes.count && bytes[index] != UInt8(ascii: "]") { index += 1 }
+                    guard index < bytes.count else { return .failure(ParseError(reason: "a '[' is not closed")) }
+                    guard let position = Int(string(start..<index)), position >= 0 else {
+                        return .failure(ParseError(reason: "'\(string(open..<index + 1))' is neither a list position nor a quoted key"))
+                    }
+                    segments.append(.index(position))
+                    index += 1
                 }
-                rest = rest[rest.index(after: close)...]
-            } else {
-                return .failure(ParseError(reason: "expected '.' or '[' at '\(rest)'"))
+            default:
+                return .failure(ParseError(reason: "expected '.' or '[' at '\(string(index..<bytes.count))'"))
             }
         }
         return .success(segments)
+    }
+
+    private static func isMemberByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: ":"):
+            true
+        default:
+            // Letters beyond ASCII, as JSON keys in property files may hold them.
+            byte >= 0x80
+        }
     }
 
     /// Parses a `Std:JsonGet` path, where the first name has no leading dot and `$`/`$.` may lead.
@@ -51,7 +75,8 @@ public enum PropertyPath {
         var body = Substring(text)
         if body.hasPrefix("$") { body = body.dropFirst() }
         if let first = body.first, first != "." && first != "[" { body = "." + body }
-        if body.contains("*") || body.contains("..") || body.contains("?(") {
+        let utf8 = Array(body.utf8)
+        if utf8.contains(UInt8(ascii: "*")) || zip(utf8, utf8.dropFirst()).contains(where: { $0 == UInt8(ascii: ".") && $1 == UInt8(ascii: ".") || $0 == UInt8(ascii: "?") && $1 == UInt8(ascii: "(") }) {
             return .failure(ParseError(reason: "wildcards, deep scans and filters are not supported"))
         }
         let result = parse(body)
@@ -70,20 +95,5 @@ public enum PropertyPath {
             case let .key(key): "['\(key)']"
             }
         }.joined()
-    }
-
-    private static func closingBracket(in text: Substring) -> Substring.Index? {
-        let afterOpen = text.index(after: text.startIndex)
-        if let quote = text[afterOpen...].first, quote == "'" || quote == "\"" {
-            var index = text.index(after: afterOpen)
-            while index < text.endIndex {
-                if text[index] == quote, text.index(after: index) < text.endIndex, text[text.index(after: index)] == "]" {
-                    return text.index(after: index)
-                }
-                index = text.index(after: index)
-            }
-            return nil
-        }
-        return text[afterOpen...].firstIndex(of: "]")
     }
 }

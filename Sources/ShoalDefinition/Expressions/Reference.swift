@@ -39,7 +39,7 @@ public struct Reference: Sendable, Equatable, CustomStringConvertible {
     }
 
     private static func parse(_ text: String) -> Target {
-        guard let dot = text.firstIndex(of: ".") else {
+        guard let dot = text.utf8.firstIndex(of: UInt8(ascii: ".")) else {
             return .invalid(reason: "it has no root; use Parameters.<name>, Execution.<variable> or Steps.<step>.<property>")
         }
         let root = text[..<dot]
@@ -52,7 +52,7 @@ public struct Reference: Sendable, Equatable, CustomStringConvertible {
         case "PipelineExperimentConfig":
             return .experimentConfig(rest)
         case "Steps":
-            let nameEnd = rest.firstIndex { $0 == "." || $0 == "[" } ?? rest.endIndex
+            let nameEnd = rest.utf8.firstIndex { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "[") } ?? rest.endIndex
             let name = String(rest[..<nameEnd])
             guard !name.isEmpty else { return .invalid(reason: "it names no step") }
             switch PropertyPath.parse(rest[nameEnd...]) {

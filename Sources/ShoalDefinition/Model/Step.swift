@@ -75,8 +75,13 @@ public struct Step: Sendable, Equatable, ObjectModel {
             return []
         }
         return elements.enumerated().compactMap { index, element in
-            var owner = "The step at \(path.index(index))"
-            if case let .object(fields) = element, case let .string(name)? = fields["Name"] { owner = "Step '\(name)'" }
+            guard case let .object(fields) = element else {
+                collector.wrongType(path.index(index), "A step", expected: "an object", found: element)
+                return nil
+            }
+            let owner = if case let .string(name)? = fields["Name"] { "Step '\(name)'" } else { "The step at \(path.index(index))" }
+            collector.functions.beginStep()
+            defer { collector.functions.endStep() }
             return Step.decode(element, at: path.index(index), owner: owner, collector)
         }
     }

@@ -10,10 +10,17 @@ final class Validator {
     private var parameters: [String: Parameter] = [:]
     private var edges = Set<PipelineGraph.Edge>()
 
-    private struct Entry {
+    /// A class, so that looking up a step does not copy it.
+    private final class Entry {
         let step: Step
         let path: JSONPath
         let branchOf: (condition: String, branch: PipelineGraph.Branch)?
+
+        init(step: Step, path: JSONPath, branchOf: (condition: String, branch: PipelineGraph.Branch)?) {
+            self.step = step
+            self.path = path
+            self.branchOf = branchOf
+        }
     }
 
     init(definition: PipelineDefinition, collector: DiagnosticCollector) {
@@ -25,9 +32,11 @@ final class Validator {
         checkVersion()
         checkParameters()
         collectSteps()
+        let functions = collector.functions
+        checkFunctions(functions.documentLevel, in: nil, index: nil)
         for (index, entry) in entries.enumerated() {
             checkStep(entry)
-            checkReferences(of: entry, at: index)
+            checkFunctions(functions.byStep[index], in: entry, index: index)
             checkDependsOn(of: entry, at: index)
             for (branch, steps) in [(PipelineGraph.Branch.ifSteps, entry.step.branches.ifSteps), (.elseSteps, entry.step.branches.elseSteps)] {
                 for step in steps {
@@ -216,36 +225,18 @@ final class Validator {
 
     // MARK: References and dependencies
 
-    /// The parts of a step that its own data dependencies come from: for a
-    /// Condition step only its Conditions (spec §5.1).
-    private func ownContent(of step: Step, at path: JSONPath) -> [(Expression, JSONPath)] {
-        var parts: [(Expression, JSONPath)] = []
-        switch step.arguments {
-        case let .condition(condition)?:
-            for (index, item) in condition.conditions.enumerated() {
-                item.forEachOperand(at: path.key("Arguments").key("Conditions").index(index)) { parts.append(($0, $1)) }
-            }
-        case let arguments?:
-            parts.append((arguments.expression, path.key("Arguments")))
-        case nil:
-            break
-        }
-        for (key, value) in step.extra.entries { parts.append((value, path.key(key))) }
-        return parts
-    }
-
-    private func checkReferences(of entry: Entry, at index: Int) {
-        for (expression, path) in ownContent(of: entry.step, at: entry.path) {
-            expression.forEachReference(at: path) { reference, referencePath in
-                checkReference(reference, at: referencePath, in: entry, index: index)
-            }
-            expression.forEachJsonGet(at: path) { jsonGet, jsonGetPath in
-                checkJsonGet(jsonGet, at: jsonGetPath.key("Std:JsonGet"))
+    /// Checks every function the reader noted in the step's own content (for a
+    /// Condition step only its Conditions, spec §5.1) and adds its data edges.
+    private func checkFunctions(_ sites: [FunctionIndex.Site], in entry: Entry?, index: Int?) {
+        for site in sites {
+            switch site.function {
+            case let .get(reference): checkReference(reference, at: site.path, in: entry, index: index)
+            case let .jsonGet(jsonGet): checkJsonGet(jsonGet, at: site.path.key("Std:JsonGet"))
             }
         }
     }
 
-    private func checkReference(_ reference: Reference, at path: JSONPath, in entry: Entry, index: Int) {
+    private func checkReference(_ reference: Reference, at path: JSONPath, in entry: Entry?, index: Int?) {
         let text = "Get '\(reference.text)'"
         switch reference.target {
         case let .invalid(reason):
@@ -266,11 +257,9 @@ final class Validator {
             case .trainingJobName: .training
             default: nil
             }
-            if let owner, entry.step.type != owner {
-                collector.error(
-                    "invalid-reference", path,
-                    "\(text) is only defined inside a \(owner.rawValue) step, and '\(entry.step.name)' is a \(entry.step.typeName) step."
-                )
+            if let owner, entry?.step.type != owner {
+                let place = entry.map { "'\($0.step.name)' is a \($0.step.typeName) step" } ?? "this is outside every step"
+                collector.error("invalid-reference", path, "\(text) is only defined inside a \(owner.rawValue) step, and \(place).")
             }
         case let .experimentConfig(name):
             if name != "ExperimentName" && name != "TrialName" {
@@ -281,10 +270,10 @@ final class Validator {
                 collector.error("unknown-step", path, "\(text) names step '\(name)', which does not exist.")
                 return
             }
-            edges.insert(.init(from: target, to: index, kind: .data))
+            if let index { edges.insert(.init(from: target, to: index, kind: .data)) }
             let producer = entries[target].step
             if segments.first == .member("PropertyFiles") {
-                if path.components.last != .key("PropertyFile") {
+                if path.lastComponent != .key("PropertyFile") {
                     collector.error("invalid-reference", path, "\(text) reads a property file; property files are read only through Std:JsonGet.")
                 }
                 return

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what Shoal needs that a fresh Debian/Ubuntu machine with the Swift
+# toolchain lacks: libzmq (headers and library) and python3. Does nothing when
+# both are present.
+set -euo pipefail
+
+missing=()
+[ -f /usr/include/zmq.h ] || missing+=(libzmq3-dev)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "setup: installing ${missing[*]}" >&2
+if [ "$(id -u)" -eq 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+else
+  sudo apt-get update -qq
+  sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
