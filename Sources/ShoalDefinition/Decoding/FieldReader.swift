@@ -14,7 +14,7 @@ struct FieldReader {
 
     init(_ fields: OrderedFields<JSONValue>, at path: JSONPath, owner: String, collector: DiagnosticCollector) {
         self.fields = fields
-        self.path = path
+        self.path = path.linkedForChildren
         self.owner = owner
         self.collector = collector
     }

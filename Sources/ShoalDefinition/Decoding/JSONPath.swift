@@ -6,7 +6,9 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// A shared linked list, so that extending a path while walking a large
-    /// document costs one small allocation instead of copying the whole path.
+    /// document costs at most one small allocation instead of copying the path.
+    /// The last component stays unlinked (`tip`) until the path is extended
+    /// again, so the paths of leaf values, the most common, allocate nothing.
     private final class Node: Sendable {
         let parent: Node?
         let component: Component
@@ -19,22 +21,25 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    private let last: Node?
+    private let linked: Node?
+    private let tip: Component?
 
-    public static let root = JSONPath(last: nil)
+    public static let root = JSONPath(linked: nil, tip: nil)
 
-    private init(last: Node?) { self.last = last }
+    private init(linked: Node?, tip: Component?) {
+        self.linked = linked
+        self.tip = tip
+    }
 
     public init(components: [Component]) {
-        var node: Node? = nil
-        for component in components { node = Node(parent: node, component: component) }
-        last = node
+        self = JSONPath.root.appending(components)
     }
 
     public var components: [Component] {
         var result: [Component] = []
-        result.reserveCapacity(last?.depth ?? 0)
-        var node = last
+        result.reserveCapacity((linked?.depth ?? 0) + 1)
+        if let tip { result.append(tip) }
+        var node = linked
         while let current = node {
             result.append(current.component)
             node = current.parent
@@ -43,20 +48,29 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The last component, without walking the path.
-    public var lastComponent: Component? { last?.component }
+    public var lastComponent: Component? { tip ?? linked?.component }
 
-    public func key(_ key: String) -> JSONPath { JSONPath(last: Node(parent: last, component: .key(key))) }
-
-    public func appending(_ components: [Component]) -> JSONPath {
-        var node = last
-        for component in components { node = Node(parent: node, component: component) }
-        return JSONPath(last: node)
+    /// The same path with every component linked, so that many children made
+    /// from it share one allocation.
+    public var linkedForChildren: JSONPath {
+        guard let tip else { return self }
+        return JSONPath(linked: Node(parent: linked, component: tip), tip: nil)
     }
 
-    public func index(_ index: Int) -> JSONPath { JSONPath(last: Node(parent: last, component: .index(index))) }
+    public func key(_ key: String) -> JSONPath { linkedForChildren.withTip(.key(key)) }
+
+    public func index(_ index: Int) -> JSONPath { linkedForChildren.withTip(.index(index)) }
+
+    public func appending(_ components: [Component]) -> JSONPath {
+        var path = self
+        for component in components { path = path.linkedForChildren.withTip(component) }
+        return path
+    }
+
+    private func withTip(_ component: Component) -> JSONPath { JSONPath(linked: linked, tip: component) }
 
     public static func == (lhs: JSONPath, rhs: JSONPath) -> Bool {
-        lhs.last === rhs.last || lhs.components == rhs.components
+        (lhs.linked === rhs.linked && lhs.tip == rhs.tip) || lhs.components == rhs.components
     }
 
     public func hash(into hasher: inout Hasher) { hasher.combine(components) }

@@ -102,12 +102,14 @@ extension Expression {
         case let .number(number): self = .number(number)
         case let .string(text): self = .string(text)
         case let .array(elements):
-            self = .array(elements.enumerated().map { Expression(decoding: $1, at: path.index($0), collector) })
+            let parent = path.linkedForChildren
+            self = .array(elements.enumerated().map { Expression(decoding: $1, at: parent.index($0), collector) })
         case let .object(fields):
             if fields.count == 1, let (key, body) = fields.entries.first, let function = Expression.function(key, body, at: path, collector) {
                 self = function
             } else {
-                self = .object(fields.mapEntries { Expression(decoding: $1, at: path.key($0), collector) })
+                let parent = path.linkedForChildren
+                self = .object(fields.mapEntries { Expression(decoding: $1, at: parent.key($0), collector) })
             }
         }
     }

@@ -20,28 +20,37 @@ public struct DefinitionCheck: Sendable {
                 message: "The document is \(data.count) bytes; Shoal reads definitions of at most \(Limits.maxDocumentBytes) bytes."
             )])
         }
-        let json: JSONValue
+        let collector = DiagnosticCollector()
+        let definition: PipelineDefinition?
         do {
-            json = try JSONParser.parse(data)
+            // The parsed tree is dropped as soon as the model is read, before
+            // validation, which halves peak memory on large documents.
+            definition = read(try JSONParser.parse(data), collector)
         } catch {
             return DefinitionCheck(definition: nil, graph: nil, diagnostics: [Diagnostic(syntax: error)])
         }
-        return check(json: json)
+        return validate(definition, collector)
     }
 
     /// Validates an already parsed document.
     public static func check(json: JSONValue) -> DefinitionCheck {
         let collector = DiagnosticCollector()
+        return validate(read(json, collector), collector)
+    }
+
+    private static func read(_ json: JSONValue, _ collector: DiagnosticCollector) -> PipelineDefinition? {
         if case let .object(fields) = json, case let .array(steps)? = fields["Steps"], steps.count > Limits.maxSteps {
             collector.error(
                 "too-many-steps", JSONPath.root.key("Steps"),
                 "The definition has \(steps.count) top-level steps; Shoal runs at most \(Limits.maxSteps)."
             )
-            return DefinitionCheck(definition: nil, graph: nil, diagnostics: collector.diagnostics)
+            return nil
         }
-        guard let definition = PipelineDefinition.decode(json, at: .root, owner: "The definition", collector) else {
-            return DefinitionCheck(definition: nil, graph: nil, diagnostics: collector.diagnostics)
-        }
+        return PipelineDefinition.decode(json, at: .root, owner: "The definition", collector)
+    }
+
+    private static func validate(_ definition: PipelineDefinition?, _ collector: DiagnosticCollector) -> DefinitionCheck {
+        guard let definition else { return DefinitionCheck(definition: nil, graph: nil, diagnostics: collector.diagnostics) }
         let graph = Validator(definition: definition, collector: collector).run()
         return DefinitionCheck(definition: definition, graph: graph, diagnostics: collector.diagnostics)
     }

@@ -63,7 +63,7 @@ struct ProcessingChecks {
 
     private func checkLocalPath(_ value: Expression?, at path: JSONPath) {
         guard case let .string(text)? = value else { return }
-        if !text.hasPrefix("/opt/ml/processing/") || text.split(separator: "/").contains("..") {
+        if !text.hasPrefix("/opt/ml/processing/") || text.hasSuffix("/..") || text.contains("/../") {
             collector.error("invalid-value", path, "LocalPath '\(text)' must lie under /opt/ml/processing/.")
         }
     }
@@ -141,11 +141,20 @@ struct ProcessingChecks {
             collector.error("out-of-range", environmentPath, "Environment holds \(environment.count) variables; at most \(Limits.maxEnvironmentEntries) are allowed.")
         }
         for (key, _) in environment.entries {
-            let valid = !key.isEmpty && key.count <= 256 && key.first.map { $0 == "_" || ($0.isASCII && $0.isLetter) } == true
-                && key.allSatisfy { $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }
+            let bytes = key.utf8
+            let valid = !bytes.isEmpty && bytes.count <= 256 && !isDigit(bytes.first!) && bytes.allSatisfy(isIdentifierByte)
             if !valid {
                 collector.error("invalid-name", environmentPath.key(key), "Environment variable name '\(key)' must match [a-zA-Z_][a-zA-Z0-9_]*.")
             }
+        }
+    }
+
+    private func isDigit(_ byte: UInt8) -> Bool { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }
+
+    private func isIdentifierByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"): true
+        default: false
         }
     }
 

@@ -176,11 +176,19 @@ final class Validator {
     }
 
     private func isValidName(_ name: String) -> Bool {
-        !name.isEmpty && name.count <= Limits.maxStepNameLength && name.allSatisfy(isNameCharacter)
+        // Valid names are ASCII, so bytes and characters coincide.
+        !name.isEmpty && name.utf8.count <= Limits.maxStepNameLength && name.utf8.allSatisfy { isNameCharacter(Character(Unicode.Scalar($0))) }
     }
 
     private func isNameCharacter(_ character: Character) -> Bool {
-        character.isASCII && (character.isLetter || character.isNumber || character == "-" || character == "_")
+        guard let ascii = character.asciiValue else { return false }
+        switch ascii {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "-"), UInt8(ascii: "_"):
+            return true
+        default:
+            return false
+        }
     }
 
     private func checkStep(_ entry: Entry) {
