@@ -11,6 +11,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // libzmq from Debian's libzmq3-dev; zmq.h lives in /usr/include, so a plain
@@ -22,10 +23,14 @@ let package = Package(
         ),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
         .target(name: "ShoalDefinition"),
+        .target(name: "ShoalStore", dependencies: ["ShoalDefinition", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "ShoalRuntime", dependencies: ["ShoalDefinition"]),
+        .target(name: "ShoalCluster", dependencies: ["ZeroMQ", "ShoalRuntime", "ShoalDefinition"]),
+        .target(name: "ShoalEngine", dependencies: ["ShoalStore", "ShoalCluster", "ShoalRuntime", "ShoalDefinition", "ZeroMQ"]),
         .executableTarget(
             name: "shoal",
             dependencies: [
-                "ShoalDefinition",
+                "ShoalEngine", "ShoalStore", "ShoalCluster", "ShoalRuntime", "ShoalDefinition",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -33,6 +38,9 @@ let package = Package(
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "ShoalDefinitionTests", dependencies: ["ShoalDefinition", "ShoalTestSupport"]),
         .testTarget(name: "ShoalCLITests", dependencies: ["shoal", "ShoalTestSupport"]),
+        .testTarget(name: "ShoalStoreTests", dependencies: ["ShoalStore", "ShoalTestSupport"]),
+        .testTarget(name: "ShoalRuntimeTests", dependencies: ["ShoalRuntime", "ShoalTestSupport"]),
+        .testTarget(name: "ShoalEngineTests", dependencies: ["ShoalEngine", "ShoalTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

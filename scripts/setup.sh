@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what Shoal needs that a fresh Debian/Ubuntu machine with the Swift
-# toolchain lacks: libzmq (headers and library) and python3. Does nothing when
+# toolchain lacks: libzmq and SQLite (headers and libraries) and python3. Does nothing when
 # both are present.
 set -euo pipefail
 
 missing=()
 [ -f /usr/include/zmq.h ] || missing+=(libzmq3-dev)
+[ -f /usr/include/sqlite3.h ] || missing+=(libsqlite3-dev)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 [ ${#missing[@]} -eq 0 ] && exit 0
 

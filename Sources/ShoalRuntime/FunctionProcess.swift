@@ -1,0 +1,120 @@
+import Foundation
+
+/// A warm Python process for one Lambda-style function: the handler is
+/// imported once, then fed one event per line; replies come back one per line.
+/// Reading is non-blocking, so a worker loop can wait on `outputDescriptor`.
+public final class FunctionProcess: @unchecked Sendable {
+    public enum Reply: Sendable, Equatable {
+        case ready
+        case loadFailed(message: String)
+        case result(Data)
+        case failed(message: String)
+    }
+
+    public let handler: String
+    private let process = Process()
+    private let input = Pipe()
+    private let output = Pipe()
+    private var buffer = Data()
+    /// Replies longer than this end the process: a handler's result is small.
+    public static let maxReplyBytes = 1 << 20
+
+    public init(codeFolder: String, handler: String, logFile: String) throws {
+        self.handler = handler
+        try FileManager.default.createDirectory(atPath: (logFile as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        if !FileManager.default.fileExists(atPath: logFile) { FileManager.default.createFile(atPath: logFile, contents: nil) }
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-u", "-c", Self.shim, handler]
+        process.currentDirectoryURL = URL(fileURLWithPath: codeFolder)
+        process.standardInput = input
+        process.standardOutput = output
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logFile))
+        log.seekToEndOfFile()
+        process.standardError = log
+        try process.run()
+        let flags = fcntl(output.fileHandleForReading.fileDescriptor, F_GETFL)
+        _ = fcntl(output.fileHandleForReading.fileDescriptor, F_SETFL, flags | O_NONBLOCK)
+    }
+
+    deinit { terminate() }
+
+    public var outputDescriptor: Int32 { output.fileHandleForReading.fileDescriptor }
+    public var isRunning: Bool { process.isRunning }
+
+    /// Sends one event (a JSON object) to the handler.
+    public func invoke(event: Data) throws {
+        var line = Data("{\"event\": ".utf8)
+        line.append(event)
+        line.append(contentsOf: Array("}\n".utf8))
+        try input.fileHandleForWriting.write(contentsOf: line)
+    }
+
+    /// The next complete reply, if one has arrived; never blocks.
+    public func readReply() -> Reply? {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = read(outputDescriptor, &chunk, chunk.count)
+            if count <= 0 { break }
+            buffer.append(contentsOf: chunk[0..<count])
+            if buffer.count > Self.maxReplyBytes {
+                terminate()
+                return .failed(message: "the handler's reply is larger than \(Self.maxReplyBytes) bytes")
+            }
+        }
+        guard let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) else {
+            if !process.isRunning && buffer.isEmpty {
+                return .failed(message: "the function's Python process exited (status \(process.terminationStatus)); see the step log")
+            }
+            return nil
+        }
+        let line = buffer[buffer.startIndex..<newline]
+        buffer.removeSubrange(buffer.startIndex...newline)
+        guard let object = try? JSONSerialization.jsonObject(with: line) as? [String: Any] else {
+            return .failed(message: "the function process sent a reply that is not JSON")
+        }
+        if let ready = object["ready"] as? Bool {
+            return ready ? .ready : .loadFailed(message: object["error"] as? String ?? "the handler could not be loaded")
+        }
+        if object["ok"] as? Bool == true, let result = object["result"] {
+            let data = (try? JSONSerialization.data(withJSONObject: result, options: [.fragmentsAllowed])) ?? Data("null".utf8)
+            return .result(data)
+        }
+        return .failed(message: object["error"] as? String ?? "the handler failed")
+    }
+
+    public func terminate() {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    /// Loads `module.function` from the working folder, then serves events.
+    /// Handler prints go to the log (stderr); the protocol keeps its own stdout.
+    static let shim = #"""
+import importlib, json, os, sys, traceback
+protocol = os.fdopen(os.dup(1), "w", buffering=1)
+os.dup2(2, 1)
+sys.stdout = sys.stderr
+sys.path.insert(0, os.getcwd())
+def describe(error):
+    text = str(error)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+try:
+    module_name, function_name = sys.argv[1].rsplit(".", 1)
+    handler = getattr(importlib.import_module(module_name), function_name)
+except Exception as error:
+    traceback.print_exc()
+    protocol.write(json.dumps({"ready": False, "error": "cannot load handler " + sys.argv[1] + ": " + describe(error)}) + "\n")
+    sys.exit(1)
+protocol.write(json.dumps({"ready": True}) + "\n")
+for line in sys.stdin:
+    try:
+        event = json.loads(line)["event"]
+        reply = json.dumps({"ok": True, "result": handler(event, None)})
+    except Exception as error:
+        traceback.print_exc()
+        reply = json.dumps({"ok": False, "error": describe(error)})
+    protocol.write(reply + "\n")
+"""#
+}

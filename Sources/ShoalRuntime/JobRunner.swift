@@ -1,0 +1,144 @@
+import Foundation
+
+/// Runs one processing instance: sandbox, subprocess, time limit, outcome.
+/// Non-blocking: `poll()` advances it, so one worker loop can run many.
+public final class RunningJob: @unchecked Sendable {
+    public let spec: ProcessingInstanceSpec
+    public let logFile: String
+    private let sandbox: JobSandbox
+    private let process: ChildProcess
+    private let outputStaging: URL
+    private let started = Date()
+    private let termGraceSeconds: Double
+    private var terminatedAt: Date?
+    private var timedOut = false
+    public private(set) var outcome: InstanceOutcome?
+
+    /// Starts the instance. `outputStaging` receives one folder per output on success.
+    public init(spec: ProcessingInstanceSpec, workFolder: URL, logFile: String, outputStaging: URL,
+                mode: SandboxMode = .detected, termGraceSeconds: Double = 10) throws {
+        self.spec = spec
+        self.logFile = logFile
+        self.outputStaging = outputStaging
+        self.termGraceSeconds = termGraceSeconds
+        try FileManager.default.createDirectory(atPath: (logFile as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: logFile, contents: nil)
+        sandbox = try JobSandbox.create(for: spec, in: workFolder)
+        guard !spec.command.isEmpty else {
+            sandbox.remove()
+            throw JobSandbox.StagingFailed(description: "the job has no ContainerEntrypoint; Shoal runs images by their entrypoint")
+        }
+        var environment = spec.environment
+        let host = ProcessInfo.processInfo.environment
+        for key in ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH"] where environment[key] == nil {
+            if let value = host[key] { environment[key] = value }
+        }
+        environment["AWS_REGION"] = environment["AWS_REGION"] ?? "local"
+        environment["AWS_DEFAULT_REGION"] = environment["AWS_DEFAULT_REGION"] ?? "local"
+        let arguments: [String]
+        let directory: String
+        switch mode {
+        case .mountNamespace:
+            arguments = [
+                "unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
+                "mount --bind \"$0\" /opt/ml && cd / && exec \"$@\"", sandbox.root.path,
+            ] + spec.command
+            directory = "/"
+        case .pathRewriting:
+            let note = "shoal: warning: no mount namespace here (not root or no unshare); /opt/ml in the command and environment is rewritten to \(sandbox.root.path)\n"
+            FileHandle(forWritingAtPath: logFile)?.write(Data(note.utf8))
+            arguments = spec.command.map(sandbox.rewrite)
+            environment = environment.mapValues(sandbox.rewrite)
+            directory = sandbox.root.path
+        }
+        do {
+            process = try ChildProcess(arguments: arguments, environment: environment, directory: directory, outputFile: logFile)
+        } catch {
+            sandbox.remove()
+            throw error
+        }
+    }
+
+    /// Advances the job; returns its outcome once it has ended.
+    @discardableResult
+    public func poll(now: Date = Date()) -> InstanceOutcome? {
+        if let outcome { return outcome }
+        guard let exit = process.poll() else {
+            enforceTimeLimit(now: now)
+            return nil
+        }
+        outcome = finish(exit, now: now)
+        sandbox.remove()
+        return outcome
+    }
+
+    /// Stops the job at once (the step was stopped or the worker is leaving).
+    public func kill() {
+        process.signalGroup(SIGKILL)
+    }
+
+    private func enforceTimeLimit(now: Date) {
+        if let terminatedAt {
+            if now.timeIntervalSince(terminatedAt) > termGraceSeconds { process.signalGroup(SIGKILL) }
+        } else if now.timeIntervalSince(started) > Double(spec.maxRuntimeSeconds) {
+            timedOut = true
+            terminatedAt = now
+            process.signalGroup(SIGTERM)
+        }
+    }
+
+    private func finish(_ exit: ChildProcess.Exit, now: Date) -> InstanceOutcome {
+        let wall = now.timeIntervalSince(started)
+        let message = sandbox.exitMessage
+        func failed(_ reason: String) -> InstanceOutcome {
+            InstanceOutcome(
+                status: .failed, exitCode: exit.code.map(Int.init), failureReason: String(reason.prefix(1024)), exitMessage: message,
+                outputs: [], wallSeconds: wall, cpuSeconds: exit.cpuSeconds, peakRSSBytes: exit.peakRSSBytes
+            )
+        }
+        if timedOut { return failed("MaxRuntimeInSeconds (\(spec.maxRuntimeSeconds)) exceeded; the job was stopped") }
+        if let signal = exit.signal { return failed("AlgorithmError: killed by signal \(signal) (\(signalName(signal)))" + detail(message)) }
+        guard exit.code == 0 else { return failed("AlgorithmError: exit code \(exit.code ?? -1)" + detail(message)) }
+        do {
+            let outputs = try spec.outputs.map { output in
+                try sandbox.takeOutput(output, to: outputStaging.appendingPathComponent(output.name))
+            }
+            return InstanceOutcome(
+                status: .completed, exitCode: 0, failureReason: nil, exitMessage: message, outputs: outputs,
+                wallSeconds: wall, cpuSeconds: exit.cpuSeconds, peakRSSBytes: exit.peakRSSBytes
+            )
+        } catch {
+            return failed("\(error)")
+        }
+    }
+
+    /// The container's own message if it wrote one, else the end of its log.
+    private func detail(_ message: String?) -> String {
+        if let message { return ": " + message }
+        let tail = LogTail.lastLines(of: logFile, count: 10)
+        return tail.isEmpty ? "" : ": " + tail
+    }
+
+    private func signalName(_ signal: Int32) -> String {
+        switch signal {
+        case SIGKILL: "SIGKILL"
+        case SIGTERM: "SIGTERM"
+        case SIGSEGV: "SIGSEGV"
+        case SIGABRT: "SIGABRT"
+        case SIGINT: "SIGINT"
+        default: "signal \(signal)"
+        }
+    }
+}
+
+/// Reads the end of a log without loading all of it.
+public enum LogTail {
+    public static func lastLines(of path: String, count: Int, maxBytes: Int = 4096) -> String {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return "" }
+        defer { try? handle.close() }
+        let size = (try? handle.seekToEnd()) ?? 0
+        try? handle.seek(toOffset: size > UInt64(maxBytes) ? size - UInt64(maxBytes) : 0)
+        let text = String(decoding: (try? handle.readToEnd()) ?? Data(), as: UTF8.self)
+        return text.split(separator: "\n", omittingEmptySubsequences: true).suffix(count).joined(separator: "\n")
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+
+/// The folder an instance runs in, laid out as the container contract's
+/// `/opt/ml` (spec §4.2): `config/`, `processing/<inputs and outputs>`, `output/`.
+public struct JobSandbox: Sendable {
+    public let root: URL
+
+    public struct StagingFailed: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Creates the layout, links (or, across filesystems, copies) every input
+    /// file into place and creates every input and output folder, even empty ones.
+    public static func create(for spec: ProcessingInstanceSpec, in folder: URL) throws -> JobSandbox {
+        let root = folder.appendingPathComponent("\(spec.jobName)-algo-\(spec.host)-\(UUID().uuidString.prefix(8))")
+        let sandbox = JobSandbox(root: root)
+        let manager = FileManager.default
+        try manager.createDirectory(at: root.appendingPathComponent("config"), withIntermediateDirectories: true)
+        try manager.createDirectory(at: root.appendingPathComponent("output"), withIntermediateDirectories: true)
+        let hosts = (1...spec.hostCount).map { "algo-\($0)" }
+        let resourceConfig: [String: Any] = [
+            "current_host": "algo-\(spec.host)", "hosts": hosts,
+            "current_instance_type": spec.instanceType, "network_interface_name": "lo",
+        ]
+        try JSONSerialization.data(withJSONObject: resourceConfig, options: [.sortedKeys])
+            .write(to: root.appendingPathComponent("config/resourceconfig.json"))
+        try Data(spec.jobConfigJSON.utf8).write(to: root.appendingPathComponent("config/processingjobconfig.json"))
+
+        for input in spec.inputs {
+            let base = try sandbox.hostPath(input.localPath)
+            try manager.createDirectory(atPath: base, withIntermediateDirectories: true)
+            for file in input.files {
+                guard !file.relativePath.split(separator: "/").contains("..") else {
+                    throw StagingFailed(description: "input '\(input.name)': '\(file.relativePath)' would leave the sandbox")
+                }
+                let target = base + "/" + file.relativePath
+                try manager.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                // A hard link stages the bytes without copying them on the same filesystem.
+                if link(file.source, target) != 0 {
+                    do {
+                        try manager.copyItem(atPath: file.source, toPath: target)
+                    } catch {
+                        throw StagingFailed(description: "input '\(input.name)': cannot stage \(file.source): \(error.localizedDescription)")
+                    }
+                }
+            }
+        }
+        for output in spec.outputs {
+            try manager.createDirectory(atPath: try sandbox.hostPath(output.localPath), withIntermediateDirectories: true)
+        }
+        return sandbox
+    }
+
+    /// Where a container path under /opt/ml lives on the host.
+    public func hostPath(_ containerPath: String) throws -> String {
+        guard containerPath.hasPrefix("/opt/ml/"), !containerPath.split(separator: "/").contains("..") else {
+            throw StagingFailed(description: "'\(containerPath)' is not a path under /opt/ml")
+        }
+        return root.path + "/" + containerPath.dropFirst("/opt/ml/".count)
+    }
+
+    /// Rewrites `/opt/ml` in a string to the sandbox folder (path-rewriting mode).
+    public func rewrite(_ text: String) -> String {
+        text.replacingOccurrences(of: "/opt/ml", with: root.path)
+    }
+
+    /// The first 1 KiB of /opt/ml/output/message, if the job wrote it.
+    public var exitMessage: String? {
+        guard let handle = FileHandle(forReadingAtPath: root.appendingPathComponent("output/message").path) else { return nil }
+        defer { try? handle.close() }
+        let data = (try? handle.read(upToCount: 1024)) ?? Data()
+        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.isEmpty ? nil : text
+    }
+
+    /// Moves an output folder out of the sandbox (a rename) and lists its regular
+    /// files; symbolic links are not followed, as SageMaker does not upload them.
+    public func takeOutput(_ output: ProcessingInstanceSpec.Output, to destination: URL) throws -> InstanceOutcome.OutputFiles {
+        let source = try hostPath(output.localPath)
+        try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
+        guard rename(source, destination.path) == 0 else {
+            throw StagingFailed(description: "output '\(output.name)': cannot move \(source): \(String(cString: strerror(errno)))")
+        }
+        var files: [String] = []
+        if let walker = FileManager.default.enumerator(atPath: destination.path) {
+            while let relative = walker.nextObject() as? String {
+                if walker.fileAttributes?[.type] as? FileAttributeType == .typeRegular { files.append(relative) }
+            }
+        }
+        return InstanceOutcome.OutputFiles(name: output.name, stagedAt: destination.path, files: files.sorted())
+    }
+
+    public func remove() {
+        try? FileManager.default.removeItem(at: root)
+    }
+}

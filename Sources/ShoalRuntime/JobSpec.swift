@@ -1,0 +1,114 @@
+/// Everything a worker needs to run one instance of a processing job; the
+/// coordinator resolves the definition into this, the worker needs nothing else.
+public struct ProcessingInstanceSpec: Codable, Sendable, Equatable {
+    public struct InputFile: Codable, Sendable, Equatable {
+        /// Where the bytes are on this host (the object store).
+        public var source: String
+        /// Path under the input's LocalPath.
+        public var relativePath: String
+
+        public init(source: String, relativePath: String) {
+            self.source = source
+            self.relativePath = relativePath
+        }
+    }
+
+    public struct Input: Codable, Sendable, Equatable {
+        public var name: String
+        /// Absolute container path, under /opt/ml/processing/.
+        public var localPath: String
+        public var files: [InputFile]
+
+        public init(name: String, localPath: String, files: [InputFile]) {
+            self.name = name
+            self.localPath = localPath
+            self.files = files
+        }
+    }
+
+    public struct Output: Codable, Sendable, Equatable {
+        public var name: String
+        public var localPath: String
+
+        public init(name: String, localPath: String) {
+            self.name = name
+            self.localPath = localPath
+        }
+    }
+
+    public var jobName: String
+    /// 1-based host number: this instance is `algo-<host>`.
+    public var host: Int
+    public var hostCount: Int
+    public var instanceType: String
+    /// Entrypoint followed by arguments, already resolved to strings.
+    public var command: [String]
+    public var environment: [String: String]
+    public var inputs: [Input]
+    public var outputs: [Output]
+    public var maxRuntimeSeconds: Int
+    /// The resolved CreateProcessingJob request as `processingjobconfig.json` shows it.
+    public var jobConfigJSON: String
+
+    public init(
+        jobName: String, host: Int, hostCount: Int, instanceType: String, command: [String], environment: [String: String],
+        inputs: [Input], outputs: [Output], maxRuntimeSeconds: Int, jobConfigJSON: String
+    ) {
+        self.jobName = jobName
+        self.host = host
+        self.hostCount = hostCount
+        self.instanceType = instanceType
+        self.command = command
+        self.environment = environment
+        self.inputs = inputs
+        self.outputs = outputs
+        self.maxRuntimeSeconds = maxRuntimeSeconds
+        self.jobConfigJSON = jobConfigJSON
+    }
+}
+
+/// How one instance ended.
+public struct InstanceOutcome: Codable, Sendable, Equatable {
+    public enum Status: String, Codable, Sendable {
+        case completed = "Completed"
+        case failed = "Failed"
+    }
+
+    public struct OutputFiles: Codable, Sendable, Equatable {
+        public var name: String
+        /// Where the worker left the output's files for the coordinator to commit.
+        public var stagedAt: String
+        /// Relative paths, sorted.
+        public var files: [String]
+
+        public init(name: String, stagedAt: String, files: [String]) {
+            self.name = name
+            self.stagedAt = stagedAt
+            self.files = files
+        }
+    }
+
+    public var status: Status
+    public var exitCode: Int?
+    public var failureReason: String?
+    /// The first 1 KiB of /opt/ml/output/message.
+    public var exitMessage: String?
+    public var outputs: [OutputFiles]
+    public var wallSeconds: Double
+    public var cpuSeconds: Double
+    public var peakRSSBytes: Int
+
+    public init(
+        status: Status, exitCode: Int?, failureReason: String?, exitMessage: String?, outputs: [OutputFiles],
+        wallSeconds: Double, cpuSeconds: Double, peakRSSBytes: Int
+    ) {
+        self.status = status
+        self.exitCode = exitCode
+        self.failureReason = failureReason
+        self.exitMessage = exitMessage
+        self.outputs = outputs
+        self.wallSeconds = wallSeconds
+        self.cpuSeconds = cpuSeconds
+        self.peakRSSBytes = peakRSSBytes
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import GRDB
+
+/// The SQLite metadata database (WAL: one writer, concurrent readers). Every
+/// write is its own transaction, made before the engine acts on the change.
+public final class MetadataStore: Sendable {
+    let pool: DatabasePool
+
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        pool = try DatabasePool(path: path, configuration: configuration)
+        try Migrations.migrator.migrate(pool)
+    }
+
+    // MARK: Executions
+
+    public func insert(_ execution: ExecutionRecord, steps: [StepRecord]) throws {
+        try pool.write { db in
+            try execution.insert(db)
+            for step in steps { try step.insert(db) }
+        }
+    }
+
+    public func update(_ execution: ExecutionRecord) throws {
+        try pool.write { db in try execution.update(db) }
+    }
+
+    public func execution(id: String) throws -> ExecutionRecord? {
+        try pool.read { db in try ExecutionRecord.fetchOne(db, key: id) }
+    }
+
+    /// Newest first.
+    public func executions(limit: Int = 100) throws -> [ExecutionRecord] {
+        try pool.read { db in
+            try ExecutionRecord.order(Column("startedAt").desc).limit(limit).fetchAll(db)
+        }
+    }
+
+    // MARK: Steps
+
+    public func update(_ step: StepRecord) throws {
+        try pool.write { db in try step.update(db) }
+    }
+
+    /// Steps of an execution in the order they were recorded (document order).
+    public func steps(executionId: String) throws -> [StepRecord] {
+        try pool.read { db in
+            try StepRecord.filter(Column("executionId") == executionId).order(Column("rowid")).fetchAll(db)
+        }
+    }
+
+    // MARK: Instances
+
+    public func insert(_ instance: inout InstanceRecord) throws {
+        try pool.write { db in try instance.insert(db) }
+    }
+
+    public func update(_ instance: InstanceRecord) throws {
+        try pool.write { db in try instance.update(db) }
+    }
+
+    public func instances(executionId: String, stepName: String? = nil) throws -> [InstanceRecord] {
+        try pool.read { db in
+            var request = InstanceRecord.filter(Column("executionId") == executionId)
+            if let stepName { request = request.filter(Column("stepName") == stepName) }
+            return try request.order(Column("id")).fetchAll(db)
+        }
+    }
+
+    // MARK: Functions
+
+    public func save(_ function: FunctionRecord) throws {
+        try pool.write { db in try function.save(db) }
+    }
+
+    public func function(named name: String) throws -> FunctionRecord? {
+        try pool.read { db in try FunctionRecord.fetchOne(db, key: name) }
+    }
+
+    public func functions() throws -> [FunctionRecord] {
+        try pool.read { db in try FunctionRecord.order(Column("name")).fetchAll(db) }
+    }
+
+    @discardableResult
+    public func deleteFunction(named name: String) throws -> Bool {
+        try pool.write { db in try FunctionRecord.deleteOne(db, key: name) }
+    }
+}

@@ -1,0 +1,56 @@
+import GRDB
+
+/// The schema, only ever changed by appending a migration.
+enum Migrations {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: executions, steps, instances, functions") { db in
+            try db.create(table: "execution") { table in
+                table.primaryKey("id", .text)
+                table.column("pipelineName", .text).notNull().indexed()
+                table.column("status", .text).notNull()
+                table.column("definition", .text).notNull()
+                table.column("parameters", .text).notNull()
+                table.column("startedAt", .datetime).notNull().indexed()
+                table.column("endedAt", .datetime)
+                table.column("failureReason", .text)
+            }
+            try db.create(table: "step") { table in
+                table.column("executionId", .text).notNull().references("execution", onDelete: .cascade)
+                table.column("name", .text).notNull()
+                table.column("type", .text).notNull()
+                table.column("status", .text).notNull()
+                table.column("startedAt", .datetime)
+                table.column("endedAt", .datetime)
+                table.column("failureReason", .text)
+                table.column("properties", .text)
+                table.column("attempts", .integer).notNull().defaults(to: 0)
+                table.primaryKey(["executionId", "name"])
+            }
+            try db.create(table: "instance") { table in
+                table.autoIncrementedPrimaryKey("id")
+                table.column("executionId", .text).notNull().references("execution", onDelete: .cascade)
+                table.column("stepName", .text).notNull()
+                table.column("instance", .integer).notNull()
+                table.column("attempt", .integer).notNull()
+                table.column("worker", .text)
+                table.column("status", .text).notNull()
+                table.column("startedAt", .datetime)
+                table.column("endedAt", .datetime)
+                table.column("exitCode", .integer)
+                table.column("failureReason", .text)
+                table.column("cpuSeconds", .double)
+                table.column("peakRSSBytes", .integer)
+                table.uniqueKey(["executionId", "stepName", "instance", "attempt"])
+            }
+            try db.create(table: "function") { table in
+                table.primaryKey("name", .text)
+                table.column("handler", .text).notNull()
+                table.column("codePath", .text).notNull()
+                table.column("timeoutSeconds", .integer).notNull()
+                table.column("createdAt", .datetime).notNull()
+            }
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+
+/// The embedded object store: `s3://b/k` lives at `<root>/b/k`. Writes are
+/// staged elsewhere and committed by `rename`, so a reader never sees half an object.
+public struct ObjectStore: Sendable {
+    public let root: URL
+
+    public init(root: URL) throws {
+        self.root = root
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+    }
+
+    public struct Object: Sendable, Equatable {
+        public let uri: S3URI
+        public let size: Int
+        /// Where the bytes are on this host.
+        public let path: String
+    }
+
+    public struct NotFound: Error, CustomStringConvertible {
+        public let uri: S3URI
+        public var description: String { "no object at \(uri)" }
+    }
+
+    public func path(of uri: S3URI) -> String {
+        root.appendingPathComponent(uri.bucket).path + (uri.key.isEmpty ? "" : "/" + uri.key)
+    }
+
+    /// Every object whose key starts with the URI's key, sorted by key bytes
+    /// (spec §4.3), at most `limit` of them.
+    public func list(prefix: S3URI, limit: Int = 1_000_000) throws -> [Object] {
+        let bucketPath = root.appendingPathComponent(prefix.bucket).path
+        // Walk only the deepest folder the prefix names completely.
+        let folderKey = prefix.key.contains("/") ? String(prefix.key[...prefix.key.lastIndex(of: "/")!]) : ""
+        let start = folderKey.isEmpty ? bucketPath : bucketPath + "/" + folderKey.dropLast()
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: start, isDirectory: &isDirectory), isDirectory.boolValue else { return [] }
+        var objects: [Object] = []
+        guard let walker = FileManager.default.enumerator(atPath: start) else { return [] }
+        while let relative = walker.nextObject() as? String {
+            let key = folderKey + relative
+            guard key.hasPrefix(prefix.key), !relative.split(separator: "/").contains(where: { $0.hasPrefix(".shoal-") }) else { continue }
+            let full = start + "/" + relative
+            let attributes = try FileManager.default.attributesOfItem(atPath: full)
+            guard attributes[.type] as? FileAttributeType == .typeRegular else { continue }
+            objects.append(Object(uri: try S3URI(bucket: prefix.bucket, key: key), size: (attributes[.size] as? Int) ?? 0, path: full))
+            if objects.count > limit { throw TooMany(prefix: prefix, limit: limit) }
+        }
+        return objects.sorted { Array($0.uri.key.utf8).lexicographicallyPrecedes(Array($1.uri.key.utf8)) }
+    }
+
+    public struct TooMany: Error, CustomStringConvertible {
+        public let prefix: S3URI
+        public let limit: Int
+        public var description: String { "more than \(limit) objects under \(prefix)" }
+    }
+
+    public func read(_ uri: S3URI, maxBytes: Int) throws -> Data {
+        let path = path(of: uri)
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+              attributes[.type] as? FileAttributeType == .typeRegular
+        else { throw NotFound(uri: uri) }
+        let size = (attributes[.size] as? Int) ?? 0
+        guard size <= maxBytes else { throw TooLarge(uri: uri, size: size, limit: maxBytes) }
+        return try Data(contentsOf: URL(fileURLWithPath: path))
+    }
+
+    public struct TooLarge: Error, CustomStringConvertible {
+        public let uri: S3URI
+        public let size: Int
+        public let limit: Int
+        public var description: String { "\(uri) is \(size) bytes, more than the \(limit) allowed" }
+    }
+
+    /// Writes one object atomically.
+    public func write(_ data: Data, to uri: S3URI) throws {
+        let staging = try stagingFolder()
+        let temporary = staging.appendingPathComponent(UUID().uuidString)
+        try data.write(to: temporary)
+        try commit(file: temporary.path, to: uri)
+    }
+
+    /// Moves a finished file into place; the rename is atomic within the store's filesystem.
+    public func commit(file: String, to uri: S3URI) throws {
+        let target = path(of: uri)
+        try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        guard rename(file, target) == 0 else {
+            throw CommitFailed(uri: uri, reason: String(cString: strerror(errno)))
+        }
+    }
+
+    public struct CommitFailed: Error, CustomStringConvertible {
+        public let uri: S3URI
+        public let reason: String
+        public var description: String { "cannot commit \(uri): \(reason)" }
+    }
+
+    /// A folder on the store's filesystem for staging writes (so commits are renames).
+    public func stagingFolder() throws -> URL {
+        let folder = root.deletingLastPathComponent().appendingPathComponent("staging")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        return folder
+    }
+}

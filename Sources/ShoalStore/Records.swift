@@ -1,0 +1,103 @@
+import Foundation
+import GRDB
+
+/// One pipeline execution.
+public struct ExecutionRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "execution"
+
+    public var id: String
+    public var pipelineName: String
+    public var status: String
+    /// The definition as submitted (JSON text).
+    public var definition: String
+    /// Every parameter's resolved value, defaults included (JSON object text).
+    public var parameters: String
+    public var startedAt: Date
+    public var endedAt: Date?
+    public var failureReason: String?
+
+    public init(id: String, pipelineName: String, status: String, definition: String, parameters: String, startedAt: Date) {
+        self.id = id
+        self.pipelineName = pipelineName
+        self.status = status
+        self.definition = definition
+        self.parameters = parameters
+        self.startedAt = startedAt
+    }
+}
+
+/// One step of an execution.
+public struct StepRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "step"
+
+    public var executionId: String
+    public var name: String
+    public var type: String
+    public var status: String
+    public var startedAt: Date?
+    public var endedAt: Date?
+    public var failureReason: String?
+    /// What a Describe call would return, resolved (JSON text), once the step succeeded.
+    public var properties: String?
+    /// How many times the step's work was attempted (instances re-run after a lost worker count).
+    public var attempts: Int
+
+    public init(executionId: String, name: String, type: String, status: String) {
+        self.executionId = executionId
+        self.name = name
+        self.type = type
+        self.status = status
+        self.attempts = 0
+    }
+}
+
+/// One attempt of one instance of a step's job (or one Lambda invocation).
+public struct InstanceRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "instance"
+
+    public var id: Int64?
+    public var executionId: String
+    public var stepName: String
+    /// 1-based host number (`algo-<n>`).
+    public var instance: Int
+    public var attempt: Int
+    public var worker: String?
+    public var status: String
+    public var startedAt: Date?
+    public var endedAt: Date?
+    public var exitCode: Int?
+    public var failureReason: String?
+    public var cpuSeconds: Double?
+    public var peakRSSBytes: Int?
+
+    public init(executionId: String, stepName: String, instance: Int, attempt: Int, status: String) {
+        self.executionId = executionId
+        self.stepName = stepName
+        self.instance = instance
+        self.attempt = attempt
+        self.status = status
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+/// A Lambda-style function registered with `shoal functions create`.
+public struct FunctionRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "function"
+
+    public var name: String
+    /// `module.function`
+    public var handler: String
+    /// The folder holding the function's code.
+    public var codePath: String
+    public var timeoutSeconds: Int
+    public var createdAt: Date
+
+    public init(name: String, handler: String, codePath: String, timeoutSeconds: Int, createdAt: Date) {
+        self.name = name
+        self.handler = handler
+        self.codePath = codePath
+        self.timeoutSeconds = timeoutSeconds
+        self.createdAt = createdAt
+    }
+}

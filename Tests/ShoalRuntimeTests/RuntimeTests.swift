@@ -1,0 +1,164 @@
+import Foundation
+import ShoalRuntime
+import Testing
+
+@Suite struct ShardAssignmentTests {
+    @Test func dealsItemsRoundRobinWithSharesDifferingByAtMostOne() {
+        let shares = ShardAssignment.deal(Array(0..<10), among: 4)
+        #expect(shares == [[0, 4, 8], [1, 5, 9], [2, 6], [3, 7]])
+        #expect(ShardAssignment.deal(["only"], among: 2) == [["only"], []])
+    }
+}
+
+/// Runs real subprocesses in real sandboxes.
+@Suite(.serialized) struct JobRunnerTests {
+    let folder: URL
+
+    init() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-runtime-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+
+    func spec(_ script: String, inputs: [ProcessingInstanceSpec.Input] = [], maxRuntime: Int = 60) -> ProcessingInstanceSpec {
+        ProcessingInstanceSpec(
+            jobName: "job", host: 2, hostCount: 3, instanceType: "ml.m5.large", command: ["/bin/sh", "-c", script],
+            environment: ["GREETING": "hello"], inputs: inputs,
+            outputs: [.init(name: "out", localPath: "/opt/ml/processing/out")], maxRuntimeSeconds: maxRuntime,
+            jobConfigJSON: #"{"ProcessingJobName": "job"}"#
+        )
+    }
+
+    func run(_ spec: ProcessingInstanceSpec) throws -> (InstanceOutcome, String) {
+        let log = folder.appendingPathComponent("log-\(UUID().uuidString.prefix(6)).txt").path
+        let job = try RunningJob(
+            spec: spec, workFolder: folder.appendingPathComponent("work"), logFile: log,
+            outputStaging: folder.appendingPathComponent("staged-\(UUID().uuidString.prefix(6))"), termGraceSeconds: 1
+        )
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            if let outcome = job.poll() { return (outcome, try String(contentsOfFile: log, encoding: .utf8)) }
+            usleep(5_000)
+        }
+        job.kill()
+        throw CancellationError()
+    }
+
+    @Test func jobSeesContractLayoutAndItsOutputIsStaged() throws {
+        let source = folder.appendingPathComponent("data.csv")
+        try Data("a,b\n1,2\n".utf8).write(to: source)
+        let input = ProcessingInstanceSpec.Input(
+            name: "data", localPath: "/opt/ml/processing/input",
+            files: [.init(source: source.path, relativePath: "sub/data.csv")]
+        )
+        let script = """
+            cat /opt/ml/config/resourceconfig.json > /opt/ml/processing/out/resource.json
+            wc -l < /opt/ml/processing/input/sub/data.csv > /opt/ml/processing/out/lines.txt
+            echo "$GREETING" > /opt/ml/processing/out/greeting.txt
+            """
+        let (outcome, _) = try run(spec(script, inputs: [input]))
+        #expect(outcome.status == .completed)
+        let staged = try #require(outcome.outputs.first)
+        #expect(staged.files == ["greeting.txt", "lines.txt", "resource.json"])
+        let resource = try String(contentsOfFile: staged.stagedAt + "/resource.json", encoding: .utf8)
+        #expect(resource.contains("\"current_host\":\"algo-2\""))
+        #expect(resource.contains("\"hosts\":[\"algo-1\",\"algo-2\",\"algo-3\"]"))
+        #expect(try String(contentsOfFile: staged.stagedAt + "/lines.txt", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) == "2")
+    }
+
+    @Test func nonZeroExitFailsWithTheContainersMessage() throws {
+        let (outcome, _) = try run(spec("echo 'bad input row 7' > /opt/ml/output/message; exit 3"))
+        #expect(outcome.status == .failed)
+        #expect(outcome.exitCode == 3)
+        #expect(outcome.failureReason == "AlgorithmError: exit code 3: bad input row 7")
+        #expect(outcome.outputs.isEmpty)
+    }
+
+    @Test func withoutMessageTheLogTailIsTheReason() throws {
+        let (outcome, log) = try run(spec("echo first; echo 'Traceback: boom' >&2; exit 1"))
+        #expect(outcome.failureReason?.hasPrefix("AlgorithmError: exit code 1: ") == true)
+        #expect(outcome.failureReason?.contains("Traceback: boom") == true)
+        #expect(log.contains("first"))
+    }
+
+    @Test func killedBySignalSaysWhich() throws {
+        let (outcome, _) = try run(spec("kill -9 $$"))
+        #expect(outcome.failureReason?.hasPrefix("AlgorithmError: killed by signal 9 (SIGKILL)") == true)
+    }
+
+    @Test func maxRuntimeStopsTheJobAndItsChildren() throws {
+        let marker = folder.appendingPathComponent("child-alive").path
+        let (outcome, _) = try run(spec("(sleep 3; touch \(marker)) & sleep 30", maxRuntime: 1))
+        #expect(outcome.failureReason == "MaxRuntimeInSeconds (1) exceeded; the job was stopped")
+        usleep(3_500_000)
+        #expect(!FileManager.default.fileExists(atPath: marker), "the job's background child was killed with it")
+    }
+
+    @Test func missingExecutableIsAClearFailure() throws {
+        var bad = spec("true")
+        bad.command = ["/nonexistent/script.py"]
+        // In a mount namespace the shell wrapper reports it; without one, posix_spawn does.
+        do {
+            let (outcome, _) = try run(bad)
+            #expect(outcome.status == .failed)
+            #expect(outcome.exitCode == 127)
+            #expect(outcome.failureReason?.contains("/nonexistent/script.py: not found") == true)
+        } catch let error as ChildProcess.SpawnFailed {
+            #expect(error.description.contains("/nonexistent/script.py"))
+        }
+    }
+}
+
+@Suite(.serialized) struct FunctionProcessTests {
+    func start(_ code: String, handler: String = "fn.handler") throws -> (FunctionProcess, String) {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-fn-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try Data(code.utf8).write(to: folder.appendingPathComponent("fn.py"))
+        let log = folder.appendingPathComponent("fn.log").path
+        return (try FunctionProcess(codeFolder: folder.path, handler: handler, logFile: log), log)
+    }
+
+    func next(_ process: FunctionProcess) -> FunctionProcess.Reply? {
+        for _ in 0..<2000 {
+            if let reply = process.readReply() { return reply }
+            usleep(5_000)
+        }
+        return nil
+    }
+
+    @Test func handlerLoadsOnceAndServesManyEvents() throws {
+        let (process, log) = try start("""
+            import os
+            loads = 0
+            loads += 1
+            def handler(event, context):
+                print("handling", event["n"])
+                return {"n": event["n"] * 2, "pid": os.getpid(), "loads": loads}
+            """)
+        #expect(next(process) == .ready)
+        var pids = Set<Int>()
+        for n in 1...3 {
+            try process.invoke(event: Data("{\"n\": \(n)}".utf8))
+            guard case let .result(data)? = next(process) else { Issue.record("no result"); return }
+            let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Int])
+            #expect(object["n"] == n * 2)
+            #expect(object["loads"] == 1)
+            pids.insert(object["pid"]!)
+        }
+        #expect(pids.count == 1, "one warm process served every event")
+        #expect(try String(contentsOfFile: log, encoding: .utf8).contains("handling 3"))
+    }
+
+    @Test func exceptionBecomesTheFailureAndTracebackGoesToTheLog() throws {
+        let (process, log) = try start("def handler(event, context):\n    raise ValueError('no rows for ' + event['d'])\n")
+        #expect(next(process) == .ready)
+        try process.invoke(event: Data(#"{"d": "abalone"}"#.utf8))
+        #expect(next(process) == .failed(message: "ValueError: no rows for abalone"))
+        #expect(try String(contentsOfFile: log, encoding: .utf8).contains("Traceback"))
+    }
+
+    @Test func missingHandlerFailsToLoad() throws {
+        let (process, _) = try start("x = 1\n", handler: "fn.nope")
+        guard case let .loadFailed(message)? = next(process) else { Issue.record("expected a load failure"); return }
+        #expect(message.contains("cannot load handler fn.nope"))
+    }
+}
