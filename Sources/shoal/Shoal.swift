@@ -9,14 +9,18 @@ struct Shoal: ParsableCommand {
         abstract: "Run SageMaker pipeline definitions on your own Linux hosts.",
         discussion: """
             Shoal reads the pipeline definition JSON that the SageMaker Python SDK writes
-            (pipeline.definition()) and checks, draws and (soon) runs it.
+            (pipeline.definition()) and checks, draws and runs it.
 
             Examples:
+              shoal run examples/abalone/pipeline.json
               shoal validate examples/abalone/pipeline.json
               shoal validate --output json pipelines/*.json
               shoal graph examples/abalone/pipeline.json --format mermaid
             """,
         version: version,
-        subcommands: [ValidateCommand.self, GraphCommand.self]
+        subcommands: [
+            RunCommand.self, ValidateCommand.self, GraphCommand.self, ExecutionsCommand.self, StepsCommand.self, LogsCommand.self,
+            StopCommand.self, FunctionsCommand.self, CopyCommand.self, ListCommand.self, WorkerCommand.self,
+        ]
     )
 }

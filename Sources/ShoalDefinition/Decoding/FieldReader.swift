@@ -128,9 +128,15 @@ extension OrderedFields {
     }
 }
 
+/// A part of the definition that is a JSON object.
+public protocol DefinitionObject: Sendable {
+    /// The object as written in a definition, expressions included.
+    var fields: OrderedFields<Expression> { get }
+}
+
 /// A part of the document that is a JSON object with known members and keeps
 /// the unknown ones in `extra`.
-protocol ObjectModel {
+protocol ObjectModel: DefinitionObject {
     init(reading reader: inout FieldReader)
     func write(to writer: inout FieldWriter)
     var extra: OrderedFields<Expression> { get set }

@@ -86,6 +86,13 @@ public enum PropertyPath {
         return result
     }
 
+    /// The members that name the elements of the lists a property path can index
+    /// with `['key']` (spec §2.3): `Outputs['train']` is the element whose
+    /// `OutputName` is `train`.
+    public static let listKeyFields = [
+        "OutputName", "InputName", "MetricName", "ChannelName", "Name", "RuleConfigurationName", "InstanceGroupName",
+    ]
+
     /// `Outputs['train'].S3Output`, each segment with its leading `.` or `[`.
     public static func render(_ segments: [Segment]) -> String {
         segments.map { segment in

@@ -1,0 +1,126 @@
+import Foundation
+import ZeroMQ
+
+/// The coordinator's socket: a ROUTER that workers connect to. It keeps the
+/// worker registry, answers heartbeats and hands tasks out; the engine reads
+/// what happened through `poll`.
+public final class CoordinatorEndpoint {
+    public enum Event: Sendable {
+        case workerJoined(id: String, host: String, slots: Int)
+        case log(LogChunk)
+        case finished(TaskFinished)
+        /// The worker went silent; its tasks will not finish.
+        case workerLost(id: String, host: String, tasks: [TaskKey])
+    }
+
+    public let endpoint: String
+    private let context: Context
+    private let socket: Socket
+    public private(set) var registry: WorkerRegistry
+    private let heartbeatInterval: TimeInterval
+    private var lastHeartbeat = Date.distantPast
+    private let diagnostics: (String) -> Void
+
+    public init(
+        bind endpoint: String, context: Context, heartbeatInterval: TimeInterval = 0.5, liveness: TimeInterval = 3,
+        diagnostics: @escaping (String) -> Void = { FileHandle.standardError.write(Data(("shoal: " + $0 + "\n").utf8)) }
+    ) throws {
+        self.context = context
+        self.heartbeatInterval = heartbeatInterval
+        self.diagnostics = diagnostics
+        registry = WorkerRegistry(liveness: liveness)
+        socket = try context.socket(.router)
+        try socket.setOption(.routerMandatory, 1)
+        try socket.setOption(.linger, 0)
+        try socket.setOption(.sendHighWaterMark, 10_000)
+        try socket.setOption(.receiveHighWaterMark, 10_000)
+        try socket.setMaxMessageSize(Int64(WireCodec.maxPayloadBytes + 4096))
+        try socket.bind(endpoint)
+        self.endpoint = endpoint.hasSuffix(":*") ? try socket.lastEndpoint : endpoint
+    }
+
+    public func submit(_ key: TaskKey, _ task: Task) throws {
+        try registry.submit(key, task)
+    }
+
+    /// Stops a task wherever it is: dropped from the queue, or cancelled on its worker.
+    public func cancel(_ key: TaskKey) {
+        if let identity = registry.release(key) { send(.cancel(key), to: identity) }
+    }
+
+    /// Asks every worker to exit.
+    public func shutdownWorkers() {
+        for identity in registry.workers.keys { send(.shutdown, to: identity) }
+    }
+
+    /// Waits up to `timeout` seconds for traffic, then returns what happened.
+    public func poll(timeout: TimeInterval) throws -> [Event] {
+        var events: [Event] = []
+        var poller = Poller()
+        poller.add(socket)
+        let ready = try poller.poll(timeoutMilliseconds: max(0, Int(timeout * 1000)))
+        let now = Date()
+        if ready[0].contains(.readable) {
+            // Drain what is there, bounded so a flood cannot starve the rest of the loop.
+            for _ in 0..<10_000 {
+                guard let frames = try socket.receive(dontWait: true, maxFrames: 8) else { break }
+                handle(frames, now: now, into: &events)
+            }
+        }
+        let directives = registry.tick(now: now)
+        for (worker, tasks) in directives.lost {
+            events.append(.workerLost(id: worker.id, host: worker.host, tasks: tasks))
+        }
+        for (identity, assignment) in directives.assignments { send(.assign(assignment), to: identity) }
+        if now.timeIntervalSince(lastHeartbeat) >= heartbeatInterval {
+            lastHeartbeat = now
+            for identity in registry.workers.keys { send(.heartbeat, to: identity) }
+        }
+        return events
+    }
+
+    private func handle(_ frames: [[UInt8]], now: Date, into events: inout [Event]) {
+        guard let identity = frames.first, frames.count >= 2 else { return }
+        let message: WireMessage
+        do {
+            message = try WireCodec.decode(Array(frames.dropFirst()))
+        } catch {
+            diagnostics("dropped a message from \(printable(identity)): \(error)")
+            return
+        }
+        if case let .register(hello) = message {
+            let forgotten = registry.register(identity: identity, hello, now: now)
+            send(.welcome(Welcome(heartbeatMilliseconds: Int(heartbeatInterval * 1000), livenessMilliseconds: Int(registry.liveness * 1000))), to: identity)
+            events.append(.workerJoined(id: hello.workerId, host: hello.host, slots: hello.slots))
+            if !forgotten.isEmpty { events.append(.workerLost(id: hello.workerId, host: hello.host, tasks: forgotten)) }
+            return
+        }
+        guard registry.heard(from: identity, now: now) else {
+            diagnostics("dropped a '\(message.kind)' message from unregistered peer \(printable(identity))")
+            return
+        }
+        switch message {
+        case let .log(chunk):
+            if registry.workers[identity]?.running.contains(chunk.key) == true { events.append(.log(chunk)) }
+        case let .finished(finished):
+            // Only the current assignment may finish; a late attempt is ignored.
+            if registry.release(finished.key, from: identity) != nil { events.append(.finished(finished)) }
+        case .heartbeat, .register:
+            break
+        case .welcome, .assign, .cancel, .shutdown:
+            diagnostics("dropped a '\(message.kind)' message, which only a coordinator sends, from \(printable(identity))")
+        }
+    }
+
+    private func send(_ message: WireMessage, to identity: [UInt8]) {
+        do {
+            _ = try socket.send([identity] + WireCodec.encode(message), dontWait: true)
+        } catch {
+            diagnostics("cannot send '\(message.kind)' to \(printable(identity)): \(error)")
+        }
+    }
+
+    private func printable(_ identity: [UInt8]) -> String {
+        String(decoding: identity.prefix(64), as: UTF8.self)
+    }
+}

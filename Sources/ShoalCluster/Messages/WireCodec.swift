@@ -1,0 +1,56 @@
+import Foundation
+
+/// Turns messages into frames and back, refusing anything malformed: a frame
+/// from the network is never trusted to be well formed.
+public enum WireCodec {
+    public static let protocolVersion = "shoal/1"
+    /// Control messages larger than this are refused (bulk data has its own frames).
+    public static let maxPayloadBytes = 4 << 20
+
+    public struct Malformed: Error, Equatable, CustomStringConvertible {
+        public let reason: String
+        public var description: String { reason }
+    }
+
+    public static func encode(_ message: WireMessage) -> [[UInt8]] {
+        let encoder = JSONEncoder()
+        let payload: Data
+        switch message {
+        case let .register(body): payload = try! encoder.encode(body)
+        case let .log(body): payload = try! encoder.encode(body)
+        case let .finished(body): payload = try! encoder.encode(body)
+        case let .welcome(body): payload = try! encoder.encode(body)
+        case let .assign(body): payload = try! encoder.encode(body)
+        case let .cancel(body): payload = try! encoder.encode(body)
+        case .heartbeat, .shutdown: payload = Data("{}".utf8)
+        }
+        return [Array(protocolVersion.utf8), Array(message.kind.utf8), Array(payload)]
+    }
+
+    public static func decode(_ frames: [[UInt8]]) throws(Malformed) -> WireMessage {
+        guard frames.count == 3 else { throw Malformed(reason: "expected 3 frames, got \(frames.count)") }
+        let version = String(decoding: frames[0], as: UTF8.self)
+        guard version == protocolVersion else { throw Malformed(reason: "unknown protocol version '\(version.prefix(32))'") }
+        guard frames[2].count <= maxPayloadBytes else { throw Malformed(reason: "payload of \(frames[2].count) bytes is over the limit") }
+        let kind = String(decoding: frames[1], as: UTF8.self)
+        let payload = Data(frames[2])
+        let decoder = JSONDecoder()
+        do {
+            switch kind {
+            case "register": return .register(try decoder.decode(Register.self, from: payload))
+            case "heartbeat": return .heartbeat
+            case "log": return .log(try decoder.decode(LogChunk.self, from: payload))
+            case "finished": return .finished(try decoder.decode(TaskFinished.self, from: payload))
+            case "welcome": return .welcome(try decoder.decode(Welcome.self, from: payload))
+            case "assign": return .assign(try decoder.decode(Assignment.self, from: payload))
+            case "cancel": return .cancel(try decoder.decode(TaskKey.self, from: payload))
+            case "shutdown": return .shutdown
+            default: throw Malformed(reason: "unknown message kind '\(kind.prefix(32))'")
+            }
+        } catch let error as Malformed {
+            throw error
+        } catch {
+            throw Malformed(reason: "a '\(kind)' message whose payload does not decode: \(error)")
+        }
+    }
+}

@@ -1,0 +1,135 @@
+import ShoalRuntime
+
+/// Every message of the coordinator–worker protocol (DESIGN.md "Wire protocol").
+/// On the wire: frame 1 the protocol version, frame 2 the kind, frame 3 the
+/// payload as JSON (control messages are small and self-describing).
+public enum WireMessage: Sendable, Equatable {
+    // worker → coordinator
+    case register(Register)
+    case heartbeat
+    case log(LogChunk)
+    case finished(TaskFinished)
+    // coordinator → worker
+    case welcome(Welcome)
+    case assign(Assignment)
+    case cancel(TaskKey)
+    case shutdown
+
+    public var kind: String {
+        switch self {
+        case .register: "register"
+        case .heartbeat: "heartbeat"
+        case .log: "log"
+        case .finished: "finished"
+        case .welcome: "welcome"
+        case .assign: "assign"
+        case .cancel: "cancel"
+        case .shutdown: "shutdown"
+        }
+    }
+}
+
+public struct Register: Codable, Sendable, Equatable {
+    public var workerId: String
+    public var host: String
+    public var pid: Int32
+    public var slots: Int
+    public var version: String
+
+    public init(workerId: String, host: String, pid: Int32, slots: Int, version: String) {
+        self.workerId = workerId
+        self.host = host
+        self.pid = pid
+        self.slots = slots
+        self.version = version
+    }
+}
+
+public struct Welcome: Codable, Sendable, Equatable {
+    public var heartbeatMilliseconds: Int
+    public var livenessMilliseconds: Int
+
+    public init(heartbeatMilliseconds: Int, livenessMilliseconds: Int) {
+        self.heartbeatMilliseconds = heartbeatMilliseconds
+        self.livenessMilliseconds = livenessMilliseconds
+    }
+}
+
+/// Names one attempt of one task; messages about an older attempt are ignored.
+public struct TaskKey: Codable, Sendable, Hashable, CustomStringConvertible {
+    public var taskId: String
+    public var attempt: Int
+
+    public init(taskId: String, attempt: Int) {
+        self.taskId = taskId
+        self.attempt = attempt
+    }
+
+    public var description: String { "\(taskId)#\(attempt)" }
+}
+
+/// Work for a worker slot.
+public enum Task: Codable, Sendable, Equatable {
+    /// One instance of a processing job; the worker moves its outputs to `outputStaging`.
+    case processing(spec: ProcessingInstanceSpec, outputStaging: String)
+    /// One invocation of a registered function.
+    case lambda(LambdaInvocation)
+}
+
+public struct LambdaInvocation: Codable, Sendable, Equatable {
+    public var functionName: String
+    public var handler: String
+    public var codePath: String
+    /// The event, a JSON object.
+    public var event: String
+    public var timeoutSeconds: Int
+
+    public init(functionName: String, handler: String, codePath: String, event: String, timeoutSeconds: Int) {
+        self.functionName = functionName
+        self.handler = handler
+        self.codePath = codePath
+        self.event = event
+        self.timeoutSeconds = timeoutSeconds
+    }
+}
+
+public struct Assignment: Codable, Sendable, Equatable {
+    public var key: TaskKey
+    public var task: Task
+
+    public init(key: TaskKey, task: Task) {
+        self.key = key
+        self.task = task
+    }
+}
+
+/// Output of a running task, in order; `offset` lets the receiver drop repeats.
+public struct LogChunk: Codable, Sendable, Equatable {
+    public var key: TaskKey
+    public var offset: Int
+    public var text: String
+
+    public init(key: TaskKey, offset: Int, text: String) {
+        self.key = key
+        self.offset = offset
+        self.text = text
+    }
+}
+
+public enum TaskResult: Codable, Sendable, Equatable {
+    case processing(InstanceOutcome)
+    /// `result` is the handler's return value as JSON text.
+    case lambda(result: String?, error: String?, seconds: Double)
+    /// The worker could not run the task at all (staging, spawn).
+    case rejected(reason: String)
+}
+
+public struct TaskFinished: Codable, Sendable, Equatable {
+    public var key: TaskKey
+    public var result: TaskResult
+
+    public init(key: TaskKey, result: TaskResult) {
+        self.key = key
+        self.result = result
+    }
+}

@@ -1,0 +1,268 @@
+import Foundation
+import ShoalRuntime
+import ZeroMQ
+
+/// A worker process's loop: registers with the coordinator, runs the tasks it
+/// is given in its slots, streams their logs and results back, and leaves when
+/// told to or when the coordinator has been silent for the liveness window.
+public final class WorkerAgent {
+    public struct Configuration: Sendable {
+        public var endpoint: String
+        public var workerId: String
+        public var slots: Int
+        public var workFolder: URL
+        public var version: String
+        public var heartbeatInterval: TimeInterval = 0.5
+        public var liveness: TimeInterval = 3
+
+        public init(endpoint: String, workerId: String, slots: Int, workFolder: URL, version: String) {
+            self.endpoint = endpoint
+            self.workerId = workerId
+            self.slots = slots
+            self.workFolder = workFolder
+            self.version = version
+        }
+    }
+
+    public enum Ending: Sendable, Equatable {
+        case shutdown
+        case coordinatorLost
+    }
+
+    private let configuration: Configuration
+    private let context: Context
+    private let socket: Socket
+    private var jobs: [TaskKey: (job: RunningJob, log: LogFollower)] = [:]
+    private var functions: [String: FunctionSlot] = [:]
+    private var lastHeard = Date()
+    private var lastSent = Date.distantPast
+    private var liveness: TimeInterval
+
+    public init(_ configuration: Configuration) throws {
+        self.configuration = configuration
+        liveness = configuration.liveness
+        context = try Context()
+        socket = try context.socket(.dealer)
+        try socket.setRoutingId(Array("\(configuration.workerId)".utf8.prefix(200)))
+        try socket.setOption(.linger, 1000)
+        try socket.setMaxMessageSize(Int64(WireCodec.maxPayloadBytes + 4096))
+        try FileManager.default.createDirectory(at: configuration.workFolder, withIntermediateDirectories: true)
+        try socket.connect(configuration.endpoint)
+    }
+
+    /// Runs until shutdown or until the coordinator is lost; every job still
+    /// running is killed on the way out.
+    public func run() throws -> Ending {
+        defer {
+            for (_, entry) in jobs { entry.job.kill() }
+            for (_, slot) in functions { slot.process.terminate() }
+        }
+        send(.register(Register(
+            workerId: configuration.workerId, host: ProcessInfo.processInfo.hostName, pid: getpid(),
+            slots: configuration.slots, version: configuration.version
+        )))
+        lastHeard = Date()
+        while true {
+            var poller = Poller()
+            poller.add(socket)
+            for slot in functions.values where slot.current != nil { poller.add(fileDescriptor: slot.process.outputDescriptor) }
+            _ = try poller.poll(timeoutMilliseconds: 20)
+            let now = Date()
+            while let frames = try socket.receive(dontWait: true, maxFrames: 8) {
+                lastHeard = now
+                let message: WireMessage
+                do {
+                    message = try WireCodec.decode(frames)
+                } catch {
+                    FileHandle.standardError.write(Data("shoal worker: dropped a message: \(error)\n".utf8))
+                    continue
+                }
+                switch message {
+                case let .welcome(welcome): liveness = Double(welcome.livenessMilliseconds) / 1000
+                case let .assign(assignment): start(assignment)
+                case let .cancel(key): cancel(key)
+                case .shutdown: return .shutdown
+                case .heartbeat, .register, .log, .finished: break
+                }
+            }
+            advanceJobs()
+            advanceFunctions(now: now)
+            if now.timeIntervalSince(lastHeard) > liveness { return .coordinatorLost }
+            if now.timeIntervalSince(lastSent) >= configuration.heartbeatInterval { send(.heartbeat) }
+        }
+    }
+
+    private func send(_ message: WireMessage) {
+        lastSent = Date()
+        do {
+            _ = try socket.send(WireCodec.encode(message), dontWait: true)
+        } catch {
+            FileHandle.standardError.write(Data("shoal worker: cannot send '\(message.kind)': \(error)\n".utf8))
+        }
+    }
+
+    private func finish(_ key: TaskKey, _ result: TaskResult) {
+        send(.finished(TaskFinished(key: key, result: result)))
+    }
+
+    private func logFile(for key: TaskKey) -> String {
+        configuration.workFolder.appendingPathComponent("logs").appendingPathComponent("\(key.taskId)-\(key.attempt).log").path
+    }
+
+    private func start(_ assignment: Assignment) {
+        let key = assignment.key
+        switch assignment.task {
+        case let .processing(spec, outputStaging):
+            let log = logFile(for: key)
+            do {
+                let job = try RunningJob(
+                    spec: spec, workFolder: configuration.workFolder.appendingPathComponent("jobs"), logFile: log,
+                    outputStaging: URL(fileURLWithPath: outputStaging)
+                )
+                jobs[key] = (job, LogFollower(path: log, key: key))
+            } catch {
+                finish(key, .rejected(reason: "\(error)"))
+            }
+        case let .lambda(invocation):
+            let slot: FunctionSlot
+            if let existing = functions[invocation.functionName], existing.process.isRunning, existing.process.handler == invocation.handler {
+                slot = existing
+            } else {
+                let log = configuration.workFolder.appendingPathComponent("logs/function-\(invocation.functionName).log").path
+                do {
+                    slot = FunctionSlot(process: try FunctionProcess(codeFolder: invocation.codePath, handler: invocation.handler, logFile: log), log: log)
+                } catch {
+                    finish(key, .lambda(result: nil, error: "cannot start the function's Python process: \(error)", seconds: 0))
+                    return
+                }
+                functions[invocation.functionName] = slot
+            }
+            slot.waiting.append((key, invocation))
+        }
+    }
+
+    private func cancel(_ key: TaskKey) {
+        if let entry = jobs.removeValue(forKey: key) {
+            entry.job.kill()
+            _ = entry.job.poll()
+        }
+        for slot in functions.values {
+            slot.waiting.removeAll { $0.key == key }
+            if slot.current?.key == key {
+                // A running handler cannot be interrupted; restart the process instead.
+                slot.process.terminate()
+                slot.current = nil
+            }
+        }
+    }
+
+    private func advanceJobs() {
+        for (key, entry) in jobs {
+            for chunk in entry.log.read() { send(.log(chunk)) }
+            guard let outcome = entry.job.poll() else { continue }
+            for chunk in entry.log.read() { send(.log(chunk)) }
+            jobs[key] = nil
+            finish(key, .processing(outcome))
+        }
+    }
+
+    private func advanceFunctions(now: Date) {
+        for (name, slot) in functions {
+            if let (key, invocation, started) = slot.current {
+                if let reply = slot.process.readReply() {
+                    slot.current = nil
+                    let seconds = now.timeIntervalSince(started)
+                    // The log goes first: once finished, the coordinator takes no more messages for the task.
+                    sendFunctionLog(slot, key: key)
+                    switch reply {
+                    case let .result(data): finish(key, .lambda(result: String(decoding: data, as: UTF8.self), error: nil, seconds: seconds))
+                    case let .failed(message), let .loadFailed(message): finish(key, .lambda(result: nil, error: message, seconds: seconds))
+                    case .ready: slot.current = (key, invocation, started)
+                    }
+                } else if now.timeIntervalSince(started) > Double(invocation.timeoutSeconds) {
+                    slot.process.terminate()
+                    slot.current = nil
+                    sendFunctionLog(slot, key: key)
+                    finish(key, .lambda(result: nil, error: "the function timed out after \(invocation.timeoutSeconds) s", seconds: now.timeIntervalSince(started)))
+                }
+                continue
+            }
+            if !slot.ready {
+                switch slot.process.readReply() {
+                case .ready?: slot.ready = true
+                case let .loadFailed(message)?, let .failed(message)?:
+                    for (key, _) in slot.waiting { finish(key, .lambda(result: nil, error: message, seconds: 0)) }
+                    slot.waiting.removeAll()
+                    slot.process.terminate()
+                    functions[name] = nil
+                    continue
+                default:
+                    continue
+                }
+            }
+            guard !slot.waiting.isEmpty else { continue }
+            let (key, invocation) = slot.waiting.removeFirst()
+            slot.logOffset = LogFollower.size(of: slot.log)
+            do {
+                try slot.process.invoke(event: Data(invocation.event.utf8))
+                slot.current = (key, invocation, now)
+            } catch {
+                finish(key, .lambda(result: nil, error: "cannot reach the function's Python process: \(error)", seconds: 0))
+            }
+        }
+    }
+
+    /// Sends what the handler wrote to the shared function log during this invocation.
+    private func sendFunctionLog(_ slot: FunctionSlot, key: TaskKey) {
+        let follower = LogFollower(path: slot.log, key: key, startingAt: slot.logOffset)
+        for chunk in follower.read() { send(.log(LogChunk(key: key, offset: chunk.offset - slot.logOffset, text: chunk.text))) }
+        slot.logOffset = LogFollower.size(of: slot.log)
+    }
+}
+
+/// A warm function process and the invocations waiting for it (one at a time).
+final class FunctionSlot {
+    let process: FunctionProcess
+    let log: String
+    var ready = false
+    var waiting: [(key: TaskKey, invocation: LambdaInvocation)] = []
+    var current: (key: TaskKey, invocation: LambdaInvocation, started: Date)?
+    var logOffset = 0
+
+    init(process: FunctionProcess, log: String) {
+        self.process = process
+        self.log = log
+    }
+}
+
+/// Reads what was appended to a log since the last read, in bounded chunks.
+final class LogFollower {
+    let path: String
+    let key: TaskKey
+    private var offset: Int
+    static let chunkBytes = 64 * 1024
+
+    init(path: String, key: TaskKey, startingAt offset: Int = 0) {
+        self.path = path
+        self.key = key
+        self.offset = offset
+    }
+
+    static func size(of path: String) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0
+    }
+
+    func read() -> [LogChunk] {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return [] }
+        defer { try? handle.close() }
+        var chunks: [LogChunk] = []
+        try? handle.seek(toOffset: UInt64(offset))
+        // Bounded per call, so a chatty job cannot stall the loop.
+        for _ in 0..<16 {
+            guard let data = try? handle.read(upToCount: Self.chunkBytes), !data.isEmpty else { break }
+            chunks.append(LogChunk(key: key, offset: offset, text: String(decoding: data, as: UTF8.self)))
+            offset += data.count
+        }
+        return chunks
+    }
+}

@@ -1,0 +1,483 @@
+import Foundation
+import ShoalCluster
+import ShoalDefinition
+import ShoalRuntime
+import ShoalStore
+
+/// Runs one execution of a pipeline to its end on the workers of a
+/// coordinator endpoint: schedules the DAG, resolves each step's arguments when
+/// it starts, runs Condition and Fail steps itself, hands Processing instances
+/// and Lambda invocations to workers, commits outputs, and records every state
+/// change in the metadata store before acting on it.
+public final class ExecutionRunner {
+    public struct Options: Sendable {
+        public var pipelineName: String
+        /// Resolved by `ParameterResolution` before anything starts.
+        public var parameters: OrderedFields<JSONValue> = [:]
+        /// Cap on steps running at once (ParallelismConfiguration.MaxParallelExecutionSteps).
+        public var maxParallelSteps: Int?
+        /// Attempts per instance when its worker is lost.
+        public var maxAttempts = 3
+
+        public init(pipelineName: String) { self.pipelineName = pipelineName }
+    }
+
+    public let executionId: String
+    private let definition: PipelineDefinition
+    private let graph: PipelineGraph
+    private let home: ShoalHome
+    private let endpoint: CoordinatorEndpoint
+    private let options: Options
+    private let progress: (ProgressEvent) -> Void
+    private let startedAt = Date()
+    private let parameters: OrderedFields<JSONValue>
+    private var experiment: [String: JSONValue] = [:]
+    private var record: ExecutionRecord
+    private var steps: [StepRun]
+    private var upstream: [[PipelineGraph.Edge]]
+    private var tasks: [TaskKey: TaskOwner] = [:]
+    private var failure: (step: String, reason: String)?
+    private var stopping = false
+
+    public init(
+        definition: PipelineDefinition, graph: PipelineGraph, home: ShoalHome, endpoint: CoordinatorEndpoint, options: Options,
+        progress: @escaping (ProgressEvent) -> Void = { _ in }
+    ) {
+        self.definition = definition
+        self.graph = graph
+        self.home = home
+        self.endpoint = endpoint
+        self.options = options
+        self.progress = progress
+        parameters = options.parameters
+        executionId = Identifiers.executionId()
+        steps = graph.nodes.map { node in StepRun(node: node) }
+        upstream = Array(repeating: [], count: graph.nodes.count)
+        for edge in graph.edges { upstream[edge.to].append(edge) }
+        record = ExecutionRecord(
+            id: executionId, pipelineName: options.pipelineName, status: ExecutionStatus.executing.rawValue,
+            definition: definition.jsonText(), parameters: JSONWriter.string(.object(parameters)), startedAt: startedAt
+        )
+        for (index, node) in graph.nodes.enumerated() {
+            steps[index].step = Self.step(at: node.path, in: definition)
+        }
+    }
+
+    /// Runs until every step has ended; returns the execution's final record.
+    public func run(shouldStop: () -> Bool = { false }) throws -> ExecutionRecord {
+        try home.metadata.insert(record, steps: steps.map { run in
+            StepRecord(executionId: executionId, name: run.node.name, type: run.node.typeName, status: StepStatus.pending.rawValue)
+        })
+        resolveExperimentConfig()
+        progress(.started(executionId: executionId, pipeline: options.pipelineName, steps: steps.count))
+        while true {
+            if shouldStop() && !stopping { stopping = true }
+            if stopping { try stopEverything() }
+            try startReadySteps()
+            if !steps.contains(where: { $0.status == .executing }) { break }
+            for event in try endpoint.poll(timeout: 0.02) { try handle(event) }
+        }
+        return try finish()
+    }
+
+    // MARK: Scheduling
+
+    private func startReadySteps() throws {
+        var progressed = true
+        while progressed {
+            progressed = false
+            for index in steps.indices where steps[index].status == .pending {
+                switch readiness(of: index) {
+                case .waiting: continue
+                case let .skip(reason):
+                    try end(index, .notRun, reason: reason)
+                    progressed = true
+                case .ready:
+                    guard failure == nil, !stopping else { continue }
+                    if let cap = options.maxParallelSteps, steps.filter({ $0.status == .executing }).count >= cap { return }
+                    try start(index)
+                    progressed = true
+                }
+            }
+        }
+    }
+
+    private enum Readiness { case waiting, ready, skip(String) }
+
+    private func readiness(of index: Int) -> Readiness {
+        for edge in upstream[index] {
+            let from = steps[edge.from]
+            switch (edge.kind, from.status) {
+            case (_, .notRun), (_, .stopped):
+                return .skip("upstream step '\(from.node.name)' did not run")
+            case (.branch(let branch), .succeeded):
+                let outcome = from.properties.flatMap { JSONNavigation.follow([.member("Outcome")], in: $0) }
+                let taken: PipelineGraph.Branch = outcome == .string("True") ? .ifSteps : .elseSteps
+                if taken != branch { return .skip("the \(branch.rawValue) branch of '\(from.node.name)' was not taken") }
+            case (_, .succeeded):
+                continue
+            default:
+                return .waiting
+            }
+        }
+        return .ready
+    }
+
+    private func start(_ index: Int) throws {
+        let run = steps[index]
+        run.status = .executing
+        run.startedAt = Date()
+        try save(run)
+        progress(.step(name: run.node.name, type: run.node.typeName, status: StepStatus.executing.rawValue, detail: nil))
+        guard let step = run.step else { return try end(index, .failed, reason: "the step could not be read from the definition") }
+        let evaluator = Evaluator(scope: scope(for: step))
+        do {
+            switch (step.type, step.arguments) {
+            case let (.condition?, .condition(arguments)?):
+                let outcome = try ConditionEvaluator(evaluator: evaluator).holds(arguments.conditions)
+                run.properties = .object(["Outcome": .string(outcome ? "True" : "False")])
+                try end(index, .succeeded, reason: nil, detail: "outcome \(outcome ? "True" : "False")")
+            case let (.fail?, .fail(arguments)?):
+                let message = try arguments.errorMessage.map { e throws(EvaluationError) in ValueRendering.string(try evaluator.evaluate(e)) } ?? ""
+                try end(index, .failed, reason: String(message.prefix(3072)))
+            case let (.lambda?, arguments):
+                try startLambda(index, step: step, event: arguments, evaluator: evaluator)
+            case let (.processing?, .processing(arguments)?):
+                try startProcessing(index, step: step, arguments: arguments, evaluator: evaluator)
+            default:
+                try end(index, .failed, reason: "Step type \(step.typeName) is not supported yet; Shoal runs Processing, Lambda, Condition and Fail steps.")
+            }
+        } catch let error as EvaluationError {
+            try end(index, .failed, reason: error.message)
+        }
+    }
+
+    private func end(_ index: Int, _ status: StepStatus, reason: String?, detail: String? = nil) throws {
+        let run = steps[index]
+        guard !run.status.isFinal else { return }
+        run.status = status
+        run.failureReason = reason
+        if run.startedAt != nil { run.endedAt = Date() }
+        for key in run.openTasks { endpoint.cancel(key); tasks[key] = nil }
+        run.openTasks.removeAll()
+        try save(run)
+        if status == .failed && failure == nil { failure = (run.node.name, reason ?? "failed") }
+        progress(.step(name: run.node.name, type: run.node.typeName, status: status.rawValue, detail: reason ?? detail))
+    }
+
+    private func save(_ run: StepRun) throws {
+        var stepRecord = StepRecord(executionId: executionId, name: run.node.name, type: run.node.typeName, status: run.status.rawValue)
+        stepRecord.startedAt = run.startedAt
+        stepRecord.endedAt = run.endedAt
+        stepRecord.failureReason = run.failureReason.map { String($0.prefix(1024)) }
+        stepRecord.properties = run.properties.map { JSONWriter.string($0) }
+        stepRecord.attempts = run.attempts
+        try home.metadata.update(stepRecord)
+    }
+
+    // MARK: Lambda
+
+    private func startLambda(_ index: Int, step: Step, event: StepArguments?, evaluator: Evaluator) throws {
+        let arn = step.functionArn ?? ""
+        let name = arn.split(separator: ":").last.map(String.init) ?? arn
+        guard let function = try home.metadata.function(named: name) else {
+            throw EvaluationError("Function '\(name)' (from FunctionArn '\(arn)') is not registered; add it with shoal functions create --name \(name).")
+        }
+        var payload: JSONValue = .object([:])
+        if case let .lambda(fields)? = event { payload = try evaluator.evaluate(.object(fields)) }
+        let invocation = LambdaInvocation(
+            functionName: function.name, handler: function.handler, codePath: function.codePath,
+            event: JSONWriter.string(payload), timeoutSeconds: function.timeoutSeconds
+        )
+        try submit(index, instance: 1, task: .lambda(invocation), owner: .lambda)
+    }
+
+    private func finishLambda(_ index: Int, result: String?, error: String?) throws {
+        let run = steps[index]
+        guard let step = run.step else { return }
+        if let error { return try end(index, .failed, reason: error) }
+        do {
+            let value = try JSONParser.parse(result ?? "null")
+            let outputs = try LambdaOutputs.cast(result: value, declared: step.outputParameters ?? [])
+            run.properties = .object(["OutputParameters": .object(outputs), "FunctionArn": .string(step.functionArn ?? "")])
+            try end(index, .succeeded, reason: nil)
+        } catch let failure as EvaluationError {
+            try end(index, .failed, reason: failure.message)
+        } catch {
+            try end(index, .failed, reason: "The function's result is not JSON: \(error)")
+        }
+    }
+
+    // MARK: Processing
+
+    private func startProcessing(_ index: Int, step: Step, arguments: ProcessingArguments, evaluator: Evaluator) throws {
+        let plan = try ProcessingJobPlan.make(step: step, arguments: arguments, executionId: executionId, evaluator: evaluator, objects: home.objects)
+        let run = steps[index]
+        run.plan = plan
+        for note in plan.notes { appendLog(index, instance: 1, attempt: 1, "shoal: \(note)\n") }
+        for spec in plan.specs {
+            try submit(index, instance: spec.host, task: .processing(spec: spec, outputStaging: ""), owner: .processing(host: spec.host))
+        }
+        progress(.instances(step: run.node.name, done: 0, total: plan.instanceCount))
+    }
+
+    private func stagingFolder(_ index: Int, host: Int, attempt: Int) -> String {
+        home.root.appendingPathComponent("staging/\(executionId)/\(steps[index].node.name)/algo-\(host)-attempt-\(attempt)").path
+    }
+
+    private func finishInstance(_ index: Int, host: Int, outcome: InstanceOutcome) throws {
+        let run = steps[index]
+        guard let plan = run.plan else { return }
+        if outcome.status == .failed {
+            let reason = "algo-\(host): " + (outcome.failureReason ?? "failed")
+            return try end(index, .failed, reason: plan.instanceCount == 1 ? (outcome.failureReason ?? "failed") : reason)
+        }
+        run.completed[host] = outcome
+        progress(.instances(step: run.node.name, done: run.completed.count, total: plan.instanceCount))
+        guard run.completed.count == plan.instanceCount else { return }
+        do {
+            _ = try OutputCommit.commit(
+                outputs: plan.outputs, instances: run.completed.map { OutputCommit.StagedInstance(host: $0.key, outcome: $0.value) },
+                into: home.objects
+            )
+        } catch {
+            return try end(index, .failed, reason: "\(error)")
+        }
+        var properties = plan.request
+        properties["ProcessingJobStatus"] = "Completed"
+        if let message = run.completed[1]?.exitMessage { properties["ExitMessage"] = .string(message) }
+        properties["ProcessingStartTime"] = .string(Identifiers.timestamp(run.startedAt ?? Date()))
+        properties["ProcessingEndTime"] = .string(Identifiers.timestamp(Date()))
+        properties["CreationTime"] = .string(Identifiers.timestamp(run.startedAt ?? Date()))
+        run.properties = .object(properties)
+        try? FileManager.default.removeItem(atPath: home.root.appendingPathComponent("staging/\(executionId)/\(run.node.name)").path)
+        try end(index, .succeeded, reason: nil)
+    }
+
+    // MARK: Tasks
+
+    private enum TaskKind { case lambda, processing(host: Int) }
+
+    private struct TaskOwner {
+        let step: Int
+        let instance: Int
+        let kind: TaskKind
+        let task: Task
+        var record: InstanceRecord
+    }
+
+    private func submit(_ index: Int, instance: Int, task: Task, owner kind: TaskKind, attempt: Int = 1) throws {
+        let run = steps[index]
+        let key = TaskKey(taskId: "\(executionId)/\(run.node.name)/algo-\(instance)", attempt: attempt)
+        var task = task
+        if case let .processing(spec, _) = task { task = .processing(spec: spec, outputStaging: stagingFolder(index, host: instance, attempt: attempt)) }
+        var instanceRecord = InstanceRecord(executionId: executionId, stepName: run.node.name, instance: instance, attempt: attempt, status: "InProgress")
+        instanceRecord.startedAt = Date()
+        try home.metadata.insert(&instanceRecord)
+        run.attempts += 1
+        tasks[key] = TaskOwner(step: index, instance: instance, kind: kind, task: task, record: instanceRecord)
+        run.openTasks.insert(key)
+        try endpoint.submit(key, task)
+    }
+
+    private func handle(_ event: CoordinatorEndpoint.Event) throws {
+        switch event {
+        case .workerJoined:
+            break
+        case let .log(chunk):
+            guard let owner = tasks[chunk.key] else { return }
+            appendLog(owner.step, instance: owner.instance, attempt: chunk.key.attempt, chunk.text)
+        case let .finished(finished):
+            guard var owner = tasks.removeValue(forKey: finished.key) else { return }
+            let run = steps[owner.step]
+            run.openTasks.remove(finished.key)
+            owner.record.endedAt = Date()
+            switch finished.result {
+            case let .processing(outcome):
+                owner.record.status = outcome.status.rawValue
+                owner.record.exitCode = outcome.exitCode
+                owner.record.failureReason = outcome.failureReason
+                owner.record.cpuSeconds = outcome.cpuSeconds
+                owner.record.peakRSSBytes = outcome.peakRSSBytes
+                try home.metadata.update(owner.record)
+                try finishInstance(owner.step, host: owner.instance, outcome: outcome)
+            case let .lambda(result, error, _):
+                owner.record.status = error == nil ? "Completed" : "Failed"
+                owner.record.failureReason = error
+                try home.metadata.update(owner.record)
+                try finishLambda(owner.step, result: result, error: error)
+            case let .rejected(reason):
+                owner.record.status = "Failed"
+                owner.record.failureReason = reason
+                try home.metadata.update(owner.record)
+                try end(owner.step, .failed, reason: "algo-\(owner.instance): \(reason)")
+            }
+        case let .workerLost(id, host, keys):
+            for key in keys {
+                guard var owner = tasks.removeValue(forKey: key) else { continue }
+                let run = steps[owner.step]
+                run.openTasks.remove(key)
+                owner.record.status = "Lost"
+                owner.record.endedAt = Date()
+                owner.record.worker = id
+                owner.record.failureReason = "worker \(id) on \(host) was lost"
+                try home.metadata.update(owner.record)
+                run.lostHosts.insert("\(id)@\(host)")
+                // Outputs a dead attempt staged are never committed.
+                try? FileManager.default.removeItem(atPath: stagingFolder(owner.step, host: owner.instance, attempt: key.attempt))
+                guard run.status == .executing else { continue }
+                if key.attempt < options.maxAttempts {
+                    try submit(owner.step, instance: owner.instance, task: owner.task, owner: owner.kind, attempt: key.attempt + 1)
+                } else {
+                    try end(owner.step, .failed, reason: "algo-\(owner.instance) was lost with its worker \(key.attempt) times (lost: \(run.lostHosts.sorted().joined(separator: ", "))).")
+                }
+            }
+        }
+    }
+
+    private func appendLog(_ index: Int, instance: Int, attempt: Int, _ text: String) {
+        let file = home.logFile(execution: executionId, step: steps[index].node.name, instance: instance, attempt: attempt)
+        try? FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+        if !FileManager.default.fileExists(atPath: file.path) { FileManager.default.createFile(atPath: file.path, contents: nil) }
+        guard let handle = FileHandle(forWritingAtPath: file.path) else { return }
+        defer { try? handle.close() }
+        handle.seekToEndOfFile()
+        handle.write(Data(text.utf8))
+    }
+
+    // MARK: Ending
+
+    private func stopEverything() throws {
+        for index in steps.indices where steps[index].status == .executing {
+            try end(index, .stopped, reason: "the execution was stopped")
+        }
+    }
+
+    private func finish() throws -> ExecutionRecord {
+        for index in steps.indices where steps[index].status == .pending {
+            let reason = stopping ? "the execution was stopped" : (failure.map { "step '\($0.step)' failed" } ?? "it was never ready")
+            try end(index, .notRun, reason: reason)
+        }
+        let status: ExecutionStatus = stopping ? .stopped : (failure == nil ? .succeeded : .failed)
+        record.status = status.rawValue
+        record.endedAt = Date()
+        if let failure {
+            let failedStep = steps.first { $0.node.name == failure.step }
+            record.failureReason = failedStep?.node.typeName == "Fail"
+                ? failure.reason
+                : "Step '\(failure.step)' failed: \(failure.reason)"
+        }
+        try home.metadata.update(record)
+        try? FileManager.default.removeItem(atPath: home.root.appendingPathComponent("staging/\(executionId)").path)
+        progress(.finished(status: status.rawValue, reason: record.failureReason))
+        return record
+    }
+
+    // MARK: Evaluation scope
+
+    private func resolveExperimentConfig() {
+        let evaluator = Evaluator(scope: scope(for: nil))
+        switch definition.experimentConfig {
+        case .disabled: break
+        case .absent:
+            experiment["ExperimentName"] = .string(options.pipelineName)
+            experiment["TrialName"] = .string(executionId)
+        case let .configured(config):
+            experiment["ExperimentName"] = (config.experimentName.flatMap { try? evaluator.evaluate($0) }).map { .string(ValueRendering.string($0)) } ?? .string(options.pipelineName)
+            experiment["TrialName"] = (config.trialName.flatMap { try? evaluator.evaluate($0) }).map { .string(ValueRendering.string($0)) } ?? .string(executionId)
+        }
+    }
+
+    private func scope(for step: Step?) -> ExecutionScope {
+        var variables: [ExecutionVariable: JSONValue] = [
+            .pipelineExecutionId: .string(executionId),
+            .pipelineExecutionArn: .string(Identifiers.executionArn(options.pipelineName, executionId)),
+            .pipelineName: .string(options.pipelineName),
+            .pipelineArn: .string(Identifiers.pipelineArn(options.pipelineName)),
+            .startDateTime: .string(Identifiers.timestamp(startedAt)),
+        ]
+        variables[.currentDateTime] = .string(Identifiers.timestamp(Date()))
+        var properties: [String: JSONValue] = [:]
+        var propertyFiles: [String: [PropertyFile]] = [:]
+        for run in steps where run.status == .succeeded {
+            properties[run.node.name] = run.properties
+            propertyFiles[run.node.name] = run.step?.propertyFiles ?? []
+        }
+        return ExecutionScope(
+            parameters: parameters, variables: variables, experiment: experiment, properties: properties,
+            propertyFiles: propertyFiles, objects: home.objects
+        )
+    }
+
+    /// The step a graph node stands for, found by its document path.
+    private static func step(at path: JSONPath, in definition: PipelineDefinition) -> Step? {
+        var current: Step?
+        var list = definition.steps
+        var components = path.components.dropFirst() // "Steps"
+        while let first = components.first {
+            components = components.dropFirst()
+            switch first {
+            case let .index(position):
+                guard position < list.count else { return nil }
+                current = list[position]
+            case .key("Arguments"):
+                guard case let .key(branch)? = components.first else { return nil }
+                components = components.dropFirst()
+                list = branch == "IfSteps" ? (current?.branches.ifSteps ?? []) : (current?.branches.elseSteps ?? [])
+            default:
+                return nil
+            }
+        }
+        return current
+    }
+}
+
+/// One step's run-time state.
+final class StepRun {
+    let node: PipelineGraph.Node
+    var step: Step?
+    var status: StepStatus = .pending
+    var startedAt: Date?
+    var endedAt: Date?
+    var failureReason: String?
+    var properties: JSONValue?
+    var attempts = 0
+    var plan: ProcessingJobPlan?
+    var completed: [Int: InstanceOutcome] = [:]
+    var openTasks: Set<TaskKey> = []
+    var lostHosts: Set<String> = []
+
+    init(node: PipelineGraph.Node) { self.node = node }
+}
+
+/// What expressions see while a step starts.
+struct ExecutionScope: EvaluationScope {
+    let parameters: OrderedFields<JSONValue>
+    let variables: [ExecutionVariable: JSONValue]
+    let experiment: [String: JSONValue]
+    let properties: [String: JSONValue]
+    let propertyFiles: [String: [PropertyFile]]
+    let objects: ObjectStore
+    static let maxPropertyFileBytes = 1 << 20
+
+    func parameter(_ name: String) -> JSONValue? { parameters[name] }
+    func executionVariable(_ variable: ExecutionVariable) -> JSONValue? { variables[variable] }
+    func experimentConfig(_ name: String) -> JSONValue? { experiment[name] }
+    func properties(ofStep name: String) -> JSONValue? { properties[name] }
+    func propertyFile(_ name: String, ofStep step: String) -> PropertyFile? { propertyFiles[step]?.first { $0.name == name } }
+
+    func readJSONObject(at text: String) throws(EvaluationError) -> JSONValue {
+        do {
+            let data = try objects.read(try S3URI(text), maxBytes: Self.maxPropertyFileBytes)
+            do {
+                return try JSONParser.parse(data)
+            } catch {
+                throw EvaluationError("Contents of file \(text) are not in valid JSON format: \(error).")
+            }
+        } catch let error as EvaluationError {
+            throw error
+        } catch {
+            throw EvaluationError("Received an error while reading file \(text): \(error).")
+        }
+    }
+}

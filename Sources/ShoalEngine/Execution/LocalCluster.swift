@@ -1,0 +1,80 @@
+import Foundation
+import ShoalCluster
+import ShoalStore
+import ZeroMQ
+
+/// Local mode: a coordinator endpoint on an `ipc://` socket in a private folder
+/// and N worker processes of the same `shoal` binary connected to it — the
+/// very protocol a cluster uses, with workers on this host.
+public final class LocalCluster {
+    public let endpoint: CoordinatorEndpoint
+    private let context: Context
+    private let socketFolder: URL
+    private var workers: [Process] = []
+
+    public struct WorkersDidNotStart: Error, CustomStringConvertible {
+        public let started: Int
+        public let wanted: Int
+        public let logFolder: String
+        public var description: String { "only \(started) of \(wanted) workers registered in time; see their logs in \(logFolder)" }
+    }
+
+    /// Starts `count` workers running `executable worker …` and waits (bounded) until all registered.
+    public init(home: ShoalHome, workers count: Int, executable: String, registrationTimeout: TimeInterval = 20) throws {
+        context = try Context()
+        // ipc:// paths are limited to about 100 bytes, so the socket lives in /tmp, not under the home.
+        let template = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-XXXXXX").path
+        var buffer = Array(template.utf8CString)
+        guard let made = mkdtemp(&buffer) else { throw CocoaError(.fileWriteUnknown) }
+        socketFolder = URL(fileURLWithPath: String(cString: made))
+        let address = "ipc://" + socketFolder.appendingPathComponent("coordinator.sock").path
+        endpoint = try CoordinatorEndpoint(bind: address, context: context)
+        let logFolder = home.logsFolder.appendingPathComponent("workers")
+        try FileManager.default.createDirectory(at: logFolder, withIntermediateDirectories: true)
+        for number in 1...max(1, count) {
+            let id = "local-\(number)"
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = [
+                "worker", "--connect", address, "--slots", "1", "--id", id,
+                "--work-dir", home.workFolder.appendingPathComponent(id).path,
+            ]
+            let log = logFolder.appendingPathComponent("\(id).log")
+            FileManager.default.createFile(atPath: log.path, contents: nil)
+            let handle = try FileHandle(forWritingTo: log)
+            process.standardOutput = handle
+            process.standardError = handle
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            workers.append(process)
+        }
+        let deadline = Date().addingTimeInterval(registrationTimeout)
+        while endpoint.registry.workers.count < workers.count {
+            guard Date() < deadline else {
+                shutdown()
+                throw WorkersDidNotStart(started: endpoint.registry.workers.count, wanted: workers.count, logFolder: logFolder.path)
+            }
+            _ = try endpoint.poll(timeout: 0.02)
+        }
+    }
+
+    /// Process ids of the workers, for tests that kill one.
+    public var workerProcessIds: [Int32] { workers.map(\.processIdentifier) }
+
+    /// Tells the workers to leave, waits briefly, then kills any that linger.
+    public func shutdown() {
+        guard !workers.isEmpty else { return }
+        endpoint.shutdownWorkers()
+        _ = try? endpoint.poll(timeout: 0)
+        let deadline = Date().addingTimeInterval(3)
+        while workers.contains(where: \.isRunning) && Date() < deadline { usleep(10_000) }
+        for worker in workers where worker.isRunning {
+            kill(worker.processIdentifier, SIGKILL)
+            worker.waitUntilExit()
+        }
+        workers.removeAll()
+        try? FileManager.default.removeItem(at: socketFolder)
+    }
+
+    deinit { shutdown() }
+}

@@ -1,0 +1,7 @@
+/// What a running execution reports as it goes, for a progress view.
+public enum ProgressEvent: Sendable {
+    case started(executionId: String, pipeline: String, steps: Int)
+    case step(name: String, type: String, status: String, detail: String?)
+    case instances(step: String, done: Int, total: Int)
+    case finished(status: String, reason: String?)
+}

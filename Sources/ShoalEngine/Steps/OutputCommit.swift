@@ -1,0 +1,43 @@
+import Foundation
+import ShoalRuntime
+import ShoalStore
+
+/// Merges what every instance of a job staged for each output and commits it
+/// into the object store. All conflicts are found before the first rename, so
+/// a refused commit leaves the store untouched.
+enum OutputCommit {
+    struct Conflict: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    struct StagedInstance {
+        let host: Int
+        let outcome: InstanceOutcome
+    }
+
+    /// Returns the number of objects committed.
+    static func commit(outputs: [ProcessingJobPlan.Output], instances: [StagedInstance], into store: ObjectStore) throws -> Int {
+        var plan: [(source: String, target: S3URI)] = []
+        for output in outputs {
+            var chosen: [String: (host: Int, path: String)] = [:]
+            for instance in instances.sorted(by: { $0.host < $1.host }) {
+                guard let staged = instance.outcome.outputs.first(where: { $0.name == output.name }) else { continue }
+                for relative in staged.files {
+                    let path = staged.stagedAt + "/" + relative
+                    if let earlier = chosen[relative] {
+                        if !FileManager.default.contentsEqual(atPath: earlier.path, andPath: path) {
+                            throw Conflict(description: "Output '\(output.name)': algo-\(earlier.host) and algo-\(instance.host) both wrote '\(relative)' with different contents; Shoal does not pick one.")
+                        }
+                        continue
+                    }
+                    chosen[relative] = (instance.host, path)
+                }
+            }
+            for relative in chosen.keys.sorted() {
+                plan.append((chosen[relative]!.path, try output.uri.appending(relative)))
+            }
+        }
+        for (source, target) in plan { try store.commit(file: source, to: target) }
+        return plan.count
+    }
+}

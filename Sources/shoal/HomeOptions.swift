@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+import ShoalStore
+
+/// `--home`, shared by every command that reads or writes the store.
+struct HomeOptions: ParsableArguments {
+    @Option(name: .long, help: "Shoal's home folder (default: $SHOAL_HOME, else ~/.shoal).")
+    var home: String?
+
+    func open() throws -> ShoalHome {
+        let root = ShoalHome.resolve(home)
+        do {
+            return try ShoalHome(root: root)
+        } catch {
+            throw CommandFailure("cannot open the Shoal home at \(root.path): \(error)")
+        }
+    }
+}
+
+/// An error printed once, on stderr, by the command line; exit status 1.
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Formats times and durations for tables.
+enum Formatting {
+    static func time(_ date: Date?) -> String {
+        guard let date else { return "-" }
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        return formatter.string(from: date)
+    }
+
+    static func duration(from start: Date?, to end: Date?) -> String {
+        guard let start else { return "-" }
+        return String(format: "%.1fs", (end ?? Date()).timeIntervalSince(start))
+    }
+
+    /// Left-aligned columns.
+    static func table(_ header: [String], _ rows: [[String]]) -> String {
+        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+        return ([header] + rows).map { row in
+            row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+                .trimmingCharacters(in: .whitespaces)
+        }.joined(separator: "\n")
+    }
+}

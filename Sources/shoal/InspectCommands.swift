@@ -1,0 +1,177 @@
+import ArgumentParser
+import Foundation
+import ShoalDefinition
+import ShoalStore
+
+struct ExecutionsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "executions",
+        abstract: "List executions or describe one.",
+        subcommands: [List.self, Describe.self],
+        defaultSubcommand: List.self
+    )
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List executions, newest first.")
+        @Option(help: "At most this many.") var limit = 50
+        @OptionGroup var home: HomeOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let executions = try home.open().metadata.executions(limit: max(1, min(limit, 10_000)))
+            switch output.output {
+            case .json: try printJSON(executions.map(ExecutionSummary.init))
+            case .text:
+                print(Formatting.table(["ID", "PIPELINE", "STATUS", "STARTED", "ELAPSED"], executions.map {
+                    [$0.id, $0.pipelineName, $0.status, Formatting.time($0.startedAt), Formatting.duration(from: $0.startedAt, to: $0.endedAt)]
+                }))
+            }
+        }
+    }
+
+    struct Describe: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one execution: status, parameters, failure reason.")
+        @Argument(help: "The execution id.") var id: String
+        @OptionGroup var home: HomeOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            guard let execution = try home.open().metadata.execution(id: id) else { throw CommandFailure("no execution '\(id)'") }
+            let summary = ExecutionSummary(execution)
+            switch output.output {
+            case .json: try printJSON(summary)
+            case .text:
+                print("Execution:  \(execution.id)")
+                print("Pipeline:   \(execution.pipelineName)")
+                print("Status:     \(execution.status)")
+                print("Started:    \(Formatting.time(execution.startedAt))")
+                print("Ended:      \(Formatting.time(execution.endedAt))")
+                print("Parameters: \(execution.parameters)")
+                if let reason = execution.failureReason { print("Failure:    \(reason)") }
+            }
+        }
+    }
+}
+
+struct ExecutionSummary: Encodable {
+    let id: String
+    let pipeline: String
+    let status: String
+    let startedAt: Date
+    let endedAt: Date?
+    let failureReason: String?
+    let parameters: JSONValue
+
+    init(_ record: ExecutionRecord) {
+        id = record.id
+        pipeline = record.pipelineName
+        status = record.status
+        startedAt = record.startedAt
+        endedAt = record.endedAt
+        failureReason = record.failureReason
+        parameters = (try? JSONParser.parse(record.parameters)) ?? .object([:])
+    }
+}
+
+struct StepsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "steps",
+        abstract: "Show the steps of an execution: status, times, failure reason, properties.",
+        discussion: "Example:\n  shoal steps 4wemqw2sucgh --output json"
+    )
+    @Argument(help: "The execution id.") var id: String
+    @OptionGroup var home: HomeOptions
+    @OptionGroup var output: OutputOptions
+
+    struct StepSummary: Encodable {
+        let name: String
+        let type: String
+        let status: String
+        let startedAt: Date?
+        let endedAt: Date?
+        let attempts: Int
+        let failureReason: String?
+        let properties: JSONValue?
+    }
+
+    func run() throws {
+        let store = try home.open()
+        guard try store.metadata.execution(id: id) != nil else { throw CommandFailure("no execution '\(id)'") }
+        let steps = try store.metadata.steps(executionId: id)
+        switch output.output {
+        case .json:
+            try printJSON(steps.map { step in
+                StepSummary(
+                    name: step.name, type: step.type, status: step.status, startedAt: step.startedAt, endedAt: step.endedAt,
+                    attempts: step.attempts, failureReason: step.failureReason,
+                    properties: step.properties.flatMap { try? JSONParser.parse($0) }
+                )
+            })
+        case .text:
+            print(Formatting.table(["STEP", "TYPE", "STATUS", "STARTED", "ELAPSED", "REASON"], steps.map {
+                [$0.name, $0.type, $0.status, Formatting.time($0.startedAt), Formatting.duration(from: $0.startedAt, to: $0.endedAt), $0.failureReason ?? ""]
+            }))
+        }
+    }
+}
+
+struct LogsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "logs",
+        abstract: "Print the log of a step (every instance, or one), as the workers streamed it.",
+        discussion: "Examples:\n  shoal logs 4wemqw2sucgh AbaloneProcess\n  shoal logs 4wemqw2sucgh AbaloneProcess --instance 2 --follow"
+    )
+    @Argument(help: "The execution id.") var id: String
+    @Argument(help: "The step name.") var step: String
+    @Option(help: "Only this instance (1-based, as in algo-N).") var instance: Int?
+    @Flag(help: "Keep printing as the log grows, until the step ends.") var follow = false
+    @OptionGroup var home: HomeOptions
+
+    func run() throws {
+        let store = try home.open()
+        guard try store.metadata.execution(id: id) != nil else { throw CommandFailure("no execution '\(id)'") }
+        guard try store.metadata.steps(executionId: id).contains(where: { $0.name == step }) else {
+            throw CommandFailure("execution '\(id)' has no step '\(step)'")
+        }
+        var offsets: [String: UInt64] = [:]
+        while true {
+            let attempts = try store.metadata.instances(executionId: id, stepName: step).filter { instance == nil || $0.instance == instance }
+            for attempt in attempts {
+                let file = store.logFile(execution: id, step: step, instance: attempt.instance, attempt: attempt.attempt).path
+                guard let handle = FileHandle(forReadingAtPath: file) else { continue }
+                try handle.seek(toOffset: offsets[file] ?? 0)
+                let data = try handle.readToEnd() ?? Data()
+                try handle.close()
+                guard !data.isEmpty else { continue }
+                if offsets[file] == nil && attempts.count > 1 {
+                    FileHandle.standardOutput.write(Data("==> algo-\(attempt.instance) attempt \(attempt.attempt) <==\n".utf8))
+                }
+                offsets[file, default: 0] += UInt64(data.count)
+                FileHandle.standardOutput.write(data)
+            }
+            guard follow else { return }
+            let status = try store.metadata.steps(executionId: id).first { $0.name == step }?.status
+            if status != "Executing" && status != "Pending" { return }
+            usleep(200_000)
+        }
+    }
+}
+
+struct StopCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stop",
+        abstract: "Stop a running execution: running steps are stopped, no new step starts.",
+        discussion: "Example:\n  shoal stop 4wemqw2sucgh"
+    )
+    @Argument(help: "The execution id.") var id: String
+    @OptionGroup var home: HomeOptions
+
+    func run() throws {
+        let store = try home.open()
+        guard var execution = try store.metadata.execution(id: id) else { throw CommandFailure("no execution '\(id)'") }
+        guard execution.status == "Executing" else { throw CommandFailure("execution '\(id)' is \(execution.status), not running") }
+        execution.status = "Stopping"
+        try store.metadata.update(execution)
+        print("execution \(id) Stopping")
+    }
+}

@@ -1,0 +1,101 @@
+import ArgumentParser
+import Foundation
+import ShoalDefinition
+import ShoalEngine
+import ShoalStore
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a pipeline definition on this machine.",
+        discussion: """
+            Starts a coordinator and --workers worker processes (the same protocol a
+            cluster uses, over ipc://), runs every step, prints progress, and exits 0
+            only when the execution Succeeded. Ctrl-C (or `shoal stop ID`) stops it.
+
+            Examples:
+              shoal run examples/abalone/pipeline.json
+              shoal run pipeline.json --param MseThreshold=3.5 --workers 4
+            """
+    )
+
+    @Argument(help: "The definition file (JSON, as pipeline.definition() writes it).")
+    var file: String
+
+    @Option(name: .customLong("param"), help: "A parameter value, Name=Value (repeatable).")
+    var parameters: [String] = []
+
+    @Option(help: "Worker processes to start (default: the number of cores).")
+    var workers: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "At most this many steps run at once (ParallelismConfiguration.MaxParallelExecutionSteps).")
+    var maxParallelSteps: Int?
+
+    @Option(help: "The pipeline name (Execution.PipelineName); default: the file name without extension.")
+    var pipelineName: String?
+
+    @OptionGroup var home: HomeOptions
+
+    func validate() throws {
+        guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256.") }
+        if let maxParallelSteps, maxParallelSteps < 1 { throw ValidationError("--max-parallel-steps must be at least 1.") }
+        for parameter in parameters where !parameter.contains("=") {
+            throw ValidationError("--param takes Name=Value; got '\(parameter)'.")
+        }
+    }
+
+    func run() throws {
+        let check = DefinitionCheck.check(data: try DefinitionFile.read(file))
+        guard check.isValid, let definition = check.definition, let graph = check.graph else {
+            for diagnostic in check.errors { printError("\(file): \(diagnostic.path): \(diagnostic.message) [\(diagnostic.code)]") }
+            throw ExitCode(1)
+        }
+        var options = ExecutionRunner.Options(pipelineName: pipelineName ?? URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent)
+        options.maxParallelSteps = maxParallelSteps
+        do {
+            options.parameters = try ParameterResolution.resolve(definition, given: parameters.map { text in
+                let parts = text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                return (String(parts[0]), String(parts[1]))
+            })
+        } catch {
+            for problem in error.problems { printError(problem) }
+            throw ExitCode(1)
+        }
+        let store = try home.open()
+        let cluster = try LocalCluster(home: store, workers: workers, executable: try ownExecutable())
+        defer { cluster.shutdown() }
+        let printer = ProgressPrinter()
+        let runner = ExecutionRunner(
+            definition: definition, graph: graph, home: store, endpoint: cluster.endpoint, options: options, progress: printer.show
+        )
+        Interrupt.install()
+        var lastCheck = Date()
+        let record = try runner.run {
+            if Interrupt.requested { return true }
+            // `shoal stop` from another terminal marks the execution Stopping.
+            guard Date().timeIntervalSince(lastCheck) > 0.5 else { return false }
+            lastCheck = Date()
+            return (try? store.metadata.execution(id: runner.executionId))?.status == "Stopping"
+        }
+        printer.summary(record, steps: (try? store.metadata.steps(executionId: record.id)) ?? [])
+        if record.status != "Succeeded" { throw ExitCode(1) }
+    }
+}
+
+/// The running `shoal` binary, which local mode starts again as workers.
+func ownExecutable() throws -> String {
+    let path = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+    return path
+}
+
+/// Ctrl-C asks the execution to stop instead of killing the coordinator.
+enum Interrupt {
+    nonisolated(unsafe) private static var flag: sig_atomic_t = 0
+
+    static var requested: Bool { flag != 0 }
+
+    static func install() {
+        signal(SIGINT) { _ in Interrupt.flag = 1 }
+        signal(SIGTERM) { _ in Interrupt.flag = 1 }
+    }
+}

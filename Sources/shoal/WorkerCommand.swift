@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import ShoalCluster
+
+struct WorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run a worker that takes job instances from a coordinator.",
+        discussion: """
+            `shoal run` starts its own workers; this command is what it runs. A worker
+            exits when the coordinator tells it to or has been silent for the
+            liveness window, killing every job it still runs.
+
+            Example:
+              shoal worker --connect ipc:///tmp/shoal-x/coordinator.sock --slots 2 --work-dir /var/lib/shoal/work
+            """
+    )
+
+    @Option(help: "The coordinator's endpoint (ipc://… or tcp://HOST:PORT).")
+    var connect: String
+
+    @Option(help: "How many job instances this worker runs at once.")
+    var slots: Int = 1
+
+    @Option(help: "A folder for sandboxes and logs.")
+    var workDir: String
+
+    @Option(help: "This worker's name (default: host name and process id).")
+    var id: String?
+
+    func validate() throws {
+        guard (1...1024).contains(slots) else { throw ValidationError("--slots must be between 1 and 1024.") }
+    }
+
+    func run() throws {
+        let name = id ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
+        let agent = try WorkerAgent(WorkerAgent.Configuration(
+            endpoint: connect, workerId: name, slots: slots, workFolder: URL(fileURLWithPath: workDir), version: Shoal.version
+        ))
+        switch try agent.run() {
+        case .shutdown: return
+        case .coordinatorLost:
+            printError("shoal worker \(name): the coordinator at \(connect) went silent; leaving")
+            throw ExitCode(3)
+        }
+    }
+}
