@@ -37,10 +37,10 @@ let package = Package(
         .target(name: "ShoalTestSupport", path: "Tests/ShoalTestSupport"),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "ShoalDefinitionTests", dependencies: ["ShoalDefinition", "ShoalTestSupport"]),
-        .testTarget(name: "ShoalCLITests", dependencies: ["shoal", "ShoalTestSupport"]),
+        .testTarget(name: "ShoalCLITests", dependencies: ["shoal", "ShoalDefinition", "ShoalTestSupport"]),
         .testTarget(name: "ShoalStoreTests", dependencies: ["ShoalStore", "ShoalTestSupport"]),
         .testTarget(name: "ShoalRuntimeTests", dependencies: ["ShoalRuntime", "ShoalTestSupport"]),
-        .testTarget(name: "ShoalEngineTests", dependencies: ["ShoalEngine", "ShoalTestSupport"]),
+        .testTarget(name: "ShoalEngineTests", dependencies: ["ShoalEngine", "ShoalCluster", "ShoalStore", "ShoalTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -51,8 +51,10 @@ public final class RunningJob: @unchecked Sendable {
             environment = environment.mapValues(sandbox.rewrite)
             directory = sandbox.root.path
         }
+        // The job gets SIGKILL if its worker dies, even by SIGKILL.
+        let guarded = SandboxMode.executablePath("setpriv") == nil ? arguments : ["setpriv", "--pdeathsig", "KILL", "--"] + arguments
         do {
-            process = try ChildProcess(arguments: arguments, environment: environment, directory: directory, outputFile: logFile)
+            process = try ChildProcess(arguments: guarded, environment: environment, directory: directory, outputFile: logFile)
         } catch {
             sandbox.remove()
             throw error

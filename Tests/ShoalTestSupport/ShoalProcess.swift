@@ -20,10 +20,18 @@ public enum ShoalProcess {
     }
 
     /// Runs `shoal arguments…` to completion (at most `timeout` seconds) and returns its status and output.
-    public static func run(_ arguments: [String], stdin: Data? = nil, timeout: TimeInterval = 60) throws -> Outcome {
+    public static func run(_ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:], timeout: TimeInterval = 60) throws -> Outcome {
+        try run(executable: executable, arguments, stdin: stdin, environment: environment, timeout: timeout)
+    }
+
+    /// Runs any program the same way (a script of the examples, for instance).
+    public static func run(
+        executable: URL, _ arguments: [String], stdin: Data? = nil, environment: [String: String] = [:], timeout: TimeInterval = 60
+    ) throws -> Outcome {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let output = Pipe()
         let errors = Pipe()
         process.standardOutput = output

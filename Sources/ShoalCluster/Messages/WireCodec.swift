@@ -9,6 +9,7 @@ public enum WireCodec {
 
     public struct Malformed: Error, Equatable, CustomStringConvertible {
         public let reason: String
+        public init(reason: String) { self.reason = reason }
         public var description: String { reason }
     }
 

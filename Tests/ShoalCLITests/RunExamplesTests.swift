@@ -1,0 +1,72 @@
+import Foundation
+import ShoalTestSupport
+import Testing
+
+/// The bundled examples, run end to end with the built binary: real worker
+/// processes, real sandboxes, a real SQLite file.
+@Suite(.serialized) struct RunExamplesTests {
+    func example(_ name: String, _ arguments: [String] = [], home: TemporaryHome) throws -> ShoalProcess.Outcome {
+        let script = Fixtures.repositoryRoot.appendingPathComponent("examples/\(name)/run.sh")
+        var environment = home.environment
+        environment["SHOAL"] = ShoalProcess.executable.path
+        return try ShoalProcess.run(executable: URL(fileURLWithPath: "/bin/bash"), [script.path] + arguments, environment: environment, timeout: 120)
+    }
+
+    func executionId(_ home: TemporaryHome) throws -> String {
+        let listing = try home.shoal(["executions", "list", "--output", "json"])
+        let executions = try #require(try JSONSerialization.jsonObject(with: Data(listing.stdout.utf8)) as? [[String: Any]])
+        return try #require(executions.first?["id"] as? String)
+    }
+
+    @Test func abaloneRunsWithTwoShardedInstancesAndTakesTheIfBranch() throws {
+        let home = try TemporaryHome()
+        let outcome = try example("abalone", home: home)
+        #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)")
+        let id = try executionId(home)
+        let steps = try home.shoal(["steps", id, "--output", "json"])
+        let records = try #require(try JSONSerialization.jsonObject(with: Data(steps.stdout.utf8)) as? [[String: Any]])
+        #expect(records.map { $0["status"] as? String } == ["Succeeded", "Succeeded", "Succeeded", "NotRun"])
+        let lambda = try #require(records[0]["properties"] as? [String: Any])
+        #expect((lambda["OutputParameters"] as? [String: Any])?["output1"] as? String == "foo-foo1")
+        // The Lambda output reached the processing step's arguments, on both hosts.
+        let logs = try home.shoal(["logs", id, "AbaloneProcess"])
+        #expect(logs.stdout.contains("algo-1: input args 'foo-foo1'"))
+        #expect(logs.stdout.contains("algo-2: input args 'foo-foo1'"))
+        // One CSV, two instances: one host gets it, the other an empty folder.
+        #expect(logs.stdout.contains("algo-1: 4177 rows") != logs.stdout.contains("algo-2: 4177 rows"))
+        let listing = try home.shoal(["ls", "s3://my-bucket/AbalonePipeline/\(id)/AbaloneProcess/output/evaluation/"])
+        #expect(listing.stdout.contains("evaluation.json"))
+    }
+
+    @Test func abaloneTakesTheElseBranchWhenTheThresholdIsLow() throws {
+        let home = try TemporaryHome()
+        let outcome = try example("abalone", ["--param", "MseThreshold=0.5"], home: home)
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr.contains("Failed: MSE above 0.5"))
+        let id = try executionId(home)
+        let describe = try home.shoal(["executions", "describe", id, "--output", "json"])
+        let execution = try #require(try JSONSerialization.jsonObject(with: Data(describe.stdout.utf8)) as? [String: Any])
+        #expect(execution["status"] as? String == "Failed")
+        #expect(execution["failureReason"] as? String == "MSE above 0.5")
+        #expect((execution["parameters"] as? [String: Any])?["MseThreshold"] as? Double == 0.5)
+    }
+
+    @Test func itemsAreDealtAcrossFourInstancesEachDoneOnce() throws {
+        let home = try TemporaryHome()
+        let outcome = try example("items", home: home)
+        #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)")
+        let id = try executionId(home)
+        let listing = try home.shoal(["ls", "s3://my-bucket/items/\(id)/results/", "--output", "json"])
+        let objects = try #require(try JSONSerialization.jsonObject(with: Data(listing.stdout.utf8)) as? [[String: Any]])
+        #expect(objects.count == 20)
+        var hosts: Set<String> = []
+        for object in objects {
+            let uri = try #require(object["uri"] as? String)
+            let local = home.url.appendingPathComponent("objects/" + uri.dropFirst("s3://".count))
+            let content = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: local)) as? [String: String])
+            #expect(uri.hasSuffix("/\(content["item"]!).json"))
+            hosts.insert(content["host"]!)
+        }
+        #expect(hosts == ["algo-1", "algo-2", "algo-3", "algo-4"])
+    }
+}

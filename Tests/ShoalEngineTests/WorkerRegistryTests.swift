@@ -1,0 +1,86 @@
+import Foundation
+import ShoalCluster
+import ShoalRuntime
+import Testing
+
+/// The coordinator's worker bookkeeping, fed events without any socket.
+@Suite struct WorkerRegistryTests {
+    static let start = Date(timeIntervalSince1970: 1_000)
+    static let task = Task.lambda(LambdaInvocation(functionName: "f", handler: "m.f", codePath: "/x", event: "{}", timeoutSeconds: 5))
+
+    func registry(workers: [(String, Int)]) -> WorkerRegistry {
+        var registry = WorkerRegistry(liveness: 3)
+        for (id, slots) in workers {
+            _ = registry.register(identity: Array(id.utf8), Register(workerId: id, host: "h-\(id)", pid: 1, slots: slots, version: "t"), now: Self.start)
+        }
+        return registry
+    }
+
+    @Test func instancesSpreadToTheWorkerWithMostFreeSlots() throws {
+        var registry = registry(workers: [("a", 2), ("b", 2)])
+        for instance in 1...4 { try registry.submit(TaskKey(taskId: "job/algo-\(instance)", attempt: 1), Self.task) }
+        let assigned = registry.tick(now: Self.start).assignments.map { String(decoding: $0.identity, as: UTF8.self) }
+        #expect(assigned.sorted() == ["a", "a", "b", "b"])
+        #expect(assigned[0] != assigned[1], "the first two instances go to different workers")
+        #expect(registry.queue.isEmpty)
+    }
+
+    @Test func tasksWaitWhenEverySlotIsBusy() throws {
+        var registry = registry(workers: [("a", 1)])
+        try registry.submit(TaskKey(taskId: "t1", attempt: 1), Self.task)
+        try registry.submit(TaskKey(taskId: "t2", attempt: 1), Self.task)
+        #expect(registry.tick(now: Self.start).assignments.count == 1)
+        #expect(registry.queue.count == 1)
+        #expect(registry.release(TaskKey(taskId: "t1", attempt: 1), from: Array("a".utf8)) != nil)
+        #expect(registry.tick(now: Self.start).assignments.map(\.assignment.key.taskId) == ["t2"])
+    }
+
+    @Test func aSilentWorkerIsLostWithItsTasks() throws {
+        var registry = registry(workers: [("a", 1), ("b", 1)])
+        try registry.submit(TaskKey(taskId: "t1", attempt: 1), Self.task)
+        _ = registry.tick(now: Self.start)
+        let holder = registry.workers.values.first { !$0.running.isEmpty }!
+        let other = registry.workers.values.first { $0.running.isEmpty }!
+        let known = registry.heard(from: other.identity, now: Self.start.addingTimeInterval(2.5))
+        #expect(known)
+        let directives = registry.tick(now: Self.start.addingTimeInterval(3.5))
+        #expect(directives.lost.map(\.worker.id) == [holder.id])
+        #expect(directives.lost.first?.tasks == [TaskKey(taskId: "t1", attempt: 1)])
+        #expect(registry.workers.count == 1)
+    }
+
+    @Test func aLateResultOfAnOldAttemptIsNotAccepted() throws {
+        var registry = registry(workers: [("a", 1), ("b", 1)])
+        try registry.submit(TaskKey(taskId: "t1", attempt: 2), Self.task)
+        _ = registry.tick(now: Self.start)
+        #expect(registry.release(TaskKey(taskId: "t1", attempt: 1)) == nil)
+        #expect(registry.release(TaskKey(taskId: "t1", attempt: 2)) != nil)
+    }
+
+    @Test func theQueueIsBounded() throws {
+        var registry = WorkerRegistry(liveness: 3, maxQueued: 2)
+        try registry.submit(TaskKey(taskId: "1", attempt: 1), Self.task)
+        try registry.submit(TaskKey(taskId: "2", attempt: 1), Self.task)
+        #expect(throws: WorkerRegistry.QueueFull.self) { try registry.submit(TaskKey(taskId: "3", attempt: 1), Self.task) }
+    }
+}
+
+@Suite struct WireCodecTests {
+    @Test func messagesRoundTrip() throws {
+        let message = WireMessage.finished(TaskFinished(key: TaskKey(taskId: "x", attempt: 2), result: .lambda(result: "{\"a\":1}", error: nil, seconds: 0.5)))
+        #expect(try WireCodec.decode(WireCodec.encode(message)) == message)
+    }
+
+    @Test func malformedFramesAreRefusedWithAReason() {
+        #expect(throws: WireCodec.Malformed(reason: "unknown protocol version 'shoal/9'")) {
+            try WireCodec.decode([Array("shoal/9".utf8), Array("heartbeat".utf8), Array("{}".utf8)])
+        }
+        #expect(throws: WireCodec.Malformed(reason: "unknown message kind 'explode'")) {
+            try WireCodec.decode([Array("shoal/1".utf8), Array("explode".utf8), Array("{}".utf8)])
+        }
+        #expect(throws: WireCodec.Malformed(reason: "expected 3 frames, got 1")) { try WireCodec.decode([[1]]) }
+        #expect(throws: WireCodec.Malformed.self) {
+            try WireCodec.decode([Array("shoal/1".utf8), Array("assign".utf8), Array("{\"key\": 5}".utf8)])
+        }
+    }
+}
