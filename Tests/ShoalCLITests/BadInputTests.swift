@@ -1,0 +1,175 @@
+import Foundation
+import ShoalDefinition
+import ShoalTestSupport
+import Testing
+
+/// One processing step running a Python script from the object store, with an
+/// optional condition reading its property file: enough to provoke each failure.
+struct Scenario {
+    let home: TemporaryHome
+    let definitionPath: String
+
+    init(
+        script: String, instances: Int = 1, inputUri: String = "s3://b/code/job.py", maxRuntime: Int? = nil,
+        jsonGetPath: String? = nil, environment: OrderedFields<ShoalDefinition.Expression>? = nil
+    ) throws {
+        home = try TemporaryHome()
+        let scriptPath = try home.file("job.py", script)
+        let copied = try home.shoal(["cp", scriptPath, "s3://b/code/job.py"])
+        precondition(copied.status == 0, copied.stderr)
+        let report = PropertyFile(name: "Report", outputName: "out", filePath: "report.json")
+        let process = Step.processing("Work", arguments: ProcessingArguments(
+            instanceType: "ml.m5.large", instanceCount: .number(.int(instances)),
+            imageUri: "python", entrypoint: ["python3", "/opt/ml/processing/input/code/job.py"],
+            roleArn: "arn:aws:iam::1:role/R",
+            inputs: [ProcessingInput(inputName: "code", s3Input: S3Input(s3Uri: .string(inputUri), localPath: "/opt/ml/processing/input/code"))],
+            outputs: [ProcessingOutput(outputName: "out", s3Output: S3Output(
+                s3Uri: .join(on: "/", ["s3://b/out", .execution(.pipelineExecutionId)]), localPath: "/opt/ml/processing/out"
+            ))],
+            environment: environment, maxRuntimeInSeconds: maxRuntime.map { .number(.int($0)) }
+        ), propertyFiles: [report])
+        let definition = PipelineDefinition {
+            Parameter(name: "Threshold", type: .float, defaultValue: 1.0)
+            process
+            if let jsonGetPath {
+                Step.condition("Check", [.lessThan(process.jsonGet(report, path: jsonGetPath), .parameter("Threshold"))])
+            }
+        }
+        definitionPath = try home.file("pipeline.json", definition.jsonText(pretty: true))
+    }
+
+    func run(_ extra: [String] = []) throws -> ShoalProcess.Outcome {
+        try home.shoal(["run", definitionPath, "--workers", "2"] + extra)
+    }
+
+    func steps() throws -> [[String: Any]] {
+        let listing = try home.shoal(["executions", "list", "--output", "json"])
+        let executions = try #require(try JSONSerialization.jsonObject(with: Data(listing.stdout.utf8)) as? [[String: Any]])
+        let id = try #require(executions.first?["id"] as? String)
+        let steps = try home.shoal(["steps", id, "--output", "json"])
+        return try #require(try JSONSerialization.jsonObject(with: Data(steps.stdout.utf8)) as? [[String: Any]])
+    }
+
+    func objects(under prefix: String) throws -> [String] {
+        let listing = try home.shoal(["ls", prefix, "--output", "json"])
+        let objects = try #require(try JSONSerialization.jsonObject(with: Data(listing.stdout.utf8)) as? [[String: Any]])
+        return objects.compactMap { $0["uri"] as? String }
+    }
+}
+
+@Suite(.serialized) struct BadInputTests {
+    @Test func missingInputObjectFailsTheStepNamingTheURI() throws {
+        let scenario = try Scenario(script: "print('never')", inputUri: "s3://b/missing/")
+        let outcome = try scenario.run()
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr.contains("Input 'code': no objects at s3://b/missing/"))
+        #expect(try scenario.objects(under: "s3://b/out").isEmpty)
+        #expect(try scenario.objects(under: "s3://b/code/") == ["s3://b/code/job.py"], "nothing else touched")
+    }
+
+    @Test func scriptThatDoesNotExistFailsWithPythonsMessage() throws {
+        let scenario = try Scenario(script: "")
+        let definition = try String(contentsOfFile: scenario.definitionPath, encoding: .utf8)
+            .replacingOccurrences(of: "/opt/ml/processing/input/code/job.py", with: "/opt/ml/processing/input/code/nope.py")
+        try Data(definition.utf8).write(to: URL(fileURLWithPath: scenario.definitionPath))
+        let outcome = try scenario.run()
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr.contains("AlgorithmError: exit code 2"))
+        #expect(outcome.stderr.contains("nope.py"))
+    }
+
+    @Test func scriptKilledBySignalSaysSo() throws {
+        let outcome = try Scenario(script: "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n").run()
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr.contains("AlgorithmError: killed by signal 9 (SIGKILL)"))
+    }
+
+    @Test func declaredOutputNeverWrittenIsEmptyNotAFailure() throws {
+        let scenario = try Scenario(script: "print('wrote nothing')\n")
+        let outcome = try scenario.run()
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(try scenario.objects(under: "s3://b/out").isEmpty)
+    }
+
+    @Test func propertyFileThatIsNotJSONFailsTheConsumingStep() throws {
+        let scenario = try Scenario(script: "open('/opt/ml/processing/out/report.json', 'w').write('not json')\n", jsonGetPath: "a")
+        let outcome = try scenario.run()
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr.contains("Step 'Check' failed: Contents of file s3://b/out/"))
+        #expect(outcome.stderr.contains("report.json are not in valid JSON format"))
+        #expect(try scenario.steps().map { $0["status"] as? String } == ["Succeeded", "Failed"])
+    }
+
+    @Test func propertyFileOverOneMebibyteIsRefused() throws {
+        let script = "import json\njson.dump({'a': 0, 'pad': 'x' * (2 << 20)}, open('/opt/ml/processing/out/report.json', 'w'))\n"
+        let outcome = try Scenario(script: script, jsonGetPath: "a").run()
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr.contains("more than the 1048576 allowed"))
+    }
+
+    @Test func jsonGetPathThatDoesNotExistFailsTheStep() throws {
+        let script = "import json\njson.dump({'metrics': {'mse': 0.5}}, open('/opt/ml/processing/out/report.json', 'w'))\n"
+        let outcome = try Scenario(script: script, jsonGetPath: "metrics.rmse").run()
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr.contains("Invalid json path 'metrics.rmse'"))
+    }
+
+    @Test func jsonGetThatExistsDrivesTheCondition() throws {
+        let script = "import json\njson.dump({'metrics': {'mse': 0.5}}, open('/opt/ml/processing/out/report.json', 'w'))\n"
+        let scenario = try Scenario(script: script, jsonGetPath: "metrics.mse")
+        #expect(try scenario.run().status == 0)
+        let steps = try scenario.steps()
+        #expect((steps[1]["properties"] as? [String: Any])?["Outcome"] as? String == "True")
+    }
+
+    @Test func unknownOrMistypedParameterIsRefusedBeforeAnythingRuns() throws {
+        let scenario = try Scenario(script: "print('never')\n")
+        let unknown = try scenario.run(["--param", "Thresh=2"])
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr.contains("Unknown parameter 'Thresh'; the pipeline declares Threshold."))
+        let mistyped = try scenario.run(["--param", "Threshold=high"])
+        #expect(mistyped.status == 1)
+        #expect(mistyped.stderr.contains("Parameter 'Threshold' is Float; 'high' is not one."))
+        let listing = try scenario.home.shoal(["executions", "list", "--output", "json"])
+        #expect(listing.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[\n\n]" || listing.stdout.contains("[]"))
+    }
+
+    @Test func instancesWritingTheSameFileDifferentlyFailTheStep() throws {
+        let script = "import json\nhost = json.load(open('/opt/ml/config/resourceconfig.json'))['current_host']\nopen('/opt/ml/processing/out/result.txt', 'w').write(host)\n"
+        let scenario = try Scenario(script: script, instances: 2)
+        let outcome = try scenario.run()
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr.contains("Output 'out': algo-1 and algo-2 both wrote 'result.txt' with different contents"))
+        #expect(try scenario.objects(under: "s3://b/out").isEmpty, "nothing of the refused commit reached the store")
+    }
+
+    @Test func maxRuntimeStopsTheInstanceAndFailsTheStep() throws {
+        let outcome = try Scenario(script: "import time\ntime.sleep(60)\n", maxRuntime: 1).run()
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr.contains("MaxRuntimeInSeconds (1) exceeded"))
+    }
+
+    @Test func workerKilledMidStepIsReplacedByANewAttempt() throws {
+        // The first attempt kills its own worker (SIGKILL), as a crash would;
+        // the coordinator notices within the liveness window and re-runs it.
+        let marker = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-marker-\(UUID().uuidString)").path
+        let script = """
+            import os, signal
+            marker = os.environ['MARKER']
+            if not os.path.exists(marker):
+                open(marker, 'w').write('first attempt')
+                os.kill(os.getppid(), signal.SIGKILL)
+                import time; time.sleep(30)
+            open('/opt/ml/processing/out/done.txt', 'w').write('second attempt')
+            """
+        let scenario = try Scenario(script: script, environment: ["MARKER": .string(marker)])
+        defer { try? FileManager.default.removeItem(atPath: marker) }
+        let outcome = try scenario.run()
+        #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)")
+        let steps = try scenario.steps()
+        #expect(steps[0]["attempts"] as? Int == 2)
+        let outputs = try scenario.objects(under: "s3://b/out")
+        #expect(outputs.count == 1)
+        #expect(outputs.first?.hasSuffix("/done.txt") == true)
+    }
+}
