@@ -24,7 +24,9 @@ let package = Package(
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
         .target(name: "ShoalDefinition"),
         .target(name: "ShoalStore", dependencies: ["ShoalDefinition", .product(name: "GRDB", package: "GRDB.swift")]),
-        .target(name: "ShoalRuntime", dependencies: ["ShoalDefinition"]),
+        // Linux system calls Glibc does not expose to Swift.
+        .target(name: "CShoalSystem"),
+        .target(name: "ShoalRuntime", dependencies: ["ShoalDefinition", "CShoalSystem"]),
         .target(name: "ShoalCluster", dependencies: ["ZeroMQ", "ShoalRuntime", "ShoalDefinition"]),
         .target(name: "ShoalEngine", dependencies: ["ShoalStore", "ShoalCluster", "ShoalRuntime", "ShoalDefinition", "ZeroMQ"]),
         .executableTarget(

@@ -65,7 +65,8 @@ public final class WorkerAgent {
         while true {
             var poller = Poller()
             poller.add(socket)
-            for slot in functions.values where slot.current != nil { poller.add(fileDescriptor: slot.process.outputDescriptor) }
+            for slot in functions.values where slot.current != nil || !slot.ready { poller.add(fileDescriptor: slot.process.outputDescriptor) }
+            for entry in jobs.values { if let descriptor = entry.job.exitDescriptor { poller.add(fileDescriptor: descriptor) } }
             _ = try poller.poll(timeoutMilliseconds: 20)
             let now = Date()
             while let frames = try socket.receive(dontWait: true, maxFrames: 8) {

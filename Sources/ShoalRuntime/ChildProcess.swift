@@ -1,3 +1,4 @@
+import CShoalSystem
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -59,7 +60,12 @@ public final class ChildProcess: @unchecked Sendable {
         let rc = posix_spawnp(&pid, arguments[0], &fileActions, &attributes, argv, envp)
         guard rc == 0 else { throw SpawnFailed(executable: arguments[0], code: rc) }
         self.pid = pid
+        let descriptor = shoal_pidfd_open(pid)
+        exitDescriptor = descriptor >= 0 ? descriptor : nil
     }
+
+    /// Readable once the process has exited (pidfd), for a poll loop; nil on old kernels.
+    public let exitDescriptor: Int32?
 
     /// Reaps the process if it has ended; never blocks. Whatever the process
     /// left running in its group is killed first, while the group id is still
@@ -108,6 +114,7 @@ public final class ChildProcess: @unchecked Sendable {
             kill(-pid, SIGKILL)
             _ = wait(timeout: 5)
         }
+        if let exitDescriptor { close(exitDescriptor) }
     }
 }
 

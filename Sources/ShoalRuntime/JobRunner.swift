@@ -74,6 +74,9 @@ public final class RunningJob: @unchecked Sendable {
         return outcome
     }
 
+    /// Becomes readable when the job's process exits, so a worker loop can wait on it.
+    public var exitDescriptor: Int32? { process.exitDescriptor }
+
     /// Stops the job at once (the step was stopped or the worker is leaving).
     public func kill() {
         process.signalGroup(SIGKILL)

@@ -9,6 +9,9 @@ public final class MetadataStore: Sendable {
     public init(path: String) throws {
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
+        // In WAL mode NORMAL never corrupts the database; a power cut may lose
+        // the last transactions, which a restarted coordinator redoes.
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
         pool = try DatabasePool(path: path, configuration: configuration)
         try Migrations.migrator.migrate(pool)
     }

@@ -1,0 +1,10 @@
+#ifndef SHOAL_CSHOALSYSTEM_H
+#define SHOAL_CSHOALSYSTEM_H
+#include <sys/types.h>
+
+/// pidfd_open(2): a descriptor that becomes readable when the process exits,
+/// so a poll loop wakes at once instead of on its next timeout. -1 when the
+/// kernel lacks it (before Linux 5.3); errno tells why.
+int shoal_pidfd_open(pid_t pid);
+
+#endif
