@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "shoal", targets: ["shoal"]),
+        .executable(name: "shoal-sandbox", targets: ["shoal-sandbox"]),
         .library(name: "ShoalDefinition", targets: ["ShoalDefinition"]),
         .library(name: "ZeroMQ", targets: ["ZeroMQ"]),
     ],
@@ -27,12 +28,14 @@ let package = Package(
         // Linux system calls Glibc does not expose to Swift.
         .target(name: "CShoalSystem"),
         .target(name: "ShoalRuntime", dependencies: ["ShoalDefinition", "CShoalSystem"]),
+        // The helper a worker runs each job instance through (mount namespace, parent-death signal).
+        .executableTarget(name: "shoal-sandbox", path: "Sources/shoal-sandbox"),
         .target(name: "ShoalCluster", dependencies: ["ZeroMQ", "ShoalRuntime", "ShoalDefinition"]),
         .target(name: "ShoalEngine", dependencies: ["ShoalStore", "ShoalCluster", "ShoalRuntime", "ShoalDefinition", "ZeroMQ"]),
         .executableTarget(
             name: "shoal",
             dependencies: [
-                "ShoalEngine", "ShoalStore", "ShoalCluster", "ShoalRuntime", "ShoalDefinition",
+                "ShoalEngine", "ShoalStore", "ShoalCluster", "ShoalRuntime", "ShoalDefinition", "shoal-sandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -41,7 +44,7 @@ let package = Package(
         .testTarget(name: "ShoalDefinitionTests", dependencies: ["ShoalDefinition", "ShoalTestSupport"]),
         .testTarget(name: "ShoalCLITests", dependencies: ["shoal", "ShoalDefinition", "ShoalTestSupport"]),
         .testTarget(name: "ShoalStoreTests", dependencies: ["ShoalStore", "ShoalTestSupport"]),
-        .testTarget(name: "ShoalRuntimeTests", dependencies: ["ShoalRuntime", "ShoalTestSupport"]),
+        .testTarget(name: "ShoalRuntimeTests", dependencies: ["ShoalRuntime", "shoal-sandbox", "ShoalTestSupport"]),
         .testTarget(name: "ShoalEngineTests", dependencies: ["ShoalEngine", "ShoalCluster", "ShoalStore", "ShoalTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

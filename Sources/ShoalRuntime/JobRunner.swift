@@ -38,23 +38,19 @@ public final class RunningJob: @unchecked Sendable {
         let arguments: [String]
         let directory: String
         switch mode {
-        case .mountNamespace:
-            arguments = [
-                "unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
-                "mount --bind \"$0\" /opt/ml && cd / && exec \"$@\"", sandbox.root.path,
-            ] + spec.command
+        case let .mountNamespace(helper):
+            // The helper also arms the parent-death signal: the job dies with its worker.
+            arguments = [helper, sandbox.root.path] + spec.command
             directory = "/"
         case .pathRewriting:
-            let note = "shoal: warning: no mount namespace here (not root or no unshare); /opt/ml in the command and environment is rewritten to \(sandbox.root.path)\n"
+            let note = "shoal: warning: no mount namespace here (not root, or no shoal-sandbox helper); /opt/ml in the command and environment is rewritten to \(sandbox.root.path)\n"
             FileHandle(forWritingAtPath: logFile)?.write(Data(note.utf8))
             arguments = spec.command.map(sandbox.rewrite)
             environment = environment.mapValues(sandbox.rewrite)
             directory = sandbox.root.path
         }
-        // The job gets SIGKILL if its worker dies, even by SIGKILL.
-        let guarded = SandboxMode.executablePath("setpriv") == nil ? arguments : ["setpriv", "--pdeathsig", "KILL", "--"] + arguments
         do {
-            process = try ChildProcess(arguments: guarded, environment: environment, directory: directory, outputFile: logFile)
+            process = try ChildProcess(arguments: arguments, environment: environment, directory: directory, outputFile: logFile)
         } catch {
             sandbox.remove()
             throw error

@@ -28,11 +28,11 @@ import Testing
         )
     }
 
-    func run(_ spec: ProcessingInstanceSpec) throws -> (InstanceOutcome, String) {
+    func run(_ spec: ProcessingInstanceSpec, mode: SandboxMode = .detected) throws -> (InstanceOutcome, String) {
         let log = folder.appendingPathComponent("log-\(UUID().uuidString.prefix(6)).txt").path
         let job = try RunningJob(
             spec: spec, workFolder: folder.appendingPathComponent("work"), logFile: log,
-            outputStaging: folder.appendingPathComponent("staged-\(UUID().uuidString.prefix(6))"), termGraceSeconds: 1
+            outputStaging: folder.appendingPathComponent("staged-\(UUID().uuidString.prefix(6))"), mode: mode, termGraceSeconds: 1
         )
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
@@ -63,6 +63,25 @@ import Testing
         #expect(resource.contains("\"current_host\":\"algo-2\""))
         #expect(resource.contains("\"hosts\":[\"algo-1\",\"algo-2\",\"algo-3\"]"))
         #expect(try String(contentsOfFile: staged.stagedAt + "/lines.txt", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) == "2")
+    }
+
+    @Test func asRootTheSandboxIsAPrivateMountNamespace() throws {
+        guard geteuid() == 0 else { return }
+        guard case .mountNamespace = SandboxMode.detected else {
+            Issue.record("running as root, yet the shoal-sandbox helper was not usable")
+            return
+        }
+        // /opt/ml on the host is untouched by the job's bind mount.
+        let (outcome, _) = try run(spec("touch /opt/ml/processing/out/inside && test ! -e /opt/ml/processing/out/never"))
+        #expect(outcome.status == .completed)
+        #expect(!FileManager.default.fileExists(atPath: "/opt/ml/processing/out/inside"))
+    }
+
+    @Test func withoutNamespacesPathsAreRewrittenWithAWarning() throws {
+        let (outcome, log) = try run(spec("echo \"$GREETING\" > /opt/ml/processing/out/greeting.txt; cat /opt/ml/config/resourceconfig.json > /dev/null"), mode: .pathRewriting)
+        #expect(outcome.status == .completed)
+        #expect(outcome.outputs.first?.files == ["greeting.txt"])
+        #expect(log.contains("shoal: warning: no mount namespace here"))
     }
 
     @Test func nonZeroExitFailsWithTheContainersMessage() throws {
@@ -101,7 +120,7 @@ import Testing
             let (outcome, _) = try run(bad)
             #expect(outcome.status == .failed)
             #expect(outcome.exitCode == 127)
-            #expect(outcome.failureReason?.contains("/nonexistent/script.py: not found") == true)
+            #expect(outcome.failureReason?.contains("cannot run /nonexistent/script.py") == true)
         } catch let error as ChildProcess.SpawnFailed {
             #expect(error.description.contains("/nonexistent/script.py"))
         }
