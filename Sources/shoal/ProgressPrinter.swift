@@ -2,31 +2,70 @@ import Foundation
 import ShoalEngine
 import ShoalStore
 
-/// Prints an execution's progress: one line per change, with the time since
-/// the start, then a summary table.
+/// Shows an execution's progress. On a terminal: a live table (each step's
+/// status, instances done/total, elapsed), redrawn in place. Otherwise: one
+/// plain line per change. Then a summary table.
 final class ProgressPrinter {
     private let started = Date()
+    private let live = isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["TERM"] != "dumb"
+    private var header = ""
+    private var rows: [(name: String, type: String, status: String, instances: String, started: Date?, ended: Date?, detail: String)] = []
+    private var drawnLines = 0
 
     func show(_ event: ProgressEvent) {
-        let elapsed = String(format: "%6.2fs", Date().timeIntervalSince(started))
         switch event {
         case let .started(id, pipeline, steps):
-            print("\(elapsed)  execution \(id) of \(pipeline): \(steps) steps")
+            header = "execution \(id) of \(pipeline): \(steps) steps"
+            if !live { line(header) }
         case let .step(name, type, status, detail):
-            print("\(elapsed)  \(name) (\(type)) \(status)" + (detail.map { ": \($0)" } ?? ""))
+            let now = Date()
+            if let index = rows.firstIndex(where: { $0.name == name }) {
+                rows[index].status = status
+                rows[index].detail = detail ?? ""
+                if status != "Executing" { rows[index].ended = now }
+            } else {
+                rows.append((name, type, status, "", status == "Executing" ? now : nil, status == "Executing" ? nil : now, detail ?? ""))
+            }
+            if !live { line("\(name) (\(type)) \(status)" + (detail.map { ": \($0)" } ?? "")) }
         case let .instances(step, done, total):
-            print("\(elapsed)  \(step): \(done)/\(total) instances done")
+            if let index = rows.firstIndex(where: { $0.name == step }) { rows[index].instances = "\(done)/\(total)" }
+            if !live { line("\(step): \(done)/\(total) instances done") }
         case let .finished(status, reason):
-            print("\(elapsed)  execution \(status)" + (reason.map { ": \($0)" } ?? ""))
+            if !live { line("execution \(status)" + (reason.map { ": \($0)" } ?? "")) }
+        case .tick:
+            break
         }
+        if live { redraw() }
+    }
+
+    private func line(_ text: String) {
+        print(String(format: "%6.2fs  ", Date().timeIntervalSince(started)) + text)
         fflush(nil)
     }
 
+    private func redraw() {
+        let table = Formatting.table(["STEP", "TYPE", "STATUS", "INSTANCES", "ELAPSED", ""], rows.map { row in
+            let elapsed = row.started.map { String(format: "%.1fs", (row.ended ?? Date()).timeIntervalSince($0)) } ?? "-"
+            return [row.name, row.type, row.status, row.instances, elapsed, String(row.detail.prefix(60))]
+        })
+        let text = header + "\n" + table
+        // Move up over the previous drawing and clear it, then draw again.
+        var output = drawnLines > 0 ? "\u{1B}[\(drawnLines)F\u{1B}[J" : ""
+        output += text + "\n"
+        drawnLines = text.split(separator: "\n", omittingEmptySubsequences: false).count
+        FileHandle.standardOutput.write(Data(output.utf8))
+    }
+
     func summary(_ execution: ExecutionRecord, steps: [StepRecord]) {
-        print("")
-        print(Formatting.table(["STEP", "TYPE", "STATUS", "ELAPSED"], steps.map { step in
-            [step.name, step.type, step.status, Formatting.duration(from: step.startedAt, to: step.endedAt)]
-        }))
+        if !live {
+            print("")
+            print(Formatting.table(["STEP", "TYPE", "STATUS", "ELAPSED"], steps.map { step in
+                [step.name, step.type, step.status, Formatting.duration(from: step.startedAt, to: step.endedAt)]
+            }))
+        }
+        for step in steps where step.status == "Failed" {
+            printError("step \(step.name) failed: \(step.failureReason ?? "no reason recorded")")
+        }
         if execution.status != "Succeeded" {
             printError("execution \(execution.id) \(execution.status)" + (execution.failureReason.map { ": \($0)" } ?? ""))
         } else {

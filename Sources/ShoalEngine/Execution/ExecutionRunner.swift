@@ -70,7 +70,12 @@ public final class ExecutionRunner {
         })
         resolveExperimentConfig()
         progress(.started(executionId: executionId, pipeline: options.pipelineName, steps: steps.count))
+        var lastTick = Date()
         while true {
+            if Date().timeIntervalSince(lastTick) >= 0.25 {
+                lastTick = Date()
+                progress(.tick)
+            }
             if shouldStop() && !stopping { stopping = true }
             if stopping { try stopEverything() }
             try startReadySteps()

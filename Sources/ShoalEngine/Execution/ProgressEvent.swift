@@ -4,4 +4,6 @@ public enum ProgressEvent: Sendable {
     case step(name: String, type: String, status: String, detail: String?)
     case instances(step: String, done: Int, total: Int)
     case finished(status: String, reason: String?)
+    /// Sent a few times a second while steps run, so a live view can update elapsed times.
+    case tick
 }
