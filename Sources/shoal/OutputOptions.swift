@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ShoalEngine
 
 /// `--output`, shared by every command that prints a result.
 struct OutputOptions: ParsableArguments {
@@ -20,6 +21,10 @@ func printError(_ text: String) {
 func printJSON(_ value: some Encodable) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    encoder.dateEncodingStrategy = .iso8601
+    // ISO 8601 with milliseconds, as Shoal renders every time (spec §2.2).
+    encoder.dateEncodingStrategy = .custom { date, encoder in
+        var container = encoder.singleValueContainer()
+        try container.encode(Identifiers.timestamp(date))
+    }
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }

@@ -1,0 +1,101 @@
+import Foundation
+import ShoalDefinition
+import ShoalTestSupport
+import Testing
+
+@Suite(.serialized) struct SchedulingTests {
+    static func sleeper(_ name: String, seconds: Double) -> Step {
+        Step.processing(name, arguments: ProcessingArguments(
+            instanceType: "ml.m5.large", instanceCount: 1, imageUri: "sh",
+            entrypoint: ["/bin/sh", "-c", .string("sleep \(seconds)")], roleArn: "arn:aws:iam::1:role/R"
+        ))
+    }
+
+    func steps(_ home: TemporaryHome) throws -> [[String: Any]] {
+        let listing = try home.shoal(["executions", "list", "--output", "json"])
+        let executions = try #require(try JSONSerialization.jsonObject(with: Data(listing.stdout.utf8)) as? [[String: Any]])
+        let id = try #require(executions.first?["id"] as? String)
+        let steps = try home.shoal(["steps", id, "--output", "json"])
+        return try #require(try JSONSerialization.jsonObject(with: Data(steps.stdout.utf8)) as? [[String: Any]])
+    }
+
+    @Test func maxParallelStepsKeepsIndependentStepsFromOverlapping() throws {
+        let home = try TemporaryHome()
+        let definition = PipelineDefinition {
+            Self.sleeper("A", seconds: 0.2)
+            Self.sleeper("B", seconds: 0.2)
+            Self.sleeper("C", seconds: 0.2)
+        }
+        let path = try home.file("p.json", definition.jsonText())
+        #expect(try home.shoal(["run", path, "--workers", "3", "--max-parallel-steps", "1"]).status == 0)
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let intervals = try steps(home).map { step -> (Date, Date) in
+            let start = try #require((step["startedAt"] as? String).flatMap { formatter.date(from: $0) })
+            let end = try #require((step["endedAt"] as? String).flatMap { formatter.date(from: $0) })
+            return (start, end)
+        }.sorted { $0.0 < $1.0 }
+        #expect(intervals.count == 3)
+        for (earlier, later) in zip(intervals, intervals.dropFirst()) { #expect(earlier.1 <= later.0, "one step at a time") }
+    }
+
+    @Test func stopFromAnotherCommandStopsTheRunningStepAndSkipsTheRest() throws {
+        let home = try TemporaryHome()
+        let definition = PipelineDefinition {
+            Self.sleeper("Long", seconds: 30)
+            Step.fail("After", message: "never", dependsOn: ["Long"])
+        }
+        let path = try home.file("p.json", definition.jsonText())
+        let runner = Process()
+        runner.executableURL = ShoalProcess.executable
+        runner.arguments = ["run", path, "--workers", "1"]
+        runner.environment = ProcessInfo.processInfo.environment.merging(home.environment) { $1 }
+        runner.standardOutput = FileHandle.nullDevice
+        runner.standardError = FileHandle.nullDevice
+        try runner.run()
+        defer { if runner.isRunning { runner.terminate() } }
+        // Wait (bounded) until the long step is executing, then stop the execution.
+        var id: String?
+        for _ in 0..<100 where id == nil {
+            usleep(100_000)
+            let listing = try home.shoal(["executions", "list", "--output", "json"])
+            if let executions = try? JSONSerialization.jsonObject(with: Data(listing.stdout.utf8)) as? [[String: Any]],
+               let first = executions.first, let candidate = first["id"] as? String,
+               (try? steps(home).first?["status"] as? String) == "Executing" {
+                id = candidate
+            }
+        }
+        let execution = try #require(id)
+        #expect(try home.shoal(["stop", execution]).status == 0)
+        for _ in 0..<100 where runner.isRunning { usleep(100_000) }
+        #expect(!runner.isRunning, "the run ended within 10 s of the stop")
+        #expect(runner.terminationStatus == 1)
+        #expect(try steps(home).map { $0["status"] as? String } == ["Stopped", "NotRun"])
+        let describe = try home.shoal(["executions", "describe", execution, "--output", "json"])
+        #expect(describe.stdout.contains("\"status\" : \"Stopped\""))
+    }
+
+    @Test func manifestInputStagesTheListedObjects() throws {
+        let home = try TemporaryHome()
+        for name in ["a.txt", "b.txt", "c.txt"] {
+            #expect(try home.shoal(["cp", try home.file(name, "line of \(name)\n"), "s3://b/data/\(name)"]).status == 0)
+        }
+        let manifest = try home.file("manifest.json", #"[{"prefix": "s3://b/data/"}, "a.txt", "c.txt"]"#)
+        #expect(try home.shoal(["cp", manifest, "s3://b/manifests/m.json"]).status == 0)
+        var arguments = ProcessingArguments(
+            instanceType: "ml.m5.large", instanceCount: 1, imageUri: "sh",
+            entrypoint: ["/bin/sh", "-c", "ls /opt/ml/processing/input > /opt/ml/processing/out/listing.txt"],
+            roleArn: "arn:aws:iam::1:role/R",
+            inputs: [ProcessingInput(inputName: "data", s3Input: S3Input(
+                s3Uri: "s3://b/manifests/m.json", localPath: "/opt/ml/processing/input", s3DataType: "ManifestFile"
+            ))],
+            outputs: [ProcessingOutput(outputName: "out", s3Output: S3Output(s3Uri: "s3://b/out", localPath: "/opt/ml/processing/out"))]
+        )
+        arguments.environment = nil
+        let path = try home.file("p.json", PipelineDefinition { Step.processing("List", arguments: arguments) }.jsonText())
+        let outcome = try home.shoal(["run", path, "--workers", "1"])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let listing = try String(contentsOf: home.url.appendingPathComponent("objects/b/out/listing.txt"), encoding: .utf8)
+        #expect(listing == "a.txt\nc.txt\n")
+    }
+}
