@@ -12,19 +12,12 @@ import Testing
         return try ShoalProcess.run(executable: URL(fileURLWithPath: "/bin/bash"), [script.path] + arguments, environment: environment, timeout: 120)
     }
 
-    func executionId(_ home: TemporaryHome) throws -> String {
-        let listing = try home.shoal(["executions", "list", "--output", "json"])
-        let executions = try #require(try JSONSerialization.jsonObject(with: Data(listing.stdout.utf8)) as? [[String: Any]])
-        return try #require(executions.first?["id"] as? String)
-    }
-
     @Test func abaloneRunsWithTwoShardedInstancesAndTakesTheIfBranch() throws {
         let home = try TemporaryHome()
         let outcome = try example("abalone", home: home)
         #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)")
-        let id = try executionId(home)
-        let steps = try home.shoal(["steps", id, "--output", "json"])
-        let records = try #require(try JSONSerialization.jsonObject(with: Data(steps.stdout.utf8)) as? [[String: Any]])
+        let id = try home.latestExecutionId()
+        let records = try home.latestSteps()
         #expect(records.map { $0["status"] as? String } == ["Succeeded", "Succeeded", "Succeeded", "NotRun"])
         let lambda = try #require(records[0]["properties"] as? [String: Any])
         #expect((lambda["OutputParameters"] as? [String: Any])?["output1"] as? String == "foo-foo1")
@@ -43,9 +36,8 @@ import Testing
         let outcome = try example("abalone", ["--param", "MseThreshold=0.5"], home: home)
         #expect(outcome.status == 1)
         #expect(outcome.stderr.contains("Failed: MSE above 0.5"))
-        let id = try executionId(home)
-        let describe = try home.shoal(["executions", "describe", id, "--output", "json"])
-        let execution = try #require(try JSONSerialization.jsonObject(with: Data(describe.stdout.utf8)) as? [String: Any])
+        let id = try home.latestExecutionId()
+        let execution = try #require(try home.json(["executions", "describe", id]) as? [String: Any])
         #expect(execution["status"] as? String == "Failed")
         #expect(execution["failureReason"] as? String == "MSE above 0.5")
         #expect((execution["parameters"] as? [String: Any])?["MseThreshold"] as? Double == 0.5)
@@ -55,9 +47,8 @@ import Testing
         let home = try TemporaryHome()
         let outcome = try example("items", home: home)
         #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)")
-        let id = try executionId(home)
-        let listing = try home.shoal(["ls", "s3://my-bucket/items/\(id)/results/", "--output", "json"])
-        let objects = try #require(try JSONSerialization.jsonObject(with: Data(listing.stdout.utf8)) as? [[String: Any]])
+        let id = try home.latestExecutionId()
+        let objects = try #require(try home.json(["ls", "s3://my-bucket/items/\(id)/results/"]) as? [[String: Any]])
         #expect(objects.count == 20)
         var hosts: Set<String> = []
         for object in objects {

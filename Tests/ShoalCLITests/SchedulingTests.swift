@@ -11,14 +11,6 @@ import Testing
         ))
     }
 
-    func steps(_ home: TemporaryHome) throws -> [[String: Any]] {
-        let listing = try home.shoal(["executions", "list", "--output", "json"])
-        let executions = try #require(try JSONSerialization.jsonObject(with: Data(listing.stdout.utf8)) as? [[String: Any]])
-        let id = try #require(executions.first?["id"] as? String)
-        let steps = try home.shoal(["steps", id, "--output", "json"])
-        return try #require(try JSONSerialization.jsonObject(with: Data(steps.stdout.utf8)) as? [[String: Any]])
-    }
-
     @Test func maxParallelStepsKeepsIndependentStepsFromOverlapping() throws {
         let home = try TemporaryHome()
         let definition = PipelineDefinition {
@@ -30,7 +22,7 @@ import Testing
         #expect(try home.shoal(["run", path, "--workers", "3", "--max-parallel-steps", "1"]).status == 0)
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        let intervals = try steps(home).map { step -> (Date, Date) in
+        let intervals = try home.latestSteps().map { step -> (Date, Date) in
             let start = try #require((step["startedAt"] as? String).flatMap { formatter.date(from: $0) })
             let end = try #require((step["endedAt"] as? String).flatMap { formatter.date(from: $0) })
             return (start, end)
@@ -58,10 +50,7 @@ import Testing
         var id: String?
         for _ in 0..<100 where id == nil {
             usleep(100_000)
-            let listing = try home.shoal(["executions", "list", "--output", "json"])
-            if let executions = try? JSONSerialization.jsonObject(with: Data(listing.stdout.utf8)) as? [[String: Any]],
-               let first = executions.first, let candidate = first["id"] as? String,
-               (try? steps(home).first?["status"] as? String) == "Executing" {
+            if let candidate = try? home.latestExecutionId(), (try? home.latestSteps().first?["status"] as? String) == "Executing" {
                 id = candidate
             }
         }
@@ -70,7 +59,7 @@ import Testing
         for _ in 0..<100 where runner.isRunning { usleep(100_000) }
         #expect(!runner.isRunning, "the run ended within 10 s of the stop")
         #expect(runner.terminationStatus == 1)
-        #expect(try steps(home).map { $0["status"] as? String } == ["Stopped", "NotRun"])
+        #expect(try home.latestSteps().map { $0["status"] as? String } == ["Stopped", "NotRun"])
         let describe = try home.shoal(["executions", "describe", execution, "--output", "json"])
         #expect(describe.stdout.contains("\"status\" : \"Stopped\""))
     }

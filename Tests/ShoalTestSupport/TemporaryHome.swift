@@ -24,5 +24,32 @@ public final class TemporaryHome: @unchecked Sendable {
         return path.path
     }
 
+    public struct Unexpected: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Runs a `shoal … --output json` listing and parses what it prints.
+    public func json(_ arguments: [String]) throws -> Any {
+        let outcome = try shoal(arguments + ["--output", "json"])
+        guard outcome.status == 0 else { throw Unexpected(description: "shoal \(arguments.joined(separator: " ")): \(outcome.stderr)") }
+        return try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8))
+    }
+
+    /// The id of the newest execution.
+    public func latestExecutionId() throws -> String {
+        guard let executions = try json(["executions", "list"]) as? [[String: Any]], let id = executions.first?["id"] as? String else {
+            throw Unexpected(description: "no execution is recorded")
+        }
+        return id
+    }
+
+    /// The steps of the newest execution, as `shoal steps --output json` prints them.
+    public func latestSteps() throws -> [[String: Any]] {
+        guard let steps = try json(["steps", try latestExecutionId()]) as? [[String: Any]] else {
+            throw Unexpected(description: "shoal steps printed something other than a list")
+        }
+        return steps
+    }
+
     deinit { try? FileManager.default.removeItem(at: url) }
 }
