@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark (issue: foundation): decode + validate + topological sort of a
-# 10,000-step definition with a release build. Prints the median wall time of
+# 10,000-step definition with a release build, for two shapes of worker step
+# (see make_wide_definition.py). Prints the median wall time of
 # `shoal graph --format json` over RUNS runs (the whole process: start, read,
 # parse, validate, sort, print) and its peak resident memory.
 set -euo pipefail
@@ -9,18 +10,23 @@ RUNS=${RUNS:-15}
 swift build -c release --product shoal 2>&1 | tail -n 1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-python3 scripts/bench/make_wide_definition.py 10000 > "$work/wide.json"
-echo "definition: $(python3 -c "import json,sys; d=json.load(open(sys.argv[1])); n=len(d['Steps']); print(n + sum(len(s['Arguments'].get('ElseSteps',[])) for s in d['Steps']), 'steps,', $(stat -c %s "$work/wide.json"), 'bytes')" "$work/wide.json")"
-python3 - "$RUNS" "$work/wide.json" <<'PY'
-import resource, statistics, subprocess, sys, time
-runs, path = int(sys.argv[1]), sys.argv[2]
-times = []
+for workers in lambda processing; do
+  python3 scripts/bench/make_wide_definition.py 10000 "$workers" > "$work/wide.json"
+  python3 - "$RUNS" "$work/wide.json" "$workers" <<'PY'
+import json, os, statistics, subprocess, sys, time
+runs, path, workers = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+document = json.load(open(path))
+steps = len(document["Steps"]) + sum(len(s["Arguments"].get("ElseSteps", [])) for s in document["Steps"])
+times, peaks = [], []
 for _ in range(runs):
     start = time.perf_counter()
-    done = subprocess.run([".build/release/shoal", "graph", path, "--format", "json"], stdout=subprocess.DEVNULL)
+    child = subprocess.Popen([".build/release/shoal", "graph", path, "--format", "json"], stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
     times.append(time.perf_counter() - start)
-    if done.returncode != 0:
+    peaks.append(usage.ru_maxrss / 1024)
+    if status != 0:
         sys.exit("shoal graph failed")
-peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-print(f"median {statistics.median(times)*1000:.1f} ms, min {min(times)*1000:.1f} ms over {runs} runs; peak RSS {peak:.1f} MiB")
+print(f"{workers} workers: {steps} steps, {os.path.getsize(path) / 1e6:.1f} MB: median {statistics.median(times)*1000:.0f} ms, "
+      f"best {min(times)*1000:.0f} ms over {runs} runs; peak RSS {max(peaks):.1f} MiB")
 PY
+done

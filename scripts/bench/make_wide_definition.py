@@ -3,11 +3,16 @@
 blocks of 100 = a fan-out step, 96 workers reading it through Std:Join and
 Std:JsonGet, a fan-in step that DependsOn all workers, and a condition on the
 fan-in's property file with a Fail step in its else branch. Each block's fan-out
-reads the previous block's fan-in."""
+reads the previous block's fan-in.
+
+WORKERS (second argument) is "processing" (each worker a full SDK-sized
+processing job, about 1.2 KB) or "lambda" (each worker a Lambda step whose
+event holds the Join and the JsonGet, about 0.3 KB)."""
 import json
 import sys
 
 steps_wanted = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+worker_type = sys.argv[2] if len(sys.argv) > 2 else "processing"
 BLOCK = 100
 WORKERS = BLOCK - 4
 
@@ -54,8 +59,14 @@ for block in range(steps_wanted // BLOCK):
     for w in range(WORKERS):
         name = f"Work{block}_{w}"
         workers.append(name)
-        steps.append(processing(name, {"Std:Join": {"On": "/", "Values": [output_of(fan), f"part-{w}"]}},
-                                env={"THRESHOLD": json_get(fan, f"shards[{w}].threshold")}))
+        shard = {"Std:Join": {"On": "/", "Values": [output_of(fan), f"part-{w}"]}}
+        threshold = json_get(fan, f"shards[{w}].threshold")
+        if worker_type == "lambda":
+            steps.append({"Name": name, "Type": "Lambda", "Arguments": {"shard": shard, "threshold": threshold},
+                          "FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:work",
+                          "OutputParameters": [{"OutputName": "rows", "OutputType": "Integer"}]})
+        else:
+            steps.append(processing(name, shard, env={"THRESHOLD": threshold}))
     gather = f"Gather{block}"
     steps.append(processing(gather, output_of(fan), depends_on=workers))
     steps.append({"Name": f"Check{block}", "Type": "Condition", "Arguments": {
