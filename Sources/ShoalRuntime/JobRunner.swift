@@ -40,9 +40,14 @@ public final class RunningJob: @unchecked Sendable {
         switch mode {
         case let .mountNamespace(helper):
             // The helper also arms the parent-death signal: the job dies with its worker.
-            arguments = [helper, sandbox.root.path] + spec.command
+            arguments = [helper] + (spec.networkIsolation ? ["--isolate-network"] : []) + [sandbox.root.path] + spec.command
             directory = "/"
         case .pathRewriting:
+            // Fail closed: a job that asked for isolation never runs without it.
+            guard !spec.networkIsolation else {
+                sandbox.remove()
+                throw JobSandbox.StagingFailed(description: "EnableNetworkIsolation is set, but this worker cannot create network namespaces (it needs root and the shoal-sandbox helper); the job was not started")
+            }
             let note = "shoal: warning: no mount namespace here (not root, or no shoal-sandbox helper); /opt/ml in the command and environment is rewritten to \(sandbox.root.path)\n"
             FileHandle(forWritingAtPath: logFile)?.write(Data(note.utf8))
             arguments = spec.command.map(sandbox.rewrite)

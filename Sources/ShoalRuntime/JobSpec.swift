@@ -49,10 +49,12 @@ public struct ProcessingInstanceSpec: Codable, Sendable, Equatable {
     public var maxRuntimeSeconds: Int
     /// The resolved CreateProcessingJob request as `processingjobconfig.json` shows it.
     public var jobConfigJSON: String
+    /// NetworkConfig.EnableNetworkIsolation: loopback only, or the job does not run.
+    public var networkIsolation: Bool
 
     public init(
         jobName: String, host: Int, hostCount: Int, instanceType: String, command: [String], environment: [String: String],
-        inputs: [Input], outputs: [Output], maxRuntimeSeconds: Int, jobConfigJSON: String
+        inputs: [Input], outputs: [Output], maxRuntimeSeconds: Int, jobConfigJSON: String, networkIsolation: Bool = false
     ) {
         self.jobName = jobName
         self.host = host
@@ -64,6 +66,7 @@ public struct ProcessingInstanceSpec: Codable, Sendable, Equatable {
         self.outputs = outputs
         self.maxRuntimeSeconds = maxRuntimeSeconds
         self.jobConfigJSON = jobConfigJSON
+        self.networkIsolation = networkIsolation
     }
 }
 

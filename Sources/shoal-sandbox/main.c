@@ -1,17 +1,26 @@
-// shoal-sandbox SANDBOX COMMAND [ARG...]
+// shoal-sandbox [--isolate-network] SANDBOX COMMAND [ARG...]
 //
 // Runs COMMAND with SANDBOX bind-mounted at /opt/ml in a private mount
 // namespace, killed (SIGKILL) when its parent — the worker — dies. One exec
 // instead of the setpriv → unshare → sh → mount chain util-linux would need.
+//
+// --isolate-network also gives the job a network namespace of its own with only
+// loopback (up), and a private, empty /tmp, so neither the network nor the unix
+// sockets other processes keep in /tmp (the coordinator's, for one) are reachable.
+//
 // Exit status 125 means the sandbox could not be set up; the reason is on stderr.
+// The job never runs without the isolation it asked for.
 #define _GNU_SOURCE
 #include <errno.h>
+#include <net/if.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 static int fail(const char *what, const char *detail) {
@@ -19,21 +28,44 @@ static int fail(const char *what, const char *detail) {
     return 125;
 }
 
+static int loopback_up(void) {
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    if (fd < 0) return -1;
+    struct ifreq request;
+    memset(&request, 0, sizeof request);
+    strncpy(request.ifr_name, "lo", IFNAMSIZ - 1);
+    int rc = ioctl(fd, SIOCGIFFLAGS, &request);
+    if (rc == 0) {
+        request.ifr_flags |= IFF_UP | IFF_RUNNING;
+        rc = ioctl(fd, SIOCSIFFLAGS, &request);
+    }
+    close(fd);
+    return rc;
+}
+
 int main(int argc, char **argv) {
-    if (argc < 3) {
-        fprintf(stderr, "usage: shoal-sandbox SANDBOX COMMAND [ARG...]\n");
+    int isolate = argc > 1 && strcmp(argv[1], "--isolate-network") == 0;
+    char **rest = argv + 1 + isolate;
+    if (argc - 1 - isolate < 2) {
+        fprintf(stderr, "usage: shoal-sandbox [--isolate-network] SANDBOX COMMAND [ARG...]\n");
         return 125;
     }
     pid_t parent = getppid();
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return fail("prctl(PR_SET_PDEATHSIG)", NULL);
     // The parent may have died before the signal was armed.
     if (getppid() != parent) return 125;
-    if (unshare(CLONE_NEWNS) != 0) return fail("unshare(CLONE_NEWNS)", NULL);
+    if (unshare(CLONE_NEWNS | (isolate ? CLONE_NEWNET : 0)) != 0) {
+        return fail(isolate ? "unshare(CLONE_NEWNS | CLONE_NEWNET)" : "unshare(CLONE_NEWNS)", NULL);
+    }
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) return fail("making / private", NULL);
-    if (mount(argv[1], "/opt/ml", NULL, MS_BIND | MS_REC, NULL) != 0) return fail("bind-mounting at /opt/ml", argv[1]);
+    if (mount(rest[0], "/opt/ml", NULL, MS_BIND | MS_REC, NULL) != 0) return fail("bind-mounting at /opt/ml", rest[0]);
+    if (isolate) {
+        if (loopback_up() != 0) return fail("bringing up loopback", NULL);
+        if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777") != 0) return fail("mounting a private /tmp", NULL);
+    }
     if (chdir("/") != 0) return fail("chdir", "/");
-    execvp(argv[2], argv + 2);
+    execvp(rest[1], rest + 1);
     // The shell's convention: 127 for a command that cannot be found or run.
-    fprintf(stderr, "shoal-sandbox: cannot run %s: %s\n", argv[2], strerror(errno));
+    fprintf(stderr, "shoal-sandbox: cannot run %s: %s\n", rest[1], strerror(errno));
     return 127;
 }

@@ -84,6 +84,13 @@ import Testing
         #expect(log.contains("shoal: warning: no mount namespace here"))
     }
 
+    @Test func isolationThatCannotBeHadFailsClosed() throws {
+        var isolated = spec("touch /opt/ml/processing/out/ran")
+        isolated.networkIsolation = true
+        let error = #expect(throws: JobSandbox.StagingFailed.self) { try run(isolated, mode: .pathRewriting) }
+        #expect(error?.description.contains("the job was not started") == true)
+    }
+
     @Test func nonZeroExitFailsWithTheContainersMessage() throws {
         let (outcome, _) = try run(spec("echo 'bad input row 7' > /opt/ml/output/message; exit 3"))
         #expect(outcome.status == .failed)

@@ -22,8 +22,9 @@ public final class LocalCluster {
     /// Starts `count` workers running `executable worker …` and waits (bounded) until all registered.
     public init(home: ShoalHome, workers count: Int, executable: String, registrationTimeout: TimeInterval = 20) throws {
         context = try Context()
-        // ipc:// paths are limited to about 100 bytes, so the socket lives in /tmp, not under the home.
-        let template = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-XXXXXX").path
+        // ipc:// paths are limited to about 100 bytes, so the socket lives in /tmp, not under
+        // the home; network-isolated jobs get a private /tmp and so cannot reach it.
+        let template = "/tmp/shoal-XXXXXX"
         var buffer = Array(template.utf8CString)
         guard let made = mkdtemp(&buffer) else { throw CocoaError(.fileWriteUnknown) }
         socketFolder = URL(fileURLWithPath: String(cString: made))

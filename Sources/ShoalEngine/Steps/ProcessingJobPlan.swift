@@ -143,7 +143,12 @@ struct ProcessingJobPlan {
             "Environment": .object(environmentJSON),
         ]
         if let role = try string(arguments.roleArn, "RoleArn") { request["RoleArn"] = .string(role) }
-        if let network = arguments.networkConfig { request["NetworkConfig"] = try value(.object(network.fields), "NetworkConfig") }
+        var isolation = false
+        if let network = arguments.networkConfig {
+            request["NetworkConfig"] = try value(.object(network.fields), "NetworkConfig")
+            isolation = try value(network.enableNetworkIsolation, "EnableNetworkIsolation")
+                .map { v throws(EvaluationError) in try ValueRendering.boolean(v, "EnableNetworkIsolation") } ?? false
+        }
         let requestText = JSONWriter.string(.object(request), pretty: true)
 
         let command = entrypoint + (containerArguments ?? [])
@@ -152,7 +157,7 @@ struct ProcessingJobPlan {
                 jobName: jobName, host: host + 1, hostCount: instanceCount, instanceType: instanceType, command: command,
                 environment: environment, inputs: inputsPerHost[host],
                 outputs: outputs.map { .init(name: $0.name, localPath: $0.localPath) },
-                maxRuntimeSeconds: maxRuntime, jobConfigJSON: requestText
+                maxRuntimeSeconds: maxRuntime, jobConfigJSON: requestText, networkIsolation: isolation
             )
         }
         return ProcessingJobPlan(jobName: jobName, instanceCount: instanceCount, request: request, specs: specs, outputs: outputs, notes: notes)
