@@ -39,8 +39,8 @@ public final class CoordinatorEndpoint {
         self.endpoint = endpoint.hasSuffix(":*") ? try socket.lastEndpoint : endpoint
     }
 
-    public func submit(_ key: TaskKey, _ task: Task) throws {
-        try registry.submit(key, task)
+    public func submit(_ key: TaskKey, _ task: Task, requirements: [String: [String]] = [:]) throws {
+        try registry.submit(key, task, requirements: requirements)
     }
 
     /// Stops a task wherever it is: dropped from the queue, or cancelled on its worker.

@@ -12,6 +12,7 @@ public final class WorkerAgent {
         public var slots: Int
         public var workFolder: URL
         public var version: String
+        public var labels: [String: [String]] = [:]
         public var heartbeatInterval: TimeInterval = 0.5
         public var liveness: TimeInterval = 3
 
@@ -59,7 +60,7 @@ public final class WorkerAgent {
         }
         send(.register(Register(
             workerId: configuration.workerId, host: ProcessInfo.processInfo.hostName, pid: getpid(),
-            slots: configuration.slots, version: configuration.version
+            slots: configuration.slots, version: configuration.version, labels: configuration.labels
         )))
         lastHeard = Date()
         while true {

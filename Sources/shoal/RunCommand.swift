@@ -34,10 +34,14 @@ struct RunCommand: ParsableCommand {
     @Option(help: "The pipeline name (Execution.PipelineName); default: the file name without extension.")
     var pipelineName: String?
 
+    @Option(help: "Labels for the local workers, k=v,… (a step's VpcConfig.Subnets runs only on workers with a matching subnet=…).")
+    var workerLabels: String?
+
     @OptionGroup var home: HomeOptions
 
     func validate() throws {
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256.") }
+        _ = try Labels.parse(workerLabels)
         if let maxParallelSteps, maxParallelSteps < 1 { throw ValidationError("--max-parallel-steps must be at least 1.") }
         for parameter in parameters where !parameter.contains("=") {
             throw ValidationError("--param takes Name=Value; got '\(parameter)'.")
@@ -62,7 +66,7 @@ struct RunCommand: ParsableCommand {
             throw ExitCode(1)
         }
         let store = try home.open()
-        let cluster = try LocalCluster(home: store, workers: workers, executable: try ownExecutable())
+        let cluster = try LocalCluster(home: store, workers: workers, executable: try ownExecutable(), labels: workerLabels)
         defer { cluster.shutdown() }
         let printer = ProgressPrinter()
         let runner = ExecutionRunner(

@@ -28,20 +28,44 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "This worker's name (default: host name and process id).")
     var id: String?
 
+    @Option(help: "Labels steps can require, k=v,… (a step's VpcConfig.Subnets needs subnet=…).")
+    var labels: String?
+
     func validate() throws {
         guard (1...1024).contains(slots) else { throw ValidationError("--slots must be between 1 and 1024.") }
+        _ = try Labels.parse(labels)
     }
 
     func run() throws {
         let name = id ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
-        let agent = try WorkerAgent(WorkerAgent.Configuration(
+        var configuration = WorkerAgent.Configuration(
             endpoint: connect, workerId: name, slots: slots, workFolder: URL(fileURLWithPath: workDir), version: Shoal.version
-        ))
+        )
+        configuration.labels = try Labels.parse(labels)
+        let agent = try WorkerAgent(configuration)
         switch try agent.run() {
         case .shutdown: return
         case .coordinatorLost:
             printError("shoal worker \(name): the coordinator at \(connect) went silent; leaving")
             throw ExitCode(3)
+        }
+    }
+}
+
+/// `k=v,k=w` lists of labels (a key may repeat) and of tags.
+enum Labels {
+    static func parse(_ text: String?) throws -> [String: [String]] {
+        var labels: [String: [String]] = [:]
+        for pair in try pairs(text) { labels[pair.key, default: []].append(pair.value) }
+        return labels
+    }
+
+    static func pairs(_ text: String?) throws -> [(key: String, value: String)] {
+        guard let text, !text.isEmpty else { return [] }
+        return try text.split(separator: ",").map { item in
+            let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty else { throw ValidationError("'\(item)' is not key=value.") }
+            return (String(parts[0]).trimmingCharacters(in: .whitespaces), String(parts[1]).trimmingCharacters(in: .whitespaces))
         }
     }
 }

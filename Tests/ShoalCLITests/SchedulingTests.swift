@@ -64,6 +64,20 @@ import Testing
         #expect(describe.stdout.contains("\"status\" : \"Stopped\""))
     }
 
+    @Test func subnetsPinAStepToWorkersLabelledWithThem() throws {
+        let home = try TemporaryHome()
+        var arguments = ProcessingArguments(
+            instanceType: "ml.m5.large", instanceCount: 2, imageUri: "sh", entrypoint: ["/bin/true"], roleArn: "arn:aws:iam::1:role/R"
+        )
+        arguments.networkConfig = NetworkConfig(vpcConfig: VpcConfig(securityGroupIds: [], subnets: ["subnet-0a", "subnet-0b"]))
+        let path = try home.file("p.json", PipelineDefinition { Step.processing("Pinned", arguments: arguments) }.jsonText())
+        let unlabelled = try home.shoal(["run", path, "--workers", "2"])
+        #expect(unlabelled.status == 1)
+        #expect(unlabelled.stderr.contains("No worker carries the labels this step needs (subnet=subnet-0a or subnet=subnet-0b)"))
+        let labelled = try home.shoal(["run", path, "--workers", "2", "--worker-labels", "subnet=subnet-0b,zone=a"])
+        #expect(labelled.status == 0, "\(labelled.stderr)")
+    }
+
     @Test func manifestInputStagesTheListedObjects() throws {
         let home = try TemporaryHome()
         for name in ["a.txt", "b.txt", "c.txt"] {

@@ -57,6 +57,22 @@ import Testing
         #expect(registry.release(TaskKey(taskId: "t1", attempt: 2)) != nil)
     }
 
+    @Test func tasksGoOnlyToWorkersCarryingTheRequiredLabels() throws {
+        var registry = WorkerRegistry(liveness: 3)
+        _ = registry.register(identity: Array("a".utf8), Register(workerId: "a", host: "h", pid: 1, slots: 4, version: "t"), now: Self.start)
+        _ = registry.register(identity: Array("b".utf8), Register(workerId: "b", host: "h", pid: 1, slots: 1, version: "t", labels: ["subnet": ["s-1", "s-2"]]), now: Self.start)
+        let needs = ["subnet": ["s-2", "s-9"]]
+        #expect(registry.canPlace(needs))
+        #expect(!registry.canPlace(["subnet": ["s-9"]]))
+        try registry.submit(TaskKey(taskId: "pinned-1", attempt: 1), Self.task, requirements: needs)
+        try registry.submit(TaskKey(taskId: "pinned-2", attempt: 1), Self.task, requirements: needs)
+        try registry.submit(TaskKey(taskId: "free", attempt: 1), Self.task)
+        let assignments = registry.tick(now: Self.start).assignments.map { ($0.assignment.key.taskId, String(decoding: $0.identity, as: UTF8.self)) }
+        #expect(assignments.map(\.0) == ["pinned-1", "free"], "the second pinned task waits for b without holding back the free one")
+        #expect(assignments.first?.1 == "b")
+        #expect(registry.queue.map(\.key.taskId) == ["pinned-2"])
+    }
+
     @Test func theQueueIsBounded() throws {
         var registry = WorkerRegistry(liveness: 3, maxQueued: 2)
         try registry.submit(TaskKey(taskId: "1", attempt: 1), Self.task)

@@ -35,13 +35,16 @@ public struct Register: Codable, Sendable, Equatable {
     public var pid: Int32
     public var slots: Int
     public var version: String
+    /// `--labels k=v,…`; a key may carry several values (`subnet=a,subnet=b`).
+    public var labels: [String: [String]]?
 
-    public init(workerId: String, host: String, pid: Int32, slots: Int, version: String) {
+    public init(workerId: String, host: String, pid: Int32, slots: Int, version: String, labels: [String: [String]] = [:]) {
         self.workerId = workerId
         self.host = host
         self.pid = pid
         self.slots = slots
         self.version = version
+        self.labels = labels
     }
 }
 

@@ -11,17 +11,23 @@ public struct WorkerRegistry: Sendable {
         public let host: String
         public let slots: Int
         public let version: String
+        public let labels: [String: [String]]
         public var running: Set<TaskKey> = []
         public var lastHeard: Date
 
         public var freeSlots: Int { slots - running.count }
+
+        /// Whether the worker carries, for every required key, one of the allowed values.
+        public func satisfies(_ requirements: [String: [String]]) -> Bool {
+            requirements.allSatisfy { key, allowed in allowed.isEmpty || !(labels[key] ?? []).filter(allowed.contains).isEmpty }
+        }
     }
 
     public let liveness: TimeInterval
     /// Bounded: submitting beyond this is refused.
     public let maxQueued: Int
     public private(set) var workers: [[UInt8]: Worker] = [:]
-    public private(set) var queue: [(key: TaskKey, task: Task)] = []
+    public private(set) var queue: [(key: TaskKey, task: Task, requirements: [String: [String]])] = []
 
     public init(liveness: TimeInterval, maxQueued: Int = 100_000) {
         self.liveness = liveness
@@ -38,7 +44,8 @@ public struct WorkerRegistry: Sendable {
     public mutating func register(identity: [UInt8], _ hello: Register, now: Date) -> [TaskKey] {
         let forgotten = workers[identity].map { Array($0.running) } ?? []
         workers[identity] = Worker(
-            id: hello.workerId, identity: identity, host: hello.host, slots: max(0, hello.slots), version: hello.version, lastHeard: now
+            id: hello.workerId, identity: identity, host: hello.host, slots: max(0, hello.slots), version: hello.version,
+            labels: hello.labels ?? [:], lastHeard: now
         )
         return forgotten.sorted { $0.description < $1.description }
     }
@@ -50,9 +57,15 @@ public struct WorkerRegistry: Sendable {
         return true
     }
 
-    public mutating func submit(_ key: TaskKey, _ task: Task) throws(QueueFull) {
+    /// Queues a task for a worker carrying the required labels (key → allowed values).
+    public mutating func submit(_ key: TaskKey, _ task: Task, requirements: [String: [String]] = [:]) throws(QueueFull) {
         guard queue.count < maxQueued else { throw QueueFull(limit: maxQueued) }
-        queue.append((key, task))
+        queue.append((key, task, requirements))
+    }
+
+    /// Whether any registered worker could ever run a task with these requirements.
+    public func canPlace(_ requirements: [String: [String]]) -> Bool {
+        workers.values.contains { $0.satisfies(requirements) }
     }
 
     /// Takes a task off its worker (or out of the queue). Returns the worker that
@@ -84,13 +97,20 @@ public struct WorkerRegistry: Sendable {
             directives.lost.append((worker, worker.running.sorted { $0.description < $1.description }))
         }
         directives.lost.sort { $0.worker.id < $1.worker.id }
+        // Oldest first; a task no free worker can take waits without holding back the others.
+        var waiting: [(key: TaskKey, task: Task, requirements: [String: [String]])] = []
         while !queue.isEmpty {
-            let candidates = workers.values.filter { $0.freeSlots > 0 }
-            guard let best = candidates.max(by: { ($0.freeSlots, $1.id) < ($1.freeSlots, $0.id) }) else { break }
-            let (key, task) = queue.removeFirst()
+            guard workers.values.contains(where: { $0.freeSlots > 0 }) else { break }
+            let (key, task, requirements) = queue.removeFirst()
+            let candidates = workers.values.filter { $0.freeSlots > 0 && $0.satisfies(requirements) }
+            guard let best = candidates.max(by: { ($0.freeSlots, $1.id) < ($1.freeSlots, $0.id) }) else {
+                waiting.append((key, task, requirements))
+                continue
+            }
             workers[best.identity]!.running.insert(key)
             directives.assignments.append((best.identity, Assignment(key: key, task: task)))
         }
+        queue.insert(contentsOf: waiting, at: 0)
         return directives
     }
 

@@ -220,8 +220,15 @@ public final class ExecutionRunner {
         let run = steps[index]
         run.plan = plan
         for note in plan.notes { appendLog(index, instance: 1, attempt: 1, "shoal: \(note)\n") }
+        guard endpoint.registry.canPlace(plan.requirements) else {
+            let wanted = plan.requirements.sorted { $0.key < $1.key }.map { key, values in values.map { "\(key)=\($0)" }.joined(separator: " or ") }
+            throw EvaluationError("No worker carries the labels this step needs (\(wanted.joined(separator: "; and "))), which come from its VpcConfig; start workers with --labels.")
+        }
         for spec in plan.specs {
-            try submit(index, instance: spec.host, task: .processing(spec: spec, outputStaging: ""), owner: .processing(host: spec.host))
+            try submit(
+                index, instance: spec.host, task: .processing(spec: spec, outputStaging: ""), owner: .processing(host: spec.host),
+                requirements: plan.requirements
+            )
         }
         progress(.instances(step: run.node.name, done: 0, total: plan.instanceCount))
     }
@@ -268,10 +275,13 @@ public final class ExecutionRunner {
         let instance: Int
         let kind: TaskKind
         let task: Task
+        let requirements: [String: [String]]
         var record: InstanceRecord
     }
 
-    private func submit(_ index: Int, instance: Int, task: Task, owner kind: TaskKind, attempt: Int = 1) throws {
+    private func submit(
+        _ index: Int, instance: Int, task: Task, owner kind: TaskKind, attempt: Int = 1, requirements: [String: [String]] = [:]
+    ) throws {
         let run = steps[index]
         let key = TaskKey(taskId: "\(executionId)/\(run.node.name)/algo-\(instance)", attempt: attempt)
         var task = task
@@ -280,9 +290,9 @@ public final class ExecutionRunner {
         instanceRecord.startedAt = Date()
         try home.metadata.insert(&instanceRecord)
         run.attempts += 1
-        tasks[key] = TaskOwner(step: index, instance: instance, kind: kind, task: task, record: instanceRecord)
+        tasks[key] = TaskOwner(step: index, instance: instance, kind: kind, task: task, requirements: requirements, record: instanceRecord)
         run.openTasks.insert(key)
-        try endpoint.submit(key, task)
+        try endpoint.submit(key, task, requirements: requirements)
     }
 
     private func handle(_ event: CoordinatorEndpoint.Event) throws {
@@ -332,7 +342,10 @@ public final class ExecutionRunner {
                 try? FileManager.default.removeItem(atPath: stagingFolder(owner.step, host: owner.instance, attempt: key.attempt))
                 guard run.status == .executing else { continue }
                 if key.attempt < options.maxAttempts {
-                    try submit(owner.step, instance: owner.instance, task: owner.task, owner: owner.kind, attempt: key.attempt + 1)
+                    try submit(
+                        owner.step, instance: owner.instance, task: owner.task, owner: owner.kind, attempt: key.attempt + 1,
+                        requirements: owner.requirements
+                    )
                 } else {
                     try end(owner.step, .failed, reason: "algo-\(owner.instance) was lost with its worker \(key.attempt) times (lost: \(run.lostHosts.sorted().joined(separator: ", "))).")
                 }

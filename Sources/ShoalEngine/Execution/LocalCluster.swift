@@ -20,7 +20,8 @@ public final class LocalCluster {
     }
 
     /// Starts `count` workers running `executable worker …` and waits (bounded) until all registered.
-    public init(home: ShoalHome, workers count: Int, executable: String, registrationTimeout: TimeInterval = 20) throws {
+    /// `labels` (`k=v,…`) are given to every worker.
+    public init(home: ShoalHome, workers count: Int, executable: String, labels: String? = nil, registrationTimeout: TimeInterval = 20) throws {
         context = try Context()
         // ipc:// paths are limited to about 100 bytes, so the socket lives in /tmp, not under
         // the home; network-isolated jobs get a private /tmp and so cannot reach it.
@@ -39,7 +40,7 @@ public final class LocalCluster {
             process.arguments = [
                 "worker", "--connect", address, "--slots", "1", "--id", id,
                 "--work-dir", home.workFolder.appendingPathComponent(id).path,
-            ]
+            ] + (labels.map { ["--labels", $0] } ?? [])
             let log = logFolder.appendingPathComponent("\(id).log")
             FileManager.default.createFile(atPath: log.path, contents: nil)
             let handle = try FileHandle(forWritingTo: log)

@@ -22,6 +22,9 @@ struct ProcessingJobPlan {
     let outputs: [Output]
     /// Warnings for the step log (Pipe mode treated as File, …).
     let notes: [String]
+    /// Worker labels an instance needs: VpcConfig.Subnets and SecurityGroupIds map
+    /// to `subnet=` and `security-group=` labels.
+    let requirements: [String: [String]]
 
     static let defaultMaxRuntimeSeconds = 86_400
     static let maxInputObjects = 1_000_000
@@ -144,10 +147,18 @@ struct ProcessingJobPlan {
         ]
         if let role = try string(arguments.roleArn, "RoleArn") { request["RoleArn"] = .string(role) }
         var isolation = false
+        var requirements: [String: [String]] = [:]
         if let network = arguments.networkConfig {
             request["NetworkConfig"] = try value(.object(network.fields), "NetworkConfig")
             isolation = try value(network.enableNetworkIsolation, "EnableNetworkIsolation")
                 .map { v throws(EvaluationError) in try ValueRendering.boolean(v, "EnableNetworkIsolation") } ?? false
+            if let subnets = try strings(network.vpcConfig?.subnets, "VpcConfig.Subnets"), !subnets.isEmpty { requirements["subnet"] = subnets }
+            if let groups = try strings(network.vpcConfig?.securityGroupIds, "VpcConfig.SecurityGroupIds"), !groups.isEmpty {
+                requirements["security-group"] = groups
+            }
+            if network.enableInterContainerTrafficEncryption != nil {
+                notes.append("EnableInterContainerTrafficEncryption is ignored: instances of one job do not talk through Shoal")
+            }
         }
         let requestText = JSONWriter.string(.object(request), pretty: true)
 
@@ -160,7 +171,9 @@ struct ProcessingJobPlan {
                 maxRuntimeSeconds: maxRuntime, jobConfigJSON: requestText, networkIsolation: isolation
             )
         }
-        return ProcessingJobPlan(jobName: jobName, instanceCount: instanceCount, request: request, specs: specs, outputs: outputs, notes: notes)
+        return ProcessingJobPlan(
+            jobName: jobName, instanceCount: instanceCount, request: request, specs: specs, outputs: outputs, notes: notes, requirements: requirements
+        )
     }
 
     /// The objects an input names, each with its path under LocalPath.
