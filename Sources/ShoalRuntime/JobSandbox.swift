@@ -82,12 +82,15 @@ public struct JobSandbox: Sendable {
             throw StagingFailed(description: "output '\(output.name)': cannot move \(source): \(String(cString: strerror(errno)))")
         }
         var files: [String] = []
+        var bytes = 0
         if let walker = FileManager.default.enumerator(atPath: destination.path) {
             while let relative = walker.nextObject() as? String {
-                if walker.fileAttributes?[.type] as? FileAttributeType == .typeRegular { files.append(relative) }
+                guard walker.fileAttributes?[.type] as? FileAttributeType == .typeRegular else { continue }
+                files.append(relative)
+                bytes += (walker.fileAttributes?[.size] as? Int) ?? 0
             }
         }
-        return InstanceOutcome.OutputFiles(name: output.name, stagedAt: destination.path, files: files.sorted())
+        return InstanceOutcome.OutputFiles(name: output.name, stagedAt: destination.path, files: files.sorted(), bytes: bytes)
     }
 
     public func remove() {

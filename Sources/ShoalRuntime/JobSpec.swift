@@ -6,10 +6,12 @@ public struct ProcessingInstanceSpec: Codable, Sendable, Equatable {
         public var source: String
         /// Path under the input's LocalPath.
         public var relativePath: String
+        public var size: Int
 
-        public init(source: String, relativePath: String) {
+        public init(source: String, relativePath: String, size: Int = 0) {
             self.source = source
             self.relativePath = relativePath
+            self.size = size
         }
     }
 
@@ -52,6 +54,9 @@ public struct ProcessingInstanceSpec: Codable, Sendable, Equatable {
     /// NetworkConfig.EnableNetworkIsolation: loopback only, or the job does not run.
     public var networkIsolation: Bool
 
+    /// Bytes staged into this instance's inputs.
+    public var inputBytes: Int { inputs.reduce(0) { $0 + $1.files.reduce(0) { $0 + $1.size } } }
+
     public init(
         jobName: String, host: Int, hostCount: Int, instanceType: String, command: [String], environment: [String: String],
         inputs: [Input], outputs: [Output], maxRuntimeSeconds: Int, jobConfigJSON: String, networkIsolation: Bool = false
@@ -83,11 +88,13 @@ public struct InstanceOutcome: Codable, Sendable, Equatable {
         public var stagedAt: String
         /// Relative paths, sorted.
         public var files: [String]
+        public var bytes: Int
 
-        public init(name: String, stagedAt: String, files: [String]) {
+        public init(name: String, stagedAt: String, files: [String], bytes: Int = 0) {
             self.name = name
             self.stagedAt = stagedAt
             self.files = files
+            self.bytes = bytes
         }
     }
 

@@ -55,8 +55,20 @@ public final class MetadataStore: Sendable {
 
     // MARK: Instances
 
-    public func insert(_ instance: inout InstanceRecord) throws {
-        try pool.write { db in try instance.insert(db) }
+    /// Inserts an instance attempt with its tags, in one transaction.
+    public func insert(_ instance: inout InstanceRecord, tags: [(key: String, value: String)] = []) throws {
+        instance = try pool.write { [instance] db in
+            var inserted = instance
+            try inserted.insert(db)
+            for (key, value) in tags { try InstanceTagRecord(instanceId: inserted.id!, key: key, value: value).insert(db) }
+            return inserted
+        }
+    }
+
+    public func tags(ofInstance id: Int64) throws -> [String: String] {
+        try pool.read { db in
+            Dictionary(try InstanceTagRecord.filter(Column("instanceId") == id).fetchAll(db).map { ($0.key, $0.value) }) { $1 }
+        }
     }
 
     public func update(_ instance: InstanceRecord) throws {

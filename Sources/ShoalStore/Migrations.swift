@@ -51,6 +51,25 @@ enum Migrations {
                 table.column("createdAt", .datetime).notNull()
             }
         }
+        migrator.registerMigration("v2: usage, tags") { db in
+            try db.alter(table: "instance") { table in
+                table.add(column: "instanceType", .text)
+                table.add(column: "wallSeconds", .double)
+                table.add(column: "bytesIn", .integer)
+                table.add(column: "bytesOut", .integer)
+            }
+            try db.create(index: "instance_startedAt", on: "instance", columns: ["startedAt"])
+            try db.alter(table: "execution") { table in
+                table.add(column: "tags", .text).notNull().defaults(to: "{}")
+            }
+            try db.create(table: "instance_tag") { table in
+                table.column("instanceId", .integer).notNull().references("instance", onDelete: .cascade)
+                table.column("key", .text).notNull()
+                table.column("value", .text).notNull()
+                table.primaryKey(["instanceId", "key"])
+            }
+            try db.create(index: "instance_tag_key_value", on: "instance_tag", columns: ["key", "value", "instanceId"])
+        }
         return migrator
     }
 }

@@ -15,6 +15,8 @@ public struct ExecutionRecord: Codable, Sendable, Equatable, FetchableRecord, Pe
     public var startedAt: Date
     public var endedAt: Date?
     public var failureReason: String?
+    /// The execution's own tags (JSON object text); every instance also stores its merged tags.
+    public var tags: String = "{}"
 
     public init(id: String, pipelineName: String, status: String, definition: String, parameters: String, startedAt: Date) {
         self.id = id
@@ -69,6 +71,11 @@ public struct InstanceRecord: Codable, Sendable, Equatable, FetchableRecord, Mut
     public var failureReason: String?
     public var cpuSeconds: Double?
     public var peakRSSBytes: Int?
+    /// `ml.m5.large`…; `lambda` for a function invocation.
+    public var instanceType: String?
+    public var wallSeconds: Double?
+    public var bytesIn: Int?
+    public var bytesOut: Int?
 
     public init(executionId: String, stepName: String, instance: Int, attempt: Int, status: String) {
         self.executionId = executionId
@@ -100,4 +107,13 @@ public struct FunctionRecord: Codable, Sendable, Equatable, FetchableRecord, Per
         self.timeoutSeconds = timeoutSeconds
         self.createdAt = createdAt
     }
+}
+
+/// A tag stored with a job instance (the merge of pipeline, execution and step tags).
+public struct InstanceTagRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "instance_tag"
+
+    public var instanceId: Int64
+    public var key: String
+    public var value: String
 }

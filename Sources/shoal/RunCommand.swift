@@ -34,6 +34,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "The pipeline name (Execution.PipelineName); default: the file name without extension.")
     var pipelineName: String?
 
+    @Option(help: "Tags for this execution, k=v,… (stored with every job instance; `shoal cost` groups by them).")
+    var tags: String?
+
     @Option(help: "Labels for the local workers, k=v,… (a step's VpcConfig.Subnets runs only on workers with a matching subnet=…).")
     var workerLabels: String?
 
@@ -42,6 +45,7 @@ struct RunCommand: ParsableCommand {
     func validate() throws {
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256.") }
         _ = try Labels.parse(workerLabels)
+        do { try Tags.validate(try Labels.pairs(tags), source: "--tags") } catch let error as Tags.Invalid { throw ValidationError(error.description) }
         if let maxParallelSteps, maxParallelSteps < 1 { throw ValidationError("--max-parallel-steps must be at least 1.") }
         for parameter in parameters where !parameter.contains("=") {
             throw ValidationError("--param takes Name=Value; got '\(parameter)'.")
@@ -56,6 +60,7 @@ struct RunCommand: ParsableCommand {
         }
         var options = ExecutionRunner.Options(pipelineName: pipelineName ?? URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent)
         options.maxParallelSteps = maxParallelSteps
+        options.tags = try Labels.pairs(tags)
         do {
             options.parameters = try ParameterResolution.resolve(definition, given: parameters.map { text in
                 let parts = text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)

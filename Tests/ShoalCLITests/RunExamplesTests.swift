@@ -31,6 +31,25 @@ import Testing
         #expect(listing.stdout.contains("evaluation.json"))
     }
 
+    @Test func abaloneCostIsReportedByItsCostTag() throws {
+        let home = try TemporaryHome()
+        #expect(try example("abalone", ["--tags", "team=ml"], home: home).status == 0)
+        let report = try #require(try home.json(["cost", "--group-by", "tag:pipeline-cost-tag"]) as? [String: Any])
+        let results = try #require(report["ResultsByTime"] as? [[String: Any]])
+        let groups = results.flatMap { ($0["Groups"] as? [[String: Any]]) ?? [] }
+        let keys = groups.compactMap { ($0["Keys"] as? [String])?.first }
+        #expect(keys.contains("pipeline-cost-tag$abalone"), "the processing step's tag")
+        let table = try home.shoal(["cost", "--group-by", "tag:team"])
+        #expect(table.status == 0)
+        #expect(table.stdout.contains("ml"))
+        let refused = try home.shoal(["cost", "--from", "2026-12-01", "--to", "2026-11-01"])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("--to (2026-11-01) must be after --from (2026-12-01)"))
+        let longTag = try home.shoal(["run", "x.json", "--tags", "k=" + String(repeating: "v", count: 300)])
+        #expect(longTag.status != 0)
+        #expect(longTag.stderr.contains("at most 256 are allowed"))
+    }
+
     @Test func abaloneTakesTheElseBranchWhenTheThresholdIsLow() throws {
         let home = try TemporaryHome()
         let outcome = try example("abalone", ["--param", "MseThreshold=0.5"], home: home)

@@ -18,6 +18,8 @@ public final class ExecutionRunner {
         public var maxParallelSteps: Int?
         /// Attempts per instance when its worker is lost.
         public var maxAttempts = 3
+        /// The execution's tags (`--tags`), checked with `Tags.validate` by the caller.
+        public var tags: [(key: String, value: String)] = []
 
         public init(pipelineName: String) { self.pipelineName = pipelineName }
     }
@@ -58,6 +60,7 @@ public final class ExecutionRunner {
             id: executionId, pipelineName: options.pipelineName, status: ExecutionStatus.executing.rawValue,
             definition: definition.jsonText(), parameters: JSONWriter.string(.object(parameters)), startedAt: startedAt
         )
+        record.tags = JSONWriter.string(.object(OrderedFields(options.tags.map { ($0.key, JSONValue.string($0.value)) })))
         for (index, node) in graph.nodes.enumerated() {
             steps[index].step = Self.step(at: node.path, in: definition)
         }
@@ -288,7 +291,15 @@ public final class ExecutionRunner {
         if case let .processing(spec, _) = task { task = .processing(spec: spec, outputStaging: stagingFolder(index, host: instance, attempt: attempt)) }
         var instanceRecord = InstanceRecord(executionId: executionId, stepName: run.node.name, instance: instance, attempt: attempt, status: "InProgress")
         instanceRecord.startedAt = Date()
-        try home.metadata.insert(&instanceRecord)
+        switch task {
+        case let .processing(spec, _):
+            instanceRecord.instanceType = spec.instanceType
+            instanceRecord.bytesIn = spec.inputBytes
+        case let .lambda(invocation):
+            instanceRecord.instanceType = "lambda"
+            instanceRecord.bytesIn = invocation.event.utf8.count
+        }
+        try home.metadata.insert(&instanceRecord, tags: Tags.merge(options.tags, run.plan?.tags ?? []))
         run.attempts += 1
         tasks[key] = TaskOwner(step: index, instance: instance, kind: kind, task: task, requirements: requirements, record: instanceRecord)
         run.openTasks.insert(key)
@@ -314,11 +325,15 @@ public final class ExecutionRunner {
                 owner.record.failureReason = outcome.failureReason
                 owner.record.cpuSeconds = outcome.cpuSeconds
                 owner.record.peakRSSBytes = outcome.peakRSSBytes
+                owner.record.wallSeconds = outcome.wallSeconds
+                owner.record.bytesOut = outcome.outputs.reduce(0) { $0 + $1.bytes }
                 try home.metadata.update(owner.record)
                 try finishInstance(owner.step, host: owner.instance, outcome: outcome)
-            case let .lambda(result, error, _):
+            case let .lambda(result, error, seconds):
                 owner.record.status = error == nil ? "Completed" : "Failed"
                 owner.record.failureReason = error
+                owner.record.wallSeconds = seconds
+                owner.record.bytesOut = result?.utf8.count ?? 0
                 try home.metadata.update(owner.record)
                 try finishLambda(owner.step, result: result, error: error)
             case let .rejected(reason):
@@ -334,6 +349,8 @@ public final class ExecutionRunner {
                 run.openTasks.remove(key)
                 owner.record.status = "Lost"
                 owner.record.endedAt = Date()
+                // The slot was held until the loss was noticed; that is what it cost.
+                owner.record.wallSeconds = owner.record.endedAt!.timeIntervalSince(owner.record.startedAt ?? owner.record.endedAt!)
                 owner.record.worker = id
                 owner.record.failureReason = "worker \(id) on \(host) was lost"
                 try home.metadata.update(owner.record)

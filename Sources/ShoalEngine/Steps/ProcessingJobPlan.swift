@@ -16,6 +16,9 @@ struct ProcessingJobPlan {
 
     let jobName: String
     let instanceCount: Int
+    let instanceType: String
+    /// The step's `Tags`, resolved.
+    let tags: [(key: String, value: String)]
     /// The resolved CreateProcessingJob request plus name and ARN.
     let request: OrderedFields<JSONValue>
     let specs: [ProcessingInstanceSpec]
@@ -162,6 +165,13 @@ struct ProcessingJobPlan {
         }
         let requestText = JSONWriter.string(.object(request), pretty: true)
 
+        var tags: [(key: String, value: String)] = []
+        for (index, tag) in (arguments.tags ?? []).enumerated() {
+            tags.append((try string(tag.key, "Tags[\(index)].Key") ?? "", try string(tag.value, "Tags[\(index)].Value") ?? ""))
+        }
+        do { try Tags.validate(tags, source: "Step '\(step.name)'") } catch { throw EvaluationError(error.description) }
+        if !tags.isEmpty { request["Tags"] = .array(tags.map { ["Key": .string($0.key), "Value": .string($0.value)] }) }
+
         let command = entrypoint + (containerArguments ?? [])
         let specs = (0..<instanceCount).map { host in
             ProcessingInstanceSpec(
@@ -172,7 +182,7 @@ struct ProcessingJobPlan {
             )
         }
         return ProcessingJobPlan(
-            jobName: jobName, instanceCount: instanceCount, request: request, specs: specs, outputs: outputs, notes: notes, requirements: requirements
+            jobName: jobName, instanceCount: instanceCount, instanceType: instanceType, tags: tags, request: request, specs: specs, outputs: outputs, notes: notes, requirements: requirements
         )
     }
 
@@ -205,7 +215,8 @@ struct ProcessingJobPlan {
                 do { object = try prefix.appending(relative) } catch { throw EvaluationError("Input '\(name)': \(error)") }
                 let path = objects.path(of: object)
                 guard FileManager.default.fileExists(atPath: path) else { throw EvaluationError("Input '\(name)': \(object) (listed in the manifest) does not exist.") }
-                files.append(.init(source: path, relativePath: relative))
+                let size = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0
+                files.append(.init(source: path, relativePath: relative, size: size))
             }
             return files
         default:
@@ -214,7 +225,7 @@ struct ProcessingJobPlan {
             let cut = uri.key.lastIndex(of: "/").map { uri.key.index(after: $0) } ?? uri.key.startIndex
             let stripped = uri.key.distance(from: uri.key.startIndex, to: cut)
             return found.map { object in
-                .init(source: object.path, relativePath: String(object.uri.key.dropFirst(stripped)))
+                .init(source: object.path, relativePath: String(object.uri.key.dropFirst(stripped)), size: object.size)
             }
         }
     }
