@@ -55,12 +55,19 @@ public final class MetadataStore: Sendable {
 
     // MARK: Instances
 
-    /// Inserts an instance attempt with its tags, in one transaction.
+    /// Inserts an instance attempt with its tags, in one transaction. An instance
+    /// that already ended is recorded as ending after its tags, so that its usage
+    /// is rolled up under them.
     public func insert(_ instance: inout InstanceRecord, tags: [(key: String, value: String)] = []) throws {
         instance = try pool.write { [instance] db in
             var inserted = instance
+            inserted.endedAt = nil
             try inserted.insert(db)
             for (key, value) in tags { try InstanceTagRecord(instanceId: inserted.id!, key: key, value: value).insert(db) }
+            if let ended = instance.endedAt {
+                inserted.endedAt = ended
+                try inserted.update(db)
+            }
             return inserted
         }
     }

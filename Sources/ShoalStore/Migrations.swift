@@ -70,6 +70,41 @@ enum Migrations {
             }
             try db.create(index: "instance_tag_key_value", on: "instance_tag", columns: ["key", "value", "instanceId"])
         }
+        migrator.registerMigration("v3: usage rollup") { db in
+            // Usage summed per day, pipeline, step, instance type and tag set, kept by a
+            // trigger as instances end, so cost reports read thousands of rows, not millions.
+            try db.execute(sql: """
+                CREATE TABLE usage_rollup (
+                    day TEXT NOT NULL, pipelineName TEXT NOT NULL, stepName TEXT NOT NULL, instanceType TEXT NOT NULL,
+                    tagset TEXT NOT NULL, instances INTEGER NOT NULL, wallSeconds REAL NOT NULL, cpuSeconds REAL NOT NULL,
+                    PRIMARY KEY (day, pipelineName, stepName, instanceType, tagset)
+                ) WITHOUT ROWID;
+                CREATE TRIGGER instance_usage AFTER UPDATE OF endedAt ON instance
+                WHEN OLD.endedAt IS NULL AND NEW.endedAt IS NOT NULL
+                BEGIN
+                    INSERT INTO usage_rollup (day, pipelineName, stepName, instanceType, tagset, instances, wallSeconds, cpuSeconds)
+                    VALUES (
+                        substr(NEW.startedAt, 1, 10),
+                        COALESCE((SELECT pipelineName FROM execution WHERE id = NEW.executionId), ''),
+                        NEW.stepName, COALESCE(NEW.instanceType, ''),
+                        COALESCE((SELECT group_concat(key || char(30) || value, char(31))
+                                  FROM (SELECT key, value FROM instance_tag WHERE instanceId = NEW.id ORDER BY key)), ''),
+                        1, COALESCE(NEW.wallSeconds, 0), COALESCE(NEW.cpuSeconds, 0))
+                    ON CONFLICT DO UPDATE SET
+                        instances = instances + 1,
+                        wallSeconds = wallSeconds + excluded.wallSeconds,
+                        cpuSeconds = cpuSeconds + excluded.cpuSeconds;
+                END;
+                INSERT INTO usage_rollup (day, pipelineName, stepName, instanceType, tagset, instances, wallSeconds, cpuSeconds)
+                SELECT substr(i.startedAt, 1, 10), COALESCE(e.pipelineName, ''), i.stepName, COALESCE(i.instanceType, ''),
+                       COALESCE((SELECT group_concat(key || char(30) || value, char(31))
+                                 FROM (SELECT key, value FROM instance_tag WHERE instanceId = i.id ORDER BY key)), '') AS tagset,
+                       COUNT(*), SUM(COALESCE(i.wallSeconds, 0)), SUM(COALESCE(i.cpuSeconds, 0))
+                FROM instance i LEFT JOIN execution e ON e.id = i.executionId
+                WHERE i.endedAt IS NOT NULL
+                GROUP BY 1, 2, 3, 4, 5;
+                """)
+        }
         return migrator
     }
 }

@@ -49,58 +49,77 @@ public struct UsageQuery: Sendable {
 }
 
 extension MetadataStore {
-    /// Usage of finished instances that started within the query's period.
+    /// Usage of finished instances that started within the query's period (by
+    /// UTC day), read from the usage rollup. Each rollup row's cost is rounded to
+    /// a whole micro-dollar once, so every grouping of the same rows adds up to
+    /// the same total.
     public func usage(_ query: UsageQuery) throws -> [UsageQuery.Row] {
-        let period = query.granularity == .daily ? "strftime('%Y-%m-%d', i.startedAt)" : "strftime('%Y-%m', i.startedAt)"
-        var joins = ""
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd"
         var arguments: [any DatabaseValueConvertible] = []
-        let group: String
-        switch query.groupBy {
-        case nil: group = "NULL"
-        case let .tag(key)?:
-            joins += " LEFT JOIN instance_tag g ON g.instanceId = i.id AND g.key = ?"
-            arguments.append(key)
-            group = "COALESCE(g.value, '')"
-        case .pipeline?:
-            joins += " JOIN execution e ON e.id = i.executionId"
-            group = "e.pipelineName"
-        case .step?: group = "i.stepName"
-        case .instanceType?: group = "COALESCE(i.instanceType, '')"
-        }
-        if let filter = query.filter {
-            joins += " JOIN instance_tag f ON f.instanceId = i.id AND f.key = ? AND f.value = ?"
-            arguments.append(filter.key)
-            arguments.append(filter.value)
-        }
-        arguments.append(query.from)
-        arguments.append(query.to)
-        var prices: [any DatabaseValueConvertible] = []
         for (type, price) in query.pricesPerHour.sorted(by: { $0.key < $1.key }) {
-            prices.append(type)
-            prices.append(price)
+            arguments.append(type)
+            arguments.append(price)
         }
         let priceRows = query.pricesPerHour.isEmpty ? "SELECT NULL, NULL WHERE 0" : "VALUES " + Array(repeating: "(?, ?)", count: query.pricesPerHour.count).joined(separator: ", ")
+        arguments.append(formatter.string(from: query.from))
+        arguments.append(formatter.string(from: query.to))
         let sql = """
             WITH price(type, perHour) AS (\(priceRows))
-            SELECT \(period) AS period, \(group) AS grp, COALESCE(i.instanceType, '') AS type,
-                   SUM(COALESCE(i.wallSeconds, 0)) AS seconds, SUM(COALESCE(i.cpuSeconds, 0)) AS cpu, COUNT(*) AS n,
-                   SUM(CAST(ROUND(COALESCE(i.wallSeconds, 0) * COALESCE(p.perHour, 0) * 1000000.0 / 3600.0) AS INTEGER)) AS micros,
-                   MAX(p.perHour IS NOT NULL) AS priced
-            FROM instance i\(joins)
-            LEFT JOIN price p ON p.type = i.instanceType
-            WHERE i.startedAt >= ? AND i.startedAt < ? AND i.endedAt IS NOT NULL
-            GROUP BY period, grp, type
-            ORDER BY period, grp, type
+            SELECT r.day, r.pipelineName, r.stepName, r.instanceType, r.tagset, r.instances, r.wallSeconds, r.cpuSeconds,
+                   CAST(ROUND(r.wallSeconds * COALESCE(p.perHour, 0) * 1000000.0 / 3600.0) AS INTEGER) AS micros,
+                   p.perHour IS NOT NULL AS priced
+            FROM usage_rollup r LEFT JOIN price p ON p.type = r.instanceType
+            WHERE r.day >= ? AND r.day < ?
             """
-        arguments = prices + arguments
-        return try pool.read { db in
-            try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map { row in
-                UsageQuery.Row(
-                    period: row["period"], group: row["grp"], instanceType: row["type"],
-                    instanceSeconds: row["seconds"], cpuSeconds: row["cpu"], instances: row["n"],
-                    costMicros: row["micros"], priced: row["priced"]
-                )
+        struct Key: Hashable {
+            let period: String
+            let group: String?
+            let instanceType: String
+        }
+        var sums: [Key: (seconds: Double, cpu: Double, instances: Int, micros: Int, priced: Bool)] = [:]
+        try pool.read { db in
+            let cursor = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(arguments))
+            while let row = try cursor.next() {
+                let tagset: String = row["tagset"]
+                let tags = Self.tags(in: tagset)
+                if let filter = query.filter, tags[filter.key] != filter.value { continue }
+                let day: String = row["day"]
+                let type: String = row["instanceType"]
+                let group: String? = switch query.groupBy {
+                case nil: nil
+                case let .tag(key)?: tags[key] ?? ""
+                case .pipeline?: row["pipelineName"] as String
+                case .step?: row["stepName"] as String
+                case .instanceType?: type
+                }
+                let key = Key(period: query.granularity == .daily ? day : String(day.prefix(7)), group: group, instanceType: type)
+                var sum = sums[key] ?? (0, 0, 0, 0, true)
+                sum.seconds += row["wallSeconds"]
+                sum.cpu += row["cpuSeconds"]
+                sum.instances += row["instances"] as Int
+                sum.micros += row["micros"] as Int
+                sum.priced = sum.priced && (row["priced"] as Bool)
+                sums[key] = sum
             }
         }
+        return sums.map { key, sum in
+            UsageQuery.Row(
+                period: key.period, group: key.group, instanceType: key.instanceType, instanceSeconds: sum.seconds,
+                cpuSeconds: sum.cpu, instances: sum.instances, costMicros: sum.micros, priced: sum.priced
+            )
+        }.sorted { ($0.period, $0.group ?? "", $0.instanceType) < ($1.period, $1.group ?? "", $1.instanceType) }
+    }
+
+    /// Tags from the rollup's canonical text (key RS value, tags separated by US).
+    static func tags(in tagset: String) -> [String: String] {
+        var tags: [String: String] = [:]
+        for pair in tagset.split(separator: "\u{1F}") {
+            let parts = pair.split(separator: "\u{1E}", maxSplits: 1, omittingEmptySubsequences: false)
+            if parts.count == 2 { tags[String(parts[0])] = String(parts[1]) }
+        }
+        return tags
     }
 }

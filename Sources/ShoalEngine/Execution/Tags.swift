@@ -20,6 +20,9 @@ public enum Tags {
                 throw Invalid(description: "\(source): the value of tag '\(key)' has \(value.count) characters; at most \(maxValueLength) are allowed.")
             }
             guard !key.lowercased().hasPrefix("aws:") else { throw Invalid(description: "\(source): tag key '\(key)' uses the reserved prefix aws:.") }
+            guard !(key + value).unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                throw Invalid(description: "\(source): tag '\(key)' contains a control character, which cannot be stored.")
+            }
         }
     }
 
