@@ -70,7 +70,9 @@ public final class RunningJob: @unchecked Sendable {
             enforceTimeLimit(now: now)
             return nil
         }
-        outcome = finish(exit, now: now)
+        var result = finish(exit, now: now)
+        result.metricsJSON = sandbox.metricsJSON
+        outcome = result
         sandbox.remove()
         return outcome
     }

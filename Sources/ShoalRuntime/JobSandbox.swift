@@ -73,6 +73,15 @@ public struct JobSandbox: Sendable {
         return text.isEmpty ? nil : text
     }
 
+    /// /opt/ml/output/metrics.json, the documented place for a job's own metrics.
+    public var metricsJSON: String? {
+        let path = root.appendingPathComponent("output/metrics.json").path
+        guard let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size <= 1 << 20,
+              let data = FileManager.default.contents(atPath: path)
+        else { return nil }
+        return String(decoding: data, as: UTF8.self)
+    }
+
     /// Moves an output folder out of the sandbox (a rename) and lists its regular
     /// files; symbolic links are not followed, as SageMaker does not upload them.
     public func takeOutput(_ output: ProcessingInstanceSpec.Output, to destination: URL) throws -> InstanceOutcome.OutputFiles {

@@ -107,6 +107,8 @@ public struct InstanceOutcome: Codable, Sendable, Equatable {
     public var wallSeconds: Double
     public var cpuSeconds: Double
     public var peakRSSBytes: Int
+    /// What the job wrote to /opt/ml/output/metrics.json (at most 1 MiB), for experiments.
+    public var metricsJSON: String?
 
     public init(
         status: Status, exitCode: Int?, failureReason: String?, exitMessage: String?, outputs: [OutputFiles],

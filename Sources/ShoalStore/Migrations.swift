@@ -105,6 +105,35 @@ enum Migrations {
                 GROUP BY 1, 2, 3, 4, 5;
                 """)
         }
+        migrator.registerMigration("v4: experiments") { db in
+            try db.alter(table: "execution") { table in
+                table.add(column: "experimentName", .text)
+                table.add(column: "trialName", .text)
+            }
+            try db.create(index: "execution_experiment", on: "execution", columns: ["experimentName", "startedAt"])
+            try db.create(table: "trial_component") { table in
+                table.autoIncrementedPrimaryKey("id")
+                table.column("executionId", .text).notNull().references("execution", onDelete: .cascade)
+                table.column("stepName", .text).notNull()
+                table.column("instance", .integer).notNull()
+                table.column("experimentName", .text)
+                table.column("trialName", .text)
+                table.column("status", .text).notNull()
+                table.column("startedAt", .datetime)
+                table.column("endedAt", .datetime)
+                table.column("parameters", .text).notNull()
+                table.column("inputs", .text).notNull()
+                table.column("outputs", .text).notNull()
+                table.uniqueKey(["executionId", "stepName", "instance"], onConflict: .replace)
+            }
+            try db.create(index: "trial_component_trial", on: "trial_component", columns: ["trialName"])
+            try db.create(table: "metric") { table in
+                table.column("componentId", .integer).notNull().references("trial_component", onDelete: .cascade)
+                table.column("name", .text).notNull()
+                table.column("value", .double).notNull()
+                table.primaryKey(["componentId", "name"], onConflict: .replace)
+            }
+        }
         return migrator
     }
 }

@@ -17,6 +17,9 @@ public struct ExecutionRecord: Codable, Sendable, Equatable, FetchableRecord, Pe
     public var failureReason: String?
     /// The execution's own tags (JSON object text); every instance also stores its merged tags.
     public var tags: String = "{}"
+    /// Where PipelineExperimentConfig filed the execution; nil when experiments are off.
+    public var experimentName: String?
+    public var trialName: String?
 
     public init(id: String, pipelineName: String, status: String, definition: String, parameters: String, startedAt: Date) {
         self.id = id
@@ -116,4 +119,52 @@ public struct InstanceTagRecord: Codable, Sendable, Equatable, FetchableRecord, 
     public var instanceId: Int64
     public var key: String
     public var value: String
+}
+
+/// A step instance as a run component of its trial (SageMaker's trial component).
+public struct TrialComponentRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "trial_component"
+
+    public var id: Int64?
+    public var executionId: String
+    public var stepName: String
+    public var instance: Int
+    public var experimentName: String?
+    public var trialName: String?
+    public var status: String
+    public var startedAt: Date?
+    public var endedAt: Date?
+    /// The resolved arguments that matter (JSON object text).
+    public var parameters: String
+    /// Input URIs (JSON array text), for lineage.
+    public var inputs: String
+    /// Output URIs (JSON array text), for lineage.
+    public var outputs: String
+
+    public init(executionId: String, stepName: String, instance: Int, status: String, parameters: String, inputs: String, outputs: String) {
+        self.executionId = executionId
+        self.stepName = stepName
+        self.instance = instance
+        self.status = status
+        self.parameters = parameters
+        self.inputs = inputs
+        self.outputs = outputs
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+/// A number a run component reported.
+public struct MetricRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "metric"
+
+    public var componentId: Int64
+    public var name: String
+    public var value: Double
+
+    public init(componentId: Int64, name: String, value: Double) {
+        self.componentId = componentId
+        self.name = name
+        self.value = value
+    }
 }

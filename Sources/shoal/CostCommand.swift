@@ -18,15 +18,13 @@ struct CostCommand: ParsableCommand {
             """
     )
 
-    enum Format: String, ExpressibleByArgument, CaseIterable { case table, json, csv }
-
     @Option(help: "First day, YYYY-MM-DD (default: the first of this month).") var from: String?
     @Option(help: "Day after the last, YYYY-MM-DD (default: tomorrow).") var to: String?
     @Option(help: "daily or monthly.") var granularity: UsageQuery.Granularity = .monthly
     @Option(help: "Only instances with this tag, tag:KEY=VALUE.") var filter: String?
     @Option(help: "tag:KEY, pipeline, step or instance-type.") var groupBy: String?
     @Option(help: "A price table (JSON: instance type → USD per hour).") var prices: String?
-    @Option(help: "table, json or csv.") var output: Format = .table
+    @OptionGroup var output: TableOutputOptions
     @OptionGroup var home: HomeOptions
 
     func run() throws {
@@ -34,11 +32,10 @@ struct CostCommand: ParsableCommand {
         let table: PriceTable
         do { table = try prices.map(PriceTable.load) ?? .default } catch { throw CommandFailure(error.description) }
         let report = try CostReport.make(query, prices: table, store: try home.open().metadata)
-        switch output {
-        case .json: try printJSON(CostExplorerResponse(report, query: query))
-        case .csv: print(csv(report, grouped: query.groupBy != nil))
-        case .table: print(Formatting.table(["PERIOD", "GROUP", "COST (USD)", "INSTANCE-HOURS", "CPU-HOURS", "INSTANCES"], rows(report, grouped: query.groupBy != nil)))
-        }
+        try output.emit(
+            header: ["PERIOD", "GROUP", "COST (USD)", "INSTANCE-HOURS", "CPU-HOURS", "INSTANCES"],
+            rows: rows(report, grouped: query.groupBy != nil), json: CostExplorerResponse(report, query: query)
+        )
         if !report.unpriced.isEmpty { printError("no price for \(report.unpriced.joined(separator: ", ")); counted at 0 (add them with --prices)") }
     }
 
@@ -95,21 +92,8 @@ struct CostCommand: ParsableCommand {
         rows.append(["TOTAL", "", money(total), hours(total.instanceHours), hours(total.cpuHours), "\(total.instances)"])
         return rows
     }
-
-    private func csv(_ report: CostReport, grouped: Bool) -> String {
-        var lines = ["period,group,blended_cost_usd,instance_hours,cpu_hours,instances"]
-        for period in report.periods {
-            let entries = grouped ? period.groups.map { ($0.key, $0.amounts) } : [("", period.total)]
-            for (group, amounts) in entries {
-                let quoted = "\"" + group.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-                lines.append("\(period.period),\(quoted),\(exact(amounts.cost)),\(amounts.instanceHours),\(amounts.cpuHours),\(amounts.instances)")
-            }
-        }
-        return lines.joined(separator: "\n")
-    }
 }
 
-/// Dollars with six decimals: local jobs often cost fractions of a cent.
 func money(_ amounts: CostReport.Amounts) -> String {
     String(format: "%.6f", NSDecimalNumber(decimal: amounts.cost).doubleValue)
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ShoalEngine
 import ShoalStore
 
 /// `--home`, shared by every command that reads or writes the store.
@@ -31,6 +32,9 @@ enum Formatting {
         formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
         return formatter.string(from: date)
     }
+
+    /// ISO 8601 UTC with milliseconds, as every JSON listing prints times.
+    static func iso(_ date: Date) -> String { Identifiers.timestamp(date) }
 
     static func duration(from start: Date?, to end: Date?) -> String {
         guard let start else { return "-" }

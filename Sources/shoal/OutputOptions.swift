@@ -28,3 +28,26 @@ func printJSON(_ value: some Encodable) throws {
     }
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }
+
+/// `--output table|json|csv`, for reports that are tables.
+struct TableOutputOptions: ParsableArguments {
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case table, json, csv
+    }
+
+    @Option(name: .long, help: "table for people, json or csv for programs.")
+    var output: Format = .table
+
+    /// Prints rows as a table or CSV, or `json` as JSON.
+    func emit(header: [String], rows: [[String]], json: some Encodable) throws {
+        switch output {
+        case .table: print(Formatting.table(header, rows))
+        case .json: try printJSON(json)
+        case .csv:
+            func field(_ text: String) -> String {
+                text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+            }
+            print(([header] + rows).map { $0.map(field).joined(separator: ",") }.joined(separator: "\n"))
+        }
+    }
+}

@@ -68,10 +68,10 @@ public final class ExecutionRunner {
 
     /// Runs until every step has ended; returns the execution's final record.
     public func run(shouldStop: () -> Bool = { false }) throws -> ExecutionRecord {
+        try resolveExperimentConfig()
         try home.metadata.insert(record, steps: steps.map { run in
             StepRecord(executionId: executionId, name: run.node.name, type: run.node.typeName, status: StepStatus.pending.rawValue)
         })
-        resolveExperimentConfig()
         progress(.started(executionId: executionId, pipeline: options.pipelineName, steps: steps.count))
         var lastTick = Date()
         while true {
@@ -265,6 +265,7 @@ public final class ExecutionRunner {
         properties["ProcessingEndTime"] = .string(Identifiers.timestamp(Date()))
         properties["CreationTime"] = .string(Identifiers.timestamp(run.startedAt ?? Date()))
         run.properties = .object(properties)
+        recordPropertyFileMetrics(index)
         try? FileManager.default.removeItem(atPath: home.root.appendingPathComponent("staging/\(executionId)/\(run.node.name)").path)
         try end(index, .succeeded, reason: nil)
     }
@@ -328,6 +329,7 @@ public final class ExecutionRunner {
                 owner.record.wallSeconds = outcome.wallSeconds
                 owner.record.bytesOut = outcome.outputs.reduce(0) { $0 + $1.bytes }
                 try home.metadata.update(owner.record)
+                recordProcessingComponent(owner.step, host: owner.instance, outcome: outcome, started: owner.record.startedAt)
                 try finishInstance(owner.step, host: owner.instance, outcome: outcome)
             case let .lambda(result, error, seconds):
                 owner.record.status = error == nil ? "Completed" : "Failed"
@@ -335,6 +337,14 @@ public final class ExecutionRunner {
                 owner.record.wallSeconds = seconds
                 owner.record.bytesOut = result?.utf8.count ?? 0
                 try home.metadata.update(owner.record)
+                if case let .lambda(invocation) = owner.task {
+                    let numbers = result.flatMap { try? JSONParser.parse($0) }.map { MetricFlattening.metrics(in: $0) } ?? []
+                    recordComponent(
+                        owner.step, instance: 1, status: owner.record.status, started: owner.record.startedAt,
+                        parameters: ["FunctionName": .string(invocation.functionName), "Event": (try? JSONParser.parse(invocation.event)) ?? .null],
+                        inputs: [], outputs: [], metrics: numbers
+                    )
+                }
                 try finishLambda(owner.step, result: result, error: error)
             case let .rejected(reason):
                 owner.record.status = "Failed"
@@ -410,16 +420,93 @@ public final class ExecutionRunner {
 
     // MARK: Evaluation scope
 
-    private func resolveExperimentConfig() {
+    /// Files the execution under an experiment and a trial (spec §5.12): the
+    /// pipeline name and the execution id unless PipelineExperimentConfig says
+    /// otherwise; nothing when it is null. A name that cannot be stored refuses the run.
+    private func resolveExperimentConfig() throws {
         let evaluator = Evaluator(scope: scope(for: nil))
+        func name(_ expression: Expression?, _ fallback: String, _ what: String) throws -> String {
+            guard let expression else { return fallback }
+            do { return ValueRendering.string(try evaluator.evaluate(expression)) } catch { throw ExperimentNames.Invalid(description: "\(what): \(error.message)") }
+        }
         switch definition.experimentConfig {
-        case .disabled: break
+        case .disabled: return
         case .absent:
             experiment["ExperimentName"] = .string(options.pipelineName)
             experiment["TrialName"] = .string(executionId)
         case let .configured(config):
-            experiment["ExperimentName"] = (config.experimentName.flatMap { try? evaluator.evaluate($0) }).map { .string(ValueRendering.string($0)) } ?? .string(options.pipelineName)
-            experiment["TrialName"] = (config.trialName.flatMap { try? evaluator.evaluate($0) }).map { .string(ValueRendering.string($0)) } ?? .string(executionId)
+            experiment["ExperimentName"] = .string(try name(config.experimentName, options.pipelineName, "PipelineExperimentConfig.ExperimentName"))
+            experiment["TrialName"] = .string(try name(config.trialName, executionId, "PipelineExperimentConfig.TrialName"))
+        }
+        guard case let .string(experimentName)? = experiment["ExperimentName"], case let .string(trialName)? = experiment["TrialName"] else { return }
+        try ExperimentNames.validate(experimentName, as: "Experiment name")
+        try ExperimentNames.validate(trialName, as: "Trial name")
+        record.experimentName = experimentName
+        record.trialName = trialName
+    }
+
+    // MARK: Run components
+
+    private func recordComponent(
+        _ index: Int, instance: Int, status: String, started: Date?, parameters: OrderedFields<JSONValue>,
+        inputs: [String], outputs: [String], metrics: [(name: String, value: Double)]
+    ) {
+        var component = TrialComponentRecord(
+            executionId: executionId, stepName: steps[index].node.name, instance: instance, status: status,
+            parameters: JSONWriter.string(.object(parameters)), inputs: JSONWriter.string(.array(inputs.map(JSONValue.string))),
+            outputs: JSONWriter.string(.array(outputs.map(JSONValue.string)))
+        )
+        component.experimentName = record.experimentName
+        component.trialName = record.trialName
+        component.startedAt = started
+        component.endedAt = Date()
+        // Experiments are a view of the run; failing to record one never fails the step.
+        if (try? home.metadata.record(&component, metrics: metrics)) != nil, let id = component.id {
+            steps[index].componentIds[instance] = id
+        }
+    }
+
+    private func recordProcessingComponent(_ index: Int, host: Int, outcome: InstanceOutcome, started: Date?) {
+        guard let plan = steps[index].plan else { return }
+        var parameters = OrderedFields<JSONValue>()
+        for key in ["ProcessingResources", "AppSpecification", "Environment", "NetworkConfig", "Tags"] { parameters[key] = plan.request[key] }
+        let inputs: [String]
+        if case let .array(items)? = plan.request["ProcessingInputs"] {
+            inputs = items.compactMap { JSONNavigation.follow([.member("S3Input"), .member("S3Uri")], in: $0).map(ValueRendering.string) }
+        } else {
+            inputs = []
+        }
+        let metrics = outcome.metricsJSON.flatMap { try? JSONParser.parse($0) }.map { MetricFlattening.metrics(in: $0) } ?? []
+        // Lineage names the objects this host wrote, or the prefix when there are very many.
+        var outputs: [String] = []
+        for output in plan.outputs {
+            let files = outcome.outputs.first { $0.name == output.name }?.files ?? []
+            if files.count > 1000 {
+                outputs.append(output.uri.description)
+            } else {
+                outputs += files.compactMap { try? output.uri.appending($0).description }
+            }
+        }
+        recordComponent(
+            index, instance: host, status: outcome.status.rawValue, started: started, parameters: parameters,
+            inputs: inputs, outputs: outputs, metrics: metrics
+        )
+    }
+
+    /// Numbers in the step's property files become metrics of the instances that wrote them.
+    private func recordPropertyFileMetrics(_ index: Int) {
+        let run = steps[index]
+        guard let plan = run.plan else { return }
+        for file in run.step?.propertyFiles ?? [] {
+            guard let output = plan.outputs.first(where: { $0.name == file.outputName }),
+                  let uri = try? output.uri.appending(file.filePath),
+                  let data = try? home.objects.read(uri, maxBytes: ExecutionScope.maxPropertyFileBytes),
+                  let document = try? JSONParser.parse(data)
+            else { continue }
+            let metrics = MetricFlattening.metrics(in: document)
+            for (host, outcome) in run.completed where outcome.outputs.contains(where: { $0.name == file.outputName && $0.files.contains(file.filePath) }) {
+                if let id = run.componentIds[host] { try? home.metadata.addMetrics(metrics, toComponent: id) }
+            }
         }
     }
 
@@ -481,6 +568,8 @@ final class StepRun {
     var completed: [Int: InstanceOutcome] = [:]
     var openTasks: Set<TaskKey> = []
     var lostHosts: Set<String> = []
+    /// Run component ids by host, once recorded.
+    var componentIds: [Int: Int64] = [:]
 
     init(node: PipelineGraph.Node) { self.node = node }
 }
