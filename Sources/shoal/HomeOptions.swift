@@ -26,11 +26,16 @@ struct CommandFailure: Error, CustomStringConvertible {
 
 /// Formats times and durations for tables.
 enum Formatting {
-    static func time(_ date: Date?) -> String {
-        guard let date else { return "-" }
+    /// One formatter for every row: making a DateFormatter is expensive.
+    nonisolated(unsafe) private static let timeFormatter: DateFormatter = {
         let formatter = DateFormatter()
         formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
-        return formatter.string(from: date)
+        return formatter
+    }()
+
+    static func time(_ date: Date?) -> String {
+        guard let date else { return "-" }
+        return timeFormatter.string(from: date)
     }
 
     /// ISO 8601 UTC with milliseconds, as every JSON listing prints times.
@@ -43,10 +48,19 @@ enum Formatting {
 
     /// Left-aligned columns.
     static func table(_ header: [String], _ rows: [[String]]) -> String {
-        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
-        return ([header] + rows).map { row in
-            row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
-                .trimmingCharacters(in: .whitespaces)
-        }.joined(separator: "\n")
+        let all = [header] + rows
+        let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
+        var text = ""
+        for row in all {
+            var line = ""
+            for (column, cell) in row.enumerated() {
+                line += cell
+                if column < row.count - 1 { line += String(repeating: " ", count: widths[column] - cell.count + 2) }
+            }
+            while line.last == " " { line.removeLast() }
+            if !text.isEmpty { text += "\n" }
+            text += line
+        }
+        return text
     }
 }

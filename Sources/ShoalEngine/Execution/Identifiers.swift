@@ -31,11 +31,16 @@ public enum Identifiers {
 
     /// ISO 8601 UTC with milliseconds, Shoal's rendering of execution times (spec §2.2).
     public static func timestamp(_ date: Date) -> String {
+        timestampFormatter.string(from: date)
+    }
+
+    /// Made once: listings format thousands of times.
+    nonisolated(unsafe) private static let timestampFormatter: ISO8601DateFormatter = {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: date)
-    }
+        return formatter
+    }()
 
     private static func random(_ count: Int, alphabet: String) -> String {
         let characters = Array(alphabet)
