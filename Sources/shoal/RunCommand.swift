@@ -37,6 +37,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Tags for this execution, k=v,… (stored with every job instance; `shoal cost` groups by them).")
     var tags: String?
 
+    @Option(help: "A policy file: IAM-style Deny statements checked before the execution and every job start.")
+    var policy: String?
+
     @Option(help: "Labels for the local workers, k=v,… (a step's VpcConfig.Subnets runs only on workers with a matching subnet=…).")
     var workerLabels: String?
 
@@ -53,6 +56,8 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
+        let loadedPolicy: Policy?
+        do { loadedPolicy = try policy.map(Policy.load) } catch { throw CommandFailure(error.description) }
         let check = DefinitionCheck.check(data: try DefinitionFile.read(file))
         guard check.isValid, let definition = check.definition, let graph = check.graph else {
             for diagnostic in check.errors { printError("\(file): \(diagnostic.path): \(diagnostic.message) [\(diagnostic.code)]") }
@@ -61,6 +66,7 @@ struct RunCommand: ParsableCommand {
         var options = ExecutionRunner.Options(pipelineName: pipelineName ?? URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent)
         options.maxParallelSteps = maxParallelSteps
         options.tags = try Labels.pairs(tags)
+        options.policy = loadedPolicy
         do {
             options.parameters = try ParameterResolution.resolve(definition, given: parameters.map { text in
                 let parts = text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)

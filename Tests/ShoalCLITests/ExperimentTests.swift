@@ -78,3 +78,40 @@ import Testing
         #expect((try home.json(["executions", "list"]) as? [Any])?.count == 1, "the refused run recorded nothing")
     }
 }
+
+@Suite(.serialized) struct PolicyRunTests {
+    func abalone(_ home: TemporaryHome, _ arguments: [String]) throws -> ShoalProcess.Outcome {
+        try ExperimentTests().abalone(home, arguments)
+    }
+
+    static func policy(_ name: String) -> String {
+        Fixtures.repositoryRoot.appendingPathComponent("examples/policies/\(name).json").path
+    }
+
+    @Test func deniedJobFailsItsStepWithTheSidAndStartsNothing() throws {
+        let home = try TemporaryHome()
+        let outcome = try abalone(home, ["--policy", Self.policy("require-isolation-and-vpc")])
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr.contains("statement 'DenyJobsWithoutNetworkIsolation': shoal:CreateProcessingJob is not allowed here"))
+        let steps = try home.latestSteps()
+        #expect(steps.map { $0["status"] as? String } == ["Succeeded", "Failed", "NotRun", "NotRun"])
+        let id = try home.latestExecutionId()
+        let components = try #require(try home.json(["trials", "show", id]) as? [[String: Any]])
+        #expect(components.map { $0["step"] as? String } == ["MyLambdaStep"], "no processing instance was started")
+    }
+
+    @Test func allowedRunPassesAndADeniedStartRecordsNothing() throws {
+        let home = try TemporaryHome()
+        let policy = Self.policy("restrict-instances-and-tags")
+        #expect(try abalone(home, ["--policy", policy, "--tags", "team=ml"]).status == 0)
+        let denied = try abalone(home, ["--policy", policy, "--tags", "team=sandbox"])
+        #expect(denied.status != 0)
+        #expect(denied.stderr.contains("statement 'DenyStartsByTheSandboxTeam'"))
+        #expect((try home.json(["executions", "list"]) as? [Any])?.count == 1)
+        let untagged = try abalone(home, ["--policy", policy])
+        #expect(untagged.stderr.contains("statement 'DenyUntaggedJobs': shoal:InvokeFunction"))
+        let malformed = try home.shoal(["run", "x.json", "--policy", try home.file("bad.json", "{\"Statement\": 3}")])
+        #expect(malformed.status != 0)
+        #expect(malformed.stderr.contains("$.Statement: Statement must be an object or an array of them"))
+    }
+}

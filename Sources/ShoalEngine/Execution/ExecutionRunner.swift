@@ -20,6 +20,8 @@ public final class ExecutionRunner {
         public var maxAttempts = 3
         /// The execution's tags (`--tags`), checked with `Tags.validate` by the caller.
         public var tags: [(key: String, value: String)] = []
+        /// Deny rules evaluated before the execution and every job starts.
+        public var policy: Policy?
 
         public init(pipelineName: String) { self.pipelineName = pipelineName }
     }
@@ -67,7 +69,18 @@ public final class ExecutionRunner {
     }
 
     /// Runs until every step has ended; returns the execution's final record.
+    /// Refused before anything is recorded: a policy that denies starting it.
+    public struct Denied: Error, Sendable, CustomStringConvertible {
+        public let description: String
+    }
+
     public func run(shouldStop: () -> Bool = { false }) throws -> ExecutionRecord {
+        var start = PolicyRequest(action: "shoal:StartPipelineExecution")
+        start.set("shoal:PipelineName", options.pipelineName)
+        start.setTags(options.tags)
+        if let policy = options.policy, let statement = policy.denial(of: start) {
+            throw Denied(description: policy.reason(statement, start))
+        }
         try resolveExperimentConfig()
         try home.metadata.insert(record, steps: steps.map { run in
             StepRecord(executionId: executionId, name: run.node.name, type: run.node.typeName, status: StepStatus.pending.rawValue)
@@ -193,6 +206,9 @@ public final class ExecutionRunner {
         }
         var payload: JSONValue = .object([:])
         if case let .lambda(fields)? = event { payload = try evaluator.evaluate(.object(fields)) }
+        var request = PolicyRequest(action: "shoal:InvokeFunction")
+        request.set("shoal:FunctionName", function.name)
+        try authorize(&request, step: step)
         let invocation = LambdaInvocation(
             functionName: function.name, handler: function.handler, codePath: function.codePath,
             event: JSONWriter.string(payload), timeoutSeconds: function.timeoutSeconds
@@ -220,6 +236,17 @@ public final class ExecutionRunner {
 
     private func startProcessing(_ index: Int, step: Step, arguments: ProcessingArguments, evaluator: Evaluator) throws {
         let plan = try ProcessingJobPlan.make(step: step, arguments: arguments, executionId: executionId, evaluator: evaluator, objects: home.objects)
+        var request = PolicyRequest(action: "shoal:CreateProcessingJob")
+        request.set("shoal:InstanceType", plan.instanceType)
+        request.set("shoal:InstanceCount", String(plan.instanceCount))
+        request.set("shoal:NetworkIsolation", plan.specs.first?.networkIsolation == true ? "true" : "false")
+        if let subnets = plan.requirements["subnet"] { request.set("shoal:VpcSubnets", subnets) }
+        if let groups = plan.requirements["security-group"] { request.set("shoal:VpcSecurityGroupIds", groups) }
+        if case let .string(image)? = JSONNavigation.follow([.member("AppSpecification"), .member("ImageUri")], in: .object(plan.request)) {
+            request.set("shoal:ImageUri", image)
+        }
+        request.set("shoal:MaxRuntimeInSeconds", String(plan.specs.first?.maxRuntimeSeconds ?? 0))
+        try authorize(&request, step: step, stepTags: plan.tags)
         let run = steps[index]
         run.plan = plan
         for note in plan.notes { appendLog(index, instance: 1, attempt: 1, "shoal: \(note)\n") }
@@ -234,6 +261,15 @@ public final class ExecutionRunner {
             )
         }
         progress(.instances(step: run.node.name, done: 0, total: plan.instanceCount))
+    }
+
+    /// Evaluates the policy for a job about to start; a denial fails the step before anything starts.
+    private func authorize(_ request: inout PolicyRequest, step: Step, stepTags: [(key: String, value: String)] = []) throws {
+        guard let policy = options.policy else { return }
+        request.set("shoal:PipelineName", options.pipelineName)
+        request.set("shoal:StepName", step.name)
+        request.setTags(Tags.merge(options.tags, stepTags))
+        if let statement = policy.denial(of: request) { throw EvaluationError(policy.reason(statement, request)) }
     }
 
     private func stagingFolder(_ index: Int, host: Int, attempt: Int) -> String {
