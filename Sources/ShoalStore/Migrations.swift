@@ -134,6 +134,28 @@ enum Migrations {
                 table.primaryKey(["componentId", "name"], onConflict: .replace)
             }
         }
+        migrator.registerMigration("v5: pipeline registry") { db in
+            try db.create(table: "pipeline") { table in
+                table.primaryKey("name", .text)
+                table.column("description", .text)
+                table.column("tags", .text).notNull().defaults(to: "{}")
+                table.column("createdAt", .datetime).notNull()
+                table.column("latestVersion", .integer).notNull()
+            }
+            try db.create(table: "pipeline_version") { table in
+                table.column("pipelineName", .text).notNull().references("pipeline", onDelete: .cascade)
+                table.column("version", .integer).notNull()
+                table.column("definition", .text).notNull()
+                table.column("digest", .text).notNull()
+                table.column("createdAt", .datetime).notNull()
+                table.column("author", .text).notNull()
+                table.primaryKey(["pipelineName", "version"])
+            }
+            try db.alter(table: "execution") { table in
+                table.add(column: "pipelineVersion", .integer)
+                table.add(column: "parentExecutionId", .text).indexed()
+            }
+        }
         return migrator
     }
 }

@@ -20,6 +20,10 @@ public struct ExecutionRecord: Codable, Sendable, Equatable, FetchableRecord, Pe
     /// Where PipelineExperimentConfig filed the execution; nil when experiments are off.
     public var experimentName: String?
     public var trialName: String?
+    /// The registered version it ran, when it ran one (`shoal run --pipeline NAME@V`).
+    public var pipelineVersion: Int?
+    /// The execution that started this one, for child executions.
+    public var parentExecutionId: String?
 
     public init(id: String, pipelineName: String, status: String, definition: String, parameters: String, startedAt: Date) {
         self.id = id
@@ -167,4 +171,29 @@ public struct MetricRecord: Codable, Sendable, Equatable, FetchableRecord, Persi
         self.name = name
         self.value = value
     }
+}
+
+/// A registered pipeline.
+public struct PipelineRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "pipeline"
+
+    public var name: String
+    public var description: String?
+    /// JSON object text.
+    public var tags: String
+    public var createdAt: Date
+    public var latestVersion: Int
+}
+
+/// One version of a registered pipeline's definition.
+public struct PipelineVersionRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "pipeline_version"
+
+    public var pipelineName: String
+    public var version: Int
+    public var definition: String
+    /// SHA-256 of the definition's canonical JSON (keys sorted).
+    public var digest: String
+    public var createdAt: Date
+    public var author: String
 }

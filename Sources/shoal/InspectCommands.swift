@@ -14,11 +14,14 @@ struct ExecutionsCommand: ParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List executions, newest first.")
         @Option(help: "At most this many.") var limit = 50
+        @Option(help: "Only the child executions this execution started.") var parent: String?
         @OptionGroup var home: HomeOptions
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let executions = try home.open().metadata.executions(limit: max(1, min(limit, 10_000)))
+            let store = try home.open().metadata
+            let bound = max(1, min(limit, 10_000))
+            let executions = try parent.map { try store.executions(parent: $0, limit: bound) } ?? store.executions(limit: bound)
             switch output.output {
             case .json: try printJSON(executions.map(ExecutionSummary.init))
             case .text:
@@ -42,7 +45,7 @@ struct ExecutionsCommand: ParsableCommand {
             case .json: try printJSON(summary)
             case .text:
                 print("Execution:  \(execution.id)")
-                print("Pipeline:   \(execution.pipelineName)")
+                print("Pipeline:   \(execution.pipelineName)" + (execution.pipelineVersion.map { " (version \($0))" } ?? ""))
                 print("Status:     \(execution.status)")
                 print("Started:    \(Formatting.time(execution.startedAt))")
                 print("Ended:      \(Formatting.time(execution.endedAt))")
@@ -61,6 +64,10 @@ struct ExecutionSummary: Encodable {
     let endedAt: Date?
     let failureReason: String?
     let parameters: JSONValue
+    let pipelineVersion: Int?
+    let parentExecutionId: String?
+    let experiment: String?
+    let trial: String?
 
     init(_ record: ExecutionRecord) {
         id = record.id
@@ -70,6 +77,10 @@ struct ExecutionSummary: Encodable {
         endedAt = record.endedAt
         failureReason = record.failureReason
         parameters = (try? JSONParser.parse(record.parameters)) ?? .object([:])
+        pipelineVersion = record.pipelineVersion
+        parentExecutionId = record.parentExecutionId
+        experiment = record.experimentName
+        trial = record.trialName
     }
 }
 

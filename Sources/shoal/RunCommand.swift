@@ -16,11 +16,15 @@ struct RunCommand: ParsableCommand {
             Examples:
               shoal run examples/abalone/pipeline.json
               shoal run pipeline.json --param MseThreshold=3.5 --workers 4
+              shoal run --pipeline abalone@2
             """
     )
 
     @Argument(help: "The definition file (JSON, as pipeline.definition() writes it).")
-    var file: String
+    var file: String?
+
+    @Option(help: "Run a registered pipeline instead, NAME or NAME@VERSION (default: its latest version).")
+    var pipeline: String?
 
     @Option(name: .customLong("param"), help: "A parameter value, Name=Value (repeatable).")
     var parameters: [String] = []
@@ -46,6 +50,7 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var home: HomeOptions
 
     func validate() throws {
+        guard (file == nil) != (pipeline == nil) else { throw ValidationError("Give a definition file or --pipeline NAME[@VERSION], not both.") }
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256.") }
         _ = try Labels.parse(workerLabels)
         do { try Tags.validate(try Labels.pairs(tags), source: "--tags") } catch let error as Tags.Invalid { throw ValidationError(error.description) }
@@ -58,12 +63,29 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let loadedPolicy: Policy?
         do { loadedPolicy = try policy.map(Policy.load) } catch { throw CommandFailure(error.description) }
-        let check = DefinitionCheck.check(data: try DefinitionFile.read(file))
+        let store = try home.open()
+        let source: String
+        let data: Data
+        var registered: (name: String, version: Int)?
+        if let pipeline {
+            let parts = pipeline.split(separator: "@", maxSplits: 1)
+            let version = try parts.count == 2 ? Int(parts[1]) ?? { throw CommandFailure("'\(parts[1])' is not a version number") }() : nil
+            let record = try store.metadata.pipelineVersion(String(parts[0]), version: version)
+            registered = (String(parts[0]), record.version)
+            source = "\(parts[0])@\(record.version)"
+            data = Data(record.definition.utf8)
+        } else {
+            source = file!
+            data = try DefinitionFile.read(source)
+        }
+        let check = DefinitionCheck.check(data: data)
         guard check.isValid, let definition = check.definition, let graph = check.graph else {
-            for diagnostic in check.errors { printError("\(file): \(diagnostic.path): \(diagnostic.message) [\(diagnostic.code)]") }
+            for diagnostic in check.errors { printError("\(source): \(diagnostic.path): \(diagnostic.message) [\(diagnostic.code)]") }
             throw ExitCode(1)
         }
-        var options = ExecutionRunner.Options(pipelineName: pipelineName ?? URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent)
+        let defaultName = registered?.name ?? URL(fileURLWithPath: source).deletingPathExtension().lastPathComponent
+        var options = ExecutionRunner.Options(pipelineName: pipelineName ?? defaultName)
+        options.pipelineVersion = registered?.version
         options.maxParallelSteps = maxParallelSteps
         options.tags = try Labels.pairs(tags)
         options.policy = loadedPolicy
@@ -76,7 +98,6 @@ struct RunCommand: ParsableCommand {
             for problem in error.problems { printError(problem) }
             throw ExitCode(1)
         }
-        let store = try home.open()
         let cluster = try LocalCluster(home: store, workers: workers, executable: try ownExecutable(), labels: workerLabels)
         defer { cluster.shutdown() }
         let printer = ProgressPrinter()

@@ -6,6 +6,21 @@ public enum JSONWriter {
         return out
     }
 
+    /// Compact JSON with every object's keys sorted: equal documents give equal
+    /// text whatever their key order, which is what a digest needs.
+    public static func canonical(_ value: JSONValue) -> String {
+        string(sortedKeys(value))
+    }
+
+    static func sortedKeys(_ value: JSONValue) -> JSONValue {
+        switch value {
+        case let .object(fields):
+            .object(OrderedFields(fields.entries.map { ($0.key, sortedKeys($0.value)) }.sorted { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }))
+        case let .array(elements): .array(elements.map(sortedKeys))
+        default: value
+        }
+    }
+
     static func write(_ value: JSONValue, to out: inout String, indent: Int?) {
         switch value {
         case .null: out += "null"

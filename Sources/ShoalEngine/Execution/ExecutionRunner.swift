@@ -22,6 +22,8 @@ public final class ExecutionRunner {
         public var tags: [(key: String, value: String)] = []
         /// Deny rules evaluated before the execution and every job starts.
         public var policy: Policy?
+        /// The registered version being run, if any.
+        public var pipelineVersion: Int?
 
         public init(pipelineName: String) { self.pipelineName = pipelineName }
     }
@@ -63,6 +65,7 @@ public final class ExecutionRunner {
             definition: definition.jsonText(), parameters: JSONWriter.string(.object(parameters)), startedAt: startedAt
         )
         record.tags = JSONWriter.string(.object(OrderedFields(options.tags.map { ($0.key, JSONValue.string($0.value)) })))
+        record.pipelineVersion = options.pipelineVersion
         for (index, node) in graph.nodes.enumerated() {
             steps[index].step = Self.step(at: node.path, in: definition)
         }

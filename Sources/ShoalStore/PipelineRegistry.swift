@@ -1,0 +1,93 @@
+import Foundation
+import GRDB
+
+/// Registered pipelines and their versions. Every update whose definition
+/// differs (by digest of its canonical JSON) makes a new version; an unchanged
+/// definition makes none.
+extension MetadataStore {
+    public struct RegistryError: Error, Sendable, CustomStringConvertible {
+        public let description: String
+    }
+
+    public enum RegistryChange: Sendable, Equatable {
+        case created(version: Int)
+        case newVersion(Int)
+        case unchanged(version: Int)
+    }
+
+    /// Registers a new pipeline (version 1), or — with `update` — adds a version
+    /// to an existing one. `definition` is stored as written; the digest is taken
+    /// of `canonical` (the same document with sorted keys), so key order alone
+    /// never makes a version.
+    public func register(
+        name: String, definition: String, canonical: String, description: String?, tags: String?, author: String, update: Bool,
+        now: Date = Date()
+    ) throws -> RegistryChange {
+        let digest = SHA256.hex(Array(canonical.utf8))
+        return try pool.write { db in
+            guard var pipeline = try PipelineRecord.fetchOne(db, key: name) else {
+                guard !update else { throw RegistryError(description: "no pipeline '\(name)'; create it with shoal pipelines create") }
+                try PipelineRecord(name: name, description: description, tags: tags ?? "{}", createdAt: now, latestVersion: 1).insert(db)
+                try PipelineVersionRecord(pipelineName: name, version: 1, definition: definition, digest: digest, createdAt: now, author: author).insert(db)
+                return .created(version: 1)
+            }
+            guard update else { throw RegistryError(description: "pipeline '\(name)' exists; change it with shoal pipelines update") }
+            if let description { pipeline.description = description }
+            if let tags { pipeline.tags = tags }
+            let latest = try PipelineVersionRecord.fetchOne(db, key: ["pipelineName": name, "version": pipeline.latestVersion])
+            guard latest?.digest != digest else {
+                try pipeline.update(db)
+                return .unchanged(version: pipeline.latestVersion)
+            }
+            pipeline.latestVersion += 1
+            try pipeline.update(db)
+            try PipelineVersionRecord(
+                pipelineName: name, version: pipeline.latestVersion, definition: definition, digest: digest, createdAt: now, author: author
+            ).insert(db)
+            return .newVersion(pipeline.latestVersion)
+        }
+    }
+
+    public func pipelines() throws -> [PipelineRecord] {
+        try pool.read { db in try PipelineRecord.order(Column("name")).fetchAll(db) }
+    }
+
+    public func pipeline(named name: String) throws -> PipelineRecord? {
+        try pool.read { db in try PipelineRecord.fetchOne(db, key: name) }
+    }
+
+    /// One version, the latest when `version` is nil.
+    public func pipelineVersion(_ name: String, version: Int? = nil) throws -> PipelineVersionRecord {
+        try pool.read { db in
+            guard let pipeline = try PipelineRecord.fetchOne(db, key: name) else {
+                throw RegistryError(description: "no pipeline '\(name)' (see shoal pipelines list)")
+            }
+            let wanted = version ?? pipeline.latestVersion
+            guard let record = try PipelineVersionRecord.fetchOne(db, key: ["pipelineName": name, "version": wanted]) else {
+                throw RegistryError(description: "pipeline '\(name)' has no version \(wanted); its versions are 1 to \(pipeline.latestVersion)")
+            }
+            return record
+        }
+    }
+
+    public func pipelineVersions(_ name: String) throws -> [PipelineVersionRecord] {
+        try pool.read { db in
+            guard try PipelineRecord.fetchOne(db, key: name) != nil else { throw RegistryError(description: "no pipeline '\(name)'") }
+            return try PipelineVersionRecord.filter(Column("pipelineName") == name).order(Column("version")).fetchAll(db)
+        }
+    }
+
+    /// Removes a pipeline and its versions; its executions stay.
+    public func deletePipeline(_ name: String) throws {
+        try pool.write { db in
+            guard try PipelineRecord.deleteOne(db, key: name) else { throw RegistryError(description: "no pipeline '\(name)'") }
+        }
+    }
+
+    /// Child executions of an execution, newest first.
+    public func executions(parent: String, limit: Int = 10_000) throws -> [ExecutionRecord] {
+        try pool.read { db in
+            try ExecutionRecord.filter(Column("parentExecutionId") == parent).order(Column("startedAt").desc).limit(limit).fetchAll(db)
+        }
+    }
+}
