@@ -8,7 +8,7 @@ struct FixedScope: EvaluationScope {
     var parameters: [String: JSONValue] = [:]
     var properties: [String: JSONValue] = [:]
     var files: [String: JSONValue] = [:]
-    var propertyFiles: [String: [PropertyFile]] = [:]
+    var propertyFileURIs: [String: String] = [:]
 
     func parameter(_ name: String) -> JSONValue? { parameters[name] }
     func executionVariable(_ variable: ExecutionVariable) -> JSONValue? {
@@ -20,7 +20,10 @@ struct FixedScope: EvaluationScope {
         guard let file = files[uri] else { throw EvaluationError("Received an error while reading file \(uri).") }
         return file
     }
-    func propertyFile(_ name: String, ofStep step: String) -> PropertyFile? { propertyFiles[step]?.first { $0.name == name } }
+    func propertyFileURI(_ name: String, ofStep step: String) throws(EvaluationError) -> String {
+        guard let uri = propertyFileURIs["\(step)/\(name)"] else { throw EvaluationError("Step '\(step)' declares no property file '\(name)'.") }
+        return uri
+    }
 }
 
 @Suite struct EvaluatorTests {
@@ -35,7 +38,7 @@ struct FixedScope: EvaluationScope {
         parameters: ["Bucket": "my-bucket", "Threshold": 6.0, "Count": 2, "Flag": true],
         properties: ["Process": processed, "Lambda": ["OutputParameters": ["n": 3]]],
         files: ["s3://b/eval/evaluation.json": ["regression_metrics": ["mse": ["value": 2.5]], "list": [10, 20]]],
-        propertyFiles: ["Process": [PropertyFile(name: "Report", outputName: "evaluation", filePath: "evaluation.json")]]
+        propertyFileURIs: ["Process/Report": "s3://b/eval/evaluation.json"]
     )
 
     @Test func joinRendersValuesLikeTheSpecSays() throws {

@@ -126,6 +126,16 @@ public enum StepArguments: Sendable, Equatable {
                 return nil
             }
             return .lambda(fields.mapEntries { Expression(decoding: $1, at: path.key($0), collector) })
+        case .shoalMap:
+            guard case let .object(fields) = value else {
+                collector.wrongType(path, "Arguments", expected: "an object", found: value)
+                return nil
+            }
+            // An inline child definition has its own parameters and steps: its
+            // functions belong to the child, so it is kept as plain JSON here.
+            return .other(.object(fields.mapEntries { key, member in
+                key == "Definition" ? Expression(literal: member) : Expression(decoding: member, at: path.key(key), collector)
+            }))
         default:
             return .other(Expression(decoding: value, at: path, collector))
         }

@@ -25,12 +25,14 @@ public enum StepType: String, Sendable, CaseIterable {
     case cleanup = "Cleanup"
     case forEach = "ForEach"
     case emrServerless = "EMRServerless"
+    /// Shoal's fan-out step (spec/shoal-map.md): a function or a child pipeline per item.
+    case shoalMap = "Shoal:Map"
 
     /// Whether Shoal runs steps of this type; the others are kept as written and
     /// reported "not supported yet".
     public var isSupported: Bool {
         switch self {
-        case .processing, .lambda, .condition, .fail: true
+        case .processing, .lambda, .condition, .fail, .shoalMap: true
         default: false
         }
     }

@@ -13,4 +13,6 @@ public enum Limits {
     public static let maxEnvironmentEntries = 100
     public static let maxContainerItems = 100
     public static let maxOutputParameters = 50
+    /// Items one Shoal:Map step fans out over.
+    public static let maxMapItems = 100_000
 }

@@ -17,6 +17,7 @@ indirect enum PropertyShape: Sendable {
         case .lambda, .callback: .structure(["OutputParameters": .map(.scalar)])
         case .fail: .structure([:])
         case .training: trainingJob
+        case .shoalMap: .structure(scalars("ResultsS3Uri", "ItemCount", "Succeeded", "Failed"))
         default: .any
         }
     }

@@ -206,6 +206,8 @@ final class Validator {
         switch step.arguments {
         case let .processing(arguments)?:
             ProcessingChecks(step: step, arguments: arguments, path: entry.path, collector: collector).run()
+        case let .other(expression)? where type == .shoalMap:
+            checkMap(step, expression, at: entry.path)
         case .lambda?, nil:
             if type == .lambda { checkLambda(step, at: entry.path) }
         default:
@@ -229,6 +231,64 @@ final class Validator {
                 collector.error("invalid-value", outputPath.key("OutputType"), "Output '\(output.name)' has type '\(output.typeName ?? "")'; the types are \(known).")
             }
         }
+    }
+
+    private func checkMap(_ step: Step, _ expression: Expression, at path: JSONPath) {
+        let (arguments, problems) = MapArguments.read(expression)
+        let argumentsPath = path.key("Arguments")
+        for (member, message) in problems {
+            collector.error("invalid-map", member.isEmpty ? argumentsPath : argumentsPath.key(member), "Step '\(step.name)': \(message).")
+        }
+        if let items = arguments.items, items.isLiteral {
+            if case let .array(list) = items {
+                if list.count > Limits.maxMapItems {
+                    collector.error("out-of-range", argumentsPath.key("Items"), "Step '\(step.name)' maps over \(list.count) items; at most \(Limits.maxMapItems) are allowed.")
+                }
+            } else {
+                collector.error("wrong-type", argumentsPath.key("Items"), "Items must be a list (or an expression giving one), not \(items.json.kindDescription).")
+            }
+        }
+        for (name, value, range) in [("MaxConcurrency", arguments.maxConcurrency, 1...10_000), ("ToleratedFailureCount", arguments.toleratedFailureCount, 0...Limits.maxMapItems), ("ToleratedFailurePercentage", arguments.toleratedFailurePercentage, 0...100)] {
+            guard case let .number(number)? = value else { continue }
+            guard let integer = number.exactInt, range.contains(integer) else {
+                collector.error("out-of-range", argumentsPath.key(name), "\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound); got \(number).")
+                continue
+            }
+        }
+        if case let .definition(json)? = arguments.work {
+            // The inline child is a pipeline of its own: check it whole, and report under this path.
+            let child = DefinitionCheck.check(json: json)
+            for problem in child.errors {
+                collector.error(problem.code, JSONPath(components: argumentsPath.key("Definition").components + Self.components(of: problem.path)), problem.message)
+            }
+            let declared = Set((child.definition?.parameters ?? []).map(\.name))
+            for name in [arguments.itemParameter, arguments.indexParameter] + arguments.parameters.keys where !declared.contains(name) {
+                collector.error("unknown-parameter", argumentsPath.key("Definition"), "Step '\(step.name)' passes parameter '\(name)', which the inline child definition does not declare.")
+            }
+        }
+    }
+
+    /// The components of a printed JSON path (`$.Steps[0].Name`), for re-rooting a child's diagnostics.
+    static func components(of path: String) -> [JSONPath.Component] {
+        var components: [JSONPath.Component] = []
+        var rest = Substring(path.dropFirst())
+        while let first = rest.first {
+            if first == "." {
+                rest = rest.dropFirst()
+                let end = rest.firstIndex { $0 == "." || $0 == "[" } ?? rest.endIndex
+                components.append(.key(String(rest[..<end])))
+                rest = rest[end...]
+            } else if rest.hasPrefix("['"), let close = rest.range(of: "']") {
+                components.append(.key(String(rest[rest.index(rest.startIndex, offsetBy: 2)..<close.lowerBound])))
+                rest = rest[close.upperBound...]
+            } else if let close = rest.firstIndex(of: "]"), let index = Int(rest[rest.index(after: rest.startIndex)..<close]) {
+                components.append(.index(index))
+                rest = rest[rest.index(after: close)...]
+            } else {
+                break
+            }
+        }
+        return components
     }
 
     // MARK: References and dependencies
@@ -351,7 +411,8 @@ final class Validator {
         }
         guard let target = indexByName[name] else { return } // reported as unknown-step
         let producer = entries[target].step
-        let declared = (producer.propertyFiles ?? []).map(\.name)
+        // A Shoal:Map step's gathered results are its one property file, `Results`.
+        let declared = producer.type == .shoalMap ? ["Results"] : (producer.propertyFiles ?? []).map(\.name)
         guard !declared.contains(fileName) else { return }
         let known = declared.isEmpty ? "which declares no property files" : "which declares only \(declared.map { "'\($0)'" }.joined(separator: ", "))"
         collector.error(

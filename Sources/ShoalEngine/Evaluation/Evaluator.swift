@@ -10,8 +10,9 @@ public protocol EvaluationScope {
     func properties(ofStep name: String) -> JSONValue?
     /// Reads a JSON document from the object store (bounded).
     func readJSONObject(at uri: String) throws(EvaluationError) -> JSONValue
-    /// The declared property files of a step.
-    func propertyFile(_ name: String, ofStep step: String) -> PropertyFile?
+    /// Where a step's property file is: a processing step's output plus the file's
+    /// path, or a Shoal:Map step's gathered results.
+    func propertyFileURI(_ name: String, ofStep step: String) throws(EvaluationError) -> String
 }
 
 /// Resolves expressions to JSON values (spec §2).
@@ -74,15 +75,7 @@ public struct Evaluator {
             guard case let .step(stepName, segments) = reference.target, segments.count == 2, case let .member(fileName) = segments[1] else {
                 throw EvaluationError("Std:JsonGet's PropertyFile '\(reference.text)' does not name a property file.")
             }
-            guard let file = scope.propertyFile(fileName, ofStep: stepName) else {
-                throw EvaluationError("Step '\(stepName)' declares no property file '\(fileName)'.")
-            }
-            guard let properties = scope.properties(ofStep: stepName),
-                  case let .string(outputUri)? = JSONNavigation.follow(
-                    [.member("ProcessingOutputConfig"), .member("Outputs"), .key(file.outputName), .member("S3Output"), .member("S3Uri")], in: properties
-                  )
-            else { throw EvaluationError("Property file '\(fileName)' of step '\(stepName)' has no output '\(file.outputName)' to read from.") }
-            uri = outputUri.hasSuffix("/") ? outputUri + file.filePath : outputUri + "/" + file.filePath
+            uri = try scope.propertyFileURI(fileName, ofStep: stepName)
         case let .s3Uri(expression):
             uri = ValueRendering.string(try evaluate(expression))
         }

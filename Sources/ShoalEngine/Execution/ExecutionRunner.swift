@@ -627,7 +627,17 @@ struct ExecutionScope: EvaluationScope {
     func executionVariable(_ variable: ExecutionVariable) -> JSONValue? { variables[variable] }
     func experimentConfig(_ name: String) -> JSONValue? { experiment[name] }
     func properties(ofStep name: String) -> JSONValue? { properties[name] }
-    func propertyFile(_ name: String, ofStep step: String) -> PropertyFile? { propertyFiles[step]?.first { $0.name == name } }
+    func propertyFileURI(_ name: String, ofStep step: String) throws(EvaluationError) -> String {
+        guard let properties = properties[step] else { throw EvaluationError("Step '\(step)' has not succeeded; its property file '\(name)' cannot be read.") }
+        if case let .string(results)? = JSONNavigation.follow([.member("ResultsS3Uri")], in: properties), name == "Results" { return results }
+        guard let file = propertyFiles[step]?.first(where: { $0.name == name }) else {
+            throw EvaluationError("Step '\(step)' declares no property file '\(name)'.")
+        }
+        guard case let .string(outputUri)? = JSONNavigation.follow(
+            [.member("ProcessingOutputConfig"), .member("Outputs"), .key(file.outputName), .member("S3Output"), .member("S3Uri")], in: properties
+        ) else { throw EvaluationError("Property file '\(name)' of step '\(step)' has no output '\(file.outputName)' to read from.") }
+        return outputUri.hasSuffix("/") ? outputUri + file.filePath : outputUri + "/" + file.filePath
+    }
 
     func readJSONObject(at text: String) throws(EvaluationError) -> JSONValue {
         do {
