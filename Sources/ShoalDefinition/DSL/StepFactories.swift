@@ -39,6 +39,20 @@ extension Step {
         return step
     }
 
+    /// A `Shoal:Map` step (spec/shoal-map.md): `work` is `Function`, `Pipeline` or
+    /// `Definition` with its value; `extra` holds the other arguments (`MaxConcurrency`, `Outputs`, …).
+    public static func map(
+        _ name: String, items: Expression, work: (key: String, value: Expression), extra: OrderedFields<Expression> = [:],
+        dependsOn: [String]? = nil
+    ) -> Step {
+        var arguments: OrderedFields<Expression> = ["Items": items]
+        arguments.entries.append(work)
+        arguments.entries += extra.entries
+        var step = Step(name: name, type: .shoalMap, arguments: .other(.object(arguments)))
+        step.apply(dependsOn: dependsOn, displayName: nil, description: nil, cacheConfig: nil, retryPolicies: nil)
+        return step
+    }
+
     private mutating func apply(dependsOn: [String]?, displayName: String?, description: String?, cacheConfig: CacheConfig?, retryPolicies: [RetryPolicy]?) {
         // The SDK writes DependsOn only when it is not empty.
         self.dependsOn = dependsOn?.isEmpty == false ? dependsOn : nil

@@ -24,26 +24,28 @@ public final class ExecutionRunner {
         public var policy: Policy?
         /// The registered version being run, if any.
         public var pipelineVersion: Int?
+        /// The execution whose fan-out started this one.
+        public var parentExecutionId: String?
 
         public init(pipelineName: String) { self.pipelineName = pipelineName }
     }
 
     public let executionId: String
-    private let definition: PipelineDefinition
-    private let graph: PipelineGraph
-    private let home: ShoalHome
-    private let endpoint: CoordinatorEndpoint
-    private let options: Options
-    private let progress: (ProgressEvent) -> Void
+    let definition: PipelineDefinition
+    let graph: PipelineGraph
+    let home: ShoalHome
+    let endpoint: CoordinatorEndpoint
+    let options: Options
+    let progress: (ProgressEvent) -> Void
     private let startedAt = Date()
     private let parameters: OrderedFields<JSONValue>
     private var experiment: [String: JSONValue] = [:]
-    private var record: ExecutionRecord
-    private var steps: [StepRun]
+    var record: ExecutionRecord
+    var steps: [StepRun]
     private var upstream: [[PipelineGraph.Edge]]
-    private var tasks: [TaskKey: TaskOwner] = [:]
+    var tasks: [TaskKey: TaskOwner] = [:]
     private var failure: (step: String, reason: String)?
-    private var stopping = false
+    var stopping = false
 
     public init(
         definition: PipelineDefinition, graph: PipelineGraph, home: ShoalHome, endpoint: CoordinatorEndpoint, options: Options,
@@ -66,6 +68,7 @@ public final class ExecutionRunner {
         )
         record.tags = JSONWriter.string(.object(OrderedFields(options.tags.map { ($0.key, JSONValue.string($0.value)) })))
         record.pipelineVersion = options.pipelineVersion
+        record.parentExecutionId = options.parentExecutionId
         for (index, node) in graph.nodes.enumerated() {
             steps[index].step = Self.step(at: node.path, in: definition)
         }
@@ -78,6 +81,23 @@ public final class ExecutionRunner {
     }
 
     public func run(shouldStop: () -> Bool = { false }) throws -> ExecutionRecord {
+        try begin()
+        var lastTick = Date()
+        while true {
+            if Date().timeIntervalSince(lastTick) >= 0.25 {
+                lastTick = Date()
+                progress(.tick)
+            }
+            if shouldStop() { stopping = true }
+            try advance()
+            if isFinished { break }
+            for event in try endpoint.poll(timeout: 0.02) { _ = try route(event) }
+        }
+        return try finish()
+    }
+
+    /// Records the execution (after the policy and experiment checks) and announces it.
+    func begin() throws {
         var start = PolicyRequest(action: "shoal:StartPipelineExecution")
         start.set("shoal:PipelineName", options.pipelineName)
         start.setTags(options.tags)
@@ -89,19 +109,42 @@ public final class ExecutionRunner {
             StepRecord(executionId: executionId, name: run.node.name, type: run.node.typeName, status: StepStatus.pending.rawValue)
         })
         progress(.started(executionId: executionId, pipeline: options.pipelineName, steps: steps.count))
-        var lastTick = Date()
-        while true {
-            if Date().timeIntervalSince(lastTick) >= 0.25 {
-                lastTick = Date()
-                progress(.tick)
-            }
-            if shouldStop() && !stopping { stopping = true }
-            if stopping { try stopEverything() }
-            try startReadySteps()
-            if !steps.contains(where: { $0.status == .executing }) { break }
-            for event in try endpoint.poll(timeout: 0.02) { try handle(event) }
+    }
+
+    /// Starts what is ready and moves fan-outs along; never waits.
+    func advance() throws {
+        if stopping { try stopEverything() }
+        try startReadySteps()
+        for index in steps.indices where steps[index].status == .executing && steps[index].map != nil {
+            try advanceMap(index)
         }
-        return try finish()
+        // A fan-out that just ended may have made steps ready.
+        try startReadySteps()
+    }
+
+    /// No step is running any more.
+    var isFinished: Bool { !steps.contains { $0.status == .executing } }
+
+    /// Handles an event about one of this execution's tasks, or passes it to the
+    /// child executions of its fan-outs. Returns whether someone took it.
+    func route(_ event: CoordinatorEndpoint.Event) throws -> Bool {
+        let children = steps.compactMap(\.map).flatMap { $0.children.values }
+        switch event {
+        case .workerJoined:
+            return true
+        case let .log(chunk):
+            if tasks[chunk.key] != nil { try handle(event); return true }
+            for child in children where try child.route(event) { return true }
+            return false
+        case let .finished(finished):
+            if tasks[finished.key] != nil { try handle(event); return true }
+            for child in children where try child.route(event) { return true }
+            return false
+        case .workerLost:
+            try handle(event)
+            for child in children { _ = try child.route(event) }
+            return true
+        }
     }
 
     // MARK: Scheduling
@@ -168,6 +211,8 @@ public final class ExecutionRunner {
                 try startLambda(index, step: step, event: arguments, evaluator: evaluator)
             case let (.processing?, .processing(arguments)?):
                 try startProcessing(index, step: step, arguments: arguments, evaluator: evaluator)
+            case let (.shoalMap?, .other(arguments)?):
+                try startMap(index, step: step, arguments: arguments, evaluator: evaluator)
             default:
                 try end(index, .failed, reason: "Step type \(step.typeName) is not supported yet; Shoal runs Processing, Lambda, Condition and Fail steps.")
             }
@@ -176,7 +221,7 @@ public final class ExecutionRunner {
         }
     }
 
-    private func end(_ index: Int, _ status: StepStatus, reason: String?, detail: String? = nil) throws {
+    func end(_ index: Int, _ status: StepStatus, reason: String?, detail: String? = nil) throws {
         let run = steps[index]
         guard !run.status.isFinal else { return }
         run.status = status
@@ -184,6 +229,10 @@ public final class ExecutionRunner {
         if run.startedAt != nil { run.endedAt = Date() }
         for key in run.openTasks { endpoint.cancel(key); tasks[key] = nil }
         run.openTasks.removeAll()
+        if let map = run.map {
+            for child in map.children.values { try child.stopNow() }
+            map.children.removeAll()
+        }
         try save(run)
         if status == .failed && failure == nil { failure = (run.node.name, reason ?? "failed") }
         progress(.step(name: run.node.name, type: run.node.typeName, status: status.rawValue, detail: reason ?? detail))
@@ -211,7 +260,7 @@ public final class ExecutionRunner {
         if case let .lambda(fields)? = event { payload = try evaluator.evaluate(.object(fields)) }
         var request = PolicyRequest(action: "shoal:InvokeFunction")
         request.set("shoal:FunctionName", function.name)
-        try authorize(&request, step: step)
+        try authorizeJob(&request, step: step)
         let invocation = LambdaInvocation(
             functionName: function.name, handler: function.handler, codePath: function.codePath,
             event: JSONWriter.string(payload), timeoutSeconds: function.timeoutSeconds
@@ -249,7 +298,7 @@ public final class ExecutionRunner {
             request.set("shoal:ImageUri", image)
         }
         request.set("shoal:MaxRuntimeInSeconds", String(plan.specs.first?.maxRuntimeSeconds ?? 0))
-        try authorize(&request, step: step, stepTags: plan.tags)
+        try authorizeJob(&request, step: step, stepTags: plan.tags)
         let run = steps[index]
         run.plan = plan
         for note in plan.notes { appendLog(index, instance: 1, attempt: 1, "shoal: \(note)\n") }
@@ -267,7 +316,7 @@ public final class ExecutionRunner {
     }
 
     /// Evaluates the policy for a job about to start; a denial fails the step before anything starts.
-    private func authorize(_ request: inout PolicyRequest, step: Step, stepTags: [(key: String, value: String)] = []) throws {
+    func authorizeJob(_ request: inout PolicyRequest, step: Step, stepTags: [(key: String, value: String)] = []) throws {
         guard let policy = options.policy else { return }
         request.set("shoal:PipelineName", options.pipelineName)
         request.set("shoal:StepName", step.name)
@@ -311,9 +360,9 @@ public final class ExecutionRunner {
 
     // MARK: Tasks
 
-    private enum TaskKind { case lambda, processing(host: Int) }
+    enum TaskKind { case lambda, processing(host: Int), mapItem(index: Int) }
 
-    private struct TaskOwner {
+    struct TaskOwner {
         let step: Int
         let instance: Int
         let kind: TaskKind
@@ -322,11 +371,12 @@ public final class ExecutionRunner {
         var record: InstanceRecord
     }
 
-    private func submit(
+    func submit(
         _ index: Int, instance: Int, task: Task, owner kind: TaskKind, attempt: Int = 1, requirements: [String: [String]] = [:]
     ) throws {
         let run = steps[index]
-        let key = TaskKey(taskId: "\(executionId)/\(run.node.name)/algo-\(instance)", attempt: attempt)
+        let label = if case .mapItem = kind { "item-\(instance)" } else { "algo-\(instance)" }
+        let key = TaskKey(taskId: "\(executionId)/\(run.node.name)/\(label)", attempt: attempt)
         var task = task
         if case let .processing(spec, _) = task { task = .processing(spec: spec, outputStaging: stagingFolder(index, host: instance, attempt: attempt)) }
         var instanceRecord = InstanceRecord(executionId: executionId, stepName: run.node.name, instance: instance, attempt: attempt, status: "InProgress")
@@ -376,6 +426,10 @@ public final class ExecutionRunner {
                 owner.record.wallSeconds = seconds
                 owner.record.bytesOut = result?.utf8.count ?? 0
                 try home.metadata.update(owner.record)
+                if case let .mapItem(item) = owner.kind {
+                    try finishMapItem(owner.step, item: item, result: result, error: error)
+                    return
+                }
                 if case let .lambda(invocation) = owner.task {
                     let numbers = result.flatMap { try? JSONParser.parse($0) }.map { MetricFlattening.metrics(in: $0) } ?? []
                     recordComponent(
@@ -419,7 +473,7 @@ public final class ExecutionRunner {
         }
     }
 
-    private func appendLog(_ index: Int, instance: Int, attempt: Int, _ text: String) {
+    func appendLog(_ index: Int, instance: Int, attempt: Int, _ text: String) {
         let file = home.logFile(execution: executionId, step: steps[index].node.name, instance: instance, attempt: attempt)
         try? FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
         if !FileManager.default.fileExists(atPath: file.path) { FileManager.default.createFile(atPath: file.path, contents: nil) }
@@ -431,13 +485,20 @@ public final class ExecutionRunner {
 
     // MARK: Ending
 
+    /// Stops at once and records the end (a parent's fan-out was stopped).
+    func stopNow() throws {
+        stopping = true
+        try stopEverything()
+        _ = try finish()
+    }
+
     private func stopEverything() throws {
         for index in steps.indices where steps[index].status == .executing {
             try end(index, .stopped, reason: "the execution was stopped")
         }
     }
 
-    private func finish() throws -> ExecutionRecord {
+    func finish() throws -> ExecutionRecord {
         for index in steps.indices where steps[index].status == .pending {
             let reason = stopping ? "the execution was stopped" : (failure.map { "step '\($0.step)' failed" } ?? "it was never ready")
             try end(index, .notRun, reason: reason)
@@ -549,7 +610,7 @@ public final class ExecutionRunner {
         }
     }
 
-    private func scope(for step: Step?) -> ExecutionScope {
+    func scope(for step: Step?) -> ExecutionScope {
         var variables: [ExecutionVariable: JSONValue] = [
             .pipelineExecutionId: .string(executionId),
             .pipelineExecutionArn: .string(Identifiers.executionArn(options.pipelineName, executionId)),
@@ -609,6 +670,8 @@ final class StepRun {
     var lostHosts: Set<String> = []
     /// Run component ids by host, once recorded.
     var componentIds: [Int: Int64] = [:]
+    /// A Shoal:Map step's fan-out.
+    var map: MapRun?
 
     init(node: PipelineGraph.Node) { self.node = node }
 }

@@ -1,0 +1,263 @@
+import Foundation
+import ShoalCluster
+import ShoalDefinition
+import ShoalStore
+
+/// A Shoal:Map step's fan-out (spec/shoal-map.md): the items, what runs for
+/// each, and the results gathered in item order.
+final class MapRun {
+    enum Work {
+        case function(FunctionRecord, outputs: [OutputParameter])
+        case pipeline(definition: PipelineDefinition, graph: PipelineGraph, name: String, version: Int?)
+    }
+
+    let arguments: MapArguments
+    let work: Work
+    let items: [JSONValue]
+    let maxConcurrency: Int
+    let tolerated: Int
+    let resultsURI: S3URI
+    /// Evaluated once in the parent: extra event fields or child parameters.
+    let extra: OrderedFields<JSONValue>
+    var next = 0
+    var running = 0
+    var results: [JSONValue?]
+    var children: [Int: ExecutionRunner] = [:]
+    var succeeded = 0
+    var failed = 0
+
+    init(arguments: MapArguments, work: Work, items: [JSONValue], maxConcurrency: Int, tolerated: Int, resultsURI: S3URI, extra: OrderedFields<JSONValue>) {
+        self.arguments = arguments
+        self.work = work
+        self.items = items
+        self.maxConcurrency = maxConcurrency
+        self.tolerated = tolerated
+        self.resultsURI = resultsURI
+        self.extra = extra
+        results = Array(repeating: nil, count: items.count)
+    }
+
+    var isDone: Bool { next == items.count && running == 0 }
+}
+
+extension ExecutionRunner {
+    static let defaultMapConcurrency = 16
+
+    func startMap(_ index: Int, step: Step, arguments expression: Expression, evaluator: Evaluator) throws {
+        let (arguments, problems) = MapArguments.read(expression)
+        if let problem = problems.first { throw EvaluationError("Shoal:Map: \(problem.message).") }
+        let items = try mapItems(arguments, evaluator: evaluator)
+        func integer(_ value: Expression?, _ name: String, default fallback: Int) throws -> Int {
+            guard let value else { return fallback }
+            return try ValueRendering.integer(try evaluator.evaluate(value), name)
+        }
+        let maxConcurrency = max(1, try integer(arguments.maxConcurrency, "MaxConcurrency", default: Self.defaultMapConcurrency))
+        var tolerated = try integer(arguments.toleratedFailureCount, "ToleratedFailureCount", default: 0)
+        if let percentage = arguments.toleratedFailurePercentage {
+            tolerated = max(tolerated, try integer(percentage, "ToleratedFailurePercentage", default: 0) * items.count / 100)
+        }
+        var extra = OrderedFields<JSONValue>()
+        for (key, value) in arguments.parameters.entries { extra[key] = try evaluator.evaluate(value) }
+        let resultsText = try arguments.resultsS3Uri.map { ValueRendering.string(try evaluator.evaluate($0)) }
+            ?? "s3://shoal-results/\(options.pipelineName)/\(executionId)/\(step.name)/results.json"
+        let resultsURI: S3URI
+        do { resultsURI = try S3URI(resultsText) } catch { throw EvaluationError("ResultsS3Uri: \(error)") }
+
+        let work: MapRun.Work
+        switch arguments.work {
+        case let .function(arnExpression, outputs)?:
+            let arn = ValueRendering.string(try evaluator.evaluate(arnExpression))
+            let name = arn.split(separator: ":").last.map(String.init) ?? arn
+            guard let function = try home.metadata.function(named: name) else {
+                throw EvaluationError("Function '\(name)' (from FunctionArn '\(arn)') is not registered; add it with shoal functions create --name \(name).")
+            }
+            var request = PolicyRequest(action: "shoal:InvokeFunction")
+            request.set("shoal:FunctionName", function.name)
+            try authorizeJob(&request, step: step)
+            work = .function(function, outputs: outputs)
+        case let .pipeline(nameExpression, versionExpression)?:
+            let name = ValueRendering.string(try evaluator.evaluate(nameExpression))
+            let version = try versionExpression.map { try ValueRendering.integer(try evaluator.evaluate($0), "Pipeline.Version") }
+            let record: PipelineVersionRecord
+            do { record = try home.metadata.pipelineVersion(name, version: version) } catch {
+                throw EvaluationError("The child pipeline cannot be run: \(error)")
+            }
+            let (definition, graph) = try childPipeline(DefinitionCheck.check(data: Data(record.definition.utf8)), what: "pipeline '\(name)' version \(record.version)")
+            work = .pipeline(definition: definition, graph: graph, name: name, version: record.version)
+        case let .definition(json)?:
+            let (definition, graph) = try childPipeline(DefinitionCheck.check(json: json), what: "the inline child definition")
+            work = .pipeline(definition: definition, graph: graph, name: "\(options.pipelineName)-\(step.name)", version: nil)
+        case nil:
+            throw EvaluationError("Shoal:Map has no work: give Function, Pipeline or Definition.")
+        }
+        steps[index].map = MapRun(
+            arguments: arguments, work: work, items: items, maxConcurrency: maxConcurrency, tolerated: tolerated,
+            resultsURI: resultsURI, extra: extra
+        )
+        progress(.instances(step: step.name, done: 0, total: items.count))
+    }
+
+    private func childPipeline(_ check: DefinitionCheck, what: String) throws -> (PipelineDefinition, PipelineGraph) {
+        guard check.isValid, let definition = check.definition, let graph = check.graph else {
+            throw EvaluationError("The child pipeline is not valid (\(what)): " + check.errors.prefix(3).map(\.description).joined(separator: "; "))
+        }
+        return (definition, graph)
+    }
+
+    /// Items: a list, a JSON list in a string (a parameter), or the object URIs under a prefix.
+    private func mapItems(_ arguments: MapArguments, evaluator: Evaluator) throws -> [JSONValue] {
+        var items: [JSONValue]
+        if let prefix = arguments.itemsFromS3Prefix {
+            let text = ValueRendering.string(try evaluator.evaluate(prefix))
+            do {
+                items = try home.objects.list(prefix: try S3URI(text), limit: Limits.maxMapItems).map { .string($0.uri.description) }
+            } catch {
+                throw EvaluationError("ItemsFromS3Prefix: \(error)")
+            }
+        } else {
+            var value = try evaluator.evaluate(arguments.items ?? .array([]))
+            if case let .string(text) = value, let parsed = try? JSONParser.parse(text) { value = parsed }
+            guard case let .array(list) = value else {
+                throw EvaluationError("Items resolved to \(value.kindDescription) (\(JSONWriter.string(value).prefix(80))), not a list.")
+            }
+            items = list
+        }
+        guard items.count <= Limits.maxMapItems else {
+            throw EvaluationError("Items holds \(items.count) items; a Shoal:Map step takes at most \(Limits.maxMapItems).")
+        }
+        return items
+    }
+
+    /// Starts work up to the concurrency limit, moves child executions along,
+    /// and ends the step when every item has ended.
+    func advanceMap(_ index: Int) throws {
+        guard let map = steps[index].map else { return }
+        for (item, child) in map.children {
+            try child.advance()
+            guard child.isFinished else { continue }
+            let record = try child.finish()
+            map.children[item] = nil
+            map.running -= 1
+            let (outputs, errors) = child.gather(map.arguments.outputs)
+            var entry: OrderedFields<JSONValue> = [
+                "index": .number(.int(item)), "item": map.items[item], "status": .string(record.status), "executionId": .string(record.id),
+                "outputs": .object(outputs),
+            ]
+            if !errors.isEmpty { entry["outputErrors"] = .object(errors) }
+            if let reason = record.failureReason { entry["failureReason"] = .string(reason) }
+            record.status == "Succeeded" ? (map.succeeded += 1) : (map.failed += 1)
+            map.results[item] = .object(entry)
+        }
+        while map.running < map.maxConcurrency && map.next < map.items.count && steps[index].status == .executing {
+            let item = map.next
+            map.next += 1
+            map.running += 1
+            try startItem(index, map: map, item: item)
+        }
+        progress(.instances(step: steps[index].node.name, done: map.succeeded + map.failed, total: map.items.count))
+        if map.isDone && steps[index].status == .executing { try finishMap(index, map: map) }
+    }
+
+    private func startItem(_ index: Int, map: MapRun, item: Int) throws {
+        switch map.work {
+        case let .function(function, _):
+            var event = map.extra
+            event["item"] = map.items[item]
+            event["index"] = .number(.int(item))
+            let invocation = LambdaInvocation(
+                functionName: function.name, handler: function.handler, codePath: function.codePath,
+                event: JSONWriter.string(.object(event)), timeoutSeconds: function.timeoutSeconds
+            )
+            try submit(index, instance: item + 1, task: .lambda(invocation), owner: .mapItem(index: item))
+        case let .pipeline(definition, graph, name, version):
+            let rendered: (JSONValue) -> String = { if case let .string(text) = $0 { text } else { JSONWriter.string($0) } }
+            var given: [(name: String, value: String)] = [(map.arguments.itemParameter, rendered(map.items[item])), (map.arguments.indexParameter, String(item))]
+            given += map.extra.entries.map { ($0.key, rendered($0.value)) }
+            var childOptions = Options(pipelineName: name)
+            childOptions.pipelineVersion = version
+            childOptions.parentExecutionId = executionId
+            childOptions.tags = options.tags
+            childOptions.policy = options.policy
+            childOptions.maxAttempts = options.maxAttempts
+            do {
+                childOptions.parameters = try ParameterResolution.resolve(definition, given: given)
+                let child = ExecutionRunner(definition: definition, graph: graph, home: home, endpoint: endpoint, options: childOptions)
+                try child.begin()
+                map.children[item] = child
+            } catch {
+                // The item fails; the fan-out goes on (its tolerance decides the step).
+                map.running -= 1
+                map.failed += 1
+                map.results[item] = .object([
+                    "index": .number(.int(item)), "item": map.items[item], "status": "Failed", "failureReason": .string("\(error)"), "outputs": .object([:]),
+                ])
+            }
+        }
+    }
+
+    func finishMapItem(_ index: Int, item: Int, result: String?, error: String?) throws {
+        guard let map = steps[index].map else { return }
+        map.running -= 1
+        var entry: OrderedFields<JSONValue> = ["index": .number(.int(item)), "item": map.items[item]]
+        if case let .function(_, declared) = map.work, error == nil {
+            do {
+                let outputs = try LambdaOutputs.cast(result: try JSONParser.parse(result ?? "null"), declared: declared)
+                entry["status"] = "Succeeded"
+                entry["outputs"] = .object(declared.isEmpty ? ((try? JSONParser.parse(result ?? "{}")).flatMap { if case let .object(o) = $0 { o } else { nil } } ?? [:]) : outputs)
+                map.succeeded += 1
+            } catch {
+                entry["status"] = "Failed"
+                entry["failureReason"] = .string("\(error)")
+                map.failed += 1
+            }
+        } else {
+            entry["status"] = "Failed"
+            entry["failureReason"] = .string(error ?? "failed")
+            map.failed += 1
+        }
+        map.results[item] = .object(entry)
+        try advanceMap(index)
+    }
+
+    private func finishMap(_ index: Int, map: MapRun) throws {
+        let document: JSONValue = [
+            "results": .array(map.results.map { $0 ?? .null }),
+            "succeeded": .number(.int(map.succeeded)), "failed": .number(.int(map.failed)), "total": .number(.int(map.items.count)),
+        ]
+        do {
+            try home.objects.write(Data(JSONWriter.string(document).utf8), to: map.resultsURI)
+        } catch {
+            return try end(index, .failed, reason: "the gathered results cannot be written to \(map.resultsURI): \(error)")
+        }
+        steps[index].properties = [
+            "ResultsS3Uri": .string(map.resultsURI.description), "ItemCount": .number(.int(map.items.count)),
+            "Succeeded": .number(.int(map.succeeded)), "Failed": .number(.int(map.failed)),
+        ]
+        if map.failed > map.tolerated {
+            try end(index, .failed, reason: "\(map.failed) of \(map.items.count) items failed; at most \(map.tolerated) may (results in \(map.resultsURI))")
+        } else {
+            try end(index, .succeeded, reason: nil, detail: "\(map.succeeded) of \(map.items.count) items succeeded")
+        }
+    }
+
+    /// Values a finished child execution offers its parent: named step properties
+    /// and property-file values. A value that cannot be read is null, with the reason.
+    func gather(_ outputs: [MapArguments.Output]) -> (OrderedFields<JSONValue>, OrderedFields<JSONValue>) {
+        let evaluator = Evaluator(scope: scope(for: nil))
+        var values = OrderedFields<JSONValue>()
+        var errors = OrderedFields<JSONValue>()
+        for output in outputs {
+            do {
+                if let property = output.property {
+                    values[output.name] = try evaluator.resolve(Reference(property))
+                } else if let file = output.propertyFile {
+                    values[output.name] = try evaluator.evaluate(.jsonGet(JsonGet(source: .propertyFile(Reference(file)), path: output.path ?? "")))
+                }
+            } catch {
+                values[output.name] = .null
+                errors[output.name] = .string(error.message)
+            }
+        }
+        return (values, errors)
+    }
+}
