@@ -181,3 +181,33 @@ import Testing
         #expect(error.code == "invalid-name")
     }
 }
+
+@Suite struct MapValidationTests {
+    static func errors(_ map: String) -> [Diagnostic] {
+        ValidationTests.errors(ValidationTests.document(steps: [#"{"Name": "Each", "Type": "Shoal:Map", "Arguments": \#(map)}"#]))
+    }
+
+    @Test func aWellFormedMapIsValid() {
+        #expect(Self.errors(#"{"Items": ["a"], "Pipeline": {"Name": "child"}, "MaxConcurrency": 2}"#).isEmpty)
+    }
+
+    @Test func workAndItemsMustBeGivenOnce() {
+        let errors = Self.errors(#"{"Items": "a,b", "Function": {"FunctionArn": "f"}, "Pipeline": {"Name": "c"}, "MaxConcurrency": 0}"#)
+        #expect(errors.contains { $0.message.contains("give exactly one of Function, Pipeline and Definition") })
+        #expect(errors.contains { $0.path == "$.Steps[0].Arguments.Items" && $0.message.contains("Items must be a list") })
+        #expect(errors.contains { $0.path == "$.Steps[0].Arguments.MaxConcurrency" })
+    }
+
+    @Test func inlineChildProblemsAreReportedUnderTheMapStep() {
+        let child = #"{"Version": "2020-12-01", "Parameters": [{"Name": "Item", "Type": "String"}], "Steps": [{"Name": "A", "Type": "Fail", "Arguments": {"ErrorMessage": {"Get": "Parameters.Nope"}}}]}"#
+        let errors = Self.errors(#"{"Items": ["a"], "Definition": \#(child)}"#)
+        #expect(errors.contains { $0.code == "unknown-parameter" && $0.path == "$.Steps[0].Arguments.Definition.Steps[0].Arguments.ErrorMessage" })
+        #expect(errors.contains { $0.message.contains("passes parameter 'ItemIndex', which the inline child definition does not declare") })
+    }
+
+    @Test func downstreamStepsReadTheGatheredResults() {
+        let gate = #"{"Name": "Gate", "Type": "Condition", "Arguments": {"Conditions": [{"Type": "LessThan", "LeftValue": {"Std:JsonGet": {"PropertyFile": {"Get": "Steps.Each.PropertyFiles.Results"}, "Path": "failed"}}, "RightValue": {"Get": "Steps.Each.Failed"}}], "IfSteps": [], "ElseSteps": []}}"#
+        let map = #"{"Name": "Each", "Type": "Shoal:Map", "Arguments": {"Items": ["a"], "Pipeline": {"Name": "c"}}}"#
+        #expect(ValidationTests.errors(ValidationTests.document(steps: [map, gate])).isEmpty)
+    }
+}

@@ -35,11 +35,11 @@ public final class TemporaryHome: @unchecked Sendable {
         return try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8))
     }
 
-    /// The id of the newest execution.
+    /// The id of the newest execution that no fan-out started (children start after their parent).
     public func latestExecutionId() throws -> String {
-        guard let executions = try json(["executions", "list"]) as? [[String: Any]], let id = executions.first?["id"] as? String else {
-            throw Unexpected(description: "no execution is recorded")
-        }
+        guard let executions = try json(["executions", "list"]) as? [[String: Any]],
+              let id = executions.first(where: { $0["parentExecutionId"] == nil || $0["parentExecutionId"] is NSNull })?["id"] as? String
+        else { throw Unexpected(description: "no execution is recorded") }
         return id
     }
 

@@ -84,8 +84,12 @@ public struct JsonGet: Sendable, Equatable {
 }
 
 extension Expression: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral,
-    ExpressibleByBooleanLiteral, ExpressibleByArrayLiteral
+    ExpressibleByBooleanLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral
 {
+    public init(dictionaryLiteral elements: (String, Expression)...) {
+        self = .object(OrderedFields(elements.map { (key: $0.0, value: $0.1) }))
+    }
+
     public init(stringLiteral value: String) { self = .string(value) }
     public init(integerLiteral value: Int) { self = .number(.int(value)) }
     public init(floatLiteral value: Double) { self = .number(.double(value)) }

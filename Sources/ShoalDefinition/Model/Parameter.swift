@@ -37,8 +37,9 @@ public struct Parameter: Sendable, Equatable, ObjectModel {
 }
 
 extension Expression {
-    /// The expression that is exactly this JSON, functions not interpreted.
-    init(literal value: JSONValue) {
+    /// The expression that is exactly this JSON, functions not interpreted
+    /// (an inline child definition, for one, keeps its own `Get`s).
+    public init(literal value: JSONValue) {
         switch value {
         case .null: self = .null
         case let .bool(flag): self = .bool(flag)
