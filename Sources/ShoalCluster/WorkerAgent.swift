@@ -134,7 +134,8 @@ public final class WorkerAgent {
                 do {
                     slot = FunctionSlot(process: try FunctionProcess(codeFolder: invocation.codePath, handler: invocation.handler, logFile: log), log: log)
                 } catch {
-                    finish(key, .lambda(result: nil, error: "cannot start the function's Python process: \(error)", seconds: 0))
+                    let reply = LambdaReply(result: nil, error: "cannot start the function's Python process: \(error)")
+                    finish(key, .lambda(replies: Array(repeating: reply, count: invocation.events.count), seconds: 0))
                     return
                 }
                 functions[invocation.functionName] = slot
@@ -170,30 +171,11 @@ public final class WorkerAgent {
 
     private func advanceFunctions(now: Date) {
         for (name, slot) in functions {
-            if let (key, invocation, started) = slot.current {
-                if let reply = slot.process.readReply() {
-                    slot.current = nil
-                    let seconds = now.timeIntervalSince(started)
-                    // The log goes first: once finished, the coordinator takes no more messages for the task.
-                    sendFunctionLog(slot, key: key)
-                    switch reply {
-                    case let .result(data): finish(key, .lambda(result: String(decoding: data, as: UTF8.self), error: nil, seconds: seconds))
-                    case let .failed(message), let .loadFailed(message): finish(key, .lambda(result: nil, error: message, seconds: seconds))
-                    case .ready: slot.current = (key, invocation, started)
-                    }
-                } else if now.timeIntervalSince(started) > Double(invocation.timeoutSeconds) {
-                    slot.process.terminate()
-                    slot.current = nil
-                    sendFunctionLog(slot, key: key)
-                    finish(key, .lambda(result: nil, error: "the function timed out after \(invocation.timeoutSeconds) s", seconds: now.timeIntervalSince(started)))
-                }
-                continue
-            }
             if !slot.ready {
                 switch slot.process.readReply() {
                 case .ready?: slot.ready = true
                 case let .loadFailed(message)?, let .failed(message)?:
-                    for (key, _) in slot.waiting { finish(key, .lambda(result: nil, error: message, seconds: 0)) }
+                    for (key, invocation) in slot.waiting { finishFunction(slot, key, Array(repeating: LambdaReply(result: nil, error: message), count: invocation.events.count), seconds: 0) }
                     slot.waiting.removeAll()
                     slot.process.terminate()
                     functions[name] = nil
@@ -202,16 +184,56 @@ public final class WorkerAgent {
                     continue
                 }
             }
+            if let batch = slot.current {
+                // Replies come one per event; the next event goes out as soon as one arrives.
+                while batch.replies.count < batch.invocation.events.count, let reply = slot.process.readReply() {
+                    switch reply {
+                    case .ready: continue
+                    case let .result(data): batch.replies.append(LambdaReply(result: String(decoding: data, as: UTF8.self), error: nil))
+                    case let .failed(message), let .loadFailed(message): batch.replies.append(LambdaReply(result: nil, error: message))
+                    }
+                    if batch.replies.count < batch.invocation.events.count { send(batch.invocation.events[batch.replies.count], to: slot, batch: batch, now: now) }
+                }
+                if batch.replies.count == batch.invocation.events.count {
+                    slot.current = nil
+                    finishFunction(slot, batch.key, batch.replies, seconds: now.timeIntervalSince(batch.started))
+                } else if now.timeIntervalSince(batch.eventStarted) > Double(batch.invocation.timeoutSeconds) {
+                    // A handler cannot be interrupted: the process goes, and a new one serves what follows.
+                    slot.process.terminate()
+                    functions[name] = nil
+                    batch.replies.append(LambdaReply(result: nil, error: "the function timed out after \(batch.invocation.timeoutSeconds) s"))
+                    while batch.replies.count < batch.invocation.events.count {
+                        batch.replies.append(LambdaReply(result: nil, error: "not run: an earlier event of the same batch timed out"))
+                    }
+                    finishFunction(slot, batch.key, batch.replies, seconds: now.timeIntervalSince(batch.started))
+                    for (key, invocation) in slot.waiting { start(Assignment(key: key, task: .lambda(invocation))) }
+                }
+                continue
+            }
             guard !slot.waiting.isEmpty else { continue }
             let (key, invocation) = slot.waiting.removeFirst()
             slot.logOffset = LogFollower.size(of: slot.log)
-            do {
-                try slot.process.invoke(event: Data(invocation.event.utf8))
-                slot.current = (key, invocation, now)
-            } catch {
-                finish(key, .lambda(result: nil, error: "cannot reach the function's Python process: \(error)", seconds: 0))
+            let batch = FunctionSlot.Batch(key: key, invocation: invocation, started: now)
+            slot.current = batch
+            if let first = invocation.events.first { send(first, to: slot, batch: batch, now: now) } else { finishFunction(slot, key, [], seconds: 0) ; slot.current = nil }
+        }
+    }
+
+    private func send(_ event: String, to slot: FunctionSlot, batch: FunctionSlot.Batch, now: Date) {
+        batch.eventStarted = now
+        do {
+            try slot.process.invoke(event: Data(event.utf8))
+        } catch {
+            while batch.replies.count < batch.invocation.events.count {
+                batch.replies.append(LambdaReply(result: nil, error: "cannot reach the function's Python process: \(error)"))
             }
         }
+    }
+
+    private func finishFunction(_ slot: FunctionSlot, _ key: TaskKey, _ replies: [LambdaReply], seconds: Double) {
+        // The log goes first: once finished, the coordinator takes no more messages for the task.
+        sendFunctionLog(slot, key: key)
+        finish(key, .lambda(replies: replies, seconds: seconds))
     }
 
     /// Sends what the handler wrote to the shared function log during this invocation.
@@ -228,8 +250,24 @@ final class FunctionSlot {
     let log: String
     var ready = false
     var waiting: [(key: TaskKey, invocation: LambdaInvocation)] = []
-    var current: (key: TaskKey, invocation: LambdaInvocation, started: Date)?
+    var current: Batch?
     var logOffset = 0
+
+    /// The invocation being served and the replies so far.
+    final class Batch {
+        let key: TaskKey
+        let invocation: LambdaInvocation
+        let started: Date
+        var eventStarted: Date
+        var replies: [LambdaReply] = []
+
+        init(key: TaskKey, invocation: LambdaInvocation, started: Date) {
+            self.key = key
+            self.invocation = invocation
+            self.started = started
+            eventStarted = started
+        }
+    }
 
     init(process: FunctionProcess, log: String) {
         self.process = process

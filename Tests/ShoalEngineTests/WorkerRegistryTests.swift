@@ -6,7 +6,7 @@ import Testing
 /// The coordinator's worker bookkeeping, fed events without any socket.
 @Suite struct WorkerRegistryTests {
     static let start = Date(timeIntervalSince1970: 1_000)
-    static let task = Task.lambda(LambdaInvocation(functionName: "f", handler: "m.f", codePath: "/x", event: "{}", timeoutSeconds: 5))
+    static let task = Task.lambda(LambdaInvocation(functionName: "f", handler: "m.f", codePath: "/x", events: ["{}"], timeoutSeconds: 5))
 
     func registry(workers: [(String, Int)]) -> WorkerRegistry {
         var registry = WorkerRegistry(liveness: 3)
@@ -83,7 +83,7 @@ import Testing
 
 @Suite struct WireCodecTests {
     @Test func messagesRoundTrip() throws {
-        let message = WireMessage.finished(TaskFinished(key: TaskKey(taskId: "x", attempt: 2), result: .lambda(result: "{\"a\":1}", error: nil, seconds: 0.5)))
+        let message = WireMessage.finished(TaskFinished(key: TaskKey(taskId: "x", attempt: 2), result: .lambda(replies: [LambdaReply(result: "{\"a\":1}", error: nil)], seconds: 0.5)))
         #expect(try WireCodec.decode(WireCodec.encode(message)) == message)
     }
 

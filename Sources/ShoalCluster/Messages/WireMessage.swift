@@ -79,20 +79,34 @@ public enum Task: Codable, Sendable, Equatable {
     case lambda(LambdaInvocation)
 }
 
+/// Events for one function, handled one after the other by its warm process:
+/// one for a Lambda step, a batch of items for a Shoal:Map step.
 public struct LambdaInvocation: Codable, Sendable, Equatable {
     public var functionName: String
     public var handler: String
     public var codePath: String
-    /// The event, a JSON object.
-    public var event: String
+    /// Each a JSON object.
+    public var events: [String]
+    /// Per event.
     public var timeoutSeconds: Int
 
-    public init(functionName: String, handler: String, codePath: String, event: String, timeoutSeconds: Int) {
+    public init(functionName: String, handler: String, codePath: String, events: [String], timeoutSeconds: Int) {
         self.functionName = functionName
         self.handler = handler
         self.codePath = codePath
-        self.event = event
+        self.events = events
         self.timeoutSeconds = timeoutSeconds
+    }
+}
+
+/// What the handler made of one event: its return value as JSON text, or why it failed.
+public struct LambdaReply: Codable, Sendable, Equatable {
+    public var result: String?
+    public var error: String?
+
+    public init(result: String?, error: String?) {
+        self.result = result
+        self.error = error
     }
 }
 
@@ -121,8 +135,8 @@ public struct LogChunk: Codable, Sendable, Equatable {
 
 public enum TaskResult: Codable, Sendable, Equatable {
     case processing(InstanceOutcome)
-    /// `result` is the handler's return value as JSON text.
-    case lambda(result: String?, error: String?, seconds: Double)
+    /// One reply per event, in order.
+    case lambda(replies: [LambdaReply], seconds: Double)
     /// The worker could not run the task at all (staging, spawn).
     case rejected(reason: String)
 }

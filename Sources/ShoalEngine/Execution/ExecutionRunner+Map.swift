@@ -20,7 +20,10 @@ final class MapRun {
     /// Evaluated once in the parent: extra event fields or child parameters.
     let extra: OrderedFields<JSONValue>
     var next = 0
+    /// Items (function mode) or children (pipeline mode) under way.
     var running = 0
+    /// Function mode sends items in batches, so a fast handler is not held back by one round trip per item.
+    let batchSize: Int
     var results: [JSONValue?]
     var children: [Int: ExecutionRunner] = [:]
     var succeeded = 0
@@ -35,7 +38,14 @@ final class MapRun {
         self.resultsURI = resultsURI
         self.extra = extra
         results = Array(repeating: nil, count: items.count)
+        if case .function = work {
+            batchSize = max(1, min(MapRun.maxBatch, items.count / max(1, maxConcurrency * 4)))
+        } else {
+            batchSize = 1
+        }
     }
+
+    static let maxBatch = 500
 
     var isDone: Bool { next == items.count && running == 0 }
 }
@@ -148,28 +158,34 @@ extension ExecutionRunner {
             record.status == "Succeeded" ? (map.succeeded += 1) : (map.failed += 1)
             map.results[item] = .object(entry)
         }
-        while map.running < map.maxConcurrency && map.next < map.items.count && steps[index].status == .executing {
-            let item = map.next
-            map.next += 1
-            map.running += 1
-            try startItem(index, map: map, item: item)
+        // MaxConcurrency counts items; a batch of function items counts as its size.
+        while map.running < map.maxConcurrency * map.batchSize && map.next < map.items.count && steps[index].status == .executing {
+            let first = map.next
+            let count = min(map.batchSize, map.items.count - first)
+            map.next += count
+            map.running += count
+            try startItems(index, map: map, first: first, count: count)
         }
         progress(.instances(step: steps[index].node.name, done: map.succeeded + map.failed, total: map.items.count))
         if map.isDone && steps[index].status == .executing { try finishMap(index, map: map) }
     }
 
-    private func startItem(_ index: Int, map: MapRun, item: Int) throws {
+    private func startItems(_ index: Int, map: MapRun, first: Int, count: Int) throws {
         switch map.work {
         case let .function(function, _):
-            var event = map.extra
-            event["item"] = map.items[item]
-            event["index"] = .number(.int(item))
+            let events = (first..<first + count).map { item in
+                var event = map.extra
+                event["item"] = map.items[item]
+                event["index"] = .number(.int(item))
+                return JSONWriter.string(.object(event))
+            }
             let invocation = LambdaInvocation(
                 functionName: function.name, handler: function.handler, codePath: function.codePath,
-                event: JSONWriter.string(.object(event)), timeoutSeconds: function.timeoutSeconds
+                events: events, timeoutSeconds: function.timeoutSeconds
             )
-            try submit(index, instance: item + 1, task: .lambda(invocation), owner: .mapItem(index: item))
+            try submit(index, instance: first / map.batchSize + 1, task: .lambda(invocation), owner: .mapBatch(first: first))
         case let .pipeline(definition, graph, name, version):
+            let item = first
             let rendered: (JSONValue) -> String = { if case let .string(text) = $0 { text } else { JSONWriter.string($0) } }
             var given: [(name: String, value: String)] = [(map.arguments.itemParameter, rendered(map.items[item])), (map.arguments.indexParameter, String(item))]
             given += map.extra.entries.map { ($0.key, rendered($0.value)) }
@@ -195,27 +211,26 @@ extension ExecutionRunner {
         }
     }
 
-    func finishMapItem(_ index: Int, item: Int, result: String?, error: String?) throws {
-        guard let map = steps[index].map else { return }
-        map.running -= 1
-        var entry: OrderedFields<JSONValue> = ["index": .number(.int(item)), "item": map.items[item]]
-        if case let .function(_, declared) = map.work, error == nil {
+    func finishMapBatch(_ index: Int, first: Int, replies: [LambdaReply]) throws {
+        guard let map = steps[index].map, case let .function(_, declared) = map.work else { return }
+        for (offset, reply) in replies.enumerated() where first + offset < map.items.count {
+            let item = first + offset
+            map.running -= 1
+            var entry: OrderedFields<JSONValue> = ["index": .number(.int(item)), "item": map.items[item]]
             do {
-                let outputs = try LambdaOutputs.cast(result: try JSONParser.parse(result ?? "null"), declared: declared)
+                if let error = reply.error { throw EvaluationError(error) }
+                let value = try JSONParser.parse(reply.result ?? "null")
+                // Without declared outputs the whole returned value is kept.
+                entry["outputs"] = declared.isEmpty ? value : .object(try LambdaOutputs.cast(result: value, declared: declared))
                 entry["status"] = "Succeeded"
-                entry["outputs"] = .object(declared.isEmpty ? ((try? JSONParser.parse(result ?? "{}")).flatMap { if case let .object(o) = $0 { o } else { nil } } ?? [:]) : outputs)
                 map.succeeded += 1
             } catch {
                 entry["status"] = "Failed"
                 entry["failureReason"] = .string("\(error)")
                 map.failed += 1
             }
-        } else {
-            entry["status"] = "Failed"
-            entry["failureReason"] = .string(error ?? "failed")
-            map.failed += 1
+            map.results[item] = .object(entry)
         }
-        map.results[item] = .object(entry)
         try advanceMap(index)
     }
 

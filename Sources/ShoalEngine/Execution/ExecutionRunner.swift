@@ -263,7 +263,7 @@ public final class ExecutionRunner {
         try authorizeJob(&request, step: step)
         let invocation = LambdaInvocation(
             functionName: function.name, handler: function.handler, codePath: function.codePath,
-            event: JSONWriter.string(payload), timeoutSeconds: function.timeoutSeconds
+            events: [JSONWriter.string(payload)], timeoutSeconds: function.timeoutSeconds
         )
         try submit(index, instance: 1, task: .lambda(invocation), owner: .lambda)
     }
@@ -360,7 +360,7 @@ public final class ExecutionRunner {
 
     // MARK: Tasks
 
-    enum TaskKind { case lambda, processing(host: Int), mapItem(index: Int) }
+    enum TaskKind { case lambda, processing(host: Int), mapBatch(first: Int) }
 
     struct TaskOwner {
         let step: Int
@@ -375,7 +375,7 @@ public final class ExecutionRunner {
         _ index: Int, instance: Int, task: Task, owner kind: TaskKind, attempt: Int = 1, requirements: [String: [String]] = [:]
     ) throws {
         let run = steps[index]
-        let label = if case .mapItem = kind { "item-\(instance)" } else { "algo-\(instance)" }
+        let label = if case .mapBatch = kind { "batch-\(instance)" } else { "algo-\(instance)" }
         let key = TaskKey(taskId: "\(executionId)/\(run.node.name)/\(label)", attempt: attempt)
         var task = task
         if case let .processing(spec, _) = task { task = .processing(spec: spec, outputStaging: stagingFolder(index, host: instance, attempt: attempt)) }
@@ -387,7 +387,7 @@ public final class ExecutionRunner {
             instanceRecord.bytesIn = spec.inputBytes
         case let .lambda(invocation):
             instanceRecord.instanceType = "lambda"
-            instanceRecord.bytesIn = invocation.event.utf8.count
+            instanceRecord.bytesIn = invocation.events.reduce(0) { $0 + $1.utf8.count }
         }
         try home.metadata.insert(&instanceRecord, tags: Tags.merge(options.tags, run.plan?.tags ?? []))
         run.attempts += 1
@@ -420,25 +420,27 @@ public final class ExecutionRunner {
                 try home.metadata.update(owner.record)
                 recordProcessingComponent(owner.step, host: owner.instance, outcome: outcome, started: owner.record.startedAt)
                 try finishInstance(owner.step, host: owner.instance, outcome: outcome)
-            case let .lambda(result, error, seconds):
-                owner.record.status = error == nil ? "Completed" : "Failed"
-                owner.record.failureReason = error
+            case let .lambda(replies, seconds):
+                let failures = replies.filter { $0.error != nil }.count
+                owner.record.status = failures == 0 ? "Completed" : "Failed"
+                owner.record.failureReason = replies.first { $0.error != nil }?.error.map { failures > 1 ? "\($0) (and \(failures - 1) more)" : $0 }
                 owner.record.wallSeconds = seconds
-                owner.record.bytesOut = result?.utf8.count ?? 0
+                owner.record.bytesOut = replies.reduce(0) { $0 + ($1.result?.utf8.count ?? 0) }
                 try home.metadata.update(owner.record)
-                if case let .mapItem(item) = owner.kind {
-                    try finishMapItem(owner.step, item: item, result: result, error: error)
+                if case let .mapBatch(first) = owner.kind {
+                    try finishMapBatch(owner.step, first: first, replies: replies)
                     return
                 }
+                let reply = replies.first ?? LambdaReply(result: nil, error: "the worker sent no reply")
                 if case let .lambda(invocation) = owner.task {
-                    let numbers = result.flatMap { try? JSONParser.parse($0) }.map { MetricFlattening.metrics(in: $0) } ?? []
+                    let numbers = reply.result.flatMap { try? JSONParser.parse($0) }.map { MetricFlattening.metrics(in: $0) } ?? []
                     recordComponent(
                         owner.step, instance: 1, status: owner.record.status, started: owner.record.startedAt,
-                        parameters: ["FunctionName": .string(invocation.functionName), "Event": (try? JSONParser.parse(invocation.event)) ?? .null],
+                        parameters: ["FunctionName": .string(invocation.functionName), "Event": invocation.events.first.flatMap { try? JSONParser.parse($0) } ?? .null],
                         inputs: [], outputs: [], metrics: numbers
                     )
                 }
-                try finishLambda(owner.step, result: result, error: error)
+                try finishLambda(owner.step, result: reply.result, error: reply.error)
             case let .rejected(reason):
                 owner.record.status = "Failed"
                 owner.record.failureReason = reason
