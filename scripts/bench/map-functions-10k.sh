@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Benchmark (fan-out): a Shoal:Map step invoking a Python handler that returns
+# item * 2 over 10,000 items on 2 workers; checks the gathered file (the doubled
+# items sum to 99,990,000) and reports items per second from the step's start to
+# the gathered file (the step's recorded start and end).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+swift build -c release 2>&1 | tail -n 1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export SHOAL_HOME=$work/home
+shoal=.build/release/shoal
+cat > "$work/double.py" <<'PY'
+def handler(event, context):
+    return {"value": event["item"] * 2}
+PY
+"$shoal" functions create --name double --script "$work/double.py" --handler double.handler > /dev/null
+python3 - "$work/map.json" <<'PY'
+import json, sys
+json.dump({"Version": "2020-12-01", "Parameters": [], "PipelineExperimentConfig": None, "Steps": [{"Name": "Double", "Type": "Shoal:Map",
+    "Arguments": {"Items": list(range(10_000)), "Function": {"FunctionArn": "double", "OutputParameters": [{"OutputName": "value", "OutputType": "Integer"}]},
+                  "ResultsS3Uri": "s3://bench/results.json"}}]}, open(sys.argv[1], "w"))
+PY
+for run in 1 2 3; do
+  "$shoal" run "$work/map.json" --workers 2 > /dev/null
+  python3 - "$shoal" "$SHOAL_HOME" <<'PY'
+import datetime, json, subprocess, sys
+shoal, home = sys.argv[1], sys.argv[2]
+env = {"SHOAL_HOME": home, "PATH": "/usr/bin:/bin"}
+execution = json.loads(subprocess.run([shoal, "executions", "list", "--output", "json"], capture_output=True, text=True, env=env).stdout)[0]["id"]
+step = json.loads(subprocess.run([shoal, "steps", execution, "--output", "json"], capture_output=True, text=True, env=env).stdout)[0]
+results = json.load(open(f"{home}/objects/bench/results.json"))
+total = sum(r["outputs"]["value"] for r in results["results"])
+assert total == 99_990_000 and results["succeeded"] == 10_000, (total, results["succeeded"])
+parse = lambda text: datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+seconds = (parse(step["endedAt"]) - parse(step["startedAt"])).total_seconds()
+print(f"10,000 function items on 2 workers: {seconds*1000:.0f} ms from the step's start to the gathered file, {10_000/seconds:,.0f} items/s (sum {total:,})")
+PY
+done
