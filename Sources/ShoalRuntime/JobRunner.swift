@@ -33,6 +33,10 @@ public final class RunningJob: @unchecked Sendable {
         for key in ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH"] where environment[key] == nil {
             if let value = host[key] { environment[key] = value }
         }
+        if let items = spec.items {
+            environment["SHOAL_ITEMS_FILE"] = JobSandbox.itemsPath
+            if items.utf8.count <= JobSandbox.maxItemsInEnvironment { environment["SHOAL_ITEMS"] = items }
+        }
         environment["AWS_REGION"] = environment["AWS_REGION"] ?? "local"
         environment["AWS_DEFAULT_REGION"] = environment["AWS_DEFAULT_REGION"] ?? "local"
         let arguments: [String]

@@ -48,8 +48,17 @@ public struct JobSandbox: Sendable {
         for output in spec.outputs {
             try manager.createDirectory(atPath: try sandbox.hostPath(output.localPath), withIntermediateDirectories: true)
         }
+        if let items = spec.items {
+            try manager.createDirectory(atPath: try sandbox.hostPath("/opt/ml/shoal"), withIntermediateDirectories: true)
+            try Data(items.utf8).write(to: URL(fileURLWithPath: try sandbox.hostPath(JobSandbox.itemsPath)))
+        }
         return sandbox
     }
+
+    /// Where an instance finds its share of a `Shoal:ItemShards` list.
+    public static let itemsPath = "/opt/ml/shoal/items.json"
+    /// Larger shares are only in the file: environment strings are limited.
+    public static let maxItemsInEnvironment = 64 * 1024
 
     /// Where a container path under /opt/ml lives on the host.
     public func hostPath(_ containerPath: String) throws -> String {

@@ -53,6 +53,8 @@ public struct ProcessingInstanceSpec: Codable, Sendable, Equatable {
     public var jobConfigJSON: String
     /// NetworkConfig.EnableNetworkIsolation: loopback only, or the job does not run.
     public var networkIsolation: Bool
+    /// This instance's share of the step's `Shoal:ItemShards` items, as a JSON list.
+    public var items: String?
 
     /// Bytes staged into this instance's inputs.
     public var inputBytes: Int { inputs.reduce(0) { $0 + $1.files.reduce(0) { $0 + $1.size } } }

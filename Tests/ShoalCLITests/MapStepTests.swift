@@ -139,3 +139,37 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: home.url.appendingPathComponent("objects/b/never.json").path))
     }
 }
+
+@Suite(.serialized) struct ItemShardTests {
+    @Test func itemsAreDealtAcrossInstancesAsAFileAndAVariable() throws {
+        let home = try TemporaryHome()
+        let script = """
+            import json, os
+            host = json.load(open('/opt/ml/config/resourceconfig.json'))['current_host']
+            from_file = json.load(open(os.environ['SHOAL_ITEMS_FILE']))
+            assert from_file == json.loads(os.environ['SHOAL_ITEMS'])
+            json.dump(from_file, open(f'/opt/ml/processing/out/{host}.json', 'w'))
+            """
+        #expect(try home.shoal(["cp", try home.file("share.py", script), "s3://b/code/share.py"]).status == 0)
+        var arguments = ProcessingArguments(
+            instanceType: "ml.m5.large", instanceCount: 4, imageUri: "python", entrypoint: ["python3", "/opt/ml/processing/input/code/share.py"],
+            roleArn: "arn:aws:iam::1:role/R",
+            inputs: [ProcessingInput(inputName: "code", s3Input: S3Input(s3Uri: "s3://b/code/share.py", localPath: "/opt/ml/processing/input/code"))],
+            outputs: [ProcessingOutput(outputName: "out", s3Output: S3Output(s3Uri: "s3://b/shares", localPath: "/opt/ml/processing/out"))]
+        )
+        arguments.extra["Shoal:ItemShards"] = ["Items": .parameter("Items")]
+        let definition = PipelineDefinition {
+            Parameter(name: "Items", type: .string, defaultValue: .string(JSONWriter.string(.array((0..<10).map { .string("item-\($0)") }))))
+            Step.processing("Deal", arguments: arguments)
+        }
+        let path = try home.file("p.json", definition.jsonText())
+        let outcome = try home.shoal(["run", path, "--workers", "2"])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        for host in 1...4 {
+            let share = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: home.url.appendingPathComponent("objects/b/shares/algo-\(host).json"))) as? [String])
+            #expect(share == stride(from: host - 1, to: 10, by: 4).map { "item-\($0)" })
+        }
+        let notAList = try home.shoal(["run", path, "--workers", "1", "--param", "Items=12"])
+        #expect(notAList.stderr.contains("Shoal:ItemShards.Items resolved to a number, not a list"))
+    }
+}

@@ -26,6 +26,26 @@ struct ProcessingChecks {
         let outputNames = checkOutputs()
         checkEnvironment()
         checkPropertyFiles(outputNames: outputNames)
+        checkItemShards()
+    }
+
+    /// Shoal's `Shoal:ItemShards` extension: `{"Items": <a list, or an expression giving one>}`.
+    private func checkItemShards() {
+        guard let shards = arguments.extra["Shoal:ItemShards"] else { return }
+        let shardsPath = argumentsPath.key("Shoal:ItemShards")
+        guard case let .object(fields) = shards, let items = fields["Items"], fields.count == 1 else {
+            collector.error("invalid-value", shardsPath, "Shoal:ItemShards must be {\"Items\": …} in step '\(step.name)'.")
+            return
+        }
+        if items.isLiteral {
+            guard case let .array(list) = items else {
+                collector.error("wrong-type", shardsPath.key("Items"), "Shoal:ItemShards.Items must be a list, not \(items.json.kindDescription).")
+                return
+            }
+            if list.count > Limits.maxMapItems {
+                collector.error("out-of-range", shardsPath.key("Items"), "Shoal:ItemShards holds \(list.count) items; at most \(Limits.maxMapItems).")
+            }
+        }
     }
 
     private func checkInteger(_ value: Expression?, _ name: String, in range: ClosedRange<Int>, at path: JSONPath) {

@@ -172,14 +172,29 @@ struct ProcessingJobPlan {
         do { try Tags.validate(tags, source: "Step '\(step.name)'") } catch { throw EvaluationError(error.description) }
         if !tags.isEmpty { request["Tags"] = .array(tags.map { ["Key": .string($0.key), "Value": .string($0.value)] }) }
 
+        // Shoal's extension: an item list dealt across the instances like ShardedByS3Key.
+        var itemShares: [String]?
+        if let shards = arguments.extra["Shoal:ItemShards"] {
+            guard case let .object(fields) = shards, let itemsExpression = fields["Items"] else {
+                throw EvaluationError("Shoal:ItemShards must be {\"Items\": …}.")
+            }
+            var items = try value(itemsExpression, "Shoal:ItemShards.Items") ?? .array([])
+            if case let .string(text) = items, let parsed = try? JSONParser.parse(text) { items = parsed }
+            guard case let .array(list) = items else { throw EvaluationError("Shoal:ItemShards.Items resolved to \(items.kindDescription), not a list.") }
+            guard list.count <= Limits.maxMapItems else { throw EvaluationError("Shoal:ItemShards holds \(list.count) items; at most \(Limits.maxMapItems).") }
+            itemShares = ShardAssignment.deal(list, among: instanceCount).map { JSONWriter.string(.array($0)) }
+        }
+
         let command = entrypoint + (containerArguments ?? [])
         let specs = (0..<instanceCount).map { host in
-            ProcessingInstanceSpec(
+            var spec = ProcessingInstanceSpec(
                 jobName: jobName, host: host + 1, hostCount: instanceCount, instanceType: instanceType, command: command,
                 environment: environment, inputs: inputsPerHost[host],
                 outputs: outputs.map { .init(name: $0.name, localPath: $0.localPath) },
                 maxRuntimeSeconds: maxRuntime, jobConfigJSON: requestText, networkIsolation: isolation
             )
+            spec.items = itemShares?[host]
+            return spec
         }
         return ProcessingJobPlan(
             jobName: jobName, instanceCount: instanceCount, instanceType: instanceType, tags: tags, request: request, specs: specs, outputs: outputs, notes: notes, requirements: requirements
