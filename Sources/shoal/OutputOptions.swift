@@ -17,6 +17,16 @@ func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
 }
 
+/// Ends the process once the output is written, without freeing what `value`
+/// holds: tearing down the model of a large definition object by object costs
+/// more than everything the command did with it.
+func exitSkippingTeardown(_ status: Int32, keeping value: Any) -> Never {
+    withExtendedLifetime(value) {
+        fflush(nil)
+        Foundation.exit(status)
+    }
+}
+
 /// Pretty JSON with sorted keys, for `--output json`.
 func printJSON(_ value: some Encodable) throws {
     let encoder = JSONEncoder()

@@ -37,6 +37,7 @@ struct ValidateCommand: ParsableCommand {
 
     func run() throws {
         var reports: [FileReport] = []
+        var checks: [DefinitionCheck] = []
         for file in files {
             let check: DefinitionCheck
             do {
@@ -46,6 +47,7 @@ struct ValidateCommand: ParsableCommand {
                 reports.append(FileReport(file: file, valid: false, steps: nil, parameters: nil, diagnostics: [diagnostic]))
                 continue
             }
+            checks.append(check)
             reports.append(FileReport(
                 file: file, valid: check.isValid, steps: check.graph?.nodes.count,
                 parameters: check.definition?.parameters?.count, diagnostics: check.diagnostics
@@ -65,6 +67,6 @@ struct ValidateCommand: ParsableCommand {
                 }
             }
         }
-        if reports.contains(where: { !$0.valid }) { throw ExitCode(1) }
+        exitSkippingTeardown(reports.contains(where: { !$0.valid }) ? 1 : 0, keeping: checks)
     }
 }

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Benchmark (issue: foundation): decode + validate + topological sort of a
 # 10,000-step definition with a release build, for two shapes of worker step
-# (see make_wide_definition.py). Prints the median wall time of
-# `shoal graph --format json` over RUNS runs (the whole process: start, read,
-# parse, validate, sort, print) and its peak resident memory.
+# (see make_wide_definition.py). Prints the median wall time of `shoal validate`
+# over RUNS runs (the whole process: start, read, parse, build the model,
+# validate, sort the graph topologically, print the verdict) and its peak
+# resident memory.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUNS=${RUNS:-15}
@@ -20,12 +21,12 @@ steps = len(document["Steps"]) + sum(len(s["Arguments"].get("ElseSteps", [])) fo
 times, peaks = [], []
 for _ in range(runs):
     start = time.perf_counter()
-    child = subprocess.Popen([".build/release/shoal", "graph", path, "--format", "json"], stdout=subprocess.DEVNULL)
+    child = subprocess.Popen([".build/release/shoal", "validate", path], stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(child.pid, 0)
     times.append(time.perf_counter() - start)
     peaks.append(usage.ru_maxrss / 1024)
     if status != 0:
-        sys.exit("shoal graph failed")
+        sys.exit("shoal validate failed")
 print(f"{workers} workers: {steps} steps, {os.path.getsize(path) / 1e6:.1f} MB: median {statistics.median(times)*1000:.0f} ms, "
       f"best {min(times)*1000:.0f} ms over {runs} runs; peak RSS {max(peaks):.1f} MiB")
 PY

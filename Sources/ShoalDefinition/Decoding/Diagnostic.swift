@@ -63,7 +63,7 @@ final class DiagnosticCollector {
 /// whose own content holds it (spec §5.1: a condition's branches are separate
 /// steps). Groups are numbered in document order, depth-first through branches,
 /// the order in which steps are read.
-final class FunctionIndex {
+final class FunctionIndex: @unchecked Sendable {
     struct Site {
         let function: Expression.Function
         let path: JSONPath

@@ -1,14 +1,38 @@
 /// Draws a pipeline graph as Graphviz dot or Mermaid text.
 public enum GraphRenderer {
     public enum Format: String, Sendable, CaseIterable {
-        case dot, mermaid
+        case dot, mermaid, json
     }
 
     public static func render(_ graph: PipelineGraph, as format: Format, title: String = "pipeline") -> String {
         switch format {
         case .dot: dot(graph, title: title)
         case .mermaid: mermaid(graph)
+        case .json: json(graph)
         }
+    }
+
+    /// Nodes (name, type, document path, branch), edges (kind data, dependsOn,
+    /// if or else) and the run order, for programs.
+    static func json(_ graph: PipelineGraph) -> String {
+        let nodes: [JSONValue] = graph.nodes.map { node in
+            var fields: OrderedFields<JSONValue> = ["name": .string(node.name), "type": .string(node.typeName), "path": .string(node.path.description)]
+            if let (condition, branch) = node.branchOf {
+                fields["branchOf"] = .string(condition)
+                fields["branch"] = .string(branch.rawValue)
+            }
+            return .object(fields)
+        }
+        let edges: [JSONValue] = graph.edges.map { edge in
+            let kind = switch edge.kind {
+            case .data: "data"
+            case .dependsOn: "dependsOn"
+            case .branch(.ifSteps): "if"
+            case .branch(.elseSteps): "else"
+            }
+            return ["from": .string(graph.nodes[edge.from].name), "to": .string(graph.nodes[edge.to].name), "kind": .string(kind)]
+        }
+        return JSONWriter.string(["nodes": .array(nodes), "edges": .array(edges), "order": .array(graph.orderedNames.map(JSONValue.string))], pretty: true) + "\n"
     }
 
     static func dot(_ graph: PipelineGraph, title: String) -> String {

@@ -1,21 +1,127 @@
 /// A step of a pipeline (spec §1.3), with its type-specific arguments.
 public struct Step: Sendable, Equatable, ObjectModel {
-    public var name: String
+    /// The members live in one shared box, copied only when a shared step is
+    /// changed: steps are passed around a lot, and a plain struct of this many
+    /// references costs a retain per member on every copy.
+    private final class Storage: @unchecked Sendable {
+        var name: String = ""
+        var typeName: String = ""
+        var arguments: StepArguments? = nil
+        var dependsOn: [String]? = nil
+        var displayName: String? = nil
+        var description: String? = nil
+        var cacheConfig: CacheConfig? = nil
+        var retryPolicies: [RetryPolicy]? = nil
+        var propertyFiles: [PropertyFile]? = nil
+        var functionArn: String? = nil
+        var outputParameters: [OutputParameter]? = nil
+        var extra: OrderedFields<Expression> = OrderedFields<Expression>()
+
+        func copy() -> Storage {
+            let other = Storage()
+            other.name = name
+            other.typeName = typeName
+            other.arguments = arguments
+            other.dependsOn = dependsOn
+            other.displayName = displayName
+            other.description = description
+            other.cacheConfig = cacheConfig
+            other.retryPolicies = retryPolicies
+            other.propertyFiles = propertyFiles
+            other.functionArn = functionArn
+            other.outputParameters = outputParameters
+            other.extra = extra
+            return other
+        }
+    }
+
+    private var storage = Storage()
+
+    private mutating func unique() -> Storage {
+        if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+        return storage
+    }
+
+    public var name: String {
+        get { storage.name }
+        set { unique().name = newValue }
+    }
+
     /// `Type` as written (empty when missing); see `type`.
-    public var typeName: String
-    public var arguments: StepArguments?
-    public var dependsOn: [String]?
-    public var displayName: String?
-    public var description: String?
-    public var cacheConfig: CacheConfig?
-    public var retryPolicies: [RetryPolicy]?
-    public var propertyFiles: [PropertyFile]?
+    public var typeName: String {
+        get { storage.typeName }
+        set { unique().typeName = newValue }
+    }
+
+    public var arguments: StepArguments? {
+        get { storage.arguments }
+        set { unique().arguments = newValue }
+    }
+
+    public var dependsOn: [String]? {
+        get { storage.dependsOn }
+        set { unique().dependsOn = newValue }
+    }
+
+    public var displayName: String? {
+        get { storage.displayName }
+        set { unique().displayName = newValue }
+    }
+
+    public var description: String? {
+        get { storage.description }
+        set { unique().description = newValue }
+    }
+
+    public var cacheConfig: CacheConfig? {
+        get { storage.cacheConfig }
+        set { unique().cacheConfig = newValue }
+    }
+
+    public var retryPolicies: [RetryPolicy]? {
+        get { storage.retryPolicies }
+        set { unique().retryPolicies = newValue }
+    }
+
+    public var propertyFiles: [PropertyFile]? {
+        get { storage.propertyFiles }
+        set { unique().propertyFiles = newValue }
+    }
+
     /// Lambda only.
-    public var functionArn: String?
+    public var functionArn: String? {
+        get { storage.functionArn }
+        set { unique().functionArn = newValue }
+    }
+
     /// Lambda only (Callback keeps its own in `extra`).
-    public var outputParameters: [OutputParameter]?
+    public var outputParameters: [OutputParameter]? {
+        get { storage.outputParameters }
+        set { unique().outputParameters = newValue }
+    }
+
     /// Type-specific members Shoal does not model (Callback's SqsQueueUrl, check steps' keys…).
-    public var extra = OrderedFields<Expression>()
+    public var extra: OrderedFields<Expression> {
+        get { storage.extra }
+        set { unique().extra = newValue }
+    }
+
+    public static func == (lhs: Step, rhs: Step) -> Bool {
+        lhs.storage === rhs.storage || (
+            lhs.name == rhs.name &&
+            lhs.typeName == rhs.typeName &&
+            lhs.arguments == rhs.arguments &&
+            lhs.dependsOn == rhs.dependsOn &&
+            lhs.displayName == rhs.displayName &&
+            lhs.description == rhs.description &&
+            lhs.cacheConfig == rhs.cacheConfig &&
+            lhs.retryPolicies == rhs.retryPolicies &&
+            lhs.propertyFiles == rhs.propertyFiles &&
+            lhs.functionArn == rhs.functionArn &&
+            lhs.outputParameters == rhs.outputParameters &&
+            lhs.extra == rhs.extra
+        )
+    }
 
     public init(name: String, type: StepType, arguments: StepArguments?) {
         self.name = name

@@ -7,6 +7,17 @@ public struct DefinitionCheck: Sendable {
     public let graph: PipelineGraph?
     /// Errors and warnings, in document order within each phase.
     public let diagnostics: [Diagnostic]
+    /// Where each function occurs. Kept with the check, so that a large index is
+    /// freed with the model, not in the middle of checking (which a command
+    /// line that exits at once never pays for).
+    let functions: FunctionIndex?
+
+    init(definition: PipelineDefinition?, graph: PipelineGraph?, diagnostics: [Diagnostic], functions: FunctionIndex? = nil) {
+        self.definition = definition
+        self.graph = graph
+        self.diagnostics = diagnostics
+        self.functions = functions
+    }
 
     public var errors: [Diagnostic] { diagnostics.filter { $0.severity == .error } }
     public var warnings: [Diagnostic] { diagnostics.filter { $0.severity == .warning } }
@@ -52,7 +63,7 @@ public struct DefinitionCheck: Sendable {
     private static func validate(_ definition: PipelineDefinition?, _ collector: DiagnosticCollector) -> DefinitionCheck {
         guard let definition else { return DefinitionCheck(definition: nil, graph: nil, diagnostics: collector.diagnostics) }
         let graph = Validator(definition: definition, collector: collector).run()
-        return DefinitionCheck(definition: definition, graph: graph, diagnostics: collector.diagnostics)
+        return DefinitionCheck(definition: definition, graph: graph, diagnostics: collector.diagnostics, functions: collector.functions)
     }
 
     /// Validates a model built in code (for example with the DSL).

@@ -394,9 +394,16 @@ final class Validator {
         return nil
     }
 
+    /// Paths already found well formed; fan-outs repeat the same few many times.
+    private var checkedJsonPaths = Set<String>()
+
     private func checkJsonGet(_ jsonGet: JsonGet, at path: JSONPath) {
-        if case let .failure(error) = PropertyPath.parseJsonPath(jsonGet.path) {
+        if checkedJsonPaths.contains(jsonGet.path) {
+            // Well formed: nothing to report.
+        } else if case let .failure(error) = PropertyPath.parseJsonPath(jsonGet.path) {
             collector.error("invalid-json-path", path.key("Path"), "Std:JsonGet path '\(jsonGet.path)' cannot be read: \(error.reason).")
+        } else {
+            checkedJsonPaths.insert(jsonGet.path)
         }
         guard case let .propertyFile(reference) = jsonGet.source else { return }
         let filePath = path.key("PropertyFile")
