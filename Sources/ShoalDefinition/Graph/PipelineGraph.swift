@@ -53,7 +53,7 @@ public struct PipelineGraph: Sendable, Equatable {
     init(nodes: [Node], edges: Set<Edge>) {
         self.nodes = nodes
         // One integer key per edge: sorting tuples is several times slower on large graphs.
-        self.edges = edges.map { ($0, $0.from << 34 | $0.to << 2 | $0.kind.rank) }.sorted { $0.1 < $1.1 }.map(\.0)
+        self.edges = edges.map { ($0, $0.from << 34 | $0.to << 2 | $0.kind.rank) }.sorted { $0.1 < $1.1 }.map { $0.0 }
         var upstream = Array(repeating: [Int](), count: nodes.count)
         var downstream = Array(repeating: [Int](), count: nodes.count)
         var seen = Set<[Int]>()
