@@ -5,10 +5,7 @@ import Testing
 
 @Suite(.serialized) struct ExperimentTests {
     func abalone(_ home: TemporaryHome, _ arguments: [String] = []) throws -> ShoalProcess.Outcome {
-        let script = Fixtures.repositoryRoot.appendingPathComponent("examples/abalone/run.sh")
-        var environment = home.environment
-        environment["SHOAL"] = ShoalProcess.executable.path
-        return try ShoalProcess.run(executable: URL(fileURLWithPath: "/bin/bash"), [script.path] + arguments, environment: environment, timeout: 120)
+        try home.example("abalone", arguments)
     }
 
     @Test func abaloneShowsUpUnderItsExperimentWithTheMSEMetric() throws {
@@ -81,7 +78,7 @@ import Testing
 
 @Suite(.serialized) struct PolicyRunTests {
     func abalone(_ home: TemporaryHome, _ arguments: [String]) throws -> ShoalProcess.Outcome {
-        try ExperimentTests().abalone(home, arguments)
+        try home.example("abalone", arguments)
     }
 
     static func policy(_ name: String) -> String {

@@ -5,10 +5,7 @@ import Testing
 
 @Suite(.serialized) struct MapStepTests {
     func fanout(_ home: TemporaryHome, _ arguments: [String] = []) throws -> ShoalProcess.Outcome {
-        let script = Fixtures.repositoryRoot.appendingPathComponent("examples/fanout/run.sh")
-        var environment = home.environment
-        environment["SHOAL"] = ShoalProcess.executable.path
-        return try ShoalProcess.run(executable: URL(fileURLWithPath: "/bin/bash"), [script.path] + arguments, environment: environment, timeout: 180)
+        try home.example("fanout", arguments)
     }
 
     @Test func fanoutExampleGathersEveryChildAndBranchesOnTheCount() throws {
@@ -113,13 +110,7 @@ import Testing
         }
         #expect(try home.shoal(["pipelines", "create", "sleeper", "--definition", try home.file("child.json", child.jsonText())]).status == 0)
         let path = try scenario(home, map: Step.map("Each", items: ["a", "b", "c"], work: ("Pipeline", ["Name": "sleeper"]), extra: ["ResultsS3Uri": "s3://b/never.json"]))
-        let runner = Process()
-        runner.executableURL = ShoalProcess.executable
-        runner.arguments = ["run", path, "--workers", "2"]
-        runner.environment = ProcessInfo.processInfo.environment.merging(home.environment) { $1 }
-        runner.standardOutput = FileHandle.nullDevice
-        runner.standardError = FileHandle.nullDevice
-        try runner.run()
+        let runner = try home.start(["run", path, "--workers", "2"])
         defer { if runner.isRunning { runner.terminate() } }
         var parent: String?
         for _ in 0..<100 where parent == nil {

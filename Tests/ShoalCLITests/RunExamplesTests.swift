@@ -5,16 +5,9 @@ import Testing
 /// The bundled examples, run end to end with the built binary: real worker
 /// processes, real sandboxes, a real SQLite file.
 @Suite(.serialized) struct RunExamplesTests {
-    func example(_ name: String, _ arguments: [String] = [], home: TemporaryHome) throws -> ShoalProcess.Outcome {
-        let script = Fixtures.repositoryRoot.appendingPathComponent("examples/\(name)/run.sh")
-        var environment = home.environment
-        environment["SHOAL"] = ShoalProcess.executable.path
-        return try ShoalProcess.run(executable: URL(fileURLWithPath: "/bin/bash"), [script.path] + arguments, environment: environment, timeout: 120)
-    }
-
     @Test func abaloneRunsWithTwoShardedInstancesAndTakesTheIfBranch() throws {
         let home = try TemporaryHome()
-        let outcome = try example("abalone", home: home)
+        let outcome = try home.example("abalone")
         #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)")
         let id = try home.latestExecutionId()
         let records = try home.latestSteps()
@@ -33,7 +26,7 @@ import Testing
 
     @Test func abaloneCostIsReportedByItsCostTag() throws {
         let home = try TemporaryHome()
-        #expect(try example("abalone", ["--tags", "team=ml"], home: home).status == 0)
+        #expect(try home.example("abalone", ["--tags", "team=ml"]).status == 0)
         let report = try #require(try home.json(["cost", "--group-by", "tag:pipeline-cost-tag"]) as? [String: Any])
         let results = try #require(report["ResultsByTime"] as? [[String: Any]])
         let groups = results.flatMap { ($0["Groups"] as? [[String: Any]]) ?? [] }
@@ -52,7 +45,7 @@ import Testing
 
     @Test func abaloneTakesTheElseBranchWhenTheThresholdIsLow() throws {
         let home = try TemporaryHome()
-        let outcome = try example("abalone", ["--param", "MseThreshold=0.5"], home: home)
+        let outcome = try home.example("abalone", ["--param", "MseThreshold=0.5"])
         #expect(outcome.status == 1)
         #expect(outcome.stderr.contains("Failed: MSE above 0.5"))
         let id = try home.latestExecutionId()
@@ -64,7 +57,7 @@ import Testing
 
     @Test func itemsAreDealtAcrossFourInstancesEachDoneOnce() throws {
         let home = try TemporaryHome()
-        let outcome = try example("items", home: home)
+        let outcome = try home.example("items")
         #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)")
         let id = try home.latestExecutionId()
         let objects = try #require(try home.json(["ls", "s3://my-bucket/items/\(id)/results/"]) as? [[String: Any]])

@@ -38,13 +38,7 @@ import Testing
             Step.fail("After", message: "never", dependsOn: ["Long"])
         }
         let path = try home.file("p.json", definition.jsonText())
-        let runner = Process()
-        runner.executableURL = ShoalProcess.executable
-        runner.arguments = ["run", path, "--workers", "1"]
-        runner.environment = ProcessInfo.processInfo.environment.merging(home.environment) { $1 }
-        runner.standardOutput = FileHandle.nullDevice
-        runner.standardError = FileHandle.nullDevice
-        try runner.run()
+        let runner = try home.start(["run", path, "--workers", "1"])
         defer { if runner.isRunning { runner.terminate() } }
         // Wait (bounded) until the long step is executing, then stop the execution.
         var id: String?

@@ -16,6 +16,26 @@ public final class TemporaryHome: @unchecked Sendable {
         try ShoalProcess.run(arguments, environment: environment, timeout: timeout)
     }
 
+    /// Runs `examples/NAME/run.sh` with the built binary against this home.
+    public func example(_ name: String, _ arguments: [String] = [], timeout: TimeInterval = 180) throws -> ShoalProcess.Outcome {
+        let script = Fixtures.repositoryRoot.appendingPathComponent("examples/\(name)/run.sh")
+        var environment = self.environment
+        environment["SHOAL"] = ShoalProcess.executable.path
+        return try ShoalProcess.run(executable: URL(fileURLWithPath: "/bin/bash"), [script.path] + arguments, environment: environment, timeout: timeout)
+    }
+
+    /// Starts `shoal arguments…` in the background (for a test that stops it midway); the caller terminates it.
+    public func start(_ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = ShoalProcess.executable
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
     /// Writes a file in the home's scratch folder and returns its path.
     public func file(_ name: String, _ contents: String) throws -> String {
         let path = url.appendingPathComponent("scratch/\(name)")

@@ -4,12 +4,7 @@
 # file (the schema and the usage trigger come from Shoal itself), then the query
 # is timed.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-swift build -c release --product shoal 2>&1 | tail -n 1
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export SHOAL_HOME=$work/home
-shoal=.build/release/shoal
+source "$(dirname "$0")/common.sh"
 "$shoal" executions list > /dev/null   # creates the database and its schema
 python3 - "$SHOAL_HOME/shoal.sqlite" <<'PY'
 import random, sqlite3, sys

@@ -6,11 +6,8 @@
 # validate, sort the graph topologically, print the verdict) and its peak
 # resident memory.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+source "$(dirname "$0")/common.sh"
 RUNS=${RUNS:-15}
-swift build -c release --product shoal 2>&1 | tail -n 1
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 for workers in lambda processing; do
   python3 scripts/bench/make_wide_definition.py 10000 "$workers" > "$work/wide.json"
   python3 - "$RUNS" "$work/wide.json" "$workers" <<'PY'

@@ -3,12 +3,7 @@
 # two run components and four metrics, sorted by a metric. The records are
 # written straight into a fresh home's SQLite file (schema from Shoal itself).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-swift build -c release --product shoal 2>&1 | tail -n 1
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export SHOAL_HOME=$work/home
-shoal=.build/release/shoal
+source "$(dirname "$0")/common.sh"
 "$shoal" executions list > /dev/null
 python3 - "$SHOAL_HOME/shoal.sqlite" <<'PY'
 import random, sqlite3, sys

@@ -3,12 +3,7 @@
 # step (Shoal:ItemShards) running /bin/true, against the same step without
 # items; the difference of the step times is the setup overhead of the items.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-swift build -c release 2>&1 | tail -n 1
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export SHOAL_HOME=$work/home
-shoal=.build/release/shoal
+source "$(dirname "$0")/common.sh"
 python3 - "$work" <<'PY'
 import json, sys
 def definition(items):

@@ -3,12 +3,7 @@
 # instances, in parallel) on 2 workers. Shoal's overhead per instance is
 # (wall of the run − wall of an empty run − 200 × a bare fork+exec of /bin/true) / 200.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-swift build -c release --product shoal 2>&1 | tail -n 1
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export SHOAL_HOME=$work/home
-shoal=.build/release/shoal
+source "$(dirname "$0")/common.sh"
 python3 - "$work" <<'PY'
 import json, sys
 def step(name, count):

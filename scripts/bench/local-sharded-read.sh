@@ -3,12 +3,7 @@
 # one host, each counting the lines of its share, against one process counting
 # all 64 files. Staging links the objects (no copy), so the ratio is the figure.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-swift build -c release --product shoal 2>&1 | tail -n 1
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export SHOAL_HOME=$work/home
-shoal=.build/release/shoal
+source "$(dirname "$0")/common.sh"
 mkdir -p "$work/data"
 python3 - "$work/data" <<'PY'
 import os, sys

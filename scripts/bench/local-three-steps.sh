@@ -4,13 +4,8 @@
 # `shoal run` from the shell, end to end including process start. Prints the
 # median and best wall time over RUNS runs (release build).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+source "$(dirname "$0")/common.sh"
 RUNS=${RUNS:-11}
-swift build -c release --product shoal 2>&1 | tail -n 1
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export SHOAL_HOME=$work/home
-shoal=.build/release/shoal
 python3 - "$work/pipeline.json" <<'PY'
 import json, sys
 def proc(name, script, outputs, depends=None, files=None):

@@ -2,12 +2,7 @@
 # Benchmark (fan-out): 1,000 child executions of a one-step child whose step is
 # a trivial function, MaxConcurrency 8, 2 workers; time until all 1,000 are gathered.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-swift build -c release 2>&1 | tail -n 1
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export SHOAL_HOME=$work/home
-shoal=.build/release/shoal
+source "$(dirname "$0")/common.sh"
 cat > "$work/echo_item.py" <<'PY'
 def handler(event, context):
     return {"length": len(event["item"])}

@@ -4,12 +4,7 @@
 # items sum to 99,990,000) and reports items per second from the step's start to
 # the gathered file (the step's recorded start and end).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-swift build -c release 2>&1 | tail -n 1
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export SHOAL_HOME=$work/home
-shoal=.build/release/shoal
+source "$(dirname "$0")/common.sh"
 cat > "$work/double.py" <<'PY'
 def handler(event, context):
     return {"value": event["item"] * 2}

@@ -25,14 +25,8 @@ public struct PriceTable: Sendable, Equatable {
     /// Reads a price file, refusing bad JSON with its line and column and bad
     /// entries with their JSON path.
     public static func load(_ path: String) throws(Invalid) -> PriceTable {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw Invalid(description: "\(path): cannot be read (\(error.localizedDescription))")
-        }
         let json: JSONValue
-        do { json = try JSONParser.parse(data) } catch {
-            throw Invalid(description: "\(path): not valid JSON: \(error.reason) at line \(error.line), column \(error.column)")
-        }
+        do { json = try JSONFile.load(path) } catch { throw Invalid(description: error.description) }
         guard case let .object(fields) = json else {
             throw Invalid(description: "\(path): $ must be an object of instance type → price per hour, not \(json.kindDescription)")
         }

@@ -48,14 +48,8 @@ public struct Policy: Sendable {
 
     /// Reads a policy file: JSON errors name the line and column, shape errors the JSON path.
     public static func load(_ path: String) throws(Invalid) -> Policy {
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw Invalid(description: "\(path): cannot be read (\(error.localizedDescription))")
-        }
         let json: JSONValue
-        do { json = try JSONParser.parse(data) } catch {
-            throw Invalid(description: "\(path): not valid JSON: \(error.reason) at line \(error.line), column \(error.column)")
-        }
+        do { json = try JSONFile.load(path) } catch { throw Invalid(description: error.description) }
         return try parse(json, source: path)
     }
 
