@@ -35,14 +35,14 @@ let package = Package(
         .executableTarget(
             name: "shoal",
             dependencies: [
-                "ShoalEngine", "ShoalStore", "ShoalCluster", "ShoalRuntime", "ShoalDefinition", "shoal-sandbox",
+                "ShoalEngine", "ShoalStore", "ShoalCluster", "ShoalRuntime", "ShoalDefinition", "ZeroMQ", "shoal-sandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .target(name: "ShoalTestSupport", path: "Tests/ShoalTestSupport"),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "ShoalDefinitionTests", dependencies: ["ShoalDefinition", "ShoalTestSupport"]),
-        .testTarget(name: "ShoalCLITests", dependencies: ["shoal", "ShoalDefinition", "ShoalTestSupport"]),
+        .testTarget(name: "ShoalCLITests", dependencies: ["shoal", "ShoalDefinition", "ShoalCluster", "ZeroMQ", "ShoalTestSupport"]),
         .testTarget(name: "ShoalStoreTests", dependencies: ["ShoalStore", "ShoalTestSupport"]),
         .testTarget(name: "ShoalRuntimeTests", dependencies: ["ShoalRuntime", "shoal-sandbox", "ShoalTestSupport"]),
         .testTarget(name: "ShoalEngineTests", dependencies: ["ShoalEngine", "ShoalCluster", "ShoalStore", "ShoalTestSupport"]),

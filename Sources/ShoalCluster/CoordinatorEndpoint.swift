@@ -13,23 +13,49 @@ public final class CoordinatorEndpoint {
         case workerLost(id: String, host: String, tasks: [TaskKey])
     }
 
+    /// CURVE for a cluster: the coordinator's key pair and the worker keys it admits.
+    public struct Security: Sendable {
+        public var keys: CurveKeyPair
+        public var allowedWorkerKeys: Set<String>
+
+        public init(keys: CurveKeyPair, allowedWorkerKeys: Set<String>) {
+            self.keys = keys
+            self.allowedWorkerKeys = allowedWorkerKeys
+        }
+    }
+
     public let endpoint: String
     private let context: Context
     private let socket: Socket
+    private let authenticator: ZapAuthenticator?
     public private(set) var registry: WorkerRegistry
     private let heartbeatInterval: TimeInterval
     private var lastHeartbeat = Date.distantPast
-    private let diagnostics: (String) -> Void
+    private let diagnostics: @Sendable (String) -> Void
 
+    /// With `security`, the ZAP handler runs before the socket binds (without one
+    /// libzmq would admit any client that knows the server key), and refused
+    /// keys are reported through `diagnostics`.
     public init(
-        bind endpoint: String, context: Context, heartbeatInterval: TimeInterval = 0.5, liveness: TimeInterval = 3,
-        diagnostics: @escaping (String) -> Void = { FileHandle.standardError.write(Data(("shoal: " + $0 + "\n").utf8)) }
+        bind endpoint: String, context: Context, security: Security? = nil, heartbeatInterval: TimeInterval = 0.5, liveness: TimeInterval = 3,
+        diagnostics: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data(("shoal: " + $0 + "\n").utf8)) }
     ) throws {
         self.context = context
         self.heartbeatInterval = heartbeatInterval
         self.diagnostics = diagnostics
         registry = WorkerRegistry(liveness: liveness)
+        if let security {
+            authenticator = try ZapAuthenticator(context: context, allowedKeys: security.allowedWorkerKeys) { decision in
+                if !decision.allowed { diagnostics("refused a connection from \(decision.address) with key \(decision.publicKey.isEmpty ? "(none)" : decision.publicKey)") }
+            }
+        } else {
+            authenticator = nil
+        }
         socket = try context.socket(.router)
+        if let security {
+            try socket.setZapDomain("shoal")
+            try socket.makeCurveServer(secretKey: security.keys.secretKey)
+        }
         try socket.setOption(.routerMandatory, 1)
         try socket.setOption(.linger, 0)
         try socket.setOption(.sendHighWaterMark, 10_000)
@@ -47,6 +73,8 @@ public final class CoordinatorEndpoint {
     public func cancel(_ key: TaskKey) {
         if let identity = registry.release(key) { send(.cancel(key), to: identity) }
     }
+
+    deinit { authenticator?.stop() }
 
     /// Asks every worker to exit.
     public func shutdownWorkers() {

@@ -13,6 +13,8 @@ public final class WorkerAgent {
         public var workFolder: URL
         public var version: String
         public var labels: [String: [String]] = [:]
+        /// CURVE: the coordinator's public key and this worker's key pair.
+        public var curve: (serverKey: String, keys: CurveKeyPair)?
         public var heartbeatInterval: TimeInterval = 0.5
         public var liveness: TimeInterval = 3
 
@@ -47,6 +49,7 @@ public final class WorkerAgent {
         try socket.setRoutingId(Array("\(configuration.workerId)".utf8.prefix(200)))
         try socket.setOption(.linger, 1000)
         try socket.setMaxMessageSize(Int64(WireCodec.maxPayloadBytes + 4096))
+        if let curve = configuration.curve { try socket.makeCurveClient(serverKey: curve.serverKey, keys: curve.keys) }
         try FileManager.default.createDirectory(at: configuration.workFolder, withIntermediateDirectories: true)
         try socket.connect(configuration.endpoint)
     }

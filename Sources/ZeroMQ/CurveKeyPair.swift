@@ -26,6 +26,14 @@ public struct CurveKeyPair: Sendable, Equatable, Codable {
         return CurveKeyPair(publicKey: z85Text(publicKey), secretKey: secretKey)
     }
 
+    /// The Z85 text of a 32-byte binary key (as a ZAP request carries it).
+    public static func z85(binary: [UInt8]) -> String? {
+        guard binary.count == 32 else { return nil }
+        var text = [CChar](repeating: 0, count: 41)
+        guard zmq_z85_encode(&text, binary, 32) != nil else { return nil }
+        return z85Text(text)
+    }
+
     /// Whether `key` is 40 characters of Z85 that decode to 32 bytes.
     public static func isValidKey(_ key: String) -> Bool {
         guard key.utf8.count == 40 else { return false }

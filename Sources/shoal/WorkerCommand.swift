@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ShoalCluster
+import ZeroMQ
 
 struct WorkerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -31,8 +32,15 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "Labels steps can require, k=v,… (a step's VpcConfig.Subnets needs subnet=…).")
     var labels: String?
 
+    @Option(help: "The coordinator's public key file (turns CURVE on).")
+    var serverKey: String?
+
+    @Option(help: "This worker's secret key file (from shoal keys generate).")
+    var key: String?
+
     func validate() throws {
         guard (1...1024).contains(slots) else { throw ValidationError("--slots must be between 1 and 1024.") }
+        guard (serverKey == nil) == (key == nil) else { throw ValidationError("--server-key and --key go together.") }
         _ = try Labels.parse(labels)
     }
 
@@ -42,6 +50,9 @@ struct WorkerCommand: ParsableCommand {
             endpoint: connect, workerId: name, slots: slots, workFolder: URL(fileURLWithPath: workDir), version: Shoal.version
         )
         configuration.labels = try Labels.parse(labels)
+        if let serverKey, let key {
+            configuration.curve = (try KeyFile.read(serverKey), try CurveKeyPair.derive(secretKey: try KeyFile.read(key)))
+        }
         let agent = try WorkerAgent(configuration)
         switch try agent.run() {
         case .shutdown: return

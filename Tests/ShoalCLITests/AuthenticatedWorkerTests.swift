@@ -1,0 +1,53 @@
+import Foundation
+import ShoalCluster
+import ShoalTestSupport
+import Testing
+import ZeroMQ
+
+/// Real `shoal worker` processes connecting over TCP to a CURVE coordinator endpoint.
+@Suite(.serialized) struct AuthenticatedWorkerTests {
+    @Test func onlyWorkersOnTheAllowListRegister() throws {
+        let home = try TemporaryHome()
+        let keys = home.url.appendingPathComponent("keys").path
+        for name in ["coordinator", "trusted", "stranger"] {
+            #expect(try home.shoal(["keys", "generate", name, "--dir", keys]).status == 0)
+        }
+        let secret = try String(contentsOfFile: keys + "/coordinator.key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let trusted = try String(contentsOfFile: keys + "/trusted.pub", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try home.shoal(["keys", "generate", "trusted", "--dir", keys]).stderr.contains("exists; add --force"))
+
+        let refusals = Refusals()
+        let context = try Context()
+        let endpoint = try CoordinatorEndpoint(
+            bind: "tcp://127.0.0.1:*", context: context,
+            security: .init(keys: try CurveKeyPair.derive(secretKey: secret), allowedWorkerKeys: [trusted]),
+            diagnostics: { refusals.add($0) }
+        )
+        func worker(_ name: String) throws -> Process {
+            try home.start([
+                "worker", "--connect", endpoint.endpoint, "--id", name, "--work-dir", home.url.appendingPathComponent("work-\(name)").path,
+                "--server-key", keys + "/coordinator.pub", "--key", keys + "/\(name).key",
+            ])
+        }
+        let workers = [try worker("trusted"), try worker("stranger")]
+        defer { for process in workers where process.isRunning { process.terminate(); process.waitUntilExit() } }
+        var joined: [String] = []
+        let deadline = Date().addingTimeInterval(5)
+        while Date() < deadline && (joined.isEmpty || refusals.all.isEmpty) {
+            for event in try endpoint.poll(timeout: 0.05) {
+                if case let .workerJoined(id, _, _) = event { joined.append(id) }
+            }
+        }
+        #expect(joined == ["trusted"])
+        #expect(refusals.all.contains { $0.contains("refused a connection") && !$0.contains(trusted) })
+        endpoint.shutdownWorkers()
+        _ = try endpoint.poll(timeout: 0.1)
+    }
+}
+
+final class Refusals: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    func add(_ line: String) { lock.withLock { lines.append(line) } }
+    var all: [String] { lock.withLock { lines } }
+}
