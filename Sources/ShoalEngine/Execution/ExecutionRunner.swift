@@ -45,6 +45,9 @@ public final class ExecutionRunner {
     private var upstream: [[PipelineGraph.Edge]]
     var tasks: [TaskKey: TaskOwner] = [:]
     private var failure: (step: String, reason: String)?
+    /// What later steps may read, kept as steps succeed rather than gathered at every start.
+    private var succeededProperties: [String: JSONValue] = [:]
+    private var succeededPropertyFiles: [String: [PropertyFile]] = [:]
     var stopping = false
 
     public init(
@@ -74,12 +77,13 @@ public final class ExecutionRunner {
         }
     }
 
-    /// Runs until every step has ended; returns the execution's final record.
     /// Refused before anything is recorded: a policy that denies starting it.
     public struct Denied: Error, Sendable, CustomStringConvertible {
         public let description: String
     }
 
+    /// Runs until every step has ended (and every child execution of its
+    /// fan-outs); returns the execution's final record.
     public func run(shouldStop: () -> Bool = { false }) throws -> ExecutionRecord {
         try begin()
         var lastTick = Date()
@@ -227,6 +231,10 @@ public final class ExecutionRunner {
         run.status = status
         run.failureReason = reason
         if run.startedAt != nil { run.endedAt = Date() }
+        if status == .succeeded {
+            succeededProperties[run.node.name] = run.properties
+            succeededPropertyFiles[run.node.name] = run.step?.propertyFiles ?? []
+        }
         for key in run.openTasks { endpoint.cancel(key); tasks[key] = nil }
         run.openTasks.removeAll()
         if let map = run.map {
@@ -621,15 +629,9 @@ public final class ExecutionRunner {
             .startDateTime: .string(Identifiers.timestamp(startedAt)),
         ]
         variables[.currentDateTime] = .string(Identifiers.timestamp(Date()))
-        var properties: [String: JSONValue] = [:]
-        var propertyFiles: [String: [PropertyFile]] = [:]
-        for run in steps where run.status == .succeeded {
-            properties[run.node.name] = run.properties
-            propertyFiles[run.node.name] = run.step?.propertyFiles ?? []
-        }
         return ExecutionScope(
-            parameters: parameters, variables: variables, experiment: experiment, properties: properties,
-            propertyFiles: propertyFiles, objects: home.objects
+            parameters: parameters, variables: variables, experiment: experiment, properties: succeededProperties,
+            propertyFiles: succeededPropertyFiles, objects: home.objects
         )
     }
 
