@@ -15,6 +15,10 @@ public final class WorkerAgent {
         public var labels: [String: [String]] = [:]
         /// CURVE: the coordinator's public key and this worker's key pair.
         public var curve: (serverKey: String, keys: CurveKeyPair)?
+        /// A cluster worker outlives its coordinator: it stops its jobs, then asks
+        /// to register again, backing off up to `maxBackoff`. A local worker exits.
+        public var reconnect = false
+        public var maxBackoff: TimeInterval = 30
         public var heartbeatInterval: TimeInterval = 0.5
         public var liveness: TimeInterval = 3
 
@@ -57,15 +61,12 @@ public final class WorkerAgent {
     /// Runs until shutdown or until the coordinator is lost; every job still
     /// running is killed on the way out.
     public func run() throws -> Ending {
-        defer {
-            for (_, entry) in jobs { entry.job.kill() }
-            for (_, slot) in functions { slot.process.terminate() }
-        }
-        send(.register(Register(
-            workerId: configuration.workerId, host: ProcessInfo.processInfo.hostName, pid: getpid(),
-            slots: configuration.slots, version: configuration.version, labels: configuration.labels
-        )))
+        defer { stopAllWork() }
+        register()
         lastHeard = Date()
+        var connected = true
+        var backoff = 0.5
+        var nextAttempt = Date.distantFuture
         while true {
             var poller = Poller()
             poller.add(socket)
@@ -75,6 +76,11 @@ public final class WorkerAgent {
             let now = Date()
             while let frames = try socket.receive(dontWait: true, maxFrames: 8) {
                 lastHeard = now
+                if !connected {
+                    connected = true
+                    backoff = 0.5
+                    FileHandle.standardError.write(Data("shoal worker \(configuration.workerId): the coordinator at \(configuration.endpoint) answers again\n".utf8))
+                }
                 let message: WireMessage
                 do {
                     message = try WireCodec.decode(frames)
@@ -92,9 +98,42 @@ public final class WorkerAgent {
             }
             advanceJobs()
             advanceFunctions(now: now)
-            if now.timeIntervalSince(lastHeard) > liveness { return .coordinatorLost }
-            if now.timeIntervalSince(lastSent) >= configuration.heartbeatInterval { send(.heartbeat) }
+            if connected && now.timeIntervalSince(lastHeard) > liveness {
+                // Its jobs were given to other workers by now: stop them, commit nothing.
+                stopAllWork()
+                guard configuration.reconnect else { return .coordinatorLost }
+                connected = false
+                nextAttempt = now
+                FileHandle.standardError.write(Data("shoal worker \(configuration.workerId): the coordinator at \(configuration.endpoint) went silent; registering again\n".utf8))
+            }
+            if !connected {
+                if now >= nextAttempt {
+                    // libzmq reconnects the socket itself; a new registration makes the coordinator count us again.
+                    register()
+                    nextAttempt = now.addingTimeInterval(backoff * Double.random(in: 0.8...1.2))
+                    backoff = min(backoff * 2, configuration.maxBackoff)
+                }
+            } else if now.timeIntervalSince(lastSent) >= configuration.heartbeatInterval {
+                send(.heartbeat)
+            }
         }
+    }
+
+    private func register() {
+        send(.register(Register(
+            workerId: configuration.workerId, host: ProcessInfo.processInfo.hostName, pid: getpid(),
+            slots: configuration.slots, version: configuration.version, labels: configuration.labels
+        )))
+    }
+
+    private func stopAllWork() {
+        for (_, entry) in jobs {
+            entry.job.kill()
+            _ = entry.job.poll()
+        }
+        jobs.removeAll()
+        for (_, slot) in functions { slot.process.terminate() }
+        functions.removeAll()
     }
 
     private func send(_ message: WireMessage) {

@@ -32,6 +32,9 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "Labels steps can require, k=v,… (a step's VpcConfig.Subnets needs subnet=…).")
     var labels: String?
 
+    @Flag(help: "Keep running when the coordinator goes away, and register again (with backoff) when it is back.")
+    var reconnect = false
+
     @Option(help: "The coordinator's public key file (turns CURVE on).")
     var serverKey: String?
 
@@ -50,6 +53,7 @@ struct WorkerCommand: ParsableCommand {
             endpoint: connect, workerId: name, slots: slots, workFolder: URL(fileURLWithPath: workDir), version: Shoal.version
         )
         configuration.labels = try Labels.parse(labels)
+        configuration.reconnect = reconnect
         if let serverKey, let key {
             configuration.curve = (try KeyFile.read(serverKey), try CurveKeyPair.derive(secretKey: try KeyFile.read(key)))
         }

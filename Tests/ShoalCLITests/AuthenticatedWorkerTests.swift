@@ -51,3 +51,34 @@ final class Refusals: @unchecked Sendable {
     func add(_ line: String) { lock.withLock { lines.append(line) } }
     var all: [String] { lock.withLock { lines } }
 }
+
+@Suite(.serialized) struct ReconnectingWorkerTests {
+    /// Polls `endpoint` until a worker registers, at most `seconds`.
+    func waitForJoin(_ endpoint: CoordinatorEndpoint, seconds: Double) throws -> String? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            for event in try endpoint.poll(timeout: 0.05) {
+                if case let .workerJoined(id, _, _) = event { return id }
+            }
+        }
+        return nil
+    }
+
+    @Test func aWorkerRegistersAgainWhenItsCoordinatorComesBack() throws {
+        let home = try TemporaryHome()
+        var first: CoordinatorEndpoint? = try CoordinatorEndpoint(bind: "tcp://127.0.0.1:*", context: try Context())
+        let address = first!.endpoint
+        let worker = try home.start(["worker", "--connect", address, "--id", "steady", "--reconnect", "--work-dir", home.url.appendingPathComponent("work").path])
+        defer { if worker.isRunning { worker.terminate(); worker.waitUntilExit() } }
+        #expect(try waitForJoin(first!, seconds: 5) == "steady")
+        first = nil // the coordinator goes away
+        usleep(4_000_000) // longer than the liveness window
+        #expect(worker.isRunning, "a --reconnect worker outlives its coordinator")
+        let second = try CoordinatorEndpoint(bind: address, context: try Context())
+        #expect(try waitForJoin(second, seconds: 10) == "steady")
+        second.shutdownWorkers()
+        _ = try second.poll(timeout: 0.2)
+        for _ in 0..<50 where worker.isRunning { usleep(100_000) }
+        #expect(!worker.isRunning, "shutdown still ends it")
+    }
+}
