@@ -67,11 +67,15 @@ struct RunCommand: ParsableCommand {
         let source: String
         let data: Data
         var registered: (name: String, version: Int)?
+        var pipelineTags: [(key: String, value: String)] = []
         if let pipeline {
             let parts = pipeline.split(separator: "@", maxSplits: 1)
             let version = try parts.count == 2 ? Int(parts[1]) ?? { throw CommandFailure("'\(parts[1])' is not a version number") }() : nil
             let record = try store.metadata.pipelineVersion(String(parts[0]), version: version)
             registered = (String(parts[0]), record.version)
+            if let stored = try store.metadata.pipeline(named: String(parts[0])), case let .object(fields)? = try? JSONParser.parse(stored.tags) {
+                pipelineTags = fields.entries.compactMap { entry in if case let .string(value) = entry.value { (entry.key, value) } else { nil } }
+            }
             source = "\(parts[0])@\(record.version)"
             data = Data(record.definition.utf8)
         } else {
@@ -87,7 +91,8 @@ struct RunCommand: ParsableCommand {
         var options = ExecutionRunner.Options(pipelineName: pipelineName ?? defaultName)
         options.pipelineVersion = registered?.version
         options.maxParallelSteps = maxParallelSteps
-        options.tags = try Labels.pairs(tags)
+        // Pipeline tags first: the execution's own replace them key by key.
+        options.tags = Tags.merge(pipelineTags, try Labels.pairs(tags))
         options.policy = loadedPolicy
         do {
             options.parameters = try ParameterResolution.resolve(definition, given: parameters.map { text in

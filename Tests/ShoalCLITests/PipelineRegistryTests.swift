@@ -49,6 +49,19 @@ import Testing
         #expect(missing.stderr.contains("pipeline 'gate' has no version 7; its versions are 1 to 2"))
     }
 
+    @Test func pipelineTagsReachEveryInstanceUnderTheExecutionsOwn() throws {
+        let home = try TemporaryHome()
+        let definition = PipelineDefinition {
+            Step.processing("Work", arguments: ProcessingArguments(instanceType: "ml.m5.large", instanceCount: 1, imageUri: "true", entrypoint: ["/bin/true"], roleArn: "r"))
+        }
+        #expect(try home.shoal(["pipelines", "create", "tagged", "--definition", try home.file("t.json", definition.jsonText()), "--tags", "team=ml,owner=ana"]).status == 0)
+        #expect(try home.shoal(["run", "--pipeline", "tagged", "--workers", "1", "--tags", "owner=ben"]).status == 0)
+        let byTeam = try home.shoal(["cost", "--group-by", "tag:team", "--output", "csv"])
+        #expect(byTeam.stdout.contains(",ml,"))
+        let byOwner = try home.shoal(["cost", "--group-by", "tag:owner", "--output", "csv"])
+        #expect(byOwner.stdout.contains(",ben,") && !byOwner.stdout.contains(",ana,"), "the execution's tag replaces the pipeline's")
+    }
+
     @Test func registryRefusesWhatItCannotKeep() throws {
         let home = try TemporaryHome()
         let good = try home.file("good.json", Self.definition(threshold: 1).jsonText())

@@ -187,6 +187,12 @@ import Testing
         ValidationTests.errors(ValidationTests.document(steps: [#"{"Name": "Each", "Type": "Shoal:Map", "Arguments": \#(map)}"#]))
     }
 
+    @Test func itemListsOverTheLimitAreRefused() {
+        let items = "[" + Array(repeating: "1", count: Limits.maxMapItems + 1).joined(separator: ",") + "]"
+        let errors = Self.errors(#"{"Items": \#(items), "Pipeline": {"Name": "c"}}"#)
+        #expect(errors.map(\.code) == ["out-of-range"])
+    }
+
     @Test func aWellFormedMapIsValid() {
         #expect(Self.errors(#"{"Items": ["a"], "Pipeline": {"Name": "child"}, "MaxConcurrency": 2}"#).isEmpty)
     }

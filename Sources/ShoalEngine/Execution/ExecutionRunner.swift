@@ -77,8 +77,9 @@ public final class ExecutionRunner {
         }
     }
 
-    /// Refused before anything is recorded: a policy that denies starting it.
-    public struct Denied: Error, Sendable, CustomStringConvertible {
+    /// Refused before anything is recorded: a policy denies the start, or a
+    /// fan-out names a child pipeline that does not exist.
+    public struct Refused: Error, Sendable, CustomStringConvertible {
         public let description: String
     }
 
@@ -106,13 +107,31 @@ public final class ExecutionRunner {
         start.set("shoal:PipelineName", options.pipelineName)
         start.setTags(options.tags)
         if let policy = options.policy, let statement = policy.denial(of: start) {
-            throw Denied(description: policy.reason(statement, start))
+            throw Refused(description: policy.reason(statement, start))
         }
+        try checkChildPipelines()
         try resolveExperimentConfig()
         try home.metadata.insert(record, steps: steps.map { run in
             StepRecord(executionId: executionId, name: run.node.name, type: run.node.typeName, status: StepStatus.pending.rawValue)
         })
         progress(.started(executionId: executionId, pipeline: options.pipelineName, steps: steps.count))
+    }
+
+    /// Child pipelines a fan-out names literally must exist before anything runs;
+    /// names given by expressions are checked when their step starts.
+    private func checkChildPipelines() throws {
+        for run in steps {
+            guard run.node.typeName == StepType.shoalMap.rawValue, case let .other(arguments)? = run.step?.arguments,
+                  case let .pipeline(name, version)? = MapArguments.read(arguments).0.work, case let .string(literalName) = name
+            else { continue }
+            let literalVersion: Int? = if case let .number(number)? = version { number.exactInt } else { nil }
+            if version != nil && literalVersion == nil { continue }
+            do {
+                _ = try home.metadata.pipelineVersion(literalName, version: literalVersion)
+            } catch {
+                throw Refused(description: "Step '\(run.node.name)' fans out to a pipeline that cannot be run: \(error)")
+            }
+        }
     }
 
     /// Starts what is ready and moves fan-outs along; never waits.
