@@ -28,6 +28,8 @@ final class MapRun {
     var children: [Int: ExecutionRunner] = [:]
     var succeeded = 0
     var failed = 0
+    /// Items ended at the last progress report, so a report goes out only on change.
+    var reported = 0
 
     init(arguments: MapArguments, work: Work, items: [JSONValue], maxConcurrency: Int, tolerated: Int, resultsURI: S3URI, extra: OrderedFields<JSONValue>) {
         self.arguments = arguments
@@ -166,7 +168,11 @@ extension ExecutionRunner {
             map.running += count
             try startItems(index, map: map, first: first, count: count)
         }
-        progress(.instances(step: steps[index].node.name, done: map.succeeded + map.failed, total: map.items.count))
+        let done = map.succeeded + map.failed
+        if done != map.reported {
+            map.reported = done
+            progress(.instances(step: steps[index].node.name, done: done, total: map.items.count))
+        }
         if map.isDone && steps[index].status == .executing { try finishMap(index, map: map) }
     }
 
