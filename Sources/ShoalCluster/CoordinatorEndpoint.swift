@@ -16,11 +16,11 @@ public final class CoordinatorEndpoint {
     /// CURVE for a cluster: the coordinator's key pair and the worker keys it admits.
     public struct Security: Sendable {
         public var keys: CurveKeyPair
-        public var allowedWorkerKeys: Set<String>
+        public var allowedKeys: Set<String>
 
-        public init(keys: CurveKeyPair, allowedWorkerKeys: Set<String>) {
+        public init(keys: CurveKeyPair, allowedKeys: Set<String>) {
             self.keys = keys
-            self.allowedWorkerKeys = allowedWorkerKeys
+            self.allowedKeys = allowedKeys
         }
     }
 
@@ -45,7 +45,7 @@ public final class CoordinatorEndpoint {
         self.diagnostics = diagnostics
         registry = WorkerRegistry(liveness: liveness)
         if let security {
-            authenticator = try ZapAuthenticator(context: context, allowedKeys: security.allowedWorkerKeys) { decision in
+            authenticator = try ZapAuthenticator(context: context, allowedKeys: security.allowedKeys) { decision in
                 if !decision.allowed { diagnostics("refused a connection from \(decision.address) with key \(decision.publicKey.isEmpty ? "(none)" : decision.publicKey)") }
             }
         } else {

@@ -58,9 +58,9 @@ public final class WorkerAgent {
         try socket.connect(configuration.endpoint)
     }
 
-    /// Runs until shutdown or until the coordinator is lost; every job still
-    /// running is killed on the way out.
-    public func run() throws -> Ending {
+    /// Runs until shutdown, `shouldStop`, or (without `reconnect`) the loss of
+    /// the coordinator; every job still running is killed on the way out.
+    public func run(shouldStop: () -> Bool = { false }) throws -> Ending {
         defer { stopAllWork() }
         register()
         lastHeard = Date()
@@ -73,6 +73,7 @@ public final class WorkerAgent {
             for slot in functions.values where slot.current != nil || !slot.ready { poller.add(fileDescriptor: slot.process.outputDescriptor) }
             for entry in jobs.values { if let descriptor = entry.job.exitDescriptor { poller.add(fileDescriptor: descriptor) } }
             _ = try poller.poll(timeoutMilliseconds: 20)
+            if shouldStop() { return .shutdown }
             let now = Date()
             while let frames = try socket.receive(dontWait: true, maxFrames: 8) {
                 lastHeard = now

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ShoalCluster
 import ShoalDefinition
 import ShoalEngine
 import ShoalStore
@@ -48,8 +49,13 @@ struct RunCommand: ParsableCommand {
     var workerLabels: String?
 
     @OptionGroup var home: HomeOptions
+    @OptionGroup var connection: ClusterConnection
 
     func validate() throws {
+        if connection.coordinator != nil {
+            guard file != nil else { throw ValidationError("With --coordinator, give a definition file.") }
+            guard policy == nil else { throw ValidationError("With --coordinator, the coordinator's own --policy applies.") }
+        }
         guard (file == nil) != (pipeline == nil) else { throw ValidationError("Give a definition file or --pipeline NAME[@VERSION], not both.") }
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256.") }
         _ = try Labels.parse(workerLabels)
@@ -61,6 +67,7 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let client = try connection.client() { return try runRemotely(client) }
         let loadedPolicy: Policy?
         do { loadedPolicy = try policy.map(Policy.load) } catch { throw CommandFailure(error.description) }
         let store = try home.open()
@@ -136,7 +143,63 @@ enum Interrupt {
     static var requested: Bool { flag != 0 }
 
     static func install() {
+        // A parent may have started us with these signals blocked (threads of a
+        // test runner do); a daemon must hear them.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGTERM)
+        sigprocmask(SIG_UNBLOCK, &signals, nil)
         signal(SIGINT) { _ in Interrupt.flag = 1 }
         signal(SIGTERM) { _ in Interrupt.flag = 1 }
+    }
+}
+
+extension RunCommand {
+    /// Submits the definition to a running coordinator and follows the execution there.
+    func runRemotely(_ client: CoordinatorClient) throws {
+        let data = try DefinitionFile.read(file!)
+        let check = DefinitionCheck.check(data: data)
+        guard check.isValid else {
+            for diagnostic in check.errors { printError("\(file!): \(diagnostic.path): \(diagnostic.message) [\(diagnostic.code)]") }
+            throw ExitCode(1)
+        }
+        let submission = ApiMessage.Submission(
+            definition: String(decoding: data, as: UTF8.self),
+            pipelineName: pipelineName ?? URL(fileURLWithPath: file!).deletingPathExtension().lastPathComponent,
+            parameters: parameters.map { text in
+                let parts = text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                return (String(parts[0]), String(parts[1]))
+            },
+            tags: try Labels.pairs(tags).map { ($0.key, $0.value) }, maxParallelSteps: maxParallelSteps
+        )
+        let reply: ApiMessage
+        do { reply = try client.request(.submit(submission)) } catch { throw CommandFailure("\(error)") }
+        guard case let .submitted(id) = reply else { throw CommandFailure("unexpected reply from the coordinator") }
+        let printer = ProgressPrinter()
+        printer.show(.started(executionId: id, pipeline: submission.pipelineName, steps: 0))
+        Interrupt.install()
+        var seen: [String: String] = [:]
+        var stopSent = false
+        while true {
+            if Interrupt.requested && !stopSent {
+                stopSent = true
+                _ = try? client.request(.stop(executionId: id))
+            }
+            guard case let .execution(status) = try client.request(.status(executionId: id)) else { throw CommandFailure("unexpected reply from the coordinator") }
+            for step in status.steps where seen[step.name] != step.status && step.status != "Pending" {
+                seen[step.name] = step.status
+                printer.show(.step(name: step.name, type: step.type, status: step.status, detail: step.failureReason))
+            }
+            if !["Executing", "Stopping"].contains(status.status) {
+                guard status.status == "Succeeded" else {
+                    printError("execution \(id) \(status.status)" + (status.failureReason.map { ": \($0)" } ?? ""))
+                    throw ExitCode(1)
+                }
+                print("execution \(id) Succeeded")
+                return
+            }
+            usleep(200_000)
+        }
     }
 }

@@ -58,7 +58,9 @@ struct WorkerCommand: ParsableCommand {
             configuration.curve = (try KeyFile.read(serverKey), try CurveKeyPair.derive(secretKey: try KeyFile.read(key)))
         }
         let agent = try WorkerAgent(configuration)
-        switch try agent.run() {
+        // SIGTERM (systemd, a test) stops the jobs and leaves cleanly.
+        Interrupt.install()
+        switch try agent.run(shouldStop: { Interrupt.requested }) {
         case .shutdown: return
         case .coordinatorLost:
             printError("shoal worker \(name): the coordinator at \(connect) went silent; leaving")

@@ -20,7 +20,7 @@ import ZeroMQ
         let context = try Context()
         let endpoint = try CoordinatorEndpoint(
             bind: "tcp://127.0.0.1:*", context: context,
-            security: .init(keys: try CurveKeyPair.derive(secretKey: secret), allowedWorkerKeys: [trusted]),
+            security: .init(keys: try CurveKeyPair.derive(secretKey: secret), allowedKeys: [trusted]),
             diagnostics: { refusals.add($0) }
         )
         func worker(_ name: String) throws -> Process {

@@ -102,7 +102,7 @@ public final class ExecutionRunner {
     }
 
     /// Records the execution (after the policy and experiment checks) and announces it.
-    func begin() throws {
+    public func begin() throws {
         var start = PolicyRequest(action: "shoal:StartPipelineExecution")
         start.set("shoal:PipelineName", options.pipelineName)
         start.setTags(options.tags)
@@ -135,7 +135,7 @@ public final class ExecutionRunner {
     }
 
     /// Starts what is ready and moves fan-outs along; never waits.
-    func advance() throws {
+    public func advance() throws {
         if stopping { try stopEverything() }
         try startReadySteps()
         for index in steps.indices where steps[index].status == .executing && steps[index].map != nil {
@@ -146,11 +146,11 @@ public final class ExecutionRunner {
     }
 
     /// No step is running any more.
-    var isFinished: Bool { !steps.contains { $0.status == .executing } }
+    public var isFinished: Bool { !steps.contains { $0.status == .executing } }
 
     /// Handles an event about one of this execution's tasks, or passes it to the
     /// child executions of its fan-outs. Returns whether someone took it.
-    func route(_ event: CoordinatorEndpoint.Event) throws -> Bool {
+    public func route(_ event: CoordinatorEndpoint.Event) throws -> Bool {
         let children = steps.compactMap(\.map).flatMap { $0.children.values }
         switch event {
         case .workerJoined:
@@ -514,6 +514,9 @@ public final class ExecutionRunner {
 
     // MARK: Ending
 
+    /// Asks a running execution to stop; the next `advance` stops its steps.
+    public func requestStop() { stopping = true }
+
     /// Stops at once and records the end (a parent's fan-out was stopped).
     func stopNow() throws {
         stopping = true
@@ -527,7 +530,7 @@ public final class ExecutionRunner {
         }
     }
 
-    func finish() throws -> ExecutionRecord {
+    public func finish() throws -> ExecutionRecord {
         for index in steps.indices where steps[index].status == .pending {
             let reason = stopping ? "the execution was stopped" : (failure.map { "step '\($0.step)' failed" } ?? "it was never ready")
             try end(index, .notRun, reason: reason)

@@ -1,0 +1,111 @@
+import Foundation
+import ShoalCluster
+import ShoalDefinition
+import ShoalStore
+
+/// A long-running coordinator: workers register on one endpoint, clients
+/// submit and follow executions on another, and every execution runs on the
+/// workers it has — the same runner `shoal run` uses, many at once.
+public final class CoordinatorService {
+    private let home: ShoalHome
+    private let workers: CoordinatorEndpoint
+    private let api: ApiEndpoint
+    private let policy: Policy?
+    private var runners: [String: ExecutionRunner] = [:]
+    private let log: (String) -> Void
+
+    public init(home: ShoalHome, workers: CoordinatorEndpoint, api: ApiEndpoint, policy: Policy?, log: @escaping (String) -> Void) {
+        self.home = home
+        self.workers = workers
+        self.api = api
+        self.policy = policy
+        self.log = log
+    }
+
+    /// Serves until `shouldStop`; then stops the executions still running (workers stay up).
+    public func run(shouldStop: () -> Bool) throws {
+        while !shouldStop() {
+            for (client, request) in try api.receive() { api.reply(answer(request), to: client) }
+            for (id, runner) in runners {
+                try runner.advance()
+                if runner.isFinished {
+                    let record = try runner.finish()
+                    runners[id] = nil
+                    log("execution \(id) of \(record.pipelineName) \(record.status)" + (record.failureReason.map { ": \($0)" } ?? ""))
+                }
+            }
+            for event in try workers.poll(timeout: 0.02) {
+                switch event {
+                case let .workerJoined(id, host, slots): log("worker \(id) on \(host) joined with \(slots) slots")
+                case let .workerLost(id, host, _): log("worker \(id) on \(host) was lost")
+                default: break
+                }
+                if case .workerLost = event {
+                    for runner in runners.values { _ = try runner.route(event) }
+                } else {
+                    for runner in runners.values where try runner.route(event) { break }
+                }
+            }
+        }
+        for runner in runners.values { try runner.stopNow() }
+        runners.removeAll()
+    }
+
+    private func answer(_ request: ApiMessage) -> ApiMessage {
+        do {
+            switch request {
+            case let .submit(submission): return .submitted(executionId: try submit(submission))
+            case let .status(id): return .execution(try status(id))
+            case let .stop(id):
+                guard let runner = runners[id] else { return .failure("execution '\(id)' is not running here") }
+                runner.requestStop()
+                return .execution(try status(id))
+            case .clusterStatus:
+                return .workers(workers.registry.workers.values.sorted { $0.id < $1.id }.map { worker in
+                    .init(id: worker.id, host: worker.host, slots: worker.slots, busy: worker.running.count, labels: worker.labels,
+                          lastHeartbeat: worker.lastHeard, version: worker.version)
+                })
+            case .submitted, .execution, .workers, .failure:
+                return .failure("'\(request)' is a reply, not a request")
+            }
+        } catch {
+            return .failure("\(error)")
+        }
+    }
+
+    private func submit(_ submission: ApiMessage.Submission) throws -> String {
+        let check = DefinitionCheck.check(data: Data(submission.definition.utf8))
+        guard check.isValid, let definition = check.definition, let graph = check.graph else {
+            let problems = check.errors.prefix(10).map { "\($0.path): \($0.message) [\($0.code)]" }
+            throw ApiRefusal(description: "the definition is not valid:\n" + problems.joined(separator: "\n"))
+        }
+        var options = ExecutionRunner.Options(pipelineName: submission.pipelineName)
+        do {
+            options.parameters = try ParameterResolution.resolve(definition, given: submission.parameters.compactMap { $0.count == 2 ? ($0[0], $0[1]) : nil })
+        } catch {
+            throw ApiRefusal(description: error.problems.joined(separator: "\n"))
+        }
+        let tags = submission.tags.compactMap { $0.count == 2 ? (key: $0[0], value: $0[1]) : nil }
+        do { try Tags.validate(tags, source: "tags") } catch { throw ApiRefusal(description: error.description) }
+        options.tags = tags
+        options.maxParallelSteps = submission.maxParallelSteps
+        options.policy = policy
+        let runner = ExecutionRunner(definition: definition, graph: graph, home: home, endpoint: workers, options: options) { _ in }
+        try runner.begin()
+        runners[runner.executionId] = runner
+        log("execution \(runner.executionId) of \(submission.pipelineName) started")
+        return runner.executionId
+    }
+
+    private func status(_ id: String) throws -> ApiMessage.ExecutionStatusReply {
+        guard let record = try home.metadata.execution(id: id) else { throw ApiRefusal(description: "no execution '\(id)'") }
+        return .init(
+            executionId: id, status: record.status, failureReason: record.failureReason,
+            steps: try home.metadata.steps(executionId: id).map { .init(name: $0.name, type: $0.type, status: $0.status, failureReason: $0.failureReason) }
+        )
+    }
+
+    struct ApiRefusal: Error, CustomStringConvertible {
+        let description: String
+    }
+}

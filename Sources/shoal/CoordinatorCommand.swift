@@ -1,0 +1,121 @@
+import ArgumentParser
+import Foundation
+import ShoalCluster
+import ShoalEngine
+import ShoalStore
+import ZeroMQ
+
+struct CoordinatorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "coordinator",
+        abstract: "Run a long-lived coordinator that workers join and clients submit pipelines to.",
+        discussion: """
+            Workers connect to --bind (`shoal worker --connect … --reconnect`); clients use
+            --api (`shoal run FILE --coordinator …`, `shoal cluster status --coordinator …`).
+            With --key, CURVE protects both sockets: only worker keys in --allow and client
+            keys in --allow-clients (folders of .pub files) get in; refusals are logged.
+            A non-loopback address without CURVE needs --insecure. SIGTERM or Ctrl-C stops
+            the executions still running and leaves the workers up.
+
+            Today workers must see the coordinator's home (same host or shared storage):
+            shipping inputs and outputs over the connection is not built yet.
+
+            Example:
+              shoal coordinator --bind tcp://0.0.0.0:7000 --api tcp://0.0.0.0:7001 --home /var/lib/shoal \\
+                --key keys/coordinator.key --allow keys/workers --allow-clients keys/clients
+            """
+    )
+
+    @Option(help: "Where workers connect (tcp://ADDR:PORT).") var bind: String
+    @Option(help: "Where clients connect (tcp://ADDR:PORT).") var api: String
+    @Option(help: "The coordinator's secret key file (turns CURVE on).") var key: String?
+    @Option(help: "A folder of worker public keys (.pub) allowed to join.") var allow: String?
+    @Option(help: "A folder of client public keys (.pub) allowed to use the API.") var allowClients: String?
+    @Flag(help: "Run without CURVE on a non-loopback address.") var insecure = false
+    @Option(help: "Seconds of silence after which a worker is lost.") var liveness: Double = 3
+    @Option(help: "A policy file checked before every execution and job.") var policy: String?
+    @OptionGroup var home: HomeOptions
+
+    func validate() throws {
+        if key != nil && (allow == nil || allowClients == nil) { throw ValidationError("--key needs --allow and --allow-clients.") }
+        let loopback = [bind, api].allSatisfy { $0.hasPrefix("tcp://127.") || $0.hasPrefix("tcp://localhost:") || $0.hasPrefix("ipc://") || $0.hasPrefix("inproc://") }
+        if key == nil && !loopback && !insecure {
+            throw ValidationError("\(bind) or \(api) is reachable from other hosts: give --key with --allow and --allow-clients, or --insecure.")
+        }
+        guard liveness >= 0.5 && liveness <= 600 else { throw ValidationError("--liveness must be between 0.5 and 600 seconds.") }
+    }
+
+    func run() throws {
+        let store = try home.open()
+        let loadedPolicy: Policy?
+        do { loadedPolicy = try policy.map(Policy.load) } catch { throw CommandFailure(error.description) }
+        var workerSecurity: CoordinatorEndpoint.Security?
+        var clientSecurity: CoordinatorEndpoint.Security?
+        if let key, let allow, let allowClients {
+            let keys = try CurveKeyPair.derive(secretKey: try KeyFile.read(key))
+            workerSecurity = .init(keys: keys, allowedKeys: try Self.keys(in: allow))
+            clientSecurity = .init(keys: keys, allowedKeys: try Self.keys(in: allowClients))
+        } else if insecure {
+            printError("shoal coordinator: warning: running without CURVE; anyone who can reach \(bind) and \(api) can join and submit")
+        }
+        let log: @Sendable (String) -> Void = { line in
+            FileHandle.standardError.write(Data("\(Identifiers.timestamp(Date())) \(line)\n".utf8))
+        }
+        let workers = try CoordinatorEndpoint(bind: bind, context: try Context(), security: workerSecurity, liveness: liveness, diagnostics: log)
+        let clients = try ApiEndpoint(bind: api, security: clientSecurity, diagnostics: log)
+        log("coordinator: workers on \(workers.endpoint), clients on \(clients.endpoint), home \(store.root.path)")
+        Interrupt.install()
+        try CoordinatorService(home: store, workers: workers, api: clients, policy: loadedPolicy, log: log).run { Interrupt.requested }
+        log("coordinator: stopped")
+    }
+
+    /// Every key in the .pub files of a folder.
+    static func keys(in folder: String) throws -> Set<String> {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { throw CommandFailure("\(folder): no such folder") }
+        return Set(try names.filter { $0.hasSuffix(".pub") }.map { try KeyFile.read(folder + "/" + $0) })
+    }
+}
+
+/// `--coordinator` and the keys to reach it, for commands that talk to a running coordinator.
+struct ClusterConnection: ParsableArguments {
+    @Option(help: "A running coordinator's API address (tcp://HOST:PORT).") var coordinator: String?
+    @Option(name: .customLong("server-key"), help: "The coordinator's public key file (CURVE).") var serverKey: String?
+    @Option(name: .customLong("client-key"), help: "This client's secret key file (CURVE).") var clientKey: String?
+
+    func client() throws -> CoordinatorClient? {
+        guard let coordinator else { return nil }
+        guard (serverKey == nil) == (clientKey == nil) else { throw CommandFailure("--server-key and --client-key go together") }
+        var curve: (serverKey: String, keys: CurveKeyPair)?
+        if let serverKey, let clientKey {
+            curve = (try KeyFile.read(serverKey), try CurveKeyPair.derive(secretKey: try KeyFile.read(clientKey)))
+        }
+        return try CoordinatorClient(endpoint: coordinator, curve: curve)
+    }
+}
+
+struct ClusterCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cluster",
+        abstract: "Inspect a running coordinator's cluster.",
+        subcommands: [Status.self]
+    )
+
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List workers: host, slots, busy, labels, last heartbeat, version.")
+        @OptionGroup var connection: ClusterConnection
+        @OptionGroup var output: TableOutputOptions
+
+        func run() throws {
+            guard let client = try connection.client() else { throw CommandFailure("give --coordinator tcp://HOST:PORT") }
+            guard case let .workers(workers) = try client.request(.clusterStatus) else { throw CommandFailure("unexpected reply") }
+            try output.emit(
+                header: ["WORKER", "HOST", "SLOTS", "BUSY", "LABELS", "LAST HEARTBEAT", "VERSION"],
+                rows: workers.map { worker in
+                    let labels = worker.labels.sorted { $0.key < $1.key }.flatMap { key, values in values.map { "\(key)=\($0)" } }.joined(separator: ",")
+                    return [worker.id, worker.host, "\(worker.slots)", "\(worker.busy)", labels, Formatting.time(worker.lastHeartbeat), worker.version]
+                },
+                json: workers
+            )
+        }
+    }
+}

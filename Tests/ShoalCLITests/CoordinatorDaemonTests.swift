@@ -1,0 +1,70 @@
+import Foundation
+import ShoalDefinition
+import ShoalTestSupport
+import Testing
+
+/// A real `shoal coordinator` process with CURVE on both sockets, a real
+/// `shoal worker` joining it over TCP, and clients submitting to it.
+@Suite(.serialized) struct CoordinatorDaemonTests {
+    static func freePort() throws -> UInt16 { try LoopbackListener().port }
+
+    @Test func clientsSubmitToACoordinatorWhoseWorkersJoinedWithKeys() throws {
+        let home = try TemporaryHome()
+        let keys = home.url.appendingPathComponent("keys").path
+        for (name, folder) in [("coordinator", ""), ("worker-1", "/workers"), ("client", "/clients")] {
+            #expect(try home.shoal(["keys", "generate", name, "--dir", keys + folder]).status == 0)
+        }
+        let bind = "tcp://127.0.0.1:\(try Self.freePort())"
+        let api = "tcp://127.0.0.1:\(try Self.freePort())"
+        let coordinator = try home.start([
+            "coordinator", "--bind", bind, "--api", api, "--key", keys + "/coordinator.key",
+            "--allow", keys + "/workers", "--allow-clients", keys + "/clients",
+        ])
+        defer { coordinator.terminate(); coordinator.waitUntilExit() }
+        let worker = try home.start([
+            "worker", "--connect", bind, "--id", "worker-1", "--slots", "2", "--reconnect", "--labels", "zone=a",
+            "--work-dir", home.url.appendingPathComponent("work").path,
+            "--server-key", keys + "/coordinator.pub", "--key", keys + "/workers/worker-1.key",
+        ])
+        defer { worker.terminate(); worker.waitUntilExit() }
+        let client = ["--coordinator", api, "--server-key", keys + "/coordinator.pub", "--client-key", keys + "/clients/client.key"]
+
+        var workers: [[String: Any]] = []
+        for _ in 0..<50 where workers.isEmpty {
+            usleep(100_000)
+            workers = (try? home.json(["cluster", "status"] + client) as? [[String: Any]]) ?? []
+        }
+        #expect(workers.first?["id"] as? String == "worker-1")
+        #expect(workers.first?["slots"] as? Int == 2)
+        #expect((workers.first?["labels"] as? [String: [String]]) == ["zone": ["a"]])
+
+        let definition = PipelineDefinition {
+            Parameter(name: "Word", type: .string, defaultValue: "hello")
+            Step.processing("Write", arguments: ProcessingArguments(
+                instanceType: "ml.m5.large", instanceCount: 2, imageUri: "sh",
+                entrypoint: ["/bin/sh", "-c", .join(on: "", ["echo ", .parameter("Word"), " > /opt/ml/processing/out/$(grep -o 'algo-[0-9]*' /opt/ml/config/resourceconfig.json | head -n 1).txt"])],
+                roleArn: "r", outputs: [ProcessingOutput(outputName: "out", s3Output: S3Output(s3Uri: "s3://b/remote", localPath: "/opt/ml/processing/out"))]
+            ))
+        }
+        let path = try home.file("p.json", definition.jsonText())
+        let run = try home.shoal(["run", path, "--param", "Word=shoal"] + client)
+        #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
+        #expect(run.stdout.contains("Succeeded"))
+        #expect(try String(contentsOf: home.url.appendingPathComponent("objects/b/remote/algo-2.txt"), encoding: .utf8) == "shoal\n")
+
+        let stranger = try home.shoal(["keys", "generate", "stranger", "--dir", keys])
+        #expect(stranger.status == 0)
+        let refused = try home.shoal(["cluster", "status", "--coordinator", api, "--server-key", keys + "/coordinator.pub", "--client-key", keys + "/stranger.key"])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("did not answer"))
+        let invalid = try home.shoal(["run", Fixtures.sagemaker.appendingPathComponent("invalid/cycle_depends_on.json").path] + client)
+        #expect(invalid.status == 1)
+    }
+
+    @Test func aPublicAddressWithoutKeysNeedsInsecure() throws {
+        let home = try TemporaryHome()
+        let outcome = try home.shoal(["coordinator", "--bind", "tcp://0.0.0.0:1", "--api", "tcp://0.0.0.0:2"])
+        #expect(outcome.status != 0)
+        #expect(outcome.stderr.contains("give --key with --allow and --allow-clients, or --insecure"))
+    }
+}
