@@ -1,0 +1,19 @@
+import Foundation
+import ShoalTestSupport
+import Testing
+
+/// Runs scripts/cluster-test.sh (three hosts in network namespaces) when it can:
+/// it needs root and iproute2.
+@Suite(.serialized) struct ClusterScriptTests {
+    @Test func threeHostsSurviveAKilledWorkerACutLinkAndAStrangerKey() throws {
+        guard geteuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") || FileManager.default.isExecutableFile(atPath: "/sbin/ip") else {
+            return
+        }
+        let script = Fixtures.repositoryRoot.appendingPathComponent("scripts/cluster-test.sh")
+        let outcome = try ShoalProcess.run(
+            executable: URL(fileURLWithPath: "/bin/bash"), [script.path], environment: ["SHOAL": ShoalProcess.executable.path], timeout: 240
+        )
+        #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)")
+        #expect(outcome.stdout.contains("cluster-test: all passed"))
+    }
+}

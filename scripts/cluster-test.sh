@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Three hosts on one machine: Linux network namespaces joined by veth pairs on a
+# bridge, each with its own address. A coordinator runs on host 1 and workers
+# on hosts 2 and 3, all with CURVE keys. Then:
+#   1. the items example runs through the coordinator on both workers;
+#   2. a worker is killed with SIGKILL mid-job: the execution still succeeds,
+#      with every output once;
+#   3. a worker's link is cut mid-job: it is declared lost within the liveness
+#      window, its work moves, and it registers again once the link is back;
+#   4. a worker whose key is not on the allow-list is refused and never listed.
+# Needs root and iproute2. The namespaces share this machine's filesystem, so
+# workers read the coordinator's home directly: shipping data over the
+# connection is not built yet. SHOAL names the binary (default: the release build).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+shoal=$(realpath "${SHOAL:-.build/release/shoal}")
+id=$$
+net=10.$((id % 200 + 20)).$((id / 200 % 250)).
+work=$(mktemp -d /tmp/shoal-cluster-XXXXXX)
+export SHOAL_HOME=$work/home
+pids=()
+
+cleanup() {
+  set +e
+  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null; done
+  for n in 1 2 3 4; do ip netns del "sh$id-$n" 2>/dev/null; ip link del "sv$id-$n" 2>/dev/null; done
+  ip link del "sb$id" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+step() { echo "cluster-test: $*"; }
+fail() { echo "cluster-test: FAILED: $*" >&2; echo "--- coordinator log" >&2; tail -n 30 "$work/coordinator.log" >&2; exit 1; }
+
+ip link add "sb$id" type bridge
+ip link set "sb$id" up
+for n in 1 2 3 4; do
+  ip netns add "sh$id-$n"
+  ip link add "sv$id-$n" type veth peer name "sp$id-$n"
+  ip link set "sp$id-$n" netns "sh$id-$n"
+  ip link set "sv$id-$n" master "sb$id" up
+  ip netns exec "sh$id-$n" ip addr add "${net}$n/24" dev "sp$id-$n"
+  ip netns exec "sh$id-$n" ip link set "sp$id-$n" up
+  ip netns exec "sh$id-$n" ip link set lo up
+done
+on() { local host=$1; shift; ip netns exec "sh$id-$host" "$@"; }
+
+keys=$work/keys
+"$shoal" keys generate coordinator --dir "$keys" > /dev/null
+for worker in worker-2 worker-3; do "$shoal" keys generate "$worker" --dir "$keys/workers" > /dev/null; done
+"$shoal" keys generate client --dir "$keys/clients" > /dev/null
+"$shoal" keys generate stranger --dir "$keys" > /dev/null
+coordinator="tcp://${net}1:7000"
+api="tcp://${net}1:7001"
+client=(--coordinator "$api" --server-key "$keys/coordinator.pub" --client-key "$keys/clients/client.key")
+
+ip netns exec "sh$id-1" "$shoal" coordinator --bind "$coordinator" --api "$api" --key "$keys/coordinator.key" \
+  --allow "$keys/workers" --allow-clients "$keys/clients" > "$work/coordinator.log" 2>&1 &
+pids+=($!)
+disown $!
+# Sets `started` to the worker's pid (no subshell, so cleanup knows every pid).
+start_worker() {
+  local host=$1 name=$2 key=$3
+  # Not through `on`: a backgrounded function is a subshell, and $! would be its pid.
+  ip netns exec "sh$id-$host" "$shoal" worker --connect "$coordinator" --id "$name" --slots 2 --reconnect --work-dir "$work/$name" \
+    --server-key "$keys/coordinator.pub" --key "$key" >> "$work/$name.log" 2>&1 &
+  started=$!
+  disown "$started"
+  pids+=("$started")
+}
+start_worker 2 worker-2 "$keys/workers/worker-2.key"; worker2=$started
+start_worker 3 worker-3 "$keys/workers/worker-3.key"
+workers_listed() { on 1 "$shoal" cluster status "${client[@]}" --output json 2>/dev/null | python3 -c 'import json,sys; print(" ".join(sorted(w["id"] for w in json.load(sys.stdin))))'; }
+for _ in $(seq 50); do [ "$(workers_listed)" = "worker-2 worker-3" ] && break; sleep 0.2; done
+[ "$(workers_listed)" = "worker-2 worker-3" ] || fail "workers did not join"
+step "coordinator on ${net}1, workers on ${net}2 and ${net}3 joined"
+
+# 1. The items example through the coordinator.
+"$shoal" cp examples/items/process_items.py s3://my-bucket/code/process_items.py > /dev/null
+on 1 "$shoal" run examples/items/pipeline.json --pipeline-name ItemsPipeline "${client[@]}" > "$work/items.out" 2>&1 || fail "items run: $(tail -3 "$work/items.out")"
+count=$("$shoal" ls s3://my-bucket/items/ --output json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+[ "$count" = 20 ] || fail "items: $count outputs, not 20"
+step "items example: 20 outputs from 4 instances on 2 workers"
+
+# A job slow enough to be interrupted: each of 4 instances sleeps, then writes its host's file.
+python3 - "$work/slow.json" <<'PY'
+import json, sys
+step = {"Name": "Slow", "Type": "Processing", "Arguments": {
+    "ProcessingResources": {"ClusterConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 4, "VolumeSizeInGB": 1}},
+    "AppSpecification": {"ImageUri": "sh", "ContainerEntrypoint": ["/bin/sh", "-c",
+        "sleep 3; h=$(grep -o 'algo-[0-9]*' /opt/ml/config/resourceconfig.json | head -n 1); echo $h > /opt/ml/processing/out/$h.txt"]},
+    "RoleArn": "r",
+    "ProcessingOutputConfig": {"Outputs": [{"OutputName": "out", "AppManaged": False, "S3Output": {
+        "S3Uri": {"Std:Join": {"On": "/", "Values": ["s3://my-bucket/slow", {"Get": "Execution.PipelineExecutionId"}]}},
+        "LocalPath": "/opt/ml/processing/out", "S3UploadMode": "EndOfJob"}}]}}}
+json.dump({"Version": "2020-12-01", "Parameters": [], "PipelineExperimentConfig": None, "Steps": [step]}, open(sys.argv[1], "w"))
+PY
+check_slow_outputs() {
+  local listing
+  listing=$("$shoal" ls s3://my-bucket/slow/ --output json | python3 -c 'import json,sys; print(" ".join(sorted(o["uri"].rsplit("/",1)[1] for o in json.load(sys.stdin))))')
+  [ "$listing" = "algo-1.txt algo-2.txt algo-3.txt algo-4.txt" ] || fail "$1: outputs are '$listing'"
+  "$shoal" cp --recursive s3://my-bucket/slow/ "$work/slow-out" > /dev/null 2>&1 || true
+}
+
+# 2. SIGKILL a worker mid-job.
+on 1 "$shoal" run "$work/slow.json" "${client[@]}" > "$work/kill.out" 2>&1 &
+run=$!
+sleep 1.5
+ps -o pid,args -p "$worker2" | tail -n +2 | grep -q "worker-2" || fail "worker-2 is not running before the kill"
+kill -9 "$worker2"
+wait "$run" || fail "the run with a killed worker failed: $(tail -3 "$work/kill.out")"
+check_slow_outputs "after SIGKILL"
+grep -q "worker worker-2 on .* was lost" "$work/coordinator.log" || fail "the coordinator did not declare worker-2 lost"
+step "worker-2 killed with SIGKILL mid-job: execution succeeded, each output once"
+"$shoal" ls s3://my-bucket/slow/ --output json > /dev/null
+rm -rf "$SHOAL_HOME/objects/my-bucket/slow"
+start_worker 2 worker-2 "$keys/workers/worker-2.key"
+for _ in $(seq 50); do [ "$(workers_listed)" = "worker-2 worker-3" ] && break; sleep 0.2; done
+
+# 3. Cut worker-3's link mid-job.
+on 1 "$shoal" run "$work/slow.json" "${client[@]}" > "$work/cut.out" 2>&1 &
+run=$!
+sleep 1.5
+cut_at=$(date +%s.%N)
+on 3 ip link set "sp$id-3" down
+wait "$run" || fail "the run with a cut link failed: $(tail -3 "$work/cut.out")"
+check_slow_outputs "after the cut"
+grep -q "worker worker-3 on .* was lost" "$work/coordinator.log" || fail "the coordinator did not declare worker-3 lost"
+step "worker-3's link cut mid-job: declared lost, its instances moved, execution succeeded"
+on 3 ip link set "sp$id-3" up
+for _ in $(seq 100); do [ "$(workers_listed)" = "worker-2 worker-3" ] && break; sleep 0.2; done
+[ "$(workers_listed)" = "worker-2 worker-3" ] || fail "worker-3 did not register again after its link came back"
+step "worker-3 registered again once its link was back"
+
+# 4. A key that is not on the allow-list.
+start_worker 4 stranger "$keys/stranger.key"
+sleep 2
+[ "$(workers_listed)" = "worker-2 worker-3" ] || fail "a stranger joined: $(workers_listed)"
+grep -q "refused a connection from ${net}4" "$work/coordinator.log" || fail "the stranger's refusal was not logged"
+step "a worker with a key not on the allow-list was refused and logged"
+echo "cluster-test: all passed"
