@@ -176,8 +176,14 @@ struct StopCommand: ParsableCommand {
     )
     @Argument(help: "The execution id.") var id: String
     @OptionGroup var home: HomeOptions
+    @OptionGroup var connection: ClusterConnection
 
     func run() throws {
+        if let client = try connection.client() {
+            _ = try client.request(.stop(executionId: id))
+            print("execution \(id) Stopping")
+            return
+        }
         let store = try home.open()
         guard var execution = try store.metadata.execution(id: id) else { throw CommandFailure("no execution '\(id)'") }
         guard execution.status == "Executing" else { throw CommandFailure("execution '\(id)' is \(execution.status), not running") }

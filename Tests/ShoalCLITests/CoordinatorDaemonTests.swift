@@ -61,6 +61,32 @@ import Testing
         #expect(invalid.status == 1)
     }
 
+    @Test func anExecutionOnTheCoordinatorIsStoppedFromAClient() throws {
+        let home = try TemporaryHome()
+        let bind = "tcp://127.0.0.1:\(try Self.freePort())"
+        let api = "tcp://127.0.0.1:\(try Self.freePort())"
+        let coordinator = try home.start(["coordinator", "--bind", bind, "--api", api])
+        defer { coordinator.terminate(); coordinator.waitUntilExit() }
+        let worker = try home.start(["worker", "--connect", bind, "--id", "w", "--reconnect", "--work-dir", home.url.appendingPathComponent("work").path])
+        defer { worker.terminate(); worker.waitUntilExit() }
+        let definition = PipelineDefinition {
+            Step.processing("Long", arguments: ProcessingArguments(instanceType: "ml.m5.large", instanceCount: 1, imageUri: "sh", entrypoint: ["/bin/sleep", "30"], roleArn: "r"))
+        }
+        let client = try home.start(["run", try home.file("p.json", definition.jsonText()), "--coordinator", api])
+        defer { if client.isRunning { client.terminate() } }
+        var id: String?
+        for _ in 0..<100 where id == nil {
+            usleep(100_000)
+            if let candidate = try? home.latestExecutionId(), (try? home.latestSteps().first?["status"] as? String) == "Executing" { id = candidate }
+        }
+        let execution = try #require(id)
+        #expect(try home.shoal(["stop", execution, "--coordinator", api]).status == 0)
+        for _ in 0..<100 where client.isRunning { usleep(100_000) }
+        #expect(!client.isRunning)
+        #expect(client.terminationStatus == 1)
+        #expect((try home.json(["executions", "describe", execution]) as? [String: Any])?["status"] as? String == "Stopped")
+    }
+
     @Test func aPublicAddressWithoutKeysNeedsInsecure() throws {
         let home = try TemporaryHome()
         let outcome = try home.shoal(["coordinator", "--bind", "tcp://0.0.0.0:1", "--api", "tcp://0.0.0.0:2"])

@@ -24,8 +24,14 @@ public final class CoordinatorService {
 
     /// Serves until `shouldStop`; then stops the executions still running (workers stay up).
     public func run(shouldStop: () -> Bool) throws {
+        var lastStopCheck = Date()
         while !shouldStop() {
             for (client, request) in try api.receive() { api.reply(answer(request), to: client) }
+            // `shoal stop ID` on this host marks the execution Stopping in the shared database.
+            if Date().timeIntervalSince(lastStopCheck) > 0.5 {
+                lastStopCheck = Date()
+                for (id, runner) in runners where (try? home.metadata.execution(id: id))?.status == "Stopping" { runner.requestStop() }
+            }
             for (id, runner) in runners {
                 try runner.advance()
                 if runner.isFinished {
@@ -90,6 +96,7 @@ public final class CoordinatorService {
         options.tags = tags
         options.maxParallelSteps = submission.maxParallelSteps
         options.policy = policy
+        options.failWhenNoWorkerFits = false
         let runner = ExecutionRunner(definition: definition, graph: graph, home: home, endpoint: workers, options: options) { _ in }
         try runner.begin()
         runners[runner.executionId] = runner

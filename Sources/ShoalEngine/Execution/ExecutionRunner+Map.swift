@@ -201,6 +201,7 @@ extension ExecutionRunner {
             childOptions.tags = options.tags
             childOptions.policy = options.policy
             childOptions.maxAttempts = options.maxAttempts
+            childOptions.failWhenNoWorkerFits = options.failWhenNoWorkerFits
             do {
                 childOptions.parameters = try ParameterResolution.resolve(definition, given: given)
                 let child = ExecutionRunner(definition: definition, graph: graph, home: home, endpoint: endpoint, options: childOptions)

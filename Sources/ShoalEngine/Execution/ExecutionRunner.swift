@@ -26,6 +26,10 @@ public final class ExecutionRunner {
         public var pipelineVersion: Int?
         /// The execution whose fan-out started this one.
         public var parentExecutionId: String?
+        /// Fail a step at once when no registered worker carries the labels it
+        /// needs: right for local mode, whose workers are all there from the start;
+        /// a cluster coordinator lets such work wait for a worker to join.
+        public var failWhenNoWorkerFits = true
 
         public init(pipelineName: String) { self.pipelineName = pipelineName }
     }
@@ -329,7 +333,7 @@ public final class ExecutionRunner {
         let run = steps[index]
         run.plan = plan
         for note in plan.notes { appendLog(index, instance: 1, attempt: 1, "shoal: \(note)\n") }
-        guard endpoint.registry.canPlace(plan.requirements) else {
+        guard !options.failWhenNoWorkerFits || endpoint.registry.canPlace(plan.requirements) else {
             let wanted = plan.requirements.sorted { $0.key < $1.key }.map { key, values in values.map { "\(key)=\($0)" }.joined(separator: " or ") }
             throw EvaluationError("No worker carries the labels this step needs (\(wanted.joined(separator: "; and "))), which come from its VpcConfig; start workers with --labels.")
         }
