@@ -106,17 +106,11 @@ public enum ApiCodec {
         case let .workers(list): try! encoder.encode(list)
         case let .failure(reason): try! encoder.encode(Text(value: reason))
         }
-        return [Array(WireCodec.protocolVersion.utf8), Array(message.kind.utf8), Array(payload)]
+        return WireCodec.envelope(kind: message.kind, payload: payload)
     }
 
     public static func decode(_ frames: [[UInt8]]) throws(WireCodec.Malformed) -> ApiMessage {
-        guard frames.count == 3 else { throw WireCodec.Malformed(reason: "expected 3 frames, got \(frames.count)") }
-        guard String(decoding: frames[0], as: UTF8.self) == WireCodec.protocolVersion else {
-            throw WireCodec.Malformed(reason: "unknown protocol version '\(String(decoding: frames[0].prefix(32), as: UTF8.self))'")
-        }
-        guard frames[2].count <= WireCodec.maxPayloadBytes else { throw WireCodec.Malformed(reason: "payload of \(frames[2].count) bytes is over the limit") }
-        let kind = String(decoding: frames[1], as: UTF8.self)
-        let payload = Data(frames[2])
+        let (kind, payload) = try WireCodec.open(frames)
         let decoder = JSONDecoder()
         do {
             switch kind {

@@ -25,16 +25,25 @@ public enum WireCodec {
         case let .cancel(body): payload = try! encoder.encode(body)
         case .heartbeat, .shutdown: payload = Data("{}".utf8)
         }
-        return [Array(protocolVersion.utf8), Array(message.kind.utf8), Array(payload)]
+        return envelope(kind: message.kind, payload: payload)
     }
 
-    public static func decode(_ frames: [[UInt8]]) throws(Malformed) -> WireMessage {
+    /// The frames every message travels in: version, kind, JSON payload.
+    static func envelope(kind: String, payload: Data) -> [[UInt8]] {
+        [Array(protocolVersion.utf8), Array(kind.utf8), Array(payload)]
+    }
+
+    /// Checks the envelope (frame count, version, size) and returns kind and payload.
+    static func open(_ frames: [[UInt8]]) throws(Malformed) -> (kind: String, payload: Data) {
         guard frames.count == 3 else { throw Malformed(reason: "expected 3 frames, got \(frames.count)") }
         let version = String(decoding: frames[0], as: UTF8.self)
         guard version == protocolVersion else { throw Malformed(reason: "unknown protocol version '\(version.prefix(32))'") }
         guard frames[2].count <= maxPayloadBytes else { throw Malformed(reason: "payload of \(frames[2].count) bytes is over the limit") }
-        let kind = String(decoding: frames[1], as: UTF8.self)
-        let payload = Data(frames[2])
+        return (String(decoding: frames[1], as: UTF8.self), Data(frames[2]))
+    }
+
+    public static func decode(_ frames: [[UInt8]]) throws(Malformed) -> WireMessage {
+        let (kind, payload) = try open(frames)
         let decoder = JSONDecoder()
         do {
             switch kind {
