@@ -28,6 +28,8 @@ public final class CoordinatorEndpoint {
     private let context: Context
     private let socket: Socket
     private let authenticator: ZapAuthenticator?
+    /// Serves data to workers that cannot read the coordinator's files (`--fetch-data`).
+    public var transfers: TransferServer?
     public private(set) var registry: WorkerRegistry
     private let heartbeatInterval: TimeInterval
     private var lastHeartbeat = Date.distantPast
@@ -133,9 +135,15 @@ public final class CoordinatorEndpoint {
         case let .finished(finished):
             // Only the current assignment may finish; a late attempt is ignored.
             if registry.release(finished.key, from: identity) != nil { events.append(.finished(finished)) }
+        case let .fetch(request):
+            for (header, bytes) in transfers?.serve(request) ?? [(ChunkHeader(transfer: request.transfer, offset: request.offset, crc32: 0, error: "this coordinator does not serve data"), [])] {
+                send(.chunk(header, bytes), to: identity)
+            }
+        case let .put(header, bytes):
+            send(.putAck(transfers?.receive(header, bytes) ?? PutAck(transfer: header.transfer, offset: header.offset, error: "this coordinator takes no data")), to: identity)
         case .heartbeat, .register:
             break
-        case .welcome, .assign, .cancel, .shutdown:
+        case .welcome, .assign, .cancel, .shutdown, .chunk, .putAck:
             diagnostics("dropped a '\(message.kind)' message, which only a coordinator sends, from \(printable(identity))")
         }
     }

@@ -18,6 +18,9 @@ public final class WorkerAgent {
         /// A cluster worker outlives its coordinator: it stops its jobs, then asks
         /// to register again, backing off up to `maxBackoff`. A local worker exits.
         public var reconnect = false
+        /// The worker cannot read the coordinator's files: inputs and outputs
+        /// travel over the coordinator connection instead of a shared filesystem.
+        public var fetchData = false
         public var maxBackoff: TimeInterval = 30
         public var heartbeatInterval: TimeInterval = 0.5
         public var liveness: TimeInterval = 3
@@ -41,6 +44,7 @@ public final class WorkerAgent {
     private let socket: Socket
     private var jobs: [TaskKey: (job: RunningJob, log: LogFollower)] = [:]
     private var functions: [String: FunctionSlot] = [:]
+    private var shipped: [TaskKey: ShippedJob] = [:]
     private var lastHeard = Date()
     private var lastSent = Date.distantPast
     private var liveness: TimeInterval
@@ -72,6 +76,7 @@ public final class WorkerAgent {
             poller.add(socket)
             for slot in functions.values where slot.current != nil || !slot.ready { poller.add(fileDescriptor: slot.process.outputDescriptor) }
             for entry in jobs.values { if let descriptor = entry.job.exitDescriptor { poller.add(fileDescriptor: descriptor) } }
+            for job in shipped.values { if case let .running(running, _) = job.phase, let descriptor = running.exitDescriptor { poller.add(fileDescriptor: descriptor) } }
             _ = try poller.poll(timeoutMilliseconds: 20)
             if shouldStop() { return .shutdown }
             let now = Date()
@@ -94,10 +99,13 @@ public final class WorkerAgent {
                 case let .assign(assignment): start(assignment)
                 case let .cancel(key): cancel(key)
                 case .shutdown: return .shutdown
-                case .heartbeat, .register, .log, .finished: break
+                case let .chunk(header, bytes): takeChunk(header, bytes)
+                case let .putAck(ack): takeAck(ack)
+                case .heartbeat, .register, .log, .finished, .fetch, .put: break
                 }
             }
             advanceJobs()
+            advanceShipped(now: now)
             advanceFunctions(now: now)
             if connected && now.timeIntervalSince(lastHeard) > liveness {
                 // Its jobs were given to other workers by now: stop them, commit nothing.
@@ -133,6 +141,8 @@ public final class WorkerAgent {
             _ = entry.job.poll()
         }
         jobs.removeAll()
+        for (_, job) in shipped { job.stop() }
+        shipped.removeAll()
         for (_, slot) in functions { slot.process.terminate() }
         functions.removeAll()
     }
@@ -157,6 +167,17 @@ public final class WorkerAgent {
     private func start(_ assignment: Assignment) {
         let key = assignment.key
         switch assignment.task {
+        case let .processing(spec, outputStaging) where configuration.fetchData:
+            let job = ShippedJob(
+                key: key, spec: spec, remoteStaging: outputStaging,
+                folder: configuration.workFolder.appendingPathComponent("transfers/\(key.taskId.replacingOccurrences(of: "/", with: "_"))-\(key.attempt)")
+            )
+            shipped[key] = job
+            do {
+                if let first = try job.startFetching() { send(first) } else { try launch(job) }
+            } catch {
+                fail(job, "\(error)")
+            }
         case let .processing(spec, outputStaging):
             let log = logFile(for: key)
             do {
@@ -188,6 +209,7 @@ public final class WorkerAgent {
     }
 
     private func cancel(_ key: TaskKey) {
+        shipped.removeValue(forKey: key)?.stop()
         if let entry = jobs.removeValue(forKey: key) {
             entry.job.kill()
             _ = entry.job.poll()
@@ -209,6 +231,68 @@ public final class WorkerAgent {
             for chunk in entry.log.read() { send(.log(chunk)) }
             jobs[key] = nil
             finish(key, .processing(outcome))
+        }
+    }
+
+    private func launch(_ job: ShippedJob) throws {
+        let log = logFile(for: job.key)
+        let running = try RunningJob(
+            spec: job.localSpec, workFolder: configuration.workFolder.appendingPathComponent("jobs"), logFile: log,
+            outputStaging: job.folder.appendingPathComponent("out")
+        )
+        job.phase = .running(running, LogFollower(path: log, key: job.key))
+        job.lastProgress = Date()
+    }
+
+    /// A shipped instance that could not move its data is rejected, so the coordinator runs it again.
+    private func fail(_ job: ShippedJob, _ reason: String) {
+        job.stop()
+        shipped[job.key] = nil
+        finish(job.key, .rejected(reason: "on worker \(configuration.workerId): \(reason)"))
+    }
+
+    private func takeChunk(_ header: ChunkHeader, _ bytes: [UInt8]) {
+        guard let job = shipped.values.first(where: { $0.transferId == header.transfer }), case .fetching = job.phase else { return }
+        do {
+            if let next = try job.take(header, bytes) { send(next) } else if job.fetched { try launch(job) }
+        } catch {
+            fail(job, "\(error)")
+        }
+    }
+
+    private func takeAck(_ ack: PutAck) {
+        guard let job = shipped.values.first(where: { $0.transferId == ack.transfer }), case .putting = job.phase else { return }
+        do {
+            for message in try job.take(ack) { send(message) }
+        } catch {
+            fail(job, "\(error)")
+        }
+    }
+
+    private func advanceShipped(now: Date) {
+        for (key, job) in shipped {
+            switch job.phase {
+            case .fetching:
+                if now.timeIntervalSince(job.lastProgress) > ShippedJob.stallSeconds { fail(job, "fetching its inputs stalled for \(Int(ShippedJob.stallSeconds)) s") }
+            case let .running(running, log):
+                for chunk in log.read() { send(.log(chunk)) }
+                guard let outcome = running.poll() else { continue }
+                for chunk in log.read() { send(.log(chunk)) }
+                do {
+                    for message in try job.startPutting(outcome) { send(message) }
+                } catch {
+                    fail(job, "\(error)")
+                }
+            case let .putting(outcome):
+                if job.putDone {
+                    FileHandle.standardError.write(Data("shoal worker \(configuration.workerId): task \(key.taskId) moved \(job.bytesFetched) bytes in and \(job.bytesPut) bytes out over the wire\n".utf8))
+                    job.stop()
+                    shipped[key] = nil
+                    finish(key, .processing(job.remoteOutcome(outcome)))
+                } else if now.timeIntervalSince(job.lastProgress) > ShippedJob.stallSeconds {
+                    fail(job, "putting its outputs stalled for \(Int(ShippedJob.stallSeconds)) s")
+                }
+            }
         }
     }
 

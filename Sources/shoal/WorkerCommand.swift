@@ -35,6 +35,9 @@ struct WorkerCommand: ParsableCommand {
     @Flag(help: "Keep running when the coordinator goes away, and register again (with backoff) when it is back.")
     var reconnect = false
 
+    @Flag(help: "This host cannot see the coordinator's home: fetch inputs and send outputs over the connection (CRC-checked chunks).")
+    var fetchData = false
+
     @Option(help: "The coordinator's public key file (turns CURVE on).")
     var serverKey: String?
 
@@ -54,6 +57,7 @@ struct WorkerCommand: ParsableCommand {
         )
         configuration.labels = try Labels.parse(labels)
         configuration.reconnect = reconnect
+        configuration.fetchData = fetchData
         if let serverKey, let key {
             configuration.curve = (try KeyFile.read(serverKey), try CurveKeyPair.derive(secretKey: try KeyFile.read(key)))
         }

@@ -87,6 +87,46 @@ import Testing
         #expect((try home.json(["executions", "describe", execution]) as? [String: Any])?["status"] as? String == "Stopped")
     }
 
+    @Test func aWorkerThatCannotSeeTheHomeFetchesInputsAndSendsOutputsOverTheWire() throws {
+        let home = try TemporaryHome()
+        // Over 8 chunks, so the worker has to grant credit again, and not a whole number of chunks.
+        let size = (1 << 20) * 9 + 12_345
+        let bytes = (0..<size).map { UInt8(truncatingIfNeeded: ($0 &* 2_654_435_761) >> 13) }
+        let object = home.url.appendingPathComponent("objects/b/data/big.bin")
+        try FileManager.default.createDirectory(at: object.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(bytes).write(to: object)
+        let bind = "tcp://127.0.0.1:\(try Self.freePort())"
+        let api = "tcp://127.0.0.1:\(try Self.freePort())"
+        let coordinator = try home.start(["coordinator", "--bind", bind, "--api", api])
+        defer { coordinator.terminate(); coordinator.waitUntilExit() }
+        let workerLog = home.url.appendingPathComponent("worker.err")
+        let work = home.url.appendingPathComponent("remote-work")
+        let worker = try home.start(["worker", "--connect", bind, "--id", "far", "--fetch-data", "--reconnect", "--work-dir", work.path], standardError: workerLog)
+        defer { worker.terminate(); worker.waitUntilExit() }
+
+        let definition = PipelineDefinition {
+            Step.processing("Copy", arguments: ProcessingArguments(
+                instanceType: "ml.m5.large", instanceCount: 1, imageUri: "sh",
+                entrypoint: ["/bin/sh", "-c", "cp /opt/ml/processing/input/data/big.bin /opt/ml/processing/out/copy.bin && echo small > /opt/ml/processing/out/sub/note.txt"],
+                roleArn: "r",
+                inputs: [ProcessingInput(inputName: "data", s3Input: S3Input(s3Uri: "s3://b/data/big.bin", localPath: "/opt/ml/processing/input/data"))],
+                outputs: [ProcessingOutput(outputName: "out", s3Output: S3Output(s3Uri: "s3://b/copied", localPath: "/opt/ml/processing/out"))]
+            ))
+        }
+        // The job makes its own sub-folder; an output path with a folder in it has to arrive too.
+        let text = try definition.jsonText().replacingOccurrences(of: "&& echo small", with: "&& mkdir -p /opt/ml/processing/out/sub && echo small")
+        let run = try home.shoal(["run", try home.file("p.json", text), "--coordinator", api])
+        #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
+        let copied = try Data(contentsOf: home.url.appendingPathComponent("objects/b/copied/copy.bin"))
+        #expect(copied == Data(bytes))
+        #expect(try String(contentsOf: home.url.appendingPathComponent("objects/b/copied/sub/note.txt"), encoding: .utf8) == "small\n")
+        let said = try String(contentsOf: workerLog, encoding: .utf8)
+        #expect(said.contains("moved \(size) bytes in and \(size + 6) bytes out over the wire"), "\(said)")
+        // The worker keeps no copies once the coordinator has the outputs.
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: work.appendingPathComponent("transfers").path)) ?? []
+        #expect(left.isEmpty)
+    }
+
     @Test func aPublicAddressWithoutKeysNeedsInsecure() throws {
         let home = try TemporaryHome()
         let outcome = try home.shoal(["coordinator", "--bind", "tcp://0.0.0.0:1", "--api", "tcp://0.0.0.0:2"])

@@ -25,13 +25,18 @@ public final class TemporaryHome: @unchecked Sendable {
     }
 
     /// Starts `shoal arguments…` in the background (for a test that stops it midway); the caller terminates it.
-    public func start(_ arguments: [String]) throws -> Process {
+    public func start(_ arguments: [String], standardError: URL? = nil) throws -> Process {
         let process = Process()
         process.executableURL = ShoalProcess.executable
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        if let standardError {
+            FileManager.default.createFile(atPath: standardError.path, contents: nil)
+            process.standardError = try FileHandle(forWritingTo: standardError)
+        } else {
+            process.standardError = FileHandle.nullDevice
+        }
         try process.run()
         return process
     }

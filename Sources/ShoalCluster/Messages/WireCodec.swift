@@ -24,6 +24,10 @@ public enum WireCodec {
         case let .assign(body): payload = try! encoder.encode(body)
         case let .cancel(body): payload = try! encoder.encode(body)
         case .heartbeat, .shutdown: payload = Data("{}".utf8)
+        case let .fetch(body): payload = try! encoder.encode(body)
+        case let .putAck(body): payload = try! encoder.encode(body)
+        case let .chunk(header, bytes): return envelope(kind: message.kind, payload: try! encoder.encode(header)) + [bytes]
+        case let .put(header, bytes): return envelope(kind: message.kind, payload: try! encoder.encode(header)) + [bytes]
         }
         return envelope(kind: message.kind, payload: payload)
     }
@@ -35,7 +39,12 @@ public enum WireCodec {
 
     /// Checks the envelope (frame count, version, size) and returns kind and payload.
     static func open(_ frames: [[UInt8]]) throws(Malformed) -> (kind: String, payload: Data) {
-        guard frames.count == 3 else { throw Malformed(reason: "expected 3 frames, got \(frames.count)") }
+        let kind = frames.count > 1 ? String(decoding: frames[1], as: UTF8.self) : ""
+        let carriesData = kind == "chunk" || kind == "put"
+        guard frames.count == (carriesData ? 4 : 3) else { throw Malformed(reason: "expected \(carriesData ? 4 : 3) frames, got \(frames.count)") }
+        if carriesData && frames[3].count > TransferLimits.chunkBytes {
+            throw Malformed(reason: "a data frame of \(frames[3].count) bytes is over the \(TransferLimits.chunkBytes)-byte chunk size")
+        }
         let version = String(decoding: frames[0], as: UTF8.self)
         guard version == protocolVersion else { throw Malformed(reason: "unknown protocol version '\(version.prefix(32))'") }
         guard frames[2].count <= maxPayloadBytes else { throw Malformed(reason: "payload of \(frames[2].count) bytes is over the limit") }
@@ -55,6 +64,10 @@ public enum WireCodec {
             case "assign": return .assign(try decoder.decode(Assignment.self, from: payload))
             case "cancel": return .cancel(try decoder.decode(TaskKey.self, from: payload))
             case "shutdown": return .shutdown
+            case "fetch": return .fetch(try decoder.decode(FetchRequest.self, from: payload))
+            case "chunk": return .chunk(try decoder.decode(ChunkHeader.self, from: payload), frames[3])
+            case "put": return .put(try decoder.decode(PutHeader.self, from: payload), frames[3])
+            case "put-ack": return .putAck(try decoder.decode(PutAck.self, from: payload))
             default: throw Malformed(reason: "unknown message kind '\(kind.prefix(32))'")
             }
         } catch let error as Malformed {

@@ -14,6 +14,11 @@ public enum WireMessage: Sendable, Equatable {
     case assign(Assignment)
     case cancel(TaskKey)
     case shutdown
+    // data, both ways (a data frame follows the JSON header)
+    case fetch(FetchRequest)
+    case chunk(ChunkHeader, [UInt8])
+    case put(PutHeader, [UInt8])
+    case putAck(PutAck)
 
     public var kind: String {
         switch self {
@@ -25,6 +30,10 @@ public enum WireMessage: Sendable, Equatable {
         case .assign: "assign"
         case .cancel: "cancel"
         case .shutdown: "shutdown"
+        case .fetch: "fetch"
+        case .chunk: "chunk"
+        case .put: "put"
+        case .putAck: "put-ack"
         }
     }
 }

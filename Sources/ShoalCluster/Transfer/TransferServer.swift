@@ -1,0 +1,117 @@
+import Foundation
+
+/// The coordinator's side of data over the wire: serves object chunks to
+/// workers on other hosts, within the credit they grant, and writes the output
+/// chunks they send into its staging folder. Only paths under `objectsRoot`
+/// are served and only paths under `stagingRoot` are written.
+public final class TransferServer {
+    private let objectsRoot: String
+    private let stagingRoot: String
+    private var reads: [String: Read] = [:]
+    private var writes: [String: Write] = [:]
+
+    private final class Read {
+        let handle: FileHandle
+        let size: Int
+        var offset = 0
+        var crc = CRC32()
+        var used = Date()
+        init(handle: FileHandle, size: Int) { self.handle = handle; self.size = size }
+        deinit { try? handle.close() }
+    }
+
+    private final class Write {
+        let handle: FileHandle
+        let path: String
+        var offset = 0
+        var crc = CRC32()
+        var used = Date()
+        init(handle: FileHandle, path: String) { self.handle = handle; self.path = path }
+        deinit { try? handle.close() }
+    }
+
+    public init(objectsRoot: URL, stagingRoot: URL) {
+        self.objectsRoot = objectsRoot.standardizedFileURL.path + "/"
+        self.stagingRoot = stagingRoot.standardizedFileURL.path + "/"
+    }
+
+    /// The chunks answering a fetch: at most `credit`, read sequentially.
+    public func serve(_ request: FetchRequest) -> [(ChunkHeader, [UInt8])] {
+        func failure(_ reason: String) -> [(ChunkHeader, [UInt8])] {
+            reads[request.transfer] = nil
+            return [(ChunkHeader(transfer: request.transfer, offset: request.offset, crc32: 0, error: reason), [])]
+        }
+        let path = URL(fileURLWithPath: request.path).standardizedFileURL.path
+        guard path.hasPrefix(objectsRoot) else { return failure("\(request.path) is not in the object store") }
+        if reads[request.transfer] == nil {
+            guard request.offset == 0 else { return failure("the transfer is unknown; start it at offset 0") }
+            guard let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, let handle = FileHandle(forReadingAtPath: path)
+            else { return failure("\(request.path) cannot be read") }
+            evictIfFull()
+            reads[request.transfer] = Read(handle: handle, size: size)
+        }
+        let read = reads[request.transfer]!
+        guard request.offset == read.offset else { return failure("expected offset \(read.offset), got \(request.offset)") }
+        read.used = Date()
+        var chunks: [(ChunkHeader, [UInt8])] = []
+        for _ in 0..<max(1, min(request.credit, TransferLimits.window)) {
+            let bytes = [UInt8]((try? read.handle.read(upToCount: TransferLimits.chunkBytes)) ?? Data())
+            bytes.withUnsafeBytes { read.crc.update($0) }
+            var header = ChunkHeader(transfer: request.transfer, offset: read.offset, crc32: CRC32.of(bytes))
+            read.offset += bytes.count
+            let last = read.offset >= read.size || bytes.isEmpty
+            if last {
+                header.objectSize = read.offset
+                header.objectCRC32 = read.crc.value
+            }
+            chunks.append((header, bytes))
+            if last {
+                reads[request.transfer] = nil
+                break
+            }
+        }
+        return chunks
+    }
+
+    /// Writes one output chunk, checking its CRC, and the whole file's on the last one.
+    public func receive(_ header: PutHeader, _ bytes: [UInt8]) -> PutAck {
+        func failure(_ reason: String) -> PutAck {
+            writes[header.transfer] = nil
+            return PutAck(transfer: header.transfer, offset: header.offset, error: reason)
+        }
+        let path = URL(fileURLWithPath: header.destination).standardizedFileURL.path
+        guard path.hasPrefix(stagingRoot) else { return failure("\(header.destination) is not in the staging folder") }
+        guard CRC32.of(bytes) == header.crc32 else { return failure("chunk at \(header.offset) of \(header.destination) failed its checksum") }
+        if writes[header.transfer] == nil {
+            guard header.offset == 0 else { return failure("the transfer is unknown; start it at offset 0") }
+            try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
+                return failure("\(header.destination) cannot be written")
+            }
+            evictIfFull()
+            writes[header.transfer] = Write(handle: handle, path: path)
+        }
+        let write = writes[header.transfer]!
+        guard header.offset == write.offset else { return failure("expected offset \(write.offset), got \(header.offset)") }
+        write.used = Date()
+        do { try write.handle.write(contentsOf: bytes) } catch { return failure("\(header.destination): \(error)") }
+        bytes.withUnsafeBytes { write.crc.update($0) }
+        write.offset += bytes.count
+        if let size = header.objectSize {
+            let crc = write.crc.value
+            writes[header.transfer] = nil
+            guard size == write.offset, crc == header.objectCRC32 else {
+                try? FileManager.default.removeItem(atPath: path)
+                return PutAck(transfer: header.transfer, offset: header.offset, error: "\(header.destination) arrived damaged (size or checksum)")
+            }
+        }
+        return PutAck(transfer: header.transfer, offset: header.offset)
+    }
+
+    private func evictIfFull() {
+        if reads.count + writes.count < TransferLimits.maxOpenTransfers { return }
+        let oldestRead = reads.min { $0.value.used < $1.value.used }
+        let oldestWrite = writes.min { $0.value.used < $1.value.used }
+        if let read = oldestRead, oldestWrite.map({ read.value.used < $0.value.used }) ?? true { reads[read.key] = nil } else if let write = oldestWrite { writes[write.key] = nil }
+    }
+}

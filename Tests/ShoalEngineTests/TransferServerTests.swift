@@ -1,0 +1,63 @@
+import Foundation
+import ShoalCluster
+import ShoalTestSupport
+import Testing
+
+/// The coordinator's side of data over the wire, against real files.
+struct TransferServerTests {
+    private func roots() throws -> (TemporaryHome, URL, URL) {
+        let home = try TemporaryHome()
+        let objects = home.url.appendingPathComponent("objects")
+        let staging = home.url.appendingPathComponent("staging")
+        try FileManager.default.createDirectory(at: objects.appendingPathComponent("b"), withIntermediateDirectories: true)
+        return (home, objects, staging)
+    }
+
+    @Test func servesAnObjectInChunksWithinCreditAndChecksumsIt() throws {
+        let (home, objects, staging) = try roots()
+        _ = home
+        let bytes = (0..<(TransferLimits.chunkBytes * 2 + 17)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let path = objects.appendingPathComponent("b/big.bin").path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let server = TransferServer(objectsRoot: objects, stagingRoot: staging)
+
+        let first = server.serve(FetchRequest(transfer: "t", path: path, offset: 0, credit: 2))
+        #expect(first.count == 2)
+        #expect(first.allSatisfy { $0.0.error == nil && $0.0.objectSize == nil })
+        #expect(first.allSatisfy { CRC32.of($0.1) == $0.0.crc32 })
+        let rest = server.serve(FetchRequest(transfer: "t", path: path, offset: TransferLimits.chunkBytes * 2, credit: 2))
+        #expect(rest.count == 1)
+        let whole = (first + rest).flatMap { $0.1 }
+        #expect(whole == bytes)
+        #expect(rest.last?.0.objectSize == bytes.count)
+        #expect(rest.last?.0.objectCRC32 == CRC32.of(bytes))
+    }
+
+    @Test func refusesPathsOutsideItsFoldersAndDamagedChunks() throws {
+        let (home, objects, staging) = try roots()
+        let secret = home.url.appendingPathComponent("shoal.sqlite").path
+        try Data("secret".utf8).write(to: URL(fileURLWithPath: secret))
+        let server = TransferServer(objectsRoot: objects, stagingRoot: staging)
+
+        let escaped = server.serve(FetchRequest(transfer: "x", path: objects.path + "/../shoal.sqlite", offset: 0, credit: 1))
+        #expect(escaped.first?.0.error?.contains("not in the object store") == true)
+        #expect(escaped.first?.1.isEmpty == true)
+
+        let outside = server.receive(PutHeader(transfer: "y", destination: objects.path + "/b/planted", offset: 0, crc32: CRC32.of([1])), [1])
+        #expect(outside.error?.contains("not in the staging folder") == true)
+        #expect(!FileManager.default.fileExists(atPath: objects.path + "/b/planted"))
+
+        let target = staging.appendingPathComponent("run/out/file.bin").path
+        let damaged = server.receive(PutHeader(transfer: "z", destination: target, offset: 0, crc32: CRC32.of([1, 2, 3])), [1, 2, 4])
+        #expect(damaged.error?.contains("checksum") == true)
+
+        // A whole file whose total does not add up is removed, not left half-written.
+        let good: [UInt8] = [1, 2, 3]
+        let short = server.receive(PutHeader(transfer: "w", destination: target, offset: 0, crc32: CRC32.of(good), objectSize: 4, objectCRC32: CRC32.of(good)), good)
+        #expect(short.error?.contains("arrived damaged") == true)
+        #expect(!FileManager.default.fileExists(atPath: target))
+        let ok = server.receive(PutHeader(transfer: "v", destination: target, offset: 0, crc32: CRC32.of(good), objectSize: 3, objectCRC32: CRC32.of(good)), good)
+        #expect(ok.error == nil)
+        #expect(FileManager.default.contents(atPath: target) == Data(good))
+    }
+}
