@@ -2,15 +2,17 @@
 # Three hosts on one machine: Linux network namespaces joined by veth pairs on a
 # bridge, each with its own address. A coordinator runs on host 1 and workers
 # on hosts 2 and 3, all with CURVE keys. Then:
-#   1. the items example runs through the coordinator on both workers;
+#   1. the abalone and items examples run through the coordinator on both
+#      workers, with their inputs, code and outputs shipped over the wire;
 #   2. a worker is killed with SIGKILL mid-job: the execution still succeeds,
 #      with every output once;
 #   3. a worker's link is cut mid-job: it is declared lost within the liveness
 #      window, its work moves, and it registers again once the link is back;
 #   4. a worker whose key is not on the allow-list is refused and never listed.
-# Needs root and iproute2. The namespaces share this machine's filesystem, so
-# workers read the coordinator's home directly: shipping data over the
-# connection is not built yet. SHOAL names the binary (default: the release build).
+# Workers cannot see the coordinator's home (each runs in its own mount
+# namespace with an empty tmpfs over it), so every input, the code included,
+# and every output travels over the connection (--fetch-data).
+# Needs root, iproute2 and util-linux. SHOAL names the binary (default: the release build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 shoal=$(realpath "${SHOAL:-.build/release/shoal}")
@@ -18,6 +20,7 @@ id=$$
 net=10.$((id % 200 + 20)).$((id / 200 % 250)).
 work=$(mktemp -d /tmp/shoal-cluster-XXXXXX)
 export SHOAL_HOME=$work/home
+mkdir -p "$SHOAL_HOME"
 pids=()
 
 cleanup() {
@@ -30,7 +33,8 @@ cleanup() {
 trap cleanup EXIT
 
 step() { echo "cluster-test: $*"; }
-fail() { echo "cluster-test: FAILED: $*" >&2; echo "--- coordinator log" >&2; tail -n 30 "$work/coordinator.log" >&2; exit 1; }
+fail() { echo "cluster-test: FAILED: $*" >&2; echo "--- coordinator log" >&2; tail -n 30 "$work/coordinator.log" >&2
+  for log in "$work"/worker-*.log; do [ -f "$log" ] && { echo "--- $log" >&2; tail -n 10 "$log" >&2; }; done; exit 1; }
 
 ip link add "sb$id" type bridge
 ip link set "sb$id" up
@@ -62,7 +66,10 @@ disown $!
 start_worker() {
   local host=$1 name=$2 key=$3
   # Not through `on`: a backgrounded function is a subshell, and $! would be its pid.
-  ip netns exec "sh$id-$host" "$shoal" worker --connect "$coordinator" --id "$name" --slots 2 --reconnect --work-dir "$work/$name" \
+  # Every step execs the next, so $! is the worker's own pid.
+  ip netns exec "sh$id-$host" unshare --mount --propagation private \
+    sh -c 'mount -t tmpfs -o size=1m none "$SHOAL_HOME" && exec "$@"' worker-on-"$host" \
+    "$shoal" worker --fetch-data --connect "$coordinator" --id "$name" --slots 2 --reconnect --work-dir "$work/$name" \
     --server-key "$keys/coordinator.pub" --key "$key" >> "$work/$name.log" 2>&1 &
   started=$!
   disown "$started"
@@ -81,6 +88,15 @@ on 1 "$shoal" run examples/items/pipeline.json --pipeline-name ItemsPipeline "${
 count=$("$shoal" ls s3://my-bucket/items/ --output json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
 [ "$count" = 20 ] || fail "items: $count outputs, not 20"
 step "items example: 20 outputs from 4 instances on 2 workers"
+grep -q "bytes out over the wire" "$work/worker-2.log" "$work/worker-3.log" || fail "no worker reported shipping data over the wire"
+
+python3 examples/abalone/generate_data.py 4177 > "$work/abalone.csv"
+"$shoal" cp "$work/abalone.csv" s3://my-bucket/abalone/abalone-dataset.csv > /dev/null
+"$shoal" cp examples/abalone/preprocess.py s3://my-bucket/code/preprocess.py > /dev/null
+"$shoal" functions create --name sagemaker_test_lambda --script examples/abalone/lambda_fn.py --handler lambda_fn.lambda_handler > /dev/null
+on 1 "$shoal" run examples/abalone/pipeline.json --pipeline-name AbalonePipeline "${client[@]}" > "$work/abalone.out" 2>&1 || fail "abalone run: $(tail -3 "$work/abalone.out")"
+ls "$work"/worker-*/functions/ 2>/dev/null | grep -q "sagemaker_test_lambda-" || fail "no worker fetched the Lambda step's code"
+step "abalone example: processing on 2 instances, condition and Lambda step, code fetched by the workers"
 
 # A job slow enough to be interrupted: each of 4 instances sleeps, then writes its host's file.
 python3 - "$work/slow.json" <<'PY'

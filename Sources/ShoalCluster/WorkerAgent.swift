@@ -45,6 +45,8 @@ public final class WorkerAgent {
     private var jobs: [TaskKey: (job: RunningJob, log: LogFollower)] = [:]
     private var functions: [String: FunctionSlot] = [:]
     private var shipped: [TaskKey: ShippedJob] = [:]
+    /// Function code being fetched, by the local folder it goes to.
+    private var codeFetches: [String: CodeFetch] = [:]
     private var lastHeard = Date()
     private var lastSent = Date.distantPast
     private var liveness: TimeInterval
@@ -143,6 +145,11 @@ public final class WorkerAgent {
         jobs.removeAll()
         for (_, job) in shipped { job.stop() }
         shipped.removeAll()
+        for fetch in codeFetches.values {
+            fetch.fetcher.close()
+            try? FileManager.default.removeItem(atPath: fetch.partial)
+        }
+        codeFetches.removeAll()
         for (_, slot) in functions { slot.process.terminate() }
         functions.removeAll()
     }
@@ -189,6 +196,13 @@ public final class WorkerAgent {
             } catch {
                 finish(key, .rejected(reason: "\(error)"))
             }
+        case var .lambda(invocation) where configuration.fetchData && invocation.codeFiles != nil:
+            let version = invocation.codeVersion ?? "0"
+            let local = configuration.workFolder.appendingPathComponent("functions/\(invocation.functionName)-\(version)").path
+            guard FileManager.default.fileExists(atPath: local) else { return fetchCode(assignment, into: local) }
+            invocation.codeFiles = nil
+            invocation.codePath = local
+            start(Assignment(key: key, task: .lambda(invocation)))
         case let .lambda(invocation):
             let slot: FunctionSlot
             if let existing = functions[invocation.functionName], existing.process.isRunning, existing.process.handler == invocation.handler {
@@ -210,6 +224,7 @@ public final class WorkerAgent {
 
     private func cancel(_ key: TaskKey) {
         shipped.removeValue(forKey: key)?.stop()
+        for fetch in codeFetches.values { fetch.waiting.removeAll { $0.key == key } }
         if let entry = jobs.removeValue(forKey: key) {
             entry.job.kill()
             _ = entry.job.poll()
@@ -252,7 +267,10 @@ public final class WorkerAgent {
     }
 
     private func takeChunk(_ header: ChunkHeader, _ bytes: [UInt8]) {
-        guard let job = shipped.values.first(where: { $0.transferId == header.transfer }), case .fetching = job.phase else { return }
+        if let (local, fetch) = codeFetches.first(where: { $0.value.fetcher.transferId == header.transfer }) {
+            return takeCodeChunk(fetch, into: local, header, bytes)
+        }
+        guard let job = shipped.values.first(where: { $0.fetcher.transferId == header.transfer }), case .fetching = job.phase else { return }
         do {
             if let next = try job.take(header, bytes) { send(next) } else if job.fetched { try launch(job) }
         } catch {
@@ -269,7 +287,53 @@ public final class WorkerAgent {
         }
     }
 
+    /// Fetches a function's code once into a folder named by its registration; the invocations wait for it.
+    private func fetchCode(_ assignment: Assignment, into local: String) {
+        guard case let .lambda(invocation) = assignment.task else { return }
+        if let fetch = codeFetches[local] { return fetch.waiting.append(assignment) }
+        let partial = local + ".partial-\(UUID().uuidString.prefix(8))"
+        let files = (invocation.codeFiles ?? []).map { (source: invocation.codePath + "/" + $0, local: partial + "/" + $0) }
+        let fetch = CodeFetch(fetcher: Fetcher(files: files), partial: partial, first: assignment)
+        codeFetches[local] = fetch
+        do {
+            try FileManager.default.createDirectory(atPath: partial, withIntermediateDirectories: true)
+            if let first = try fetch.fetcher.start() { send(first) } else { try codeArrived(fetch, into: local) }
+        } catch {
+            failCode(fetch, into: local, "\(error)")
+        }
+    }
+
+    private func takeCodeChunk(_ fetch: CodeFetch, into local: String, _ header: ChunkHeader, _ bytes: [UInt8]) {
+        fetch.lastProgress = Date()
+        do {
+            if let next = try fetch.fetcher.take(header, bytes) { send(next) } else if fetch.fetcher.done { try codeArrived(fetch, into: local) }
+        } catch {
+            failCode(fetch, into: local, "\(error)")
+        }
+    }
+
+    private func codeArrived(_ fetch: CodeFetch, into local: String) throws {
+        // A rename, so no invocation ever sees half the code.
+        guard rename(fetch.partial, local) == 0 else { throw ShippedJob.Failed(description: "cannot move the function code to \(local): \(String(cString: strerror(errno)))") }
+        codeFetches[local] = nil
+        for assignment in fetch.waiting { start(assignment) }
+    }
+
+    private func failCode(_ fetch: CodeFetch, into local: String, _ reason: String) {
+        fetch.fetcher.close()
+        try? FileManager.default.removeItem(atPath: fetch.partial)
+        codeFetches[local] = nil
+        for assignment in fetch.waiting {
+            guard case let .lambda(invocation) = assignment.task else { continue }
+            let reply = LambdaReply(result: nil, error: "cannot fetch the function's code: \(reason)")
+            finish(assignment.key, .lambda(replies: Array(repeating: reply, count: invocation.events.count), seconds: 0))
+        }
+    }
+
     private func advanceShipped(now: Date) {
+        for (local, fetch) in codeFetches where now.timeIntervalSince(fetch.lastProgress) > ShippedJob.stallSeconds {
+            failCode(fetch, into: local, "fetching stalled for \(Int(ShippedJob.stallSeconds)) s")
+        }
         for (key, job) in shipped {
             switch job.phase {
             case .fetching:
@@ -368,6 +432,20 @@ public final class WorkerAgent {
         let follower = LogFollower(path: slot.log, key: key, startingAt: slot.logOffset)
         for chunk in follower.read() { send(.log(LogChunk(key: key, offset: chunk.offset - slot.logOffset, text: chunk.text))) }
         slot.logOffset = LogFollower.size(of: slot.log)
+    }
+}
+
+/// A function's code on its way to a worker that cannot see the coordinator's home.
+final class CodeFetch {
+    let fetcher: Fetcher
+    let partial: String
+    var waiting: [Assignment]
+    var lastProgress = Date()
+
+    init(fetcher: Fetcher, partial: String, first: Assignment) {
+        self.fetcher = fetcher
+        self.partial = partial
+        waiting = [first]
     }
 }
 

@@ -104,6 +104,14 @@ import Testing
         let worker = try home.start(["worker", "--connect", bind, "--id", "far", "--fetch-data", "--reconnect", "--work-dir", work.path], standardError: workerLog)
         defer { worker.terminate(); worker.waitUntilExit() }
 
+        // Function code in two modules, so the worker has to fetch the whole folder.
+        let code = home.url.appendingPathComponent("scratch/fn")
+        try FileManager.default.createDirectory(at: code, withIntermediateDirectories: true)
+        try Data("import helper\ndef handler(event, context):\n    return {'said': helper.word(event['n'])}\n".utf8).write(to: code.appendingPathComponent("fn.py"))
+        try Data("def word(n):\n    return 'fetched-%d' % n\n".utf8).write(to: code.appendingPathComponent("helper.py"))
+        let created = try home.shoal(["functions", "create", "--name", "fn", "--zip-dir", code.path, "--handler", "fn.handler"])
+        #expect(created.status == 0, "\(created.stderr)")
+        let ask = Step.lambda("Ask", functionArn: "arn:aws:lambda:us-east-1:123456789012:function:fn", arguments: ["n": 7], outputs: [.init(name: "said", type: .string)])
         let definition = PipelineDefinition {
             Step.processing("Copy", arguments: ProcessingArguments(
                 instanceType: "ml.m5.large", instanceCount: 1, imageUri: "sh",
@@ -112,11 +120,15 @@ import Testing
                 inputs: [ProcessingInput(inputName: "data", s3Input: S3Input(s3Uri: "s3://b/data/big.bin", localPath: "/opt/ml/processing/input/data"))],
                 outputs: [ProcessingOutput(outputName: "out", s3Output: S3Output(s3Uri: "s3://b/copied", localPath: "/opt/ml/processing/out"))]
             ))
+            ask
+            // The function's answer comes back as the Fail step's message, where the test can read it.
+            Step.fail("Report", message: ask.output("said"), dependsOn: ["Ask", "Copy"])
         }
         // The job makes its own sub-folder; an output path with a folder in it has to arrive too.
         let text = try definition.jsonText().replacingOccurrences(of: "&& echo small", with: "&& mkdir -p /opt/ml/processing/out/sub && echo small")
         let run = try home.shoal(["run", try home.file("p.json", text), "--coordinator", api])
-        #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
+        #expect(run.stderr.contains("Failed: fetched-7"), "\(run.stdout)\n\(run.stderr)")
+        #expect(FileManager.default.fileExists(atPath: work.appendingPathComponent("functions").path))
         let copied = try Data(contentsOf: home.url.appendingPathComponent("objects/b/copied/copy.bin"))
         #expect(copied == Data(bytes))
         #expect(try String(contentsOf: home.url.appendingPathComponent("objects/b/copied/sub/note.txt"), encoding: .utf8) == "small\n")

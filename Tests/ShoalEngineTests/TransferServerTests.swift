@@ -19,7 +19,7 @@ struct TransferServerTests {
         let bytes = (0..<(TransferLimits.chunkBytes * 2 + 17)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
         let path = objects.appendingPathComponent("b/big.bin").path
         try Data(bytes).write(to: URL(fileURLWithPath: path))
-        let server = TransferServer(objectsRoot: objects, stagingRoot: staging)
+        let server = TransferServer(servedRoots: [objects], stagingRoot: staging)
 
         let first = server.serve(FetchRequest(transfer: "t", path: path, offset: 0, credit: 2))
         #expect(first.count == 2)
@@ -37,7 +37,7 @@ struct TransferServerTests {
         let (home, objects, staging) = try roots()
         let secret = home.url.appendingPathComponent("shoal.sqlite").path
         try Data("secret".utf8).write(to: URL(fileURLWithPath: secret))
-        let server = TransferServer(objectsRoot: objects, stagingRoot: staging)
+        let server = TransferServer(servedRoots: [objects], stagingRoot: staging)
 
         let escaped = server.serve(FetchRequest(transfer: "x", path: objects.path + "/../shoal.sqlite", offset: 0, credit: 1))
         #expect(escaped.first?.0.error?.contains("not in the object store") == true)

@@ -94,15 +94,24 @@ public struct LambdaInvocation: Codable, Sendable, Equatable {
     public var functionName: String
     public var handler: String
     public var codePath: String
+    /// The code's files under `codePath` and when it was registered: a worker
+    /// that cannot see the coordinator's home fetches them once per version.
+    public var codeFiles: [String]?
+    public var codeVersion: String?
     /// Each a JSON object.
     public var events: [String]
     /// Per event.
     public var timeoutSeconds: Int
 
-    public init(functionName: String, handler: String, codePath: String, events: [String], timeoutSeconds: Int) {
+    public init(
+        functionName: String, handler: String, codePath: String, codeFiles: [String]? = nil, codeVersion: String? = nil,
+        events: [String], timeoutSeconds: Int
+    ) {
         self.functionName = functionName
         self.handler = handler
         self.codePath = codePath
+        self.codeFiles = codeFiles
+        self.codeVersion = codeVersion
         self.events = events
         self.timeoutSeconds = timeoutSeconds
     }

@@ -22,14 +22,9 @@ final class ShippedJob {
     var lastProgress = Date()
     static let stallSeconds: TimeInterval = 30
 
-    // Fetching: one file at a time, the window ahead.
-    private var files: [(input: Int, file: Int, local: String)] = []
-    private var current = 0
-    private var handle: FileHandle?
-    private var offset = 0
-    private var crc = CRC32()
-    private var received = 0
-    private(set) var transferId = UUID().uuidString
+    let fetcher: Fetcher
+    private var localPaths: [(input: Int, file: Int, local: String)] = []
+    private(set) var transferId = ""
 
     // Putting: one file at a time, at most a window of unacknowledged chunks.
     private var uploads: [(local: String, destination: String)] = []
@@ -39,7 +34,7 @@ final class ShippedJob {
     private var acked = 0
     private var sentLast = false
     private var putCRC = CRC32()
-    private(set) var bytesFetched = 0
+    private var offset = 0
     private(set) var bytesPut = 0
 
     init(key: TaskKey, spec: ProcessingInstanceSpec, remoteStaging: String, folder: URL) {
@@ -47,56 +42,29 @@ final class ShippedJob {
         self.spec = spec
         self.remoteStaging = remoteStaging
         self.folder = folder
+        var files: [(source: String, local: String)] = []
         for (i, input) in spec.inputs.enumerated() {
-            for (j, _) in input.files.enumerated() { files.append((i, j, folder.appendingPathComponent("in/\(i)/\(j)").path)) }
+            for (j, file) in input.files.enumerated() {
+                let local = folder.appendingPathComponent("in/\(i)/\(j)").path
+                localPaths.append((i, j, local))
+                files.append((file.source, local))
+            }
         }
+        fetcher = Fetcher(files: files)
     }
-
-    struct Failed: Error, CustomStringConvertible { let description: String }
 
     /// The first message to send; nil when there is nothing to fetch.
-    func startFetching() throws -> WireMessage? {
-        guard current < files.count else { return nil }
-        let local = files[current].local
-        try FileManager.default.createDirectory(atPath: (local as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: local, contents: nil)
-        handle = FileHandle(forWritingAtPath: local)
-        offset = 0
-        crc = CRC32()
-        received = 0
-        transferId = UUID().uuidString
-        let source = spec.inputs[files[current].input].files[files[current].file].source
-        return .fetch(FetchRequest(transfer: transferId, path: source, offset: 0, credit: TransferLimits.window))
-    }
+    func startFetching() throws -> WireMessage? { try fetcher.start() }
 
-    var fetched: Bool { current >= files.count }
-
-    /// Takes a chunk; returns the next request, if one is due.
     func take(_ header: ChunkHeader, _ bytes: [UInt8]) throws -> WireMessage? {
         lastProgress = Date()
-        if let error = header.error { throw Failed(description: "fetching an input failed: \(error)") }
-        guard header.offset == offset, CRC32.of(bytes) == header.crc32 else { throw Failed(description: "an input chunk arrived out of order or damaged") }
-        try handle?.write(contentsOf: bytes)
-        bytes.withUnsafeBytes { crc.update($0) }
-        offset += bytes.count
-        bytesFetched += bytes.count
-        received += 1
-        if let size = header.objectSize {
-            try handle?.close()
-            guard size == offset, header.objectCRC32 == crc.value else { throw Failed(description: "an input arrived damaged (size or checksum)") }
-            current += 1
-            return try startFetching()
-        }
-        guard received == TransferLimits.window else { return nil }
-        received = 0
-        let source = spec.inputs[files[current].input].files[files[current].file].source
-        return .fetch(FetchRequest(transfer: transferId, path: source, offset: offset, credit: TransferLimits.window))
+        return try fetcher.take(header, bytes)
     }
 
     /// The spec with every input pointing at its fetched copy.
     var localSpec: ProcessingInstanceSpec {
         var local = spec
-        for (i, j, path) in files { local.inputs[i].files[j].source = path }
+        for (i, j, path) in localPaths { local.inputs[i].files[j].source = path }
         return local
     }
 
@@ -131,7 +99,7 @@ final class ShippedJob {
         var messages: [WireMessage] = []
         while !sentLast && sent - acked < TransferLimits.window {
             let bytes = [UInt8]((try reader?.read(upToCount: TransferLimits.chunkBytes)) ?? Data())
-            bytes.withUnsafeBytes { putCRC.update($0) }
+                bytes.withUnsafeBytes { putCRC.update($0) }
             bytesPut += bytes.count
             var header = PutHeader(transfer: transferId, destination: uploads[upload].destination, offset: offset, crc32: CRC32.of(bytes))
             offset += bytes.count
@@ -165,7 +133,7 @@ final class ShippedJob {
             running.kill()
             _ = running.poll()
         }
-        try? handle?.close()
+        fetcher.close()
         try? reader?.close()
         try? FileManager.default.removeItem(at: folder)
     }
@@ -176,4 +144,10 @@ final class ShippedJob {
         remote.outputs = outcome.outputs.map { .init(name: $0.name, stagedAt: remoteStaging + "/" + $0.name, files: $0.files, bytes: $0.bytes) }
         return remote
     }
+}
+
+extension ShippedJob {
+    struct Failed: Error, CustomStringConvertible { let description: String }
+    var fetched: Bool { fetcher.done }
+    var bytesFetched: Int { fetcher.bytesFetched }
 }

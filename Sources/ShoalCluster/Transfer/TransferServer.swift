@@ -2,10 +2,11 @@ import Foundation
 
 /// The coordinator's side of data over the wire: serves object chunks to
 /// workers on other hosts, within the credit they grant, and writes the output
-/// chunks they send into its staging folder. Only paths under `objectsRoot`
-/// are served and only paths under `stagingRoot` are written.
+/// chunks they send into its staging folder. Only paths under `servedRoots`
+/// (the object store, registered function code) are served and only paths
+/// under `stagingRoot` are written.
 public final class TransferServer {
-    private let objectsRoot: String
+    private let servedRoots: [String]
     private let stagingRoot: String
     private var reads: [String: Read] = [:]
     private var writes: [String: Write] = [:]
@@ -30,8 +31,8 @@ public final class TransferServer {
         deinit { try? handle.close() }
     }
 
-    public init(objectsRoot: URL, stagingRoot: URL) {
-        self.objectsRoot = objectsRoot.standardizedFileURL.path + "/"
+    public init(servedRoots: [URL], stagingRoot: URL) {
+        self.servedRoots = servedRoots.map { $0.standardizedFileURL.path + "/" }
         self.stagingRoot = stagingRoot.standardizedFileURL.path + "/"
     }
 
@@ -42,7 +43,7 @@ public final class TransferServer {
             return [(ChunkHeader(transfer: request.transfer, offset: request.offset, crc32: 0, error: reason), [])]
         }
         let path = URL(fileURLWithPath: request.path).standardizedFileURL.path
-        guard path.hasPrefix(objectsRoot) else { return failure("\(request.path) is not in the object store") }
+        guard servedRoots.contains(where: { path.hasPrefix($0) }) else { return failure("\(request.path) is not in the object store or function code") }
         if reads[request.transfer] == nil {
             guard request.offset == 0 else { return failure("the transfer is unknown; start it at offset 0") }
             guard let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, let handle = FileHandle(forReadingAtPath: path)

@@ -1,4 +1,5 @@
 import Foundation
+import ShoalRuntime
 import ShoalCluster
 import ShoalDefinition
 import ShoalStore
@@ -187,6 +188,7 @@ extension ExecutionRunner {
             }
             let invocation = LambdaInvocation(
                 functionName: function.name, handler: function.handler, codePath: function.codePath,
+                codeFiles: try FunctionCode.files(in: function.codePath), codeVersion: FunctionCode.version(of: function.createdAt),
                 events: events, timeoutSeconds: function.timeoutSeconds
             )
             try submit(index, instance: first / map.batchSize + 1, task: .lambda(invocation), owner: .mapBatch(first: first))

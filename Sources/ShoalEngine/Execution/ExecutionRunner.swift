@@ -294,6 +294,7 @@ public final class ExecutionRunner {
         try authorizeJob(&request, step: step)
         let invocation = LambdaInvocation(
             functionName: function.name, handler: function.handler, codePath: function.codePath,
+                codeFiles: try FunctionCode.files(in: function.codePath), codeVersion: FunctionCode.version(of: function.createdAt),
             events: [JSONWriter.string(payload)], timeoutSeconds: function.timeoutSeconds
         )
         try submit(index, instance: 1, task: .lambda(invocation), owner: .lambda)
