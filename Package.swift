@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "ShoalRuntime", dependencies: ["ShoalDefinition", "CShoalSystem"]),
         // The helper a worker runs each job instance through (mount namespace, parent-death signal).
         .executableTarget(name: "shoal-sandbox", path: "Sources/shoal-sandbox"),
-        .target(name: "ShoalCluster", dependencies: ["ZeroMQ", "ShoalRuntime", "ShoalDefinition"]),
+        .target(name: "ShoalCluster", dependencies: ["CShoalSystem", "ZeroMQ", "ShoalRuntime", "ShoalDefinition"]),
         .target(name: "ShoalEngine", dependencies: ["ShoalStore", "ShoalCluster", "ShoalRuntime", "ShoalDefinition", "ZeroMQ"]),
         .executableTarget(
             name: "shoal",

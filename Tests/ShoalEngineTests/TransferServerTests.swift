@@ -13,6 +13,22 @@ struct TransferServerTests {
         return (home, objects, staging)
     }
 
+    private func objectCRC(_ chunks: [[UInt8]]) -> UInt32 {
+        var crc = CRC32C()
+        for chunk in chunks { crc.add(chunk: CRC32C.of(chunk)) }
+        return crc.value
+    }
+
+    @Test func crc32cMatchesTheStandardCheckValue() {
+        #expect(CRC32C.of(Array("123456789".utf8)) == 0xE306_9283)
+        // Split anywhere, the running value is the same as in one go.
+        let bytes = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        var running = CRC32C()
+        bytes[..<333].withUnsafeBytes { running.update($0) }
+        bytes[333...].withUnsafeBytes { running.update($0) }
+        #expect(running.value == CRC32C.of(bytes))
+    }
+
     @Test func servesAnObjectInChunksWithinCreditAndChecksumsIt() throws {
         let (home, objects, staging) = try roots()
         _ = home
@@ -24,13 +40,13 @@ struct TransferServerTests {
         let first = server.serve(FetchRequest(transfer: "t", path: path, offset: 0, credit: 2))
         #expect(first.count == 2)
         #expect(first.allSatisfy { $0.0.error == nil && $0.0.objectSize == nil })
-        #expect(first.allSatisfy { CRC32.of($0.1) == $0.0.crc32 })
+        #expect(first.allSatisfy { CRC32C.of($0.1) == $0.0.crc32 })
         let rest = server.serve(FetchRequest(transfer: "t", path: path, offset: TransferLimits.chunkBytes * 2, credit: 2))
         #expect(rest.count == 1)
         let whole = (first + rest).flatMap { $0.1 }
         #expect(whole == bytes)
         #expect(rest.last?.0.objectSize == bytes.count)
-        #expect(rest.last?.0.objectCRC32 == CRC32.of(bytes))
+        #expect(rest.last?.0.objectCRC32 == objectCRC((first + rest).map { $0.1 }))
     }
 
     @Test func refusesPathsOutsideItsFoldersAndDamagedChunks() throws {
@@ -43,20 +59,20 @@ struct TransferServerTests {
         #expect(escaped.first?.0.error?.contains("not in the object store") == true)
         #expect(escaped.first?.1.isEmpty == true)
 
-        let outside = server.receive(PutHeader(transfer: "y", destination: objects.path + "/b/planted", offset: 0, crc32: CRC32.of([1])), [1])
+        let outside = server.receive(PutHeader(transfer: "y", destination: objects.path + "/b/planted", offset: 0, crc32: CRC32C.of([1])), [1])
         #expect(outside.error?.contains("not in the staging folder") == true)
         #expect(!FileManager.default.fileExists(atPath: objects.path + "/b/planted"))
 
         let target = staging.appendingPathComponent("run/out/file.bin").path
-        let damaged = server.receive(PutHeader(transfer: "z", destination: target, offset: 0, crc32: CRC32.of([1, 2, 3])), [1, 2, 4])
+        let damaged = server.receive(PutHeader(transfer: "z", destination: target, offset: 0, crc32: CRC32C.of([1, 2, 3])), [1, 2, 4])
         #expect(damaged.error?.contains("checksum") == true)
 
         // A whole file whose total does not add up is removed, not left half-written.
         let good: [UInt8] = [1, 2, 3]
-        let short = server.receive(PutHeader(transfer: "w", destination: target, offset: 0, crc32: CRC32.of(good), objectSize: 4, objectCRC32: CRC32.of(good)), good)
+        let short = server.receive(PutHeader(transfer: "w", destination: target, offset: 0, crc32: CRC32C.of(good), objectSize: 4, objectCRC32: objectCRC([good])), good)
         #expect(short.error?.contains("arrived damaged") == true)
         #expect(!FileManager.default.fileExists(atPath: target))
-        let ok = server.receive(PutHeader(transfer: "v", destination: target, offset: 0, crc32: CRC32.of(good), objectSize: 3, objectCRC32: CRC32.of(good)), good)
+        let ok = server.receive(PutHeader(transfer: "v", destination: target, offset: 0, crc32: CRC32C.of(good), objectSize: 3, objectCRC32: objectCRC([good])), good)
         #expect(ok.error == nil)
         #expect(FileManager.default.contents(atPath: target) == Data(good))
     }

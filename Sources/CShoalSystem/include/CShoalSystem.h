@@ -8,3 +8,10 @@
 int shoal_pidfd_open(pid_t pid);
 
 #endif
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// CRC-32C (Castagnoli) of `length` bytes, continuing from `crc` (0 to start):
+/// the SSE 4.2 instruction where the CPU has it, a table otherwise.
+uint32_t shoal_crc32c(uint32_t crc, const void *bytes, size_t length);

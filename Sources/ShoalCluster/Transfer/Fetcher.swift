@@ -1,15 +1,17 @@
 import Foundation
 
-/// Fetches files from the coordinator one at a time, asking for a window of
-/// chunks at once; each chunk and each whole file is checked before the next
-/// file starts, so memory stays at one chunk whatever the file's size.
+/// Fetches files from the coordinator one at a time, with two windows of
+/// chunks asked for ahead (the next is asked for as each window arrives, so
+/// the connection never idles for a round trip); each chunk and each whole file
+/// is checked before the next file starts, and memory stays at one chunk.
 final class Fetcher {
     private let files: [(source: String, local: String)]
     private var current = 0
     private var handle: FileHandle?
     private var offset = 0
-    private var crc = CRC32()
+    private var crc = CRC32C()
     private var received = 0
+    private var requested = 0
     private(set) var transferId = UUID().uuidString
     private(set) var bytesFetched = 0
 
@@ -29,21 +31,22 @@ final class Fetcher {
         }
         handle = opened
         offset = 0
-        crc = CRC32()
+        crc = CRC32C()
         received = 0
+        requested = 2 * TransferLimits.window
         transferId = UUID().uuidString
-        return .fetch(FetchRequest(transfer: transferId, path: files[current].source, offset: 0, credit: TransferLimits.window))
+        return .fetch(FetchRequest(transfer: transferId, path: files[current].source, offset: 0, credit: requested))
     }
 
     /// Takes a chunk; returns the next request, if one is due.
     func take(_ header: ChunkHeader, _ bytes: [UInt8]) throws -> WireMessage? {
         let source = files[current].source
         if let error = header.error { throw ShippedJob.Failed(description: "fetching \(source) failed: \(error)") }
-        guard header.offset == offset, CRC32.of(bytes) == header.crc32 else {
+        guard header.offset == offset, CRC32C.of(bytes) == header.crc32 else {
             throw ShippedJob.Failed(description: "a chunk of \(source) arrived out of order or damaged at offset \(header.offset)")
         }
         try handle?.write(contentsOf: bytes)
-        bytes.withUnsafeBytes { crc.update($0) }
+        crc.add(chunk: header.crc32)
         offset += bytes.count
         bytesFetched += bytes.count
         received += 1
@@ -58,7 +61,10 @@ final class Fetcher {
         }
         guard received == TransferLimits.window else { return nil }
         received = 0
-        return .fetch(FetchRequest(transfer: transferId, path: source, offset: offset, credit: TransferLimits.window))
+        // Every chunk but the last is whole, so this is where the coordinator's read stands.
+        let ahead = requested * TransferLimits.chunkBytes
+        requested += TransferLimits.window
+        return .fetch(FetchRequest(transfer: transferId, path: source, offset: ahead, credit: TransferLimits.window))
     }
 
     func close() {

@@ -33,7 +33,7 @@ final class ShippedJob {
     private var sent = 0
     private var acked = 0
     private var sentLast = false
-    private var putCRC = CRC32()
+    private var putCRC = CRC32C()
     private var offset = 0
     private(set) var bytesPut = 0
 
@@ -90,7 +90,7 @@ final class ShippedJob {
         sent = 0
         acked = 0
         sentLast = false
-        putCRC = CRC32()
+        putCRC = CRC32C()
         offset = 0
         return try fillWindow()
     }
@@ -99,9 +99,10 @@ final class ShippedJob {
         var messages: [WireMessage] = []
         while !sentLast && sent - acked < TransferLimits.window {
             let bytes = [UInt8]((try reader?.read(upToCount: TransferLimits.chunkBytes)) ?? Data())
-                bytes.withUnsafeBytes { putCRC.update($0) }
+                let chunkCRC = CRC32C.of(bytes)
+            putCRC.add(chunk: chunkCRC)
             bytesPut += bytes.count
-            var header = PutHeader(transfer: transferId, destination: uploads[upload].destination, offset: offset, crc32: CRC32.of(bytes))
+            var header = PutHeader(transfer: transferId, destination: uploads[upload].destination, offset: offset, crc32: chunkCRC)
             offset += bytes.count
             if bytes.count < TransferLimits.chunkBytes {
                 header.objectSize = offset

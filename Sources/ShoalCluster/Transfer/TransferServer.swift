@@ -15,7 +15,7 @@ public final class TransferServer {
         let handle: FileHandle
         let size: Int
         var offset = 0
-        var crc = CRC32()
+        var crc = CRC32C()
         var used = Date()
         init(handle: FileHandle, size: Int) { self.handle = handle; self.size = size }
         deinit { try? handle.close() }
@@ -25,7 +25,7 @@ public final class TransferServer {
         let handle: FileHandle
         let path: String
         var offset = 0
-        var crc = CRC32()
+        var crc = CRC32C()
         var used = Date()
         init(handle: FileHandle, path: String) { self.handle = handle; self.path = path }
         deinit { try? handle.close() }
@@ -55,10 +55,11 @@ public final class TransferServer {
         guard request.offset == read.offset else { return failure("expected offset \(read.offset), got \(request.offset)") }
         read.used = Date()
         var chunks: [(ChunkHeader, [UInt8])] = []
-        for _ in 0..<max(1, min(request.credit, TransferLimits.window)) {
+        for _ in 0..<max(1, min(request.credit, 2 * TransferLimits.window)) {
             let bytes = [UInt8]((try? read.handle.read(upToCount: TransferLimits.chunkBytes)) ?? Data())
-            bytes.withUnsafeBytes { read.crc.update($0) }
-            var header = ChunkHeader(transfer: request.transfer, offset: read.offset, crc32: CRC32.of(bytes))
+            let chunkCRC = CRC32C.of(bytes)
+            read.crc.add(chunk: chunkCRC)
+            var header = ChunkHeader(transfer: request.transfer, offset: read.offset, crc32: chunkCRC)
             read.offset += bytes.count
             let last = read.offset >= read.size || bytes.isEmpty
             if last {
@@ -82,7 +83,7 @@ public final class TransferServer {
         }
         let path = URL(fileURLWithPath: header.destination).standardizedFileURL.path
         guard path.hasPrefix(stagingRoot) else { return failure("\(header.destination) is not in the staging folder") }
-        guard CRC32.of(bytes) == header.crc32 else { return failure("chunk at \(header.offset) of \(header.destination) failed its checksum") }
+        guard CRC32C.of(bytes) == header.crc32 else { return failure("chunk at \(header.offset) of \(header.destination) failed its checksum") }
         if writes[header.transfer] == nil {
             guard header.offset == 0 else { return failure("the transfer is unknown; start it at offset 0") }
             try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
@@ -96,7 +97,7 @@ public final class TransferServer {
         guard header.offset == write.offset else { return failure("expected offset \(write.offset), got \(header.offset)") }
         write.used = Date()
         do { try write.handle.write(contentsOf: bytes) } catch { return failure("\(header.destination): \(error)") }
-        bytes.withUnsafeBytes { write.crc.update($0) }
+        write.crc.add(chunk: header.crc32)
         write.offset += bytes.count
         if let size = header.objectSize {
             let crc = write.crc.value
