@@ -259,11 +259,11 @@ public final class WorkerAgent {
         job.lastProgress = Date()
     }
 
-    /// A shipped instance that could not move its data is rejected, so the coordinator runs it again.
+    /// A shipped instance that could not move its data is interrupted, so the coordinator runs it again.
     private func fail(_ job: ShippedJob, _ reason: String) {
         job.stop()
         shipped[job.key] = nil
-        finish(job.key, .rejected(reason: "on worker \(configuration.workerId): \(reason)"))
+        finish(job.key, .interrupted(reason: "on worker \(configuration.workerId): \(reason)"))
     }
 
     private func takeChunk(_ header: ChunkHeader, _ bytes: [UInt8]) {

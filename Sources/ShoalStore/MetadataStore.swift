@@ -12,8 +12,23 @@ public final class MetadataStore: Sendable {
         // In WAL mode NORMAL never corrupts the database; a power cut may lose
         // the last transactions, which a restarted coordinator redoes.
         configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+        // Two processes opening a new home at once (a coordinator and a CLI
+        // command) race to switch it to WAL and to run the first migration;
+        // SQLite fails the loser ("database is locked", "table already exists").
+        // A file lock makes them take turns.
+        let lock = open(path + ".migrate-lock", O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
+        guard lock >= 0 else { throw MigrationLockFailed(path: path + ".migrate-lock", reason: String(cString: strerror(errno))) }
+        defer { close(lock) }
+        guard flock(lock, LOCK_EX) == 0 else { throw MigrationLockFailed(path: path + ".migrate-lock", reason: String(cString: strerror(errno))) }
+        defer { flock(lock, LOCK_UN) }
         pool = try DatabasePool(path: path, configuration: configuration)
         try Migrations.migrator.migrate(pool)
+    }
+
+    public struct MigrationLockFailed: Error, CustomStringConvertible {
+        public let path: String
+        public let reason: String
+        public var description: String { "cannot lock \(path) to migrate the metadata database: \(reason)" }
     }
 
     // MARK: Executions

@@ -157,6 +157,9 @@ public enum TaskResult: Codable, Sendable, Equatable {
     case lambda(replies: [LambdaReply], seconds: Double)
     /// The worker could not run the task at all (staging, spawn).
     case rejected(reason: String)
+    /// Moving the task's data failed (a damaged chunk, a stalled transfer):
+    /// nothing was committed, and a new attempt may well succeed.
+    case interrupted(reason: String)
 }
 
 public struct TaskFinished: Codable, Sendable, Equatable {

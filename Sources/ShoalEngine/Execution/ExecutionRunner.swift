@@ -478,6 +478,21 @@ public final class ExecutionRunner {
                 owner.record.failureReason = reason
                 try home.metadata.update(owner.record)
                 try end(owner.step, .failed, reason: "algo-\(owner.instance): \(reason)")
+            case let .interrupted(reason):
+                owner.record.status = "Interrupted"
+                owner.record.endedAt = Date()
+                owner.record.failureReason = reason
+                try home.metadata.update(owner.record)
+                try? FileManager.default.removeItem(atPath: stagingFolder(owner.step, host: owner.instance, attempt: finished.key.attempt))
+                guard steps[owner.step].status == .executing else { break }
+                if finished.key.attempt < options.maxAttempts {
+                    try submit(
+                        owner.step, instance: owner.instance, task: owner.task, owner: owner.kind, attempt: finished.key.attempt + 1,
+                        requirements: owner.requirements
+                    )
+                } else {
+                    try end(owner.step, .failed, reason: "algo-\(owner.instance): moving its data failed \(finished.key.attempt) times; last: \(reason)")
+                }
             }
         case let .workerLost(id, host, keys):
             for key in keys {
