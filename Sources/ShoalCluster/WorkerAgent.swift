@@ -205,7 +205,8 @@ public final class WorkerAgent {
             start(Assignment(key: key, task: .lambda(invocation)))
         case let .lambda(invocation):
             let slot: FunctionSlot
-            if let existing = functions[invocation.functionName], existing.process.isRunning, existing.process.handler == invocation.handler {
+            if let existing = functions[invocation.functionName], existing.process.isRunning, existing.process.handler == invocation.handler,
+               existing.process.codeFolder == invocation.codePath {
                 slot = existing
             } else {
                 let log = configuration.workFolder.appendingPathComponent("logs/function-\(invocation.functionName).log").path

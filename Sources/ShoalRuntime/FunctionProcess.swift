@@ -12,6 +12,7 @@ public final class FunctionProcess: @unchecked Sendable {
     }
 
     public let handler: String
+    public let codeFolder: String
     private let process = Process()
     private let input = Pipe()
     private let output = Pipe()
@@ -21,6 +22,7 @@ public final class FunctionProcess: @unchecked Sendable {
 
     public init(codeFolder: String, handler: String, logFile: String) throws {
         self.handler = handler
+        self.codeFolder = codeFolder
         try FileManager.default.createDirectory(atPath: (logFile as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         if !FileManager.default.fileExists(atPath: logFile) { FileManager.default.createFile(atPath: logFile, contents: nil) }
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
