@@ -45,7 +45,7 @@ final class Fetcher {
         guard header.offset == offset, CRC32C.of(bytes) == header.crc32 else {
             throw ShippedJob.Failed(description: "a chunk of \(source) arrived out of order or damaged at offset \(header.offset)")
         }
-        try handle?.write(contentsOf: bytes)
+        if let handle { try ChunkIO.write(bytes, to: handle) }
         crc.add(chunk: header.crc32)
         offset += bytes.count
         bytesFetched += bytes.count

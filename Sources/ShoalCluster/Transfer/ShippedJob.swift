@@ -98,7 +98,7 @@ final class ShippedJob {
     private func fillWindow() throws -> [WireMessage] {
         var messages: [WireMessage] = []
         while !sentLast && sent - acked < TransferLimits.window {
-            let bytes = [UInt8]((try reader?.read(upToCount: TransferLimits.chunkBytes)) ?? Data())
+            let bytes = try reader.map { try ChunkIO.read($0) } ?? []
                 let chunkCRC = CRC32C.of(bytes)
             putCRC.add(chunk: chunkCRC)
             bytesPut += bytes.count

@@ -56,7 +56,8 @@ public final class TransferServer {
         read.used = Date()
         var chunks: [(ChunkHeader, [UInt8])] = []
         for _ in 0..<max(1, min(request.credit, 2 * TransferLimits.window)) {
-            let bytes = [UInt8]((try? read.handle.read(upToCount: TransferLimits.chunkBytes)) ?? Data())
+            let bytes: [UInt8]
+            do { bytes = try ChunkIO.read(read.handle) } catch { return failure("\(request.path): \(error)") }
             let chunkCRC = CRC32C.of(bytes)
             read.crc.add(chunk: chunkCRC)
             var header = ChunkHeader(transfer: request.transfer, offset: read.offset, crc32: chunkCRC)
@@ -96,7 +97,7 @@ public final class TransferServer {
         let write = writes[header.transfer]!
         guard header.offset == write.offset else { return failure("expected offset \(write.offset), got \(header.offset)") }
         write.used = Date()
-        do { try write.handle.write(contentsOf: bytes) } catch { return failure("\(header.destination): \(error)") }
+        do { try ChunkIO.write(bytes, to: write.handle) } catch { return failure("\(header.destination): \(error)") }
         write.crc.add(chunk: header.crc32)
         write.offset += bytes.count
         if let size = header.objectSize {
