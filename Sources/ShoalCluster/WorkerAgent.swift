@@ -145,10 +145,7 @@ public final class WorkerAgent {
         jobs.removeAll()
         for (_, job) in shipped { job.stop() }
         shipped.removeAll()
-        for fetch in codeFetches.values {
-            fetch.fetcher.close()
-            try? FileManager.default.removeItem(atPath: fetch.partial)
-        }
+        for fetch in codeFetches.values { fetch.discard() }
         codeFetches.removeAll()
         for (_, slot) in functions { slot.process.terminate() }
         functions.removeAll()
@@ -240,11 +237,15 @@ public final class WorkerAgent {
         }
     }
 
+    private func sendLog(_ log: LogFollower) {
+        for chunk in log.read() { send(.log(chunk)) }
+    }
+
     private func advanceJobs() {
         for (key, entry) in jobs {
-            for chunk in entry.log.read() { send(.log(chunk)) }
+            sendLog(entry.log)
             guard let outcome = entry.job.poll() else { continue }
-            for chunk in entry.log.read() { send(.log(chunk)) }
+            sendLog(entry.log)
             jobs[key] = nil
             finish(key, .processing(outcome))
         }
@@ -315,14 +316,13 @@ public final class WorkerAgent {
 
     private func codeArrived(_ fetch: CodeFetch, into local: String) throws {
         // A rename, so no invocation ever sees half the code.
-        guard rename(fetch.partial, local) == 0 else { throw ShippedJob.Failed(description: "cannot move the function code to \(local): \(String(cString: strerror(errno)))") }
+        guard rename(fetch.partial, local) == 0 else { throw TransferFailed(description: "cannot move the function code to \(local): \(String(cString: strerror(errno)))") }
         codeFetches[local] = nil
         for assignment in fetch.waiting { start(assignment) }
     }
 
     private func failCode(_ fetch: CodeFetch, into local: String, _ reason: String) {
-        fetch.fetcher.close()
-        try? FileManager.default.removeItem(atPath: fetch.partial)
+        fetch.discard()
         codeFetches[local] = nil
         for assignment in fetch.waiting {
             guard case let .lambda(invocation) = assignment.task else { continue }
@@ -340,9 +340,9 @@ public final class WorkerAgent {
             case .fetching:
                 if now.timeIntervalSince(job.lastProgress) > ShippedJob.stallSeconds { fail(job, "fetching its inputs stalled for \(Int(ShippedJob.stallSeconds)) s") }
             case let .running(running, log):
-                for chunk in log.read() { send(.log(chunk)) }
+                sendLog(log)
                 guard let outcome = running.poll() else { continue }
-                for chunk in log.read() { send(.log(chunk)) }
+                sendLog(log)
                 do {
                     for message in try job.startPutting(outcome) { send(message) }
                 } catch {
@@ -447,6 +447,12 @@ final class CodeFetch {
         self.fetcher = fetcher
         self.partial = partial
         waiting = [first]
+    }
+
+    /// Drops what arrived so far.
+    func discard() {
+        fetcher.close()
+        try? FileManager.default.removeItem(atPath: partial)
     }
 }
 

@@ -3,8 +3,6 @@ import Foundation
 /// Chunk reads and writes straight between a file descriptor and the array a
 /// message carries: no intermediate `Data`, so each byte is copied once.
 enum ChunkIO {
-    struct Failed: Error, CustomStringConvertible { let description: String }
-
     /// Up to `limit` bytes from the file's current position; fewer only at its end.
     static func read(_ handle: FileHandle, limit: Int = TransferLimits.chunkBytes) throws -> [UInt8] {
         let descriptor = handle.fileDescriptor
@@ -19,7 +17,7 @@ enum ChunkIO {
                 count += got
             }
         }
-        if failure != 0 { throw Failed(description: "read: \(String(cString: strerror(failure)))") }
+        if failure != 0 { throw TransferFailed(description: "read: \(String(cString: strerror(failure)))") }
         return bytes
     }
 
@@ -30,7 +28,7 @@ enum ChunkIO {
             while done < buffer.count {
                 let wrote = Foundation.write(descriptor, buffer.baseAddress! + done, buffer.count - done)
                 if wrote < 0 && errno == EINTR { continue }
-                if wrote <= 0 { throw Failed(description: "write: \(String(cString: strerror(errno)))") }
+                if wrote <= 0 { throw TransferFailed(description: "write: \(String(cString: strerror(errno)))") }
                 done += wrote
             }
         }

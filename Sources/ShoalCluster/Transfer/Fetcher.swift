@@ -27,7 +27,7 @@ final class Fetcher {
         let local = files[current].local
         try FileManager.default.createDirectory(atPath: (local as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         guard FileManager.default.createFile(atPath: local, contents: nil), let opened = FileHandle(forWritingAtPath: local) else {
-            throw ShippedJob.Failed(description: "cannot write \(local)")
+            throw TransferFailed(description: "cannot write \(local)")
         }
         handle = opened
         offset = 0
@@ -41,9 +41,9 @@ final class Fetcher {
     /// Takes a chunk; returns the next request, if one is due.
     func take(_ header: ChunkHeader, _ bytes: [UInt8]) throws -> WireMessage? {
         let source = files[current].source
-        if let error = header.error { throw ShippedJob.Failed(description: "fetching \(source) failed: \(error)") }
+        if let error = header.error { throw TransferFailed(description: "fetching \(source) failed: \(error)") }
         guard header.offset == offset, CRC32C.of(bytes) == header.crc32 else {
-            throw ShippedJob.Failed(description: "a chunk of \(source) arrived out of order or damaged at offset \(header.offset)")
+            throw TransferFailed(description: "a chunk of \(source) arrived out of order or damaged at offset \(header.offset)")
         }
         if let handle { try ChunkIO.write(bytes, to: handle) }
         crc.add(chunk: header.crc32)
@@ -54,7 +54,7 @@ final class Fetcher {
             try handle?.close()
             handle = nil
             guard size == offset, header.objectCRC32 == crc.value else {
-                throw ShippedJob.Failed(description: "\(source) arrived damaged (size or checksum of the whole file)")
+                throw TransferFailed(description: "\(source) arrived damaged (size or checksum of the whole file)")
             }
             current += 1
             return try start()

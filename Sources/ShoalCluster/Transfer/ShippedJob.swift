@@ -85,7 +85,7 @@ final class ShippedJob {
     private func openUpload() throws -> [WireMessage] {
         guard upload < uploads.count else { return [] }
         reader = FileHandle(forReadingAtPath: uploads[upload].local)
-        guard reader != nil else { throw Failed(description: "output \(uploads[upload].local) cannot be read") }
+        guard reader != nil else { throw TransferFailed(description: "output \(uploads[upload].local) cannot be read") }
         transferId = UUID().uuidString
         sent = 0
         acked = 0
@@ -118,7 +118,7 @@ final class ShippedJob {
     /// Takes an acknowledgement; returns the next chunks to send.
     func take(_ ack: PutAck) throws -> [WireMessage] {
         lastProgress = Date()
-        if let error = ack.error { throw Failed(description: "putting an output failed: \(error)") }
+        if let error = ack.error { throw TransferFailed(description: "putting an output failed: \(error)") }
         acked += 1
         if sentLast && acked == sent {
             try reader?.close()
@@ -148,7 +148,6 @@ final class ShippedJob {
 }
 
 extension ShippedJob {
-    struct Failed: Error, CustomStringConvertible { let description: String }
     var fetched: Bool { fetcher.done }
     var bytesFetched: Int { fetcher.bytesFetched }
 }

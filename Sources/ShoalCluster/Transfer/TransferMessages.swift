@@ -75,3 +75,8 @@ public enum TransferLimits {
     /// Transfers a coordinator keeps open at once; the oldest idle one goes first.
     public static let maxOpenTransfers = 512
 }
+
+/// Why moving a task's data failed, on either side of the connection.
+struct TransferFailed: Error, CustomStringConvertible {
+    let description: String
+}

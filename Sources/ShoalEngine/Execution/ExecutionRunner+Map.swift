@@ -1,5 +1,4 @@
 import Foundation
-import ShoalRuntime
 import ShoalCluster
 import ShoalDefinition
 import ShoalStore
@@ -8,7 +7,8 @@ import ShoalStore
 /// each, and the results gathered in item order.
 final class MapRun {
     enum Work {
-        case function(FunctionRecord, outputs: [OutputParameter])
+        /// The invocation every batch makes, without its events.
+        case function(LambdaInvocation, outputs: [OutputParameter])
         case pipeline(definition: PipelineDefinition, graph: PipelineGraph, name: String, version: Int?)
     }
 
@@ -87,7 +87,7 @@ extension ExecutionRunner {
             var request = PolicyRequest(action: "shoal:InvokeFunction")
             request.set("shoal:FunctionName", function.name)
             try authorizeJob(&request, step: step)
-            work = .function(function, outputs: outputs)
+            work = .function(try LambdaInvocation(calling: function, events: []), outputs: outputs)
         case let .pipeline(nameExpression, versionExpression)?:
             let name = ValueRendering.string(try evaluator.evaluate(nameExpression))
             let version = try versionExpression.map { try ValueRendering.integer(try evaluator.evaluate($0), "Pipeline.Version") }
@@ -179,18 +179,13 @@ extension ExecutionRunner {
 
     private func startItems(_ index: Int, map: MapRun, first: Int, count: Int) throws {
         switch map.work {
-        case let .function(function, _):
-            let events = (first..<first + count).map { item in
+        case .function(var invocation, _):
+            invocation.events = (first..<first + count).map { item in
                 var event = map.extra
                 event["item"] = map.items[item]
                 event["index"] = .number(.int(item))
                 return JSONWriter.string(.object(event))
             }
-            let invocation = LambdaInvocation(
-                functionName: function.name, handler: function.handler, codePath: function.codePath,
-                codeFiles: try FunctionCode.files(in: function.codePath), codeVersion: FunctionCode.version(of: function.createdAt),
-                events: events, timeoutSeconds: function.timeoutSeconds
-            )
             try submit(index, instance: first / map.batchSize + 1, task: .lambda(invocation), owner: .mapBatch(first: first))
         case let .pipeline(definition, graph, name, version):
             let item = first

@@ -292,11 +292,7 @@ public final class ExecutionRunner {
         var request = PolicyRequest(action: "shoal:InvokeFunction")
         request.set("shoal:FunctionName", function.name)
         try authorizeJob(&request, step: step)
-        let invocation = LambdaInvocation(
-            functionName: function.name, handler: function.handler, codePath: function.codePath,
-                codeFiles: try FunctionCode.files(in: function.codePath), codeVersion: FunctionCode.version(of: function.createdAt),
-            events: [JSONWriter.string(payload)], timeoutSeconds: function.timeoutSeconds
-        )
+        let invocation = try LambdaInvocation(calling: function, events: [JSONWriter.string(payload)])
         try submit(index, instance: 1, task: .lambda(invocation), owner: .lambda)
     }
 
@@ -483,16 +479,7 @@ public final class ExecutionRunner {
                 owner.record.endedAt = Date()
                 owner.record.failureReason = reason
                 try home.metadata.update(owner.record)
-                try? FileManager.default.removeItem(atPath: stagingFolder(owner.step, host: owner.instance, attempt: finished.key.attempt))
-                guard steps[owner.step].status == .executing else { break }
-                if finished.key.attempt < options.maxAttempts {
-                    try submit(
-                        owner.step, instance: owner.instance, task: owner.task, owner: owner.kind, attempt: finished.key.attempt + 1,
-                        requirements: owner.requirements
-                    )
-                } else {
-                    try end(owner.step, .failed, reason: "algo-\(owner.instance): moving its data failed \(finished.key.attempt) times; last: \(reason)")
-                }
+                try retry(owner, after: finished.key) { "algo-\(owner.instance): moving its data failed \(finished.key.attempt) times; last: \(reason)" }
             }
         case let .workerLost(id, host, keys):
             for key in keys {
@@ -507,18 +494,26 @@ public final class ExecutionRunner {
                 owner.record.failureReason = "worker \(id) on \(host) was lost"
                 try home.metadata.update(owner.record)
                 run.lostHosts.insert("\(id)@\(host)")
-                // Outputs a dead attempt staged are never committed.
-                try? FileManager.default.removeItem(atPath: stagingFolder(owner.step, host: owner.instance, attempt: key.attempt))
-                guard run.status == .executing else { continue }
-                if key.attempt < options.maxAttempts {
-                    try submit(
-                        owner.step, instance: owner.instance, task: owner.task, owner: owner.kind, attempt: key.attempt + 1,
-                        requirements: owner.requirements
-                    )
-                } else {
-                    try end(owner.step, .failed, reason: "algo-\(owner.instance) was lost with its worker \(key.attempt) times (lost: \(run.lostHosts.sorted().joined(separator: ", "))).")
+                try retry(owner, after: key) {
+                    "algo-\(owner.instance) was lost with its worker \(key.attempt) times (lost: \(run.lostHosts.sorted().joined(separator: ", ")))."
                 }
             }
+        }
+    }
+
+    /// An attempt that ended without a verdict on the job (its worker lost, its
+    /// data not moved): nothing it staged is committed, and a new attempt runs
+    /// while the limit allows, else the step fails with `reason`.
+    private func retry(_ owner: TaskOwner, after key: TaskKey, reason: () -> String) throws {
+        try? FileManager.default.removeItem(atPath: stagingFolder(owner.step, host: owner.instance, attempt: key.attempt))
+        guard steps[owner.step].status == .executing else { return }
+        if key.attempt < options.maxAttempts {
+            try submit(
+                owner.step, instance: owner.instance, task: owner.task, owner: owner.kind, attempt: key.attempt + 1,
+                requirements: owner.requirements
+            )
+        } else {
+            try end(owner.step, .failed, reason: reason())
         }
     }
 
