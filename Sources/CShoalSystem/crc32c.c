@@ -1,4 +1,6 @@
 #include "CShoalSystem.h"
+#include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 
 // Data over the wire is checksummed at several GB/s: a byte-wise table in
@@ -34,16 +36,103 @@ static uint32_t crc32c_table(uint32_t crc, const unsigned char *p, size_t n) {
 }
 
 #if defined(__x86_64__)
+// Three independent crc32 instructions in flight (the instruction's latency
+// is three cycles, its throughput one per cycle), then the three partial CRCs
+// are joined by "appending zeros" operators: Mark Adler's method (crc32c.c,
+// zlib licence). Triples the single-stream rate.
+#define LONG_BLOCK 8192
+#define SHORT_BLOCK 256
+
+static uint32_t long_shift[4][256], short_shift[4][256];
+
+static uint32_t gf2_times(const uint32_t *matrix, uint32_t vector) {
+    uint32_t sum = 0;
+    while (vector) {
+        if (vector & 1) sum ^= *matrix;
+        vector >>= 1;
+        matrix++;
+    }
+    return sum;
+}
+
+static void gf2_square(uint32_t *square, const uint32_t *matrix) {
+    for (int n = 0; n < 32; n++) square[n] = gf2_times(matrix, matrix[n]);
+}
+
+// The operator that appends `length` zero bytes (a power of two) to a CRC.
+static void zeros_operator(uint32_t *even, size_t length) {
+    uint32_t odd[32];
+    odd[0] = 0x82F63B78u;
+    for (int n = 1; n < 32; n++) odd[n] = 1u << (n - 1);
+    gf2_square(even, odd);
+    gf2_square(odd, even);
+    do {
+        gf2_square(even, odd);
+        length >>= 1;
+        if (length == 0) return;
+        gf2_square(odd, even);
+        length >>= 1;
+    } while (length);
+    for (int n = 0; n < 32; n++) even[n] = odd[n];
+}
+
+static void build_shift(uint32_t shift[4][256], size_t length) {
+    uint32_t op[32];
+    zeros_operator(op, length);
+    for (uint32_t n = 0; n < 256; n++)
+        for (int k = 0; k < 4; k++) shift[k][n] = gf2_times(op, n << (8 * k));
+}
+
+static void build_shifts(void) {
+    build_shift(long_shift, LONG_BLOCK);
+    build_shift(short_shift, SHORT_BLOCK);
+}
+
+static pthread_once_t shifts_once = PTHREAD_ONCE_INIT;
+
+static inline uint32_t shift(uint32_t table[4][256], uint32_t crc) {
+    return table[0][crc & 0xFF] ^ table[1][(crc >> 8) & 0xFF] ^ table[2][(crc >> 16) & 0xFF] ^ table[3][crc >> 24];
+}
+
 __attribute__((target("sse4.2"))) static uint32_t crc32c_sse42(uint32_t crc, const unsigned char *p, size_t n) {
-    uint64_t c = crc;
+    pthread_once(&shifts_once, build_shifts);
+    uint64_t c0 = crc;
+    while (n && ((uintptr_t)p & 7)) {
+        c0 = __builtin_ia32_crc32qi((uint32_t)c0, *p++);
+        n--;
+    }
+    size_t block = LONG_BLOCK;
+    uint32_t (*table)[256] = long_shift;
+    for (int round = 0; round < 2; round++) {
+        while (n >= 3 * block) {
+            uint64_t c1 = 0, c2 = 0;
+            const unsigned char *end = p + block;
+            do {
+                uint64_t w0, w1, w2;
+                memcpy(&w0, p, 8);
+                memcpy(&w1, p + block, 8);
+                memcpy(&w2, p + 2 * block, 8);
+                c0 = __builtin_ia32_crc32di(c0, w0);
+                c1 = __builtin_ia32_crc32di(c1, w1);
+                c2 = __builtin_ia32_crc32di(c2, w2);
+                p += 8;
+            } while (p < end);
+            c0 = shift(table, (uint32_t)c0) ^ (uint32_t)c1;
+            c0 = shift(table, (uint32_t)c0) ^ (uint32_t)c2;
+            p += 2 * block;
+            n -= 3 * block;
+        }
+        block = SHORT_BLOCK;
+        table = short_shift;
+    }
     while (n >= 8) {
         uint64_t word;
         memcpy(&word, p, 8);
-        c = __builtin_ia32_crc32di(c, word);
+        c0 = __builtin_ia32_crc32di(c0, word);
         p += 8;
         n -= 8;
     }
-    uint32_t c32 = (uint32_t)c;
+    uint32_t c32 = (uint32_t)c0;
     while (n--) c32 = __builtin_ia32_crc32qi(c32, *p++);
     return c32;
 }

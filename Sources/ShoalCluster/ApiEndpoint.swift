@@ -6,7 +6,7 @@ import ZeroMQ
 public final class ApiEndpoint {
     public let endpoint: String
     private let context: Context
-    private let socket: Socket
+    let socket: Socket
     private let authenticator: ZapAuthenticator?
     private let diagnostics: @Sendable (String) -> Void
 

@@ -83,17 +83,19 @@ public final class CoordinatorEndpoint {
         for identity in registry.workers.keys { send(.shutdown, to: identity) }
     }
 
-    /// Waits up to `timeout` seconds for traffic, then returns what happened.
-    public func poll(timeout: TimeInterval) throws -> [Event] {
+    /// Waits up to `timeout` seconds for traffic (from workers, or a request
+    /// on `api`, which the caller then reads), then returns what happened.
+    public func poll(timeout: TimeInterval, alsoWakingFor api: ApiEndpoint? = nil) throws -> [Event] {
         var events: [Event] = []
         var poller = Poller()
         poller.add(socket)
+        if let api { poller.add(api.socket) }
         let ready = try poller.poll(timeoutMilliseconds: max(0, Int(timeout * 1000)))
         let now = Date()
         if ready[0].contains(.readable) {
             // Drain what is there, bounded so a flood cannot starve the rest of the loop.
             for _ in 0..<10_000 {
-                guard let frames = try socket.receive(dontWait: true, maxFrames: 8) else { break }
+                guard let frames = try socket.receiveMessages(dontWait: true, maxFrames: 8) else { break }
                 handle(frames, now: now, into: &events)
             }
         }
@@ -109,8 +111,8 @@ public final class CoordinatorEndpoint {
         return events
     }
 
-    private func handle(_ frames: [[UInt8]], now: Date, into events: inout [Event]) {
-        guard let identity = frames.first, frames.count >= 2 else { return }
+    private func handle(_ frames: [Message], now: Date, into events: inout [Event]) {
+        guard let identity = frames.first?.bytes, frames.count >= 2 else { return }
         let message: WireMessage
         do {
             message = try WireCodec.decode(Array(frames.dropFirst()))
@@ -136,11 +138,11 @@ public final class CoordinatorEndpoint {
             // Only the current assignment may finish; a late attempt is ignored.
             if registry.release(finished.key, from: identity) != nil { events.append(.finished(finished)) }
         case let .fetch(request):
-            for (header, bytes) in transfers?.serve(request) ?? [(ChunkHeader(transfer: request.transfer, offset: request.offset, crc32: 0, error: "this coordinator does not serve data"), [])] {
-                send(.chunk(header, bytes), to: identity)
+            for (header, data) in transfers?.serve(request) ?? [(ChunkHeader(transfer: request.transfer, offset: request.offset, crc32: 0, error: "this coordinator does not serve data"), DataFrame([]))] {
+                send(.chunk(header, data), to: identity)
             }
-        case let .put(header, bytes):
-            send(.putAck(transfers?.receive(header, bytes) ?? PutAck(transfer: header.transfer, offset: header.offset, error: "this coordinator takes no data")), to: identity)
+        case let .put(header, data):
+            send(.putAck(transfers?.receive(header, data) ?? PutAck(transfer: header.transfer, offset: header.offset, error: "this coordinator takes no data")), to: identity)
         case .heartbeat, .register:
             break
         case .welcome, .assign, .cancel, .shutdown, .chunk, .putAck:
@@ -150,7 +152,7 @@ public final class CoordinatorEndpoint {
 
     private func send(_ message: WireMessage, to identity: [UInt8]) {
         do {
-            _ = try socket.send([identity] + WireCodec.encode(message), dontWait: true)
+            _ = try socket.send(messages: [Message(identity)] + WireCodec.encode(message), dontWait: true)
         } catch {
             diagnostics("cannot send '\(message.kind)' to \(printable(identity)): \(error)")
         }

@@ -82,7 +82,7 @@ public final class WorkerAgent {
             _ = try poller.poll(timeoutMilliseconds: 20)
             if shouldStop() { return .shutdown }
             let now = Date()
-            while let frames = try socket.receive(dontWait: true, maxFrames: 8) {
+            while let frames = try socket.receiveMessages(dontWait: true, maxFrames: 8) {
                 lastHeard = now
                 if !connected {
                     connected = true
@@ -101,7 +101,7 @@ public final class WorkerAgent {
                 case let .assign(assignment): start(assignment)
                 case let .cancel(key): cancel(key)
                 case .shutdown: return .shutdown
-                case let .chunk(header, bytes): takeChunk(header, bytes)
+                case let .chunk(header, data): takeChunk(header, data)
                 case let .putAck(ack): takeAck(ack)
                 case .heartbeat, .register, .log, .finished, .fetch, .put: break
                 }
@@ -154,7 +154,7 @@ public final class WorkerAgent {
     private func send(_ message: WireMessage) {
         lastSent = Date()
         do {
-            _ = try socket.send(WireCodec.encode(message), dontWait: true)
+            _ = try socket.send(messages: WireCodec.encode(message), dontWait: true)
         } catch {
             FileHandle.standardError.write(Data("shoal worker: cannot send '\(message.kind)': \(error)\n".utf8))
         }
@@ -268,13 +268,13 @@ public final class WorkerAgent {
         finish(job.key, .interrupted(reason: "on worker \(configuration.workerId): \(reason)"))
     }
 
-    private func takeChunk(_ header: ChunkHeader, _ bytes: [UInt8]) {
+    private func takeChunk(_ header: ChunkHeader, _ data: DataFrame) {
         if let (local, fetch) = codeFetches.first(where: { $0.value.fetcher.transferId == header.transfer }) {
-            return takeCodeChunk(fetch, into: local, header, bytes)
+            return takeCodeChunk(fetch, into: local, header, data)
         }
         guard let job = shipped.values.first(where: { $0.fetcher.transferId == header.transfer }), case .fetching = job.phase else { return }
         do {
-            if let next = try job.take(header, bytes) { send(next) } else if job.fetched { try launch(job) }
+            if let next = try job.take(header, data) { send(next) } else if job.fetched { try launch(job) }
         } catch {
             fail(job, "\(error)")
         }
@@ -305,10 +305,10 @@ public final class WorkerAgent {
         }
     }
 
-    private func takeCodeChunk(_ fetch: CodeFetch, into local: String, _ header: ChunkHeader, _ bytes: [UInt8]) {
+    private func takeCodeChunk(_ fetch: CodeFetch, into local: String, _ header: ChunkHeader, _ data: DataFrame) {
         fetch.lastProgress = Date()
         do {
-            if let next = try fetch.fetcher.take(header, bytes) { send(next) } else if fetch.fetcher.done { try codeArrived(fetch, into: local) }
+            if let next = try fetch.fetcher.take(header, data) { send(next) } else if fetch.fetcher.done { try codeArrived(fetch, into: local) }
         } catch {
             failCode(fetch, into: local, "\(error)")
         }

@@ -181,12 +181,17 @@ extension RunCommand {
         Interrupt.install()
         var seen: [String: String] = [:]
         var stopSent = false
+        var fingerprint: String?
         while true {
             if Interrupt.requested && !stopSent {
                 stopSent = true
                 _ = try? client.request(.stop(executionId: id))
             }
-            guard case let .execution(status) = try client.request(.status(executionId: id)) else { throw CommandFailure("unexpected reply from the coordinator") }
+            // The coordinator answers as soon as something changed (or after a while unchanged).
+            guard case let .execution(status) = try client.request(.watch(.init(executionId: id, seen: fingerprint))) else {
+                throw CommandFailure("unexpected reply from the coordinator")
+            }
+            fingerprint = status.fingerprint
             for step in status.steps where seen[step.name] != step.status && step.status != "Pending" {
                 seen[step.name] = step.status
                 printer.show(.step(name: step.name, type: step.type, status: step.status, detail: step.failureReason))
@@ -199,7 +204,6 @@ extension RunCommand {
                 print("execution \(id) Succeeded")
                 return
             }
-            usleep(200_000)
         }
     }
 }

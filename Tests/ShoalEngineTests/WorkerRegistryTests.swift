@@ -2,6 +2,7 @@ import Foundation
 import ShoalCluster
 import ShoalRuntime
 import Testing
+import ZeroMQ
 
 /// The coordinator's worker bookkeeping, fed events without any socket.
 @Suite struct WorkerRegistryTests {
@@ -86,18 +87,28 @@ import Testing
     @Test func messagesRoundTrip() throws {
         let message = WireMessage.finished(TaskFinished(key: TaskKey(taskId: "x", attempt: 2), result: .lambda(replies: [LambdaReply(result: "{\"a\":1}", error: nil)], seconds: 0.5)))
         #expect(try WireCodec.decode(WireCodec.encode(message)) == message)
+        let chunk = WireMessage.chunk(ChunkHeader(transfer: "t", offset: 0, crc32: 7), DataFrame([1, 2, 3]))
+        #expect(try WireCodec.decode(WireCodec.encode(chunk)) == chunk)
+    }
+
+    private func decode(_ frames: [[UInt8]]) throws -> WireMessage {
+        try WireCodec.decode(frames.map { Message($0) })
     }
 
     @Test func malformedFramesAreRefusedWithAReason() {
         #expect(throws: WireCodec.Malformed(reason: "unknown protocol version 'shoal/9'")) {
-            try WireCodec.decode([Array("shoal/9".utf8), Array("heartbeat".utf8), Array("{}".utf8)])
+            try decode([Array("shoal/9".utf8), Array("heartbeat".utf8), Array("{}".utf8)])
         }
         #expect(throws: WireCodec.Malformed(reason: "unknown message kind 'explode'")) {
-            try WireCodec.decode([Array("shoal/1".utf8), Array("explode".utf8), Array("{}".utf8)])
+            try decode([Array("shoal/1".utf8), Array("explode".utf8), Array("{}".utf8)])
         }
-        #expect(throws: WireCodec.Malformed(reason: "expected 3 frames, got 1")) { try WireCodec.decode([[1]]) }
+        #expect(throws: WireCodec.Malformed(reason: "expected 3 frames, got 1")) { try decode([[1]]) }
+        #expect(throws: WireCodec.Malformed(reason: "expected 4 frames, got 3")) { try decode([Array("shoal/1".utf8), Array("chunk".utf8), Array("{}".utf8)]) }
+        #expect(throws: WireCodec.Malformed(reason: "a data frame of \(TransferLimits.chunkBytes + 1) bytes is over the \(TransferLimits.chunkBytes)-byte chunk size")) {
+            try decode([Array("shoal/1".utf8), Array("put".utf8), Array("{}".utf8), [UInt8](repeating: 0, count: TransferLimits.chunkBytes + 1)])
+        }
         #expect(throws: WireCodec.Malformed.self) {
-            try WireCodec.decode([Array("shoal/1".utf8), Array("assign".utf8), Array("{\"key\": 5}".utf8)])
+            try decode([Array("shoal/1".utf8), Array("assign".utf8), Array("{\"key\": 5}".utf8)])
         }
     }
 }

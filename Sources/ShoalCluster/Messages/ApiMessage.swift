@@ -7,6 +7,10 @@ public enum ApiMessage: Sendable, Equatable {
     case submit(Submission)
     case submitted(executionId: String)
     case status(executionId: String)
+    /// Like `status`, but answered only once the execution's state differs from
+    /// the `seen` fingerprint of an earlier reply, or after `watchWait`: a
+    /// following client learns of each change at once without polling.
+    case watch(Watch)
     case execution(ExecutionStatusReply)
     case stop(executionId: String)
     case clusterStatus
@@ -18,6 +22,7 @@ public enum ApiMessage: Sendable, Equatable {
         case .submit: "submit"
         case .submitted: "submitted"
         case .status: "status"
+        case .watch: "watch"
         case .execution: "execution"
         case .stop: "stop"
         case .clusterStatus: "cluster"
@@ -40,6 +45,20 @@ public enum ApiMessage: Sendable, Equatable {
             self.parameters = parameters.map { [$0.0, $0.1] }
             self.tags = tags.map { [$0.0, $0.1] }
             self.maxParallelSteps = maxParallelSteps
+        }
+    }
+
+    /// How long a coordinator holds a `watch` before answering unchanged; well
+    /// under a client's reply timeout.
+    public static let watchWait: Double = 1
+
+    public struct Watch: Codable, Sendable, Equatable {
+        public var executionId: String
+        public var seen: String?
+
+        public init(executionId: String, seen: String?) {
+            self.executionId = executionId
+            self.seen = seen
         }
     }
 
@@ -68,6 +87,13 @@ public enum ApiMessage: Sendable, Equatable {
             self.status = status
             self.failureReason = failureReason
             self.steps = steps
+        }
+
+        /// Changes whenever the execution's or a step's status or reason does.
+        public var fingerprint: String {
+            var text = status + "\u{1}" + (failureReason ?? "")
+            for step in steps { text += "\u{1}" + step.name + "\u{2}" + step.status + "\u{2}" + (step.failureReason ?? "") }
+            return String(UInt32(truncatingIfNeeded: CRC32C.of(Array(text.utf8))), radix: 16) + "-\(text.utf8.count)"
         }
     }
 
@@ -101,6 +127,7 @@ public enum ApiCodec {
         let payload: Data = switch message {
         case let .submit(body): try! encoder.encode(body)
         case let .submitted(id), let .status(id), let .stop(id): try! encoder.encode(Text(value: id))
+        case let .watch(body): try! encoder.encode(body)
         case let .execution(body): try! encoder.encode(body)
         case .clusterStatus: Data("{}".utf8)
         case let .workers(list): try! encoder.encode(list)
@@ -117,6 +144,7 @@ public enum ApiCodec {
             case "submit": return .submit(try decoder.decode(ApiMessage.Submission.self, from: payload))
             case "submitted": return .submitted(executionId: try decoder.decode(Text.self, from: payload).value)
             case "status": return .status(executionId: try decoder.decode(Text.self, from: payload).value)
+            case "watch": return .watch(try decoder.decode(ApiMessage.Watch.self, from: payload))
             case "execution": return .execution(try decoder.decode(ApiMessage.ExecutionStatusReply.self, from: payload))
             case "stop": return .stop(executionId: try decoder.decode(Text.self, from: payload).value)
             case "cluster": return .clusterStatus

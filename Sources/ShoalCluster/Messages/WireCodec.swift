@@ -1,4 +1,5 @@
 import Foundation
+import ZeroMQ
 
 /// Turns messages into frames and back, refusing anything malformed: a frame
 /// from the network is never trusted to be well formed.
@@ -13,7 +14,8 @@ public enum WireCodec {
         public var description: String { reason }
     }
 
-    public static func encode(_ message: WireMessage) -> [[UInt8]] {
+    /// The frames of a message; a data frame goes as it is, without a copy.
+    public static func encode(_ message: WireMessage) -> [Message] {
         let encoder = JSONEncoder()
         let payload: Data
         switch message {
@@ -26,10 +28,10 @@ public enum WireCodec {
         case .heartbeat, .shutdown: payload = Data("{}".utf8)
         case let .fetch(body): payload = try! encoder.encode(body)
         case let .putAck(body): payload = try! encoder.encode(body)
-        case let .chunk(header, bytes): return envelope(kind: message.kind, payload: try! encoder.encode(header)) + [bytes]
-        case let .put(header, bytes): return envelope(kind: message.kind, payload: try! encoder.encode(header)) + [bytes]
+        case let .chunk(header, data): return envelope(kind: message.kind, payload: try! encoder.encode(header)).map(Message.init) + [data.message]
+        case let .put(header, data): return envelope(kind: message.kind, payload: try! encoder.encode(header)).map(Message.init) + [data.message]
         }
-        return envelope(kind: message.kind, payload: payload)
+        return envelope(kind: message.kind, payload: payload).map(Message.init)
     }
 
     /// The frames every message travels in: version, kind, JSON payload.
@@ -38,12 +40,13 @@ public enum WireCodec {
     }
 
     /// Checks the envelope (frame count, version, size) and returns kind and payload.
-    static func open(_ frames: [[UInt8]]) throws(Malformed) -> (kind: String, payload: Data) {
+    static func open(_ frames: [[UInt8]], dataFrame: Int? = nil) throws(Malformed) -> (kind: String, payload: Data) {
         let kind = frames.count > 1 ? String(decoding: frames[1], as: UTF8.self) : ""
         let carriesData = kind == "chunk" || kind == "put"
-        guard frames.count == (carriesData ? 4 : 3) else { throw Malformed(reason: "expected \(carriesData ? 4 : 3) frames, got \(frames.count)") }
-        if carriesData && frames[3].count > TransferLimits.chunkBytes {
-            throw Malformed(reason: "a data frame of \(frames[3].count) bytes is over the \(TransferLimits.chunkBytes)-byte chunk size")
+        let count = frames.count + (dataFrame == nil ? 0 : 1)
+        guard count == (carriesData ? 4 : 3) else { throw Malformed(reason: "expected \(carriesData ? 4 : 3) frames, got \(count)") }
+        if let dataFrame, dataFrame > TransferLimits.chunkBytes {
+            throw Malformed(reason: "a data frame of \(dataFrame) bytes is over the \(TransferLimits.chunkBytes)-byte chunk size")
         }
         let version = String(decoding: frames[0], as: UTF8.self)
         guard version == protocolVersion else { throw Malformed(reason: "unknown protocol version '\(version.prefix(32))'") }
@@ -51,8 +54,12 @@ public enum WireCodec {
         return (String(decoding: frames[1], as: UTF8.self), Data(frames[2]))
     }
 
-    public static func decode(_ frames: [[UInt8]]) throws(Malformed) -> WireMessage {
-        let (kind, payload) = try open(frames)
+    /// The message in `frames`; only the envelope is copied out of them.
+    public static func decode(_ frames: [Message]) throws(Malformed) -> WireMessage {
+        guard frames.count <= 4 else { throw Malformed(reason: "expected 3 or 4 frames, got \(frames.count)") }
+        // A fourth frame is the data of a chunk or put: it stays in its message.
+        let data = frames.count == 4 ? DataFrame(message: frames[3]) : nil
+        let (kind, payload) = try open(frames.prefix(3).map(\.bytes), dataFrame: data?.count)
         let decoder = JSONDecoder()
         do {
             switch kind {
@@ -65,8 +72,8 @@ public enum WireCodec {
             case "cancel": return .cancel(try decoder.decode(TaskKey.self, from: payload))
             case "shutdown": return .shutdown
             case "fetch": return .fetch(try decoder.decode(FetchRequest.self, from: payload))
-            case "chunk": return .chunk(try decoder.decode(ChunkHeader.self, from: payload), frames[3])
-            case "put": return .put(try decoder.decode(PutHeader.self, from: payload), frames[3])
+            case "chunk": return .chunk(try decoder.decode(ChunkHeader.self, from: payload), data!)
+            case "put": return .put(try decoder.decode(PutHeader.self, from: payload), data!)
             case "put-ack": return .putAck(try decoder.decode(PutAck.self, from: payload))
             default: throw Malformed(reason: "unknown message kind '\(kind.prefix(32))'")
             }

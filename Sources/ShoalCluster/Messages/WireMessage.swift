@@ -16,8 +16,8 @@ public enum WireMessage: Sendable, Equatable {
     case shutdown
     // data, both ways (a data frame follows the JSON header)
     case fetch(FetchRequest)
-    case chunk(ChunkHeader, [UInt8])
-    case put(PutHeader, [UInt8])
+    case chunk(ChunkHeader, DataFrame)
+    case put(PutHeader, DataFrame)
     case putAck(PutAck)
 
     public var kind: String {

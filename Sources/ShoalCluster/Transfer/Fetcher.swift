@@ -39,16 +39,16 @@ final class Fetcher {
     }
 
     /// Takes a chunk; returns the next request, if one is due.
-    func take(_ header: ChunkHeader, _ bytes: [UInt8]) throws -> WireMessage? {
+    func take(_ header: ChunkHeader, _ data: DataFrame) throws -> WireMessage? {
         let source = files[current].source
         if let error = header.error { throw TransferFailed(description: "fetching \(source) failed: \(error)") }
-        guard header.offset == offset, CRC32C.of(bytes) == header.crc32 else {
+        guard header.offset == offset, data.crc32c == header.crc32 else {
             throw TransferFailed(description: "a chunk of \(source) arrived out of order or damaged at offset \(header.offset)")
         }
-        if let handle { try ChunkIO.write(bytes, to: handle) }
+        if let handle { try data.write(to: handle) }
         crc.add(chunk: header.crc32)
-        offset += bytes.count
-        bytesFetched += bytes.count
+        offset += data.count
+        bytesFetched += data.count
         received += 1
         if let size = header.objectSize {
             try handle?.close()

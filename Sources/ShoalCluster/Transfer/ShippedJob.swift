@@ -56,9 +56,9 @@ final class ShippedJob {
     /// The first message to send; nil when there is nothing to fetch.
     func startFetching() throws -> WireMessage? { try fetcher.start() }
 
-    func take(_ header: ChunkHeader, _ bytes: [UInt8]) throws -> WireMessage? {
+    func take(_ header: ChunkHeader, _ data: DataFrame) throws -> WireMessage? {
         lastProgress = Date()
-        return try fetcher.take(header, bytes)
+        return try fetcher.take(header, data)
     }
 
     /// The spec with every input pointing at its fetched copy.
@@ -98,19 +98,19 @@ final class ShippedJob {
     private func fillWindow() throws -> [WireMessage] {
         var messages: [WireMessage] = []
         while !sentLast && sent - acked < TransferLimits.window {
-            let bytes = try reader.map { try ChunkIO.read($0) } ?? []
-                let chunkCRC = CRC32C.of(bytes)
+            let data = try reader.map { try DataFrame.read(from: $0) } ?? []
+            let chunkCRC = data.crc32c
             putCRC.add(chunk: chunkCRC)
-            bytesPut += bytes.count
+            bytesPut += data.count
             var header = PutHeader(transfer: transferId, destination: uploads[upload].destination, offset: offset, crc32: chunkCRC)
-            offset += bytes.count
-            if bytes.count < TransferLimits.chunkBytes {
+            offset += data.count
+            if data.count < TransferLimits.chunkBytes {
                 header.objectSize = offset
                 header.objectCRC32 = putCRC.value
                 sentLast = true
             }
             sent += 1
-            messages.append(.put(header, bytes))
+            messages.append(.put(header, data))
         }
         return messages
     }

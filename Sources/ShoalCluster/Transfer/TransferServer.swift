@@ -37,8 +37,8 @@ public final class TransferServer {
     }
 
     /// The chunks answering a fetch: at most `credit`, read sequentially.
-    public func serve(_ request: FetchRequest) -> [(ChunkHeader, [UInt8])] {
-        func failure(_ reason: String) -> [(ChunkHeader, [UInt8])] {
+    public func serve(_ request: FetchRequest) -> [(ChunkHeader, DataFrame)] {
+        func failure(_ reason: String) -> [(ChunkHeader, DataFrame)] {
             reads[request.transfer] = nil
             return [(ChunkHeader(transfer: request.transfer, offset: request.offset, crc32: 0, error: reason), [])]
         }
@@ -54,20 +54,20 @@ public final class TransferServer {
         let read = reads[request.transfer]!
         guard request.offset == read.offset else { return failure("expected offset \(read.offset), got \(request.offset)") }
         read.used = Date()
-        var chunks: [(ChunkHeader, [UInt8])] = []
+        var chunks: [(ChunkHeader, DataFrame)] = []
         for _ in 0..<max(1, min(request.credit, 2 * TransferLimits.window)) {
-            let bytes: [UInt8]
-            do { bytes = try ChunkIO.read(read.handle) } catch { return failure("\(request.path): \(error)") }
-            let chunkCRC = CRC32C.of(bytes)
+            let data: DataFrame
+            do { data = try DataFrame.read(from: read.handle) } catch { return failure("\(request.path): \(error)") }
+            let chunkCRC = data.crc32c
             read.crc.add(chunk: chunkCRC)
             var header = ChunkHeader(transfer: request.transfer, offset: read.offset, crc32: chunkCRC)
-            read.offset += bytes.count
-            let last = read.offset >= read.size || bytes.isEmpty
+            read.offset += data.count
+            let last = read.offset >= read.size || data.count == 0
             if last {
                 header.objectSize = read.offset
                 header.objectCRC32 = read.crc.value
             }
-            chunks.append((header, bytes))
+            chunks.append((header, data))
             if last {
                 reads[request.transfer] = nil
                 break
@@ -77,14 +77,14 @@ public final class TransferServer {
     }
 
     /// Writes one output chunk, checking its CRC, and the whole file's on the last one.
-    public func receive(_ header: PutHeader, _ bytes: [UInt8]) -> PutAck {
+    public func receive(_ header: PutHeader, _ data: DataFrame) -> PutAck {
         func failure(_ reason: String) -> PutAck {
             writes[header.transfer] = nil
             return PutAck(transfer: header.transfer, offset: header.offset, error: reason)
         }
         let path = URL(fileURLWithPath: header.destination).standardizedFileURL.path
         guard path.hasPrefix(stagingRoot) else { return failure("\(header.destination) is not in the staging folder") }
-        guard CRC32C.of(bytes) == header.crc32 else { return failure("chunk at \(header.offset) of \(header.destination) failed its checksum") }
+        guard data.crc32c == header.crc32 else { return failure("chunk at \(header.offset) of \(header.destination) failed its checksum") }
         if writes[header.transfer] == nil {
             guard header.offset == 0 else { return failure("the transfer is unknown; start it at offset 0") }
             try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
@@ -97,9 +97,9 @@ public final class TransferServer {
         let write = writes[header.transfer]!
         guard header.offset == write.offset else { return failure("expected offset \(write.offset), got \(header.offset)") }
         write.used = Date()
-        do { try ChunkIO.write(bytes, to: write.handle) } catch { return failure("\(header.destination): \(error)") }
+        do { try data.write(to: write.handle) } catch { return failure("\(header.destination): \(error)") }
         write.crc.add(chunk: header.crc32)
-        write.offset += bytes.count
+        write.offset += data.count
         if let size = header.objectSize {
             let crc = write.crc.value
             writes[header.transfer] = nil

@@ -12,6 +12,10 @@ public final class CoordinatorService {
     private let api: ApiEndpoint
     private let policy: Policy?
     private var runners: [String: ExecutionRunner] = [:]
+    /// `watch` requests held until their execution changes (bounded: past the
+    /// limit a watch is answered at once, as a plain status request).
+    private var watches: [(client: [UInt8], watch: ApiMessage.Watch, until: Date)] = []
+    private static let maxWatches = 1024
     private let log: (String) -> Void
 
     public init(home: ShoalHome, workers: CoordinatorEndpoint, api: ApiEndpoint, policy: Policy?, log: @escaping (String) -> Void) {
@@ -25,8 +29,20 @@ public final class CoordinatorService {
     /// Serves until `shouldStop`; then stops the executions still running (workers stay up).
     public func run(shouldStop: () -> Bool) throws {
         var lastStopCheck = Date()
+        var lastWatchCheck = Date()
+        // Something happened that may have changed an execution, in this iteration or the last
+        // (an event is routed after the runners advanced, so its effects show one iteration later).
+        var changed = 0
         while !shouldStop() {
-            for (client, request) in try api.receive() { api.reply(answer(request), to: client) }
+            for (client, request) in try api.receive() {
+                if case let .watch(watch) = request, watches.count < Self.maxWatches, runners[watch.executionId] != nil {
+                    watches.append((client, watch, Date().addingTimeInterval(ApiMessage.watchWait)))
+                    changed = 2
+                } else {
+                    api.reply(answer(request), to: client)
+                    if case .stop = request { changed = 2 }
+                }
+            }
             // `shoal stop ID` on this host marks the execution Stopping in the shared database.
             if Date().timeIntervalSince(lastStopCheck) > 0.5 {
                 lastStopCheck = Date()
@@ -37,10 +53,17 @@ public final class CoordinatorService {
                 if runner.isFinished {
                     let record = try runner.finish()
                     runners[id] = nil
+                    changed = 2
                     log("execution \(id) of \(record.pipelineName) \(record.status)" + (record.failureReason.map { ": \($0)" } ?? ""))
                 }
             }
-            for event in try workers.poll(timeout: 0.02) {
+            if changed > 0 || Date().timeIntervalSince(lastWatchCheck) > 0.25 || watches.contains(where: { $0.until <= Date() }) {
+                lastWatchCheck = Date()
+                answerWatches()
+            }
+            changed = max(0, changed - 1)
+            for event in try workers.poll(timeout: 0.02, alsoWakingFor: api) {
+                changed = 2
                 switch event {
                 case let .workerJoined(id, host, slots): log("worker \(id) on \(host) joined with \(slots) slots")
                 case let .workerLost(id, host, _): log("worker \(id) on \(host) was lost")
@@ -55,6 +78,24 @@ public final class CoordinatorService {
         }
         for runner in runners.values { try runner.stopNow() }
         runners.removeAll()
+        answerWatches(all: true)
+    }
+
+    /// Answers each held watch whose execution changed, ended, or waited long enough.
+    private func answerWatches(all: Bool = false) {
+        let now = Date()
+        watches.removeAll { client, watch, until in
+            let reply: ApiMessage
+            do {
+                let current = try status(watch.executionId)
+                guard all || current.fingerprint != watch.seen || runners[watch.executionId] == nil || until <= now else { return false }
+                reply = .execution(current)
+            } catch {
+                reply = .failure("\(error)")
+            }
+            api.reply(reply, to: client)
+            return true
+        }
     }
 
     private func answer(_ request: ApiMessage) -> ApiMessage {
@@ -62,6 +103,7 @@ public final class CoordinatorService {
             switch request {
             case let .submit(submission): return .submitted(executionId: try submit(submission))
             case let .status(id): return .execution(try status(id))
+            case let .watch(watch): return .execution(try status(watch.executionId))
             case let .stop(id):
                 guard let runner = runners[id] else { return .failure("execution '\(id)' is not running here") }
                 runner.requestStop()
