@@ -178,7 +178,8 @@ public final class WorkerAgent {
             )
             shipped[key] = job
             do {
-                if let first = try job.startFetching() { send(first) } else { try launch(job) }
+                let requests = try job.startFetching()
+                if requests.isEmpty { try launch(job) } else { requests.forEach(send) }
             } catch {
                 fail(job, "\(error)")
             }
@@ -269,12 +270,13 @@ public final class WorkerAgent {
     }
 
     private func takeChunk(_ header: ChunkHeader, _ data: DataFrame) {
-        if let (local, fetch) = codeFetches.first(where: { $0.value.fetcher.transferId == header.transfer }) {
+        if let (local, fetch) = codeFetches.first(where: { $0.value.fetcher.owns(header.transfer) }) {
             return takeCodeChunk(fetch, into: local, header, data)
         }
-        guard let job = shipped.values.first(where: { $0.fetcher.transferId == header.transfer }), case .fetching = job.phase else { return }
+        guard let job = shipped.values.first(where: { $0.fetcher.owns(header.transfer) }), case .fetching = job.phase else { return }
         do {
-            if let next = try job.take(header, data) { send(next) } else if job.fetched { try launch(job) }
+            try job.take(header, data).forEach(send)
+            if job.fetched { try launch(job) }
         } catch {
             fail(job, "\(error)")
         }
@@ -294,12 +296,13 @@ public final class WorkerAgent {
         guard case let .lambda(invocation) = assignment.task else { return }
         if let fetch = codeFetches[local] { return fetch.waiting.append(assignment) }
         let partial = local + ".partial-\(UUID().uuidString.prefix(8))"
-        let files = (invocation.codeFiles ?? []).map { (source: invocation.codePath + "/" + $0, local: partial + "/" + $0) }
+        let files = (invocation.codeFiles ?? []).map { Fetcher.File(source: invocation.codePath + "/" + $0, local: partial + "/" + $0, size: nil) }
         let fetch = CodeFetch(fetcher: Fetcher(files: files), partial: partial, first: assignment)
         codeFetches[local] = fetch
         do {
             try FileManager.default.createDirectory(atPath: partial, withIntermediateDirectories: true)
-            if let first = try fetch.fetcher.start() { send(first) } else { try codeArrived(fetch, into: local) }
+            let requests = try fetch.fetcher.start()
+            if requests.isEmpty { try codeArrived(fetch, into: local) } else { requests.forEach(send) }
         } catch {
             failCode(fetch, into: local, "\(error)")
         }
@@ -308,7 +311,8 @@ public final class WorkerAgent {
     private func takeCodeChunk(_ fetch: CodeFetch, into local: String, _ header: ChunkHeader, _ data: DataFrame) {
         fetch.lastProgress = Date()
         do {
-            if let next = try fetch.fetcher.take(header, data) { send(next) } else if fetch.fetcher.done { try codeArrived(fetch, into: local) }
+            try fetch.fetcher.take(header, data).forEach(send)
+            if fetch.fetcher.done { try codeArrived(fetch, into: local) }
         } catch {
             failCode(fetch, into: local, "\(error)")
         }
@@ -350,7 +354,7 @@ public final class WorkerAgent {
                 }
             case let .putting(outcome):
                 if job.putDone {
-                    FileHandle.standardError.write(Data("shoal worker \(configuration.workerId): task \(key.taskId) moved \(job.bytesFetched) bytes in and \(job.bytesPut) bytes out over the wire\n".utf8))
+                    FileHandle.standardError.write(Data("shoal worker \(configuration.workerId): task \(key.taskId) moved \(job.bytesFetched) bytes in and \(job.bytesPut) bytes out over the wire (inputs in \(String(format: "%.3f", job.fetchSeconds)) s)\n".utf8))
                     job.stop()
                     shipped[key] = nil
                     finish(key, .processing(job.remoteOutcome(outcome)))

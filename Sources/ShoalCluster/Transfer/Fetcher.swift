@@ -1,74 +1,128 @@
 import Foundation
 
-/// Fetches files from the coordinator one at a time, with two windows of
-/// chunks asked for ahead (the next is asked for as each window arrives, so
-/// the connection never idles for a round trip); each chunk and each whole file
-/// is checked before the next file starts, and memory stays at one chunk.
+/// Fetches files from the coordinator as one stream of chunks: at most two
+/// windows of chunks asked for and not yet received, asked for a window or more
+/// at a time and, when the files' sizes are known, across file boundaries, so
+/// the connection does not idle between files. Each chunk and each whole file
+/// is checked as it arrives; the chunks asked for wait in the socket, within
+/// that credit, so memory stays bounded.
 final class Fetcher {
-    private let files: [(source: String, local: String)]
-    private var current = 0
-    private var handle: FileHandle?
-    private var offset = 0
-    private var crc = CRC32C()
-    private var received = 0
-    private var requested = 0
-    private(set) var transferId = UUID().uuidString
+    struct File {
+        var source: String
+        var local: String
+        /// The size the file had when the task was planned, a hint: the file is
+        /// taken as it is when fetched. When unknown, nothing after the file is
+        /// asked for before it has ended.
+        var size: Int?
+    }
+
+    private final class Active {
+        let file: File
+        let transfer = UUID().uuidString
+        let handle: FileHandle
+        var size: Int?
+        var offset = 0
+        var crc = CRC32C()
+        var requested = 0
+        var received = 0
+
+        init(file: File, handle: FileHandle) {
+            self.file = file
+            self.handle = handle
+            size = file.size
+        }
+
+        /// Chunks the file takes, when its size is known (an empty file still sends one).
+        var expected: Int? { size.map { max(1, ($0 + TransferLimits.chunkBytes - 1) / TransferLimits.chunkBytes) } }
+        var fullyRequested: Bool { expected.map { requested >= $0 } ?? false }
+    }
+
+    private static let credit = 2 * TransferLimits.window
+    private let files: [File]
+    private var opened = 0
+    private var finished = 0
+    /// Files asked for and not yet whole, oldest first.
+    private var active: [Active] = []
     private(set) var bytesFetched = 0
 
-    init(files: [(source: String, local: String)]) {
+    init(files: [File]) {
         self.files = files
     }
 
-    var done: Bool { current >= files.count }
+    var done: Bool { finished == files.count }
 
-    /// The request for the next file; nil when every file is here.
-    func start() throws -> WireMessage? {
-        guard current < files.count else { return nil }
-        let local = files[current].local
-        try FileManager.default.createDirectory(atPath: (local as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        guard FileManager.default.createFile(atPath: local, contents: nil), let opened = FileHandle(forWritingAtPath: local) else {
-            throw TransferFailed(description: "cannot write \(local)")
-        }
-        handle = opened
-        offset = 0
-        crc = CRC32C()
-        received = 0
-        requested = 2 * TransferLimits.window
-        transferId = UUID().uuidString
-        return .fetch(FetchRequest(transfer: transferId, path: files[current].source, offset: 0, credit: requested))
-    }
+    func owns(_ transfer: String) -> Bool { active.contains { $0.transfer == transfer } }
 
-    /// Takes a chunk; returns the next request, if one is due.
-    func take(_ header: ChunkHeader, _ data: DataFrame) throws -> WireMessage? {
-        let source = files[current].source
+    /// The first requests; none when there is nothing to fetch.
+    func start() throws -> [WireMessage] { try requestMore() }
+
+    /// Takes a chunk; returns the requests now due.
+    func take(_ header: ChunkHeader, _ data: DataFrame) throws -> [WireMessage] {
+        guard let index = active.firstIndex(where: { $0.transfer == header.transfer }) else { return [] }
+        let file = active[index]
+        let source = file.file.source
         if let error = header.error { throw TransferFailed(description: "fetching \(source) failed: \(error)") }
-        guard header.offset == offset, data.crc32c == header.crc32 else {
+        guard header.offset == file.offset, data.crc32c == header.crc32 else {
             throw TransferFailed(description: "a chunk of \(source) arrived out of order or damaged at offset \(header.offset)")
         }
-        if let handle { try data.write(to: handle) }
-        crc.add(chunk: header.crc32)
-        offset += data.count
+        try data.write(to: file.handle)
+        file.crc.add(chunk: header.crc32)
+        file.offset += data.count
+        file.received += 1
         bytesFetched += data.count
-        received += 1
         if let size = header.objectSize {
-            try handle?.close()
-            handle = nil
-            guard size == offset, header.objectCRC32 == crc.value else {
+            try file.handle.close()
+            active.remove(at: index)
+            guard size == file.offset, header.objectCRC32 == file.crc.value else {
                 throw TransferFailed(description: "\(source) arrived damaged (size or checksum of the whole file)")
             }
-            current += 1
-            return try start()
+            // Shorter than planned: the coordinator ended the transfer, the credit left over lapses with it.
+            finished += 1
+        } else if let expected = file.expected, file.received >= expected {
+            // Longer than planned: the rest is asked for as for a file of unknown size.
+            file.size = nil
         }
-        guard received == TransferLimits.window else { return nil }
-        received = 0
-        // Every chunk but the last is whole, so this is where the coordinator's read stands.
-        let ahead = requested * TransferLimits.chunkBytes
-        requested += TransferLimits.window
-        return .fetch(FetchRequest(transfer: transferId, path: source, offset: ahead, credit: TransferLimits.window))
+        return try requestMore()
+    }
+
+    /// Asks for more while there is credit: a window or more at a time, the
+    /// rest of the files already begun first, then the next files.
+    private func requestMore() throws -> [WireMessage] {
+        var budget = Self.credit - active.reduce(0) { $0 + $1.requested - $1.received }
+        guard budget >= TransferLimits.window || budget == Self.credit else { return [] }
+        var requests: [WireMessage] = []
+        while budget > 0 {
+            let target: Active
+            if let begun = active.first(where: { !$0.fullyRequested }) {
+                target = begun
+            } else if opened < files.count {
+                target = try open(files[opened])
+                opened += 1
+            } else {
+                break
+            }
+            let credit = target.expected.map { min(budget, $0 - target.requested) } ?? budget
+            requests.append(.fetch(FetchRequest(
+                transfer: target.transfer, path: target.file.source, offset: target.requested * TransferLimits.chunkBytes, credit: credit
+            )))
+            target.requested += credit
+            budget -= credit
+        }
+        return requests
+    }
+
+    private func open(_ file: File) throws -> Active {
+        try FileManager.default.createDirectory(atPath: (file.local as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        guard FileManager.default.createFile(atPath: file.local, contents: nil), let handle = FileHandle(forWritingAtPath: file.local) else {
+            throw TransferFailed(description: "cannot write \(file.local)")
+        }
+        let opened = Active(file: file, handle: handle)
+        active.append(opened)
+        return opened
     }
 
     func close() {
-        try? handle?.close()
-        handle = nil
+        for file in active { try? file.handle.close() }
+        active.removeAll()
     }
 }

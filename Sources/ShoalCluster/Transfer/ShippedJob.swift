@@ -42,23 +42,32 @@ final class ShippedJob {
         self.spec = spec
         self.remoteStaging = remoteStaging
         self.folder = folder
-        var files: [(source: String, local: String)] = []
+        var files: [Fetcher.File] = []
         for (i, input) in spec.inputs.enumerated() {
             for (j, file) in input.files.enumerated() {
                 let local = folder.appendingPathComponent("in/\(i)/\(j)").path
                 localPaths.append((i, j, local))
-                files.append((file.source, local))
+                files.append(.init(source: file.source, local: local, size: file.size))
             }
         }
         fetcher = Fetcher(files: files)
     }
 
-    /// The first message to send; nil when there is nothing to fetch.
-    func startFetching() throws -> WireMessage? { try fetcher.start() }
+    private var fetchStarted = Date()
+    /// How long the inputs took to arrive, once they have.
+    private(set) var fetchSeconds: Double = 0
 
-    func take(_ header: ChunkHeader, _ data: DataFrame) throws -> WireMessage? {
+    /// The first messages to send; none when there is nothing to fetch.
+    func startFetching() throws -> [WireMessage] {
+        fetchStarted = Date()
+        return try fetcher.start()
+    }
+
+    func take(_ header: ChunkHeader, _ data: DataFrame) throws -> [WireMessage] {
         lastProgress = Date()
-        return try fetcher.take(header, data)
+        let next = try fetcher.take(header, data)
+        if fetcher.done { fetchSeconds = lastProgress.timeIntervalSince(fetchStarted) }
+        return next
     }
 
     /// The spec with every input pointing at its fetched copy.
