@@ -1,3 +1,4 @@
+import CShoalSystem
 import Foundation
 import ShoalRuntime
 import ZeroMQ
@@ -54,6 +55,7 @@ public final class WorkerAgent {
     public init(_ configuration: Configuration) throws {
         self.configuration = configuration
         liveness = configuration.liveness
+        if configuration.fetchData { shoal_reuse_chunk_memory() }
         context = try Context()
         socket = try context.socket(.dealer)
         try socket.setRoutingId(Array("\(configuration.workerId)".utf8.prefix(200)))
@@ -355,9 +357,10 @@ public final class WorkerAgent {
             case let .putting(outcome):
                 if job.putDone {
                     FileHandle.standardError.write(Data("shoal worker \(configuration.workerId): task \(key.taskId) moved \(job.bytesFetched) bytes in and \(job.bytesPut) bytes out over the wire (inputs in \(String(format: "%.3f", job.fetchSeconds)) s)\n".utf8))
-                    job.stop()
-                    shipped[key] = nil
+                    // Reported before the copies are removed: deleting them is not the coordinator's wait.
                     finish(key, .processing(job.remoteOutcome(outcome)))
+                    shipped[key] = nil
+                    job.stop()
                 } else if now.timeIntervalSince(job.lastProgress) > ShippedJob.stallSeconds {
                     fail(job, "putting its outputs stalled for \(Int(ShippedJob.stallSeconds)) s")
                 }

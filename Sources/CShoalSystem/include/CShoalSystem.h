@@ -15,3 +15,8 @@ int shoal_pidfd_open(pid_t pid);
 /// CRC-32C (Castagnoli) of `length` bytes, continuing from `crc` (0 to start):
 /// the SSE 4.2 instruction where the CPU has it, a table otherwise.
 uint32_t shoal_crc32c(uint32_t crc, const void *bytes, size_t length);
+
+/// Keeps glibc from giving each 1 MiB transfer chunk its own fresh mapping
+/// (and from returning freed memory at once), so chunk buffers are reused
+/// instead of page-faulted in anew. Process-wide; safe to call more than once.
+void shoal_reuse_chunk_memory(void);

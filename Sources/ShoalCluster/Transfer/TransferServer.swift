@@ -1,3 +1,4 @@
+import CShoalSystem
 import Foundation
 
 /// The coordinator's side of data over the wire: serves object chunks to
@@ -34,6 +35,7 @@ public final class TransferServer {
     public init(servedRoots: [URL], stagingRoot: URL) {
         self.servedRoots = servedRoots.map { $0.standardizedFileURL.path + "/" }
         self.stagingRoot = stagingRoot.standardizedFileURL.path + "/"
+        shoal_reuse_chunk_memory()
     }
 
     /// The chunks answering a fetch: at most `credit`, read sequentially.
