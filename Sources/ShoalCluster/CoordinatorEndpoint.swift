@@ -138,9 +138,10 @@ public final class CoordinatorEndpoint {
             // Only the current assignment may finish; a late attempt is ignored.
             if registry.release(finished.key, from: identity) != nil { events.append(.finished(finished)) }
         case let .fetch(request):
-            for (header, data) in transfers?.serve(request) ?? [(ChunkHeader(transfer: request.transfer, offset: request.offset, crc32: 0, error: "this coordinator does not serve data"), DataFrame([]))] {
-                send(.chunk(header, data), to: identity)
+            guard let transfers else {
+                return send(.chunk(ChunkHeader(transfer: request.transfer, offset: request.offset, crc32: 0, error: "this coordinator does not serve data"), []), to: identity)
             }
+            transfers.serve(request) { send(.chunk($0, $1), to: identity) }
         case let .put(header, data):
             send(.putAck(transfers?.receive(header, data) ?? PutAck(transfer: header.transfer, offset: header.offset, error: "this coordinator takes no data")), to: identity)
         case .heartbeat, .register:

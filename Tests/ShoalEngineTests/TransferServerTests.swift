@@ -60,12 +60,17 @@ struct TransferServerTests {
         let path = objects.appendingPathComponent("b/big.bin").path
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         let server = TransferServer(servedRoots: [objects], stagingRoot: staging)
+        func serve(_ request: FetchRequest) -> [(ChunkHeader, DataFrame)] {
+            var chunks: [(ChunkHeader, DataFrame)] = []
+            server.serve(request) { chunks.append(($0, $1)) }
+            return chunks
+        }
 
-        let first = server.serve(FetchRequest(transfer: "t", path: path, offset: 0, credit: 2))
+        let first = serve(FetchRequest(transfer: "t", path: path, offset: 0, credit: 2))
         #expect(first.count == 2)
         #expect(first.allSatisfy { $0.0.error == nil && $0.0.objectSize == nil })
         #expect(first.allSatisfy { CRC32C.of($0.1.bytes) == $0.0.crc32 })
-        let rest = server.serve(FetchRequest(transfer: "t", path: path, offset: TransferLimits.chunkBytes * 2, credit: 2))
+        let rest = serve(FetchRequest(transfer: "t", path: path, offset: TransferLimits.chunkBytes * 2, credit: 2))
         #expect(rest.count == 1)
         let whole = (first + rest).flatMap { $0.1.bytes }
         #expect(whole == bytes)
@@ -79,7 +84,8 @@ struct TransferServerTests {
         try Data("secret".utf8).write(to: URL(fileURLWithPath: secret))
         let server = TransferServer(servedRoots: [objects], stagingRoot: staging)
 
-        let escaped = server.serve(FetchRequest(transfer: "x", path: objects.path + "/../shoal.sqlite", offset: 0, credit: 1))
+        var escaped: [(ChunkHeader, DataFrame)] = []
+        server.serve(FetchRequest(transfer: "x", path: objects.path + "/../shoal.sqlite", offset: 0, credit: 1)) { escaped.append(($0, $1)) }
         #expect(escaped.first?.0.error?.contains("not in the object store") == true)
         #expect(escaped.first?.1.count == 0)
 

@@ -38,11 +38,13 @@ public final class TransferServer {
         shoal_reuse_chunk_memory()
     }
 
-    /// The chunks answering a fetch: at most `credit`, read sequentially.
-    public func serve(_ request: FetchRequest) -> [(ChunkHeader, DataFrame)] {
-        func failure(_ reason: String) -> [(ChunkHeader, DataFrame)] {
+    /// Answers a fetch with at most `credit` chunks, read sequentially, each
+    /// handed to `emit` as soon as it is read (so it is on its way while the
+    /// next is read); a failure is a single chunk with an error.
+    public func serve(_ request: FetchRequest, emit: (ChunkHeader, DataFrame) -> Void) {
+        func failure(_ reason: String) {
             reads[request.transfer] = nil
-            return [(ChunkHeader(transfer: request.transfer, offset: request.offset, crc32: 0, error: reason), [])]
+            emit(ChunkHeader(transfer: request.transfer, offset: request.offset, crc32: 0, error: reason), [])
         }
         let path = URL(fileURLWithPath: request.path).standardizedFileURL.path
         guard servedRoots.contains(where: { path.hasPrefix($0) }) else { return failure("\(request.path) is not in the object store or function code") }
@@ -56,7 +58,6 @@ public final class TransferServer {
         let read = reads[request.transfer]!
         guard request.offset == read.offset else { return failure("expected offset \(read.offset), got \(request.offset)") }
         read.used = Date()
-        var chunks: [(ChunkHeader, DataFrame)] = []
         for _ in 0..<max(1, min(request.credit, 2 * TransferLimits.window)) {
             let data: DataFrame
             do { data = try DataFrame.read(from: read.handle) } catch { return failure("\(request.path): \(error)") }
@@ -69,13 +70,10 @@ public final class TransferServer {
                 header.objectSize = read.offset
                 header.objectCRC32 = read.crc.value
             }
-            chunks.append((header, data))
-            if last {
-                reads[request.transfer] = nil
-                break
-            }
+            if last { reads[request.transfer] = nil }
+            emit(header, data)
+            if last { break }
         }
-        return chunks
     }
 
     /// Writes one output chunk, checking its CRC, and the whole file's on the last one.
