@@ -112,3 +112,29 @@ import ZeroMQ
         }
     }
 }
+
+@Suite struct ApiCodecTests {
+    private let running = ApiMessage.ExecutionStatusReply(
+        executionId: "e", status: "Executing", failureReason: nil,
+        steps: [.init(name: "A", type: "Processing", status: "Executing", failureReason: nil), .init(name: "B", type: "Fail", status: "Pending", failureReason: nil)]
+    )
+
+    @Test func aWatchAndItsReplyRoundTrip() throws {
+        let watch = ApiMessage.watch(.init(executionId: "e", seen: running.fingerprint))
+        #expect(try ApiCodec.decode(ApiCodec.encode(watch)) == watch)
+        #expect(try ApiCodec.decode(ApiCodec.encode(.execution(running))) == .execution(running))
+    }
+
+    /// A held watch is answered when the fingerprint moves: any status or reason, of the execution or a step.
+    @Test func theFingerprintMovesWithEveryStatusAndReason() {
+        var stepDone = running
+        stepDone.steps[0].status = "Succeeded"
+        var reason = running
+        reason.steps[1].failureReason = "boom"
+        var finished = running
+        finished.status = "Failed"
+        let prints = [running, stepDone, reason, finished].map(\.fingerprint)
+        #expect(Set(prints).count == 4)
+        #expect(running.fingerprint == ApiMessage.ExecutionStatusReply(executionId: "e", status: "Executing", failureReason: nil, steps: running.steps).fingerprint)
+    }
+}

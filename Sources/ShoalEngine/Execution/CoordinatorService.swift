@@ -30,17 +30,17 @@ public final class CoordinatorService {
     public func run(shouldStop: () -> Bool) throws {
         var lastStopCheck = Date()
         var lastWatchCheck = Date()
-        // Something happened that may have changed an execution, in this iteration or the last
-        // (an event is routed after the runners advanced, so its effects show one iteration later).
-        var changed = 0
+        // Until when something that happened may still change an execution (an event is
+        // routed after the runners advanced, so its effects show an iteration later).
+        var changing = Date.distantPast
         while !shouldStop() {
             for (client, request) in try api.receive() {
                 if case let .watch(watch) = request, watches.count < Self.maxWatches, runners[watch.executionId] != nil {
                     watches.append((client, watch, Date().addingTimeInterval(ApiMessage.watchWait)))
-                    changed = 2
+                    lastWatchCheck = .distantPast
                 } else {
                     api.reply(answer(request), to: client)
-                    if case .stop = request { changed = 2 }
+                    if case .stop = request { changing = Date().addingTimeInterval(0.05) }
                 }
             }
             // `shoal stop ID` on this host marks the execution Stopping in the shared database.
@@ -53,17 +53,19 @@ public final class CoordinatorService {
                 if runner.isFinished {
                     let record = try runner.finish()
                     runners[id] = nil
-                    changed = 2
+                    lastWatchCheck = .distantPast
                     log("execution \(id) of \(record.pipelineName) \(record.status)" + (record.failureReason.map { ": \($0)" } ?? ""))
                 }
             }
-            if changed > 0 || Date().timeIntervalSince(lastWatchCheck) > 0.25 || watches.contains(where: { $0.until <= Date() }) {
+            // Each check reads the database, so checks are spaced even while events pour in.
+            let now = Date()
+            let sinceCheck = now.timeIntervalSince(lastWatchCheck)
+            if (now < changing && sinceCheck > 0.01) || sinceCheck > 0.25 || watches.contains(where: { $0.until <= now }) {
                 lastWatchCheck = Date()
                 answerWatches()
             }
-            changed = max(0, changed - 1)
             for event in try workers.poll(timeout: 0.02, alsoWakingFor: api) {
-                changed = 2
+                changing = Date().addingTimeInterval(0.05)
                 switch event {
                 case let .workerJoined(id, host, slots): log("worker \(id) on \(host) joined with \(slots) slots")
                 case let .workerLost(id, host, _): log("worker \(id) on \(host) was lost")
