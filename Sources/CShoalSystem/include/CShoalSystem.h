@@ -7,8 +7,6 @@
 /// kernel lacks it (before Linux 5.3); errno tells why.
 int shoal_pidfd_open(pid_t pid);
 
-#endif
-
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,3 +18,11 @@ uint32_t shoal_crc32c(uint32_t crc, const void *bytes, size_t length);
 /// (and from returning freed memory at once), so chunk buffers are reused
 /// instead of page-faulted in anew. Process-wide; safe to call more than once.
 void shoal_reuse_chunk_memory(void);
+
+/// Reserves `length` bytes for the file without changing its size
+/// (fallocate(2) with FALLOC_FL_KEEP_SIZE): 0 on success,
+/// -1 with errno set (ENOSPC: the disk is too full; EOPNOTSUPP: the file
+/// system cannot, which costs nothing but the saving).
+int shoal_preallocate(int fd, off_t length);
+
+#endif

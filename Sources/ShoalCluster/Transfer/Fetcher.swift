@@ -1,3 +1,4 @@
+import CShoalSystem
 import Foundation
 
 /// Fetches files from the coordinator as one stream of chunks: at most two
@@ -115,6 +116,11 @@ final class Fetcher {
         try FileManager.default.createDirectory(atPath: (file.local as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         guard FileManager.default.createFile(atPath: file.local, contents: nil), let handle = FileHandle(forWritingAtPath: file.local) else {
             throw TransferFailed(description: "cannot write \(file.local)")
+        }
+        // Reserving the planned size up front spares the file system a per-page
+        // reservation as chunks land, and says at once when the disk is too full.
+        if let size = file.size, size > 0, shoal_preallocate(handle.fileDescriptor, off_t(size)) != 0, errno == ENOSPC {
+            throw TransferFailed(description: "no room for \(file.local) (\(size) bytes) on the worker's disk")
         }
         let opened = Active(file: file, handle: handle)
         active.append(opened)
