@@ -37,7 +37,11 @@ keys=$work/keys
 for name in w1 w2; do "$shoal" keys generate "$name" --dir "$keys/workers" > /dev/null; done
 "$shoal" keys generate client --dir "$keys/clients" > /dev/null
 
-# Prints "DELIVERY END-TO-END" in MB/s for one run; $1 is "on" or "off" (CURVE).
+# Starts a coordinator and two workers, as a running cluster has them, and
+# runs the pipeline on them three times; prints "DELIVERY END-TO-END" in MB/s
+# for each run. $1 is "on" or "off" (CURVE). The first run of a fresh cluster
+# also pays for the daemons' first use (and lands in memory the virtual
+# machine has not touched yet, see the README): the summary takes the median.
 measure() {
   local bind="tcp://127.0.0.1:$(port)" api="tcp://127.0.0.1:$(port)" server=() worker1=() worker2=() client=()
   if [ "$1" = on ]; then
@@ -54,30 +58,29 @@ measure() {
   # This runs in a command substitution, a subshell: it stops its own processes, even on failure.
   trap 'kill "$coordinator" "$w1" "$w2" 2>/dev/null' EXIT
   sleep 1
-  local start end
-  start=$(date +%s.%N)
-  "$shoal" run "$work/count.json" --coordinator "$api" "${client[@]}" > /dev/null
-  end=$(date +%s.%N)
-  local lines
-  lines=$(( $(cat "$SHOAL_HOME/objects/b/counts/algo-1") + $(cat "$SHOAL_HOME/objects/b/counts/algo-2") ))
-  [ "$lines" = $((64 * 83886)) ] || { echo "wrong line count: $lines" >&2; exit 1; }
-  kill "$coordinator" "$w1" "$w2"; wait "$coordinator" "$w1" "$w2" 2>/dev/null || true
-  python3 - "$start" "$end" "$work/w1-$1.log" "$work/w2-$1.log" <<'PY'
+  local start end lines
+  for _ in 1 2 3; do
+    rm -rf "$SHOAL_HOME/objects/b/counts"
+    start=$(date +%s.%N)
+    "$shoal" run "$work/count.json" --coordinator "$api" "${client[@]}" > /dev/null
+    end=$(date +%s.%N)
+    lines=$(( $(cat "$SHOAL_HOME/objects/b/counts/algo-1") + $(cat "$SHOAL_HOME/objects/b/counts/algo-2") ))
+    [ "$lines" = $((64 * 83886)) ] || { echo "wrong line count: $lines" >&2; exit 1; }
+    # Each worker ran one instance of this run: its last log line is it.
+    python3 - "$start" "$end" "$work/w1-$1.log" "$work/w2-$1.log" <<'PY'
 import re, sys
 fetched, seconds = 0, 0.0
 for log in sys.argv[3:]:
-    for moved, took in re.findall(r"moved (\d+) bytes in .* \(inputs in ([\d.]+) s\)", open(log).read()):
-        fetched, seconds = fetched + int(moved), max(seconds, float(took))
+    moved, took = re.findall(r"moved (\d+) bytes in .* \(inputs in ([\d.]+) s\)", open(log).read())[-1]
+    fetched, seconds = fetched + int(moved), max(seconds, float(took))
 if fetched != 512 * 1048576: sys.exit(f"the workers logged {fetched} bytes fetched")
 print(f"{fetched / 1e6 / seconds:.0f} {512 * 1048576 / 1e6 / (float(sys.argv[2]) - float(sys.argv[1])):.0f}")
 PY
+  done
+  kill "$coordinator" "$w1" "$w2"; wait "$coordinator" "$w1" "$w2" 2>/dev/null || true
 }
-# Three runs each: the first after the data was written lands in memory the
-# virtual machine has not touched yet, which costs (see the README); the
-# summary gives the median and the range.
-runs() { for _ in 1 2 3; do measure "$1"; done; }
-off_runs=$(runs off)
-on_runs=$(runs on)
+off_runs=$(measure off)
+on_runs=$(measure on)
 bare=$("$work/pushpull" 512 1048576)
 written=$("$work/pushpull" 512 1048576 "$work/sink.bin")
 rm -f "$work/sink.bin"
