@@ -192,7 +192,7 @@ public final class WorkerAgent {
                     spec: spec, workFolder: configuration.workFolder.appendingPathComponent("jobs"), logFile: log,
                     outputStaging: URL(fileURLWithPath: outputStaging)
                 )
-                jobs[key] = (job, LogFollower(path: log, key: key))
+                jobs[key] = (job, LogFollower(path: log, key: key, ownsFile: true))
             } catch {
                 finish(key, .rejected(reason: "\(error)"))
             }
@@ -240,15 +240,15 @@ public final class WorkerAgent {
         }
     }
 
-    private func sendLog(_ log: LogFollower) {
-        for chunk in log.read() { send(.log(chunk)) }
+    private func sendLog(_ log: LogFollower, final: Bool = false) {
+        for chunk in log.read(final: final) { send(.log(chunk)) }
     }
 
     private func advanceJobs() {
         for (key, entry) in jobs {
             sendLog(entry.log)
             guard let outcome = entry.job.poll() else { continue }
-            sendLog(entry.log)
+            sendLog(entry.log, final: true)
             jobs[key] = nil
             finish(key, .processing(outcome))
         }
@@ -260,7 +260,7 @@ public final class WorkerAgent {
             spec: job.localSpec, workFolder: configuration.workFolder.appendingPathComponent("jobs"), logFile: log,
             outputStaging: job.folder.appendingPathComponent("out")
         )
-        job.phase = .running(running, LogFollower(path: log, key: job.key))
+        job.phase = .running(running, LogFollower(path: log, key: job.key, ownsFile: true))
         job.lastProgress = Date()
     }
 
@@ -348,7 +348,7 @@ public final class WorkerAgent {
             case let .running(running, log):
                 sendLog(log)
                 guard let outcome = running.poll() else { continue }
-                sendLog(log)
+                sendLog(log, final: true)
                 do {
                     for message in try job.startPutting(outcome) { send(message) }
                 } catch {
@@ -499,28 +499,42 @@ final class LogFollower {
     let path: String
     let key: TaskKey
     private var offset: Int
+    /// A task's own log file goes with the task: the coordinator keeps the log,
+    /// and a long-running worker must not pile up a file per task.
+    private let ownsFile: Bool
     static let chunkBytes = 64 * 1024
+    /// What one last read may send (a job's tail); past it the log is cut with a note.
+    static let maxFinalChunks = 256
 
-    init(path: String, key: TaskKey, startingAt offset: Int = 0) {
+    init(path: String, key: TaskKey, startingAt offset: Int = 0, ownsFile: Bool = false) {
         self.path = path
         self.key = key
         self.offset = offset
+        self.ownsFile = ownsFile
+    }
+
+    deinit {
+        if ownsFile { unlink(path) }
     }
 
     static func size(of path: String) -> Int {
         ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0
     }
 
-    func read() -> [LogChunk] {
+    /// What was written since the last read: bounded per call, so a chatty job
+    /// cannot stall the loop; `final` reads the rest once the job has ended.
+    func read(final: Bool = false) -> [LogChunk] {
         guard let handle = FileHandle(forReadingAtPath: path) else { return [] }
         defer { try? handle.close() }
         var chunks: [LogChunk] = []
         try? handle.seek(toOffset: UInt64(offset))
-        // Bounded per call, so a chatty job cannot stall the loop.
-        for _ in 0..<16 {
+        for _ in 0..<(final ? Self.maxFinalChunks : 16) {
             guard let data = try? handle.read(upToCount: Self.chunkBytes), !data.isEmpty else { break }
             chunks.append(LogChunk(key: key, offset: offset, text: String(decoding: data, as: UTF8.self)))
             offset += data.count
+        }
+        if final, offset < Self.size(of: path) {
+            chunks.append(LogChunk(key: key, offset: offset, text: "\nshoal: the rest of this log (\(Self.size(of: path) - offset) bytes) was cut: it came faster than it could be sent\n"))
         }
         return chunks
     }

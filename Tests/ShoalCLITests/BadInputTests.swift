@@ -164,4 +164,24 @@ struct Scenario {
         #expect(outputs.count == 1)
         #expect(outputs.first?.hasSuffix("/done.txt") == true)
     }
+
+    /// A job that writes a burst of log just before it exits: the whole tail
+    /// reaches `shoal logs`, and the worker keeps no log file of its own after
+    /// the task (the coordinator has the log; a worker must not pile up files).
+    @Test func aLogWrittenJustBeforeExitArrivesWholeAndTheWorkerKeepsNoCopy() throws {
+        let scenario = try Scenario(script: """
+            import sys
+            for i in range(40000):
+                sys.stdout.write('line %06d %s\\n' % (i, 'x' * 40))
+            sys.stdout.write('last line\\n')
+            """)
+        let outcome = try scenario.run()
+        #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)")
+        let logs = try scenario.home.shoal(["logs", try scenario.home.latestExecutionId(), "Work"])
+        #expect(logs.stdout.contains("line 039999"))
+        #expect(logs.stdout.contains("last line"))
+        let work = scenario.home.url.appendingPathComponent("work")
+        let left = (FileManager.default.enumerator(atPath: work.path)?.allObjects as? [String] ?? []).filter { $0.hasSuffix(".log") && !$0.contains("function-") }
+        #expect(left.isEmpty, "\(left)")
+    }
 }
