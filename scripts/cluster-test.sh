@@ -95,7 +95,7 @@ python3 examples/abalone/generate_data.py 4177 > "$work/abalone.csv"
 "$shoal" cp examples/abalone/preprocess.py s3://my-bucket/code/preprocess.py > /dev/null
 "$shoal" functions create --name sagemaker_test_lambda --script examples/abalone/lambda_fn.py --handler lambda_fn.lambda_handler > /dev/null
 on 1 "$shoal" run examples/abalone/pipeline.json --pipeline-name AbalonePipeline "${client[@]}" > "$work/abalone.out" 2>&1 || fail "abalone run: $(tail -3 "$work/abalone.out")"
-ls "$work"/worker-*/functions/ 2>/dev/null | grep -q "sagemaker_test_lambda-" || fail "no worker fetched the Lambda step's code"
+ls -d "$work"/worker-*/functions/sagemaker_test_lambda/* > /dev/null 2>&1 || fail "no worker fetched the Lambda step's code"
 step "abalone example: processing on 2 instances, condition and Lambda step, code fetched by the workers"
 
 # A job slow enough to be interrupted: each of 4 instances sleeps, then writes its host's file.

@@ -45,6 +45,9 @@ public final class WorkerAgent {
     private let socket: Socket
     private var jobs: [TaskKey: (job: RunningJob, log: LogFollower)] = [:]
     private var functions: [String: FunctionSlot] = [:]
+    /// Warm processes of a function's earlier code (or handler) that still have
+    /// invocations to finish; each goes once it is idle.
+    private var retiring: [FunctionSlot] = []
     private var shipped: [TaskKey: ShippedJob] = [:]
     /// Function code being fetched, by the local folder it goes to.
     private var codeFetches: [String: CodeFetch] = [:]
@@ -78,7 +81,7 @@ public final class WorkerAgent {
         while true {
             var poller = Poller()
             poller.add(socket)
-            for slot in functions.values where slot.current != nil || !slot.ready { poller.add(fileDescriptor: slot.process.outputDescriptor) }
+            for slot in Array(functions.values) + retiring where slot.current != nil || !slot.ready { poller.add(fileDescriptor: slot.process.outputDescriptor) }
             for entry in jobs.values { if let descriptor = entry.job.exitDescriptor { poller.add(fileDescriptor: descriptor) } }
             for job in shipped.values { if case let .running(running, _) = job.phase, let descriptor = running.exitDescriptor { poller.add(fileDescriptor: descriptor) } }
             _ = try poller.poll(timeoutMilliseconds: 20)
@@ -149,8 +152,9 @@ public final class WorkerAgent {
         shipped.removeAll()
         for fetch in codeFetches.values { fetch.discard() }
         codeFetches.removeAll()
-        for (_, slot) in functions { slot.process.terminate() }
+        for slot in Array(functions.values) + retiring { slot.process.terminate() }
         functions.removeAll()
+        retiring.removeAll()
     }
 
     private func send(_ message: WireMessage) {
@@ -198,7 +202,7 @@ public final class WorkerAgent {
             }
         case var .lambda(invocation) where configuration.fetchData && invocation.codeFiles != nil:
             let version = invocation.codeVersion ?? "0"
-            let local = configuration.workFolder.appendingPathComponent("functions/\(invocation.functionName)-\(version)").path
+            let local = configuration.workFolder.appendingPathComponent("functions/\(invocation.functionName)/\(version)").path
             guard FileManager.default.fileExists(atPath: local) else { return fetchCode(assignment, into: local) }
             invocation.codeFiles = nil
             invocation.codePath = local
@@ -217,6 +221,8 @@ public final class WorkerAgent {
                     finish(key, .lambda(replies: Array(repeating: reply, count: invocation.events.count), seconds: 0))
                     return
                 }
+                // Another version's process keeps serving what it was given (dropping it would lose those invocations).
+                if let existing = functions[invocation.functionName], existing.current != nil || !existing.waiting.isEmpty { retiring.append(existing) }
                 functions[invocation.functionName] = slot
             }
             slot.waiting.append((key, invocation))
@@ -230,7 +236,7 @@ public final class WorkerAgent {
             entry.job.kill()
             _ = entry.job.poll()
         }
-        for slot in functions.values {
+        for slot in Array(functions.values) + retiring {
             slot.waiting.removeAll { $0.key == key }
             if slot.current?.key == key {
                 // A running handler cannot be interrupted; restart the process instead.
@@ -324,7 +330,20 @@ public final class WorkerAgent {
         // A rename, so no invocation ever sees half the code.
         guard rename(fetch.partial, local) == 0 else { throw TransferFailed(description: "cannot move the function code to \(local): \(String(cString: strerror(errno)))") }
         codeFetches[local] = nil
+        pruneVersions(besides: local)
         for assignment in fetch.waiting { start(assignment) }
+    }
+
+    /// Removes the function's other fetched versions, so re-registering a
+    /// function does not pile up copies: all but one still fetching or still
+    /// loaded in a warm process (an invocation of a removed version fetches it again).
+    private func pruneVersions(besides local: String) {
+        let folder = (local as NSString).deletingLastPathComponent
+        let inUse = Set((Array(functions.values) + retiring).map(\.process.codeFolder)).union(codeFetches.keys).union(codeFetches.values.map(\.partial))
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] {
+            let path = folder + "/" + entry
+            if path != local && !inUse.contains(path) { try? FileManager.default.removeItem(atPath: path) }
+        }
     }
 
     private func failCode(_ fetch: CodeFetch, into local: String, _ reason: String) {
@@ -369,53 +388,64 @@ public final class WorkerAgent {
     }
 
     private func advanceFunctions(now: Date) {
-        for (name, slot) in functions {
-            if !slot.ready {
-                switch slot.process.readReply() {
-                case .ready?: slot.ready = true
-                case let .loadFailed(message)?, let .failed(message)?:
-                    for (key, invocation) in slot.waiting { finishFunction(slot, key, Array(repeating: LambdaReply(result: nil, error: message), count: invocation.events.count), seconds: 0) }
-                    slot.waiting.removeAll()
-                    slot.process.terminate()
-                    functions[name] = nil
-                    continue
-                default:
-                    continue
-                }
+        // `advance` may start invocations anew, which can add slots to both collections.
+        for (name, slot) in functions where !advance(slot, now: now) && functions[name] === slot { functions[name] = nil }
+        let old = retiring
+        retiring.removeAll()
+        let busy = old.filter { advance($0, now: now) && ($0.current != nil || !$0.waiting.isEmpty) }
+        retiring = busy + retiring
+    }
+
+    /// Serves a function process's replies and next events; false when the process is to go.
+    private func advance(_ slot: FunctionSlot, now: Date) -> Bool {
+        if !slot.ready {
+            switch slot.process.readReply() {
+            case .ready?: slot.ready = true
+            case let .loadFailed(message)?, let .failed(message)?:
+                for (key, invocation) in slot.waiting { finishFunction(slot, key, Array(repeating: LambdaReply(result: nil, error: message), count: invocation.events.count), seconds: 0) }
+                slot.waiting.removeAll()
+                slot.process.terminate()
+                return false
+            default:
+                return true
             }
-            if let batch = slot.current {
-                // Replies come one per event; the next event goes out as soon as one arrives.
-                while batch.replies.count < batch.invocation.events.count, let reply = slot.process.readReply() {
-                    switch reply {
-                    case .ready: continue
-                    case let .result(data): batch.replies.append(LambdaReply(result: String(decoding: data, as: UTF8.self), error: nil))
-                    case let .failed(message), let .loadFailed(message): batch.replies.append(LambdaReply(result: nil, error: message))
-                    }
-                    if batch.replies.count < batch.invocation.events.count { send(batch.invocation.events[batch.replies.count], to: slot, batch: batch, now: now) }
-                }
-                if batch.replies.count == batch.invocation.events.count {
-                    slot.current = nil
-                    finishFunction(slot, batch.key, batch.replies, seconds: now.timeIntervalSince(batch.started))
-                } else if now.timeIntervalSince(batch.eventStarted) > Double(batch.invocation.timeoutSeconds) {
-                    // A handler cannot be interrupted: the process goes, and a new one serves what follows.
-                    slot.process.terminate()
-                    functions[name] = nil
-                    batch.replies.append(LambdaReply(result: nil, error: "the function timed out after \(batch.invocation.timeoutSeconds) s"))
-                    while batch.replies.count < batch.invocation.events.count {
-                        batch.replies.append(LambdaReply(result: nil, error: "not run: an earlier event of the same batch timed out"))
-                    }
-                    finishFunction(slot, batch.key, batch.replies, seconds: now.timeIntervalSince(batch.started))
-                    for (key, invocation) in slot.waiting { start(Assignment(key: key, task: .lambda(invocation))) }
-                }
-                continue
-            }
-            guard !slot.waiting.isEmpty else { continue }
-            let (key, invocation) = slot.waiting.removeFirst()
-            slot.logOffset = LogFollower.size(of: slot.log)
-            let batch = FunctionSlot.Batch(key: key, invocation: invocation, started: now)
-            slot.current = batch
-            if let first = invocation.events.first { send(first, to: slot, batch: batch, now: now) } else { finishFunction(slot, key, [], seconds: 0) ; slot.current = nil }
         }
+        if let batch = slot.current {
+            // Replies come one per event; the next event goes out as soon as one arrives.
+            while batch.replies.count < batch.invocation.events.count, let reply = slot.process.readReply() {
+                switch reply {
+                case .ready: continue
+                case let .result(data): batch.replies.append(LambdaReply(result: String(decoding: data, as: UTF8.self), error: nil))
+                case let .failed(message), let .loadFailed(message): batch.replies.append(LambdaReply(result: nil, error: message))
+                }
+                if batch.replies.count < batch.invocation.events.count { send(batch.invocation.events[batch.replies.count], to: slot, batch: batch, now: now) }
+            }
+            if batch.replies.count == batch.invocation.events.count {
+                slot.current = nil
+                finishFunction(slot, batch.key, batch.replies, seconds: now.timeIntervalSince(batch.started))
+            } else if now.timeIntervalSince(batch.eventStarted) > Double(batch.invocation.timeoutSeconds) {
+                // A handler cannot be interrupted: the process goes, and a new one serves what follows.
+                slot.process.terminate()
+                batch.replies.append(LambdaReply(result: nil, error: "the function timed out after \(batch.invocation.timeoutSeconds) s"))
+                while batch.replies.count < batch.invocation.events.count {
+                    batch.replies.append(LambdaReply(result: nil, error: "not run: an earlier event of the same batch timed out"))
+                }
+                finishFunction(slot, batch.key, batch.replies, seconds: now.timeIntervalSince(batch.started))
+                let waiting = slot.waiting
+                slot.waiting.removeAll()
+                if functions[batch.invocation.functionName] === slot { functions[batch.invocation.functionName] = nil }
+                for (key, invocation) in waiting { start(Assignment(key: key, task: .lambda(invocation))) }
+                return false
+            }
+            return true
+        }
+        guard !slot.waiting.isEmpty else { return true }
+        let (key, invocation) = slot.waiting.removeFirst()
+        slot.logOffset = LogFollower.size(of: slot.log)
+        let batch = FunctionSlot.Batch(key: key, invocation: invocation, started: now)
+        slot.current = batch
+        if let first = invocation.events.first { send(first, to: slot, batch: batch, now: now) } else { finishFunction(slot, key, [], seconds: 0) ; slot.current = nil }
+        return true
     }
 
     private func send(_ event: String, to slot: FunctionSlot, batch: FunctionSlot.Batch, now: Date) {

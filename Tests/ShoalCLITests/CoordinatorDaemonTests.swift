@@ -87,6 +87,67 @@ import Testing
         #expect((try home.json(["executions", "describe", execution]) as? [String: Any])?["status"] as? String == "Stopped")
     }
 
+    /// A function re-registered while an invocation of its old code runs on a
+    /// worker: the old process finishes what it was given, the new code serves
+    /// the new execution, and the worker keeps only the versions still in use.
+    @Test func twoVersionsOfAFunctionServeTheirOwnInvocationsOnOneWorker() throws {
+        let home = try TemporaryHome()
+        let bind = "tcp://127.0.0.1:\(try Self.freePort())"
+        let api = "tcp://127.0.0.1:\(try Self.freePort())"
+        let coordinator = try home.start(["coordinator", "--bind", bind, "--api", api])
+        defer { coordinator.terminate(); coordinator.waitUntilExit() }
+        let work = home.url.appendingPathComponent("remote-work")
+        let worker = try home.start(["worker", "--connect", bind, "--id", "w", "--slots", "2", "--fetch-data", "--reconnect", "--work-dir", work.path])
+        defer { worker.terminate(); worker.waitUntilExit() }
+        let started = home.url.appendingPathComponent("v1-started").path
+        let release = home.url.appendingPathComponent("v1-release").path
+        let code = home.url.appendingPathComponent("scratch/fn")
+        try FileManager.default.createDirectory(at: code, withIntermediateDirectories: true)
+        func register(_ body: String) throws {
+            try Data(body.utf8).write(to: code.appendingPathComponent("fn.py"))
+            let created = try home.shoal(["functions", "create", "--name", "fn", "--zip-dir", code.path, "--handler", "fn.handler"])
+            #expect(created.status == 0, "\(created.stderr)")
+        }
+        // Version one says it started, then waits (bounded) for the test to let it answer.
+        try register("""
+            import os, time
+            def handler(event, context):
+                open(\(String(reflecting: started)), 'w').close()
+                for _ in range(300):
+                    if os.path.exists(\(String(reflecting: release))):
+                        break
+                    time.sleep(0.1)
+                return {'said': 'one'}
+            """)
+        let ask = Step.lambda("Ask", functionArn: "arn:aws:lambda:us-east-1:123456789012:function:fn", arguments: [:], outputs: [.init(name: "said", type: .string)])
+        let definition = PipelineDefinition {
+            ask
+            Step.fail("Report", message: ask.output("said"), dependsOn: ["Ask"])
+        }
+        let path = try home.file("p.json", definition.jsonText())
+        let first = try home.start(["run", path, "--coordinator", api], standardError: home.url.appendingPathComponent("first.err"))
+        defer { if first.isRunning { first.terminate() } }
+        for _ in 0..<200 where !FileManager.default.fileExists(atPath: started) { usleep(50_000) }
+        #expect(FileManager.default.fileExists(atPath: started), "version one never started")
+
+        try register("def handler(event, context):\n    return {'said': 'two'}\n")
+        let second = try home.shoal(["run", path, "--coordinator", api])
+        #expect(second.stderr.contains("Failed: two"), "\(second.stdout)\n\(second.stderr)")
+
+        FileManager.default.createFile(atPath: release, contents: nil)
+        for _ in 0..<200 where first.isRunning { usleep(50_000) }
+        #expect(!first.isRunning, "the first execution's invocation was lost")
+        let firstErr = (try? String(contentsOf: home.url.appendingPathComponent("first.err"), encoding: .utf8)) ?? ""
+        #expect(firstErr.contains("Failed: one"), "\(firstErr)")
+
+        // A third registration: the worker drops the versions no process uses any more.
+        try register("def handler(event, context):\n    return {'said': 'three'}\n")
+        let third = try home.shoal(["run", path, "--coordinator", api])
+        #expect(third.stderr.contains("Failed: three"), "\(third.stdout)\n\(third.stderr)")
+        let versions = try FileManager.default.contentsOfDirectory(atPath: work.appendingPathComponent("functions/fn").path)
+        #expect(versions.count <= 2, "\(versions)")
+    }
+
     @Test func aWorkerThatCannotSeeTheHomeFetchesInputsAndSendsOutputsOverTheWire() throws {
         let home = try TemporaryHome()
         // Over 8 chunks, so the worker has to grant credit again, and not a whole number of chunks.

@@ -5,8 +5,11 @@ import ZeroMQ
 /// from the network is never trusted to be well formed.
 public enum WireCodec {
     public static let protocolVersion = "shoal/1"
-    /// Control messages larger than this are refused (bulk data has its own frames).
-    public static let maxPayloadBytes = 4 << 20
+    /// Control messages larger than this are refused (bulk data has its own
+    /// frames). Room for the largest definition a client may submit (32 MiB,
+    /// JSON-escaped into the request) and for an instance with some hundred
+    /// thousand input files.
+    public static let maxPayloadBytes = 48 << 20
 
     public struct Malformed: Error, Equatable, CustomStringConvertible {
         public let reason: String

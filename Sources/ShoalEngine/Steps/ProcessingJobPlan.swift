@@ -1,4 +1,5 @@
 import Foundation
+import ShoalCluster
 import ShoalDefinition
 import ShoalRuntime
 import ShoalStore
@@ -196,9 +197,26 @@ struct ProcessingJobPlan {
             spec.items = itemShares?[host]
             return spec
         }
+        try checkMessageSize(specs)
         return ProcessingJobPlan(
             jobName: jobName, instanceCount: instanceCount, instanceType: instanceType, tags: tags, request: request, specs: specs, outputs: outputs, notes: notes, requirements: requirements
         )
+    }
+
+    /// Each instance goes to its worker as one message: one that could not travel
+    /// fails the step before anything starts, instead of never reaching a worker.
+    private static func checkMessageSize(_ specs: [ProcessingInstanceSpec]) throws(EvaluationError) {
+        let limit = WireCodec.maxPayloadBytes - (64 << 10)
+        for spec in specs {
+            // A cheap upper bound first; only an instance near the limit is encoded to be sure.
+            let files = spec.inputs.reduce(0) { $0 + $1.files.count }
+            let bound = spec.inputs.reduce(0) { $0 + $1.files.reduce(0) { $0 + 2 * ($1.source.utf8.count + $1.relativePath.utf8.count) + 64 } }
+                + 2 * ((spec.items?.utf8.count ?? 0) + spec.jobConfigJSON.utf8.count) + (64 << 10)
+            guard bound > limit, let size = try? JSONEncoder().encode(spec).count, size > limit else { continue }
+            throw EvaluationError(
+                "algo-\(spec.host): the instance's task (\(files) input files) is \(size >> 20) MiB as a message, over the \(limit >> 20) MiB a message to a worker may carry; use fewer, larger input objects or more instances"
+            )
+        }
     }
 
     /// The objects an input names, each with its path under LocalPath.
