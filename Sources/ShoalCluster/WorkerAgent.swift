@@ -170,8 +170,11 @@ public final class WorkerAgent {
         send(.finished(TaskFinished(key: key, result: result)))
     }
 
+    /// One flat folder: the file goes with its task, and no folder per
+    /// execution and step is left behind on a long-running worker.
     private func logFile(for key: TaskKey) -> String {
-        configuration.workFolder.appendingPathComponent("logs").appendingPathComponent("\(key.taskId)-\(key.attempt).log").path
+        let name = key.taskId.replacingOccurrences(of: "/", with: "--")
+        return configuration.workFolder.appendingPathComponent("logs").appendingPathComponent("\(name)-\(key.attempt).log").path
     }
 
     private func start(_ assignment: Assignment) {

@@ -181,7 +181,7 @@ struct Scenario {
         #expect(logs.stdout.contains("line 039999"))
         #expect(logs.stdout.contains("last line"))
         let work = scenario.home.url.appendingPathComponent("work")
-        let left = (FileManager.default.enumerator(atPath: work.path)?.allObjects as? [String] ?? []).filter { $0.hasSuffix(".log") && !$0.contains("function-") }
+        let left = (FileManager.default.enumerator(atPath: work.path)?.allObjects as? [String] ?? []).filter { $0.contains("/logs/") }
         #expect(left.isEmpty, "\(left)")
     }
 }
