@@ -22,6 +22,9 @@ public final class WorkerAgent {
         /// The worker cannot read the coordinator's files: inputs and outputs
         /// travel over the coordinator connection instead of a shared filesystem.
         public var fetchData = false
+        /// With `fetchData`: how many bytes of fetched inputs to keep for later
+        /// instances (0: none).
+        public var inputCacheBytes = 2 << 30
         public var maxBackoff: TimeInterval = 30
         public var heartbeatInterval: TimeInterval = 0.5
         public var liveness: TimeInterval = 3
@@ -49,6 +52,7 @@ public final class WorkerAgent {
     /// invocations to finish; each goes once it is idle.
     private var retiring: [FunctionSlot] = []
     private var shipped: [TaskKey: ShippedJob] = [:]
+    private let inputCache: InputCache?
     /// Function code being fetched, by the local folder it goes to.
     private var codeFetches: [String: CodeFetch] = [:]
     private var lastHeard = Date()
@@ -59,6 +63,8 @@ public final class WorkerAgent {
         self.configuration = configuration
         liveness = configuration.liveness
         if configuration.fetchData { shoal_reuse_chunk_memory() }
+        inputCache = configuration.fetchData && configuration.inputCacheBytes > 0
+            ? try InputCache(folder: configuration.workFolder.appendingPathComponent("input-cache"), limitBytes: configuration.inputCacheBytes) : nil
         context = try Context()
         socket = try context.socket(.dealer)
         try socket.setRoutingId(Array("\(configuration.workerId)".utf8.prefix(200)))
@@ -183,7 +189,8 @@ public final class WorkerAgent {
         case let .processing(spec, outputStaging) where configuration.fetchData:
             let job = ShippedJob(
                 key: key, spec: spec, remoteStaging: outputStaging,
-                folder: configuration.workFolder.appendingPathComponent("transfers/\(key.taskId.replacingOccurrences(of: "/", with: "_"))-\(key.attempt)")
+                folder: configuration.workFolder.appendingPathComponent("transfers/\(key.taskId.replacingOccurrences(of: "/", with: "_"))-\(key.attempt)"),
+                cache: inputCache
             )
             shipped[key] = job
             do {
@@ -378,7 +385,7 @@ public final class WorkerAgent {
                 }
             case let .putting(outcome):
                 if job.putDone {
-                    FileHandle.standardError.write(Data("shoal worker \(configuration.workerId): task \(key.taskId) moved \(job.bytesFetched) bytes in and \(job.bytesPut) bytes out over the wire (inputs in \(String(format: "%.3f", job.fetchSeconds)) s)\n".utf8))
+                    FileHandle.standardError.write(Data("shoal worker \(configuration.workerId): task \(key.taskId) moved \(job.bytesFetched) bytes in and \(job.bytesPut) bytes out over the wire (inputs in \(String(format: "%.3f", job.fetchSeconds)) s; \(job.bytesFromCache) bytes from its input cache)\n".utf8))
                     // Reported before the copies are removed: deleting them is not the coordinator's wait.
                     finish(key, .processing(job.remoteOutcome(outcome)))
                     shipped[key] = nil

@@ -7,11 +7,16 @@ public struct ProcessingInstanceSpec: Codable, Sendable, Equatable {
         /// Path under the input's LocalPath.
         public var relativePath: String
         public var size: Int
+        /// The object's identity when the task was planned (inode and modification
+        /// time: any rewrite through the store changes it); a worker that
+        /// fetches inputs may reuse a copy only of the same version.
+        public var version: String?
 
-        public init(source: String, relativePath: String, size: Int = 0) {
+        public init(source: String, relativePath: String, size: Int = 0, version: String? = nil) {
             self.source = source
             self.relativePath = relativePath
             self.size = size
+            self.version = version
         }
     }
 

@@ -15,6 +15,16 @@ public struct ObjectStore: Sendable {
         public let size: Int
         /// Where the bytes are on this host.
         public let path: String
+        /// Inode and modification time: objects are replaced by rename, so a
+        /// rewrite always changes it.
+        public let version: String
+    }
+
+    /// The version of the file behind `attributes` (see `Object.version`).
+    public static func version(_ attributes: [FileAttributeKey: Any]) -> String {
+        let inode = (attributes[.systemFileNumber] as? Int) ?? 0
+        let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+        return "\(inode)-\(modified)"
     }
 
     public struct NotFound: Error, CustomStringConvertible {
@@ -43,7 +53,7 @@ public struct ObjectStore: Sendable {
             let full = start + "/" + relative
             let attributes = try FileManager.default.attributesOfItem(atPath: full)
             guard attributes[.type] as? FileAttributeType == .typeRegular else { continue }
-            objects.append(Object(uri: try S3URI(bucket: prefix.bucket, key: key), size: (attributes[.size] as? Int) ?? 0, path: full))
+            objects.append(Object(uri: try S3URI(bucket: prefix.bucket, key: key), size: (attributes[.size] as? Int) ?? 0, path: full, version: Self.version(attributes)))
             if objects.count > limit { throw TooMany(prefix: prefix, limit: limit) }
         }
         return objects.sorted { Array($0.uri.key.utf8).lexicographicallyPrecedes(Array($1.uri.key.utf8)) }

@@ -38,6 +38,9 @@ struct WorkerCommand: ParsableCommand {
     @Flag(help: "This host cannot see the coordinator's home: fetch inputs and send outputs over the connection (CRC-checked chunks).")
     var fetchData = false
 
+    @Option(help: "With --fetch-data: MiB of fetched inputs kept for later instances that read the same objects (0: none).")
+    var inputCacheMib = 2048
+
     @Option(help: "The coordinator's public key file (turns CURVE on).")
     var serverKey: String?
 
@@ -47,6 +50,7 @@ struct WorkerCommand: ParsableCommand {
     func validate() throws {
         guard (1...1024).contains(slots) else { throw ValidationError("--slots must be between 1 and 1024.") }
         guard (serverKey == nil) == (key == nil) else { throw ValidationError("--server-key and --key go together.") }
+        guard (0...(1 << 24)).contains(inputCacheMib) else { throw ValidationError("--input-cache-mib must be between 0 and 16777216.") }
         _ = try Labels.parse(labels)
     }
 
@@ -58,6 +62,7 @@ struct WorkerCommand: ParsableCommand {
         configuration.labels = try Labels.parse(labels)
         configuration.reconnect = reconnect
         configuration.fetchData = fetchData
+        configuration.inputCacheBytes = inputCacheMib << 20
         if let serverKey, let key {
             configuration.curve = (try KeyFile.read(serverKey), try CurveKeyPair.derive(secretKey: try KeyFile.read(key)))
         }

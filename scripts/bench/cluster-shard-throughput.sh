@@ -6,7 +6,8 @@
 # Two figures per run: delivery (the bytes fetched, over the longer of the two
 # workers' fetch times, as the workers log them) and end to end (`shoal run`
 # from submission to the reply that the execution succeeded: fetch, the job,
-# the small outputs back).
+# the small outputs back). The workers' input cache is off: every run ships
+# the data again.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cc -O2 -o "$work/pushpull" scripts/bench/zmq-pushpull.c -lzmq -lpthread
@@ -53,8 +54,8 @@ measure() {
   # Not local: the EXIT trap below runs after the function has returned.
   "$shoal" coordinator --bind "$bind" --api "$api" "${server[@]}" > "$work/coordinator-$1.log" 2>&1 & coordinator=$!
   sleep 0.5
-  "$shoal" worker --connect "$bind" --id w1 --fetch-data --work-dir "$work/w1" "${worker1[@]}" > "$work/w1-$1.log" 2>&1 & w1=$!
-  "$shoal" worker --connect "$bind" --id w2 --fetch-data --work-dir "$work/w2" "${worker2[@]}" > "$work/w2-$1.log" 2>&1 & w2=$!
+  "$shoal" worker --connect "$bind" --id w1 --fetch-data --work-dir "$work/w1" --input-cache-mib 0 "${worker1[@]}" > "$work/w1-$1.log" 2>&1 & w1=$!
+  "$shoal" worker --connect "$bind" --id w2 --fetch-data --work-dir "$work/w2" --input-cache-mib 0 "${worker2[@]}" > "$work/w2-$1.log" 2>&1 & w2=$!
   # This runs in a command substitution, a subshell: it stops its own processes, even on failure.
   trap 'kill "$coordinator" "$w1" "$w2" 2>/dev/null' EXIT
   sleep 1
@@ -71,7 +72,7 @@ measure() {
 import re, sys
 fetched, seconds = 0, 0.0
 for log in sys.argv[3:]:
-    moved, took = re.findall(r"moved (\d+) bytes in .* \(inputs in ([\d.]+) s\)", open(log).read())[-1]
+    moved, took = re.findall(r"moved (\d+) bytes in .* \(inputs in ([\d.]+) s;", open(log).read())[-1]
     fetched, seconds = fetched + int(moved), max(seconds, float(took))
 if fetched != 512 * 1048576: sys.exit(f"the workers logged {fetched} bytes fetched")
 print(f"{fetched / 1e6 / seconds:.0f} {512 * 1048576 / 1e6 / (float(sys.argv[2]) - float(sys.argv[1])):.0f}")

@@ -15,6 +15,8 @@ final class Fetcher {
         /// taken as it is when fetched. When unknown, nothing after the file is
         /// asked for before it has ended.
         var size: Int?
+        /// The coordinator's version of the object, for the input cache.
+        var version: String? = nil
     }
 
     private final class Active {
@@ -40,14 +42,17 @@ final class Fetcher {
 
     private static let credit = 2 * TransferLimits.window
     private let files: [File]
+    private let cache: InputCache?
     private var opened = 0
     private var finished = 0
     /// Files asked for and not yet whole, oldest first.
     private var active: [Active] = []
     private(set) var bytesFetched = 0
+    private(set) var bytesFromCache = 0
 
-    init(files: [File]) {
+    init(files: [File], cache: InputCache? = nil) {
         self.files = files
+        self.cache = cache
     }
 
     var done: Bool { finished == files.count }
@@ -82,6 +87,7 @@ final class Fetcher {
             }
             // Shorter than planned: the coordinator ended the transfer, the credit left over lapses with it.
             finished += 1
+            if size == file.file.size { cache?.keep(file.file) }
         } else if let expected = file.expected, file.received >= expected {
             // Longer than planned: the rest is asked for as for a file of unknown size.
             file.size = nil
@@ -100,8 +106,9 @@ final class Fetcher {
             if let begun = active.first(where: { !$0.fullyRequested }) {
                 target = begun
             } else if opened < files.count {
-                target = try open(files[opened])
                 opened += 1
+                if try fromCache(files[opened - 1]) { continue }
+                target = try open(files[opened - 1])
             } else {
                 break
             }
@@ -113,6 +120,16 @@ final class Fetcher {
             budget -= credit
         }
         return requests
+    }
+
+    /// Links a kept copy into place instead of fetching the file.
+    private func fromCache(_ file: File) throws -> Bool {
+        guard let cache else { return false }
+        try FileManager.default.createDirectory(atPath: (file.local as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        guard cache.link(file) else { return false }
+        finished += 1
+        bytesFromCache += file.size ?? 0
+        return true
     }
 
     private func open(_ file: File) throws -> Active {

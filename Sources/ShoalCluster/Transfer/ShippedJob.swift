@@ -37,7 +37,7 @@ final class ShippedJob {
     private var offset = 0
     private(set) var bytesPut = 0
 
-    init(key: TaskKey, spec: ProcessingInstanceSpec, remoteStaging: String, folder: URL) {
+    init(key: TaskKey, spec: ProcessingInstanceSpec, remoteStaging: String, folder: URL, cache: InputCache?) {
         self.key = key
         self.spec = spec
         self.remoteStaging = remoteStaging
@@ -47,10 +47,10 @@ final class ShippedJob {
             for (j, file) in input.files.enumerated() {
                 let local = folder.appendingPathComponent("in/\(i)/\(j)").path
                 localPaths.append((i, j, local))
-                files.append(.init(source: file.source, local: local, size: file.size))
+                files.append(.init(source: file.source, local: local, size: file.size, version: file.version))
             }
         }
-        fetcher = Fetcher(files: files)
+        fetcher = Fetcher(files: files, cache: cache)
     }
 
     private var fetchStarted = Date()
@@ -159,4 +159,5 @@ final class ShippedJob {
 extension ShippedJob {
     var fetched: Bool { fetcher.done }
     var bytesFetched: Int { fetcher.bytesFetched }
+    var bytesFromCache: Int { fetcher.bytesFromCache }
 }

@@ -10,6 +10,8 @@ public final class TransferServer {
     private let servedRoots: [String]
     private let stagingRoot: String
     private var reads: [String: Read] = [:]
+    /// Bytes of objects sent to workers so far.
+    public private(set) var bytesServed = 0
     private var writes: [String: Write] = [:]
 
     private final class Read {
@@ -65,6 +67,7 @@ public final class TransferServer {
             read.crc.add(chunk: chunkCRC)
             var header = ChunkHeader(transfer: request.transfer, offset: read.offset, crc32: chunkCRC)
             read.offset += data.count
+            bytesServed += data.count
             let last = read.offset >= read.size || data.count == 0
             if last {
                 header.objectSize = read.offset

@@ -248,8 +248,8 @@ struct ProcessingJobPlan {
                 do { object = try prefix.appending(relative) } catch { throw EvaluationError("Input '\(name)': \(error)") }
                 let path = objects.path(of: object)
                 guard FileManager.default.fileExists(atPath: path) else { throw EvaluationError("Input '\(name)': \(object) (listed in the manifest) does not exist.") }
-                let size = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0
-                files.append(.init(source: path, relativePath: relative, size: size))
+                let attributes = (try? FileManager.default.attributesOfItem(atPath: path)) ?? [:]
+                files.append(.init(source: path, relativePath: relative, size: (attributes[.size] as? Int) ?? 0, version: ObjectStore.version(attributes)))
             }
             return files
         default:
@@ -258,7 +258,7 @@ struct ProcessingJobPlan {
             let cut = uri.key.lastIndex(of: "/").map { uri.key.index(after: $0) } ?? uri.key.startIndex
             let stripped = uri.key.distance(from: uri.key.startIndex, to: cut)
             return found.map { object in
-                .init(source: object.path, relativePath: String(object.uri.key.dropFirst(stripped)), size: object.size)
+                .init(source: object.path, relativePath: String(object.uri.key.dropFirst(stripped)), size: object.size, version: object.version)
             }
         }
     }

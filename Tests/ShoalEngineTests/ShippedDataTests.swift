@@ -1,0 +1,189 @@
+import Foundation
+import ShoalCluster
+import ShoalRuntime
+import ShoalTestSupport
+import Testing
+import ZeroMQ
+
+/// A real coordinator endpoint and a real `--fetch-data` worker agent over ipc:
+/// data shipped both ways, checked and kept bounded; a transfer that fails ends
+/// the task as interrupted (to be run again), with the reason, and leaves no
+/// copies on the worker; the worker's input cache spares second trips.
+struct ShippedDataTests {
+    final class Flag: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = false
+        func set() { lock.withLock { value = true } }
+        var isSet: Bool { lock.withLock { value } }
+    }
+
+    /// An endpoint serving the home's objects and one worker agent (a thread)
+    /// joined to it; tasks run one after another on the same agent.
+    final class ShippedCluster {
+        let endpoint: CoordinatorEndpoint
+        let transfers: TransferServer
+        let work: URL
+        private let home: TemporaryHome
+        private let stop = Flag()
+        private let done = Flag()
+        private var tasks = 0
+
+        init(home: TemporaryHome, inputCacheBytes: Int = 2 << 30) throws {
+            self.home = home
+            let address = "ipc://" + home.url.appendingPathComponent("c.sock").path
+            endpoint = try CoordinatorEndpoint(bind: address, context: try Context(), diagnostics: { _ in })
+            transfers = TransferServer(servedRoots: [home.url.appendingPathComponent("objects")], stagingRoot: home.url.appendingPathComponent("staging"))
+            endpoint.transfers = transfers
+            work = home.url.appendingPathComponent("worker")
+            let (stop, done, work) = (stop, done, work)
+            Thread {
+                var configuration = WorkerAgent.Configuration(endpoint: address, workerId: "far", slots: 1, workFolder: work, version: "test")
+                configuration.fetchData = true
+                configuration.inputCacheBytes = inputCacheBytes
+                _ = try? WorkerAgent(configuration).run(shouldStop: { stop.isSet })
+                done.set()
+            }.start()
+            var joined = false
+            for _ in 0..<250 where !joined {
+                joined = try endpoint.poll(timeout: 0.02).contains { if case .workerJoined = $0 { true } else { false } }
+            }
+            #expect(joined)
+        }
+
+        deinit {
+            stop.set()
+            while !done.isSet { usleep(10_000) }
+        }
+
+        /// Runs one task to its end (bounded) and returns its result.
+        func run(_ spec: ProcessingInstanceSpec) throws -> TaskResult? {
+            tasks += 1
+            let key = TaskKey(taskId: "e/s\(tasks)/algo-1", attempt: 1)
+            try endpoint.submit(key, .processing(spec: spec, outputStaging: home.url.appendingPathComponent("staging/e/s\(tasks)/algo-1").path))
+            for _ in 0..<1000 {
+                for case let .finished(finished) in try endpoint.poll(timeout: 0.02) where finished.key == key { return finished.result }
+            }
+            return nil
+        }
+    }
+
+    private func runShipped(_ spec: ProcessingInstanceSpec, in home: TemporaryHome) throws -> (TaskResult?, URL) {
+        let cluster = try ShippedCluster(home: home)
+        return (try cluster.run(spec), cluster.work)
+    }
+
+    private func spec(_ files: [ProcessingInstanceSpec.InputFile], command: String = "true", outputs: [ProcessingInstanceSpec.Output] = []) -> ProcessingInstanceSpec {
+        ProcessingInstanceSpec(
+            jobName: "j", host: 1, hostCount: 1, instanceType: "ml.m5.large", command: ["/bin/sh", "-c", command], environment: [:],
+            inputs: [.init(name: "in", localPath: "/opt/ml/processing/input/in", files: files)],
+            outputs: outputs, maxRuntimeSeconds: 60, jobConfigJSON: "{}"
+        )
+    }
+
+    @Test func aFetchTheCoordinatorRefusesInterruptsTheTask() throws {
+        let home = try TemporaryHome()
+        // The input lies outside the object store: the coordinator must not serve it.
+        let (result, work) = try runShipped(spec([.init(source: "/etc/hostname", relativePath: "hostname")]), in: home)
+        guard case let .interrupted(reason)? = result else {
+            Issue.record("expected an interrupted task, got \(String(describing: result))")
+            return
+        }
+        #expect(reason.contains("on worker far"))
+        #expect(reason.contains("/etc/hostname is not in the object store"))
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: work.appendingPathComponent("transfers").path)) ?? []
+        #expect(left.isEmpty)
+    }
+
+    /// Many files are asked for as one stream (several at once, across file
+    /// boundaries): every size around the chunk size arrives whole and in place,
+    /// including files that changed size after the task was planned.
+    @Test func filesOfEverySizeArriveWholeWhenAskedForAsOneStream() throws {
+        let home = try TemporaryHome()
+        let folder = home.url.appendingPathComponent("objects/b/in")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let chunk = TransferLimits.chunkBytes
+        var sizes: [(name: String, actual: Int, planned: Int)] = (0..<40).map { ("f\(100 + $0)", $0 * 37, $0 * 37) }
+        sizes += [("g1", 2 * chunk, 2 * chunk), ("g2", 2 * chunk + 5, 2 * chunk + 5), ("g3", 3 * chunk - 1, 3 * chunk - 1)]
+        // Planned smaller or larger than the file turned out to be.
+        sizes += [("h1", 3 * chunk + 11, chunk), ("h2", 7, 2 * chunk), ("h3", chunk + 3, 0)]
+        var files: [ProcessingInstanceSpec.InputFile] = []
+        var expected = Data()
+        for (index, entry) in sizes.enumerated() {
+            let bytes = Data((0..<entry.actual).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ index) })
+            let path = folder.appendingPathComponent(entry.name).path
+            try bytes.write(to: URL(fileURLWithPath: path))
+            files.append(.init(source: path, relativePath: entry.name, size: entry.planned))
+            expected += bytes
+        }
+        let (result, _) = try runShipped(spec(
+            files, command: "cd /opt/ml/processing/input/in && LC_ALL=C cat $(LC_ALL=C ls) > /opt/ml/processing/output/all",
+            outputs: [.init(name: "out", localPath: "/opt/ml/processing/output")]
+        ), in: home)
+        guard case let .processing(outcome)? = result, let output = outcome.outputs.first else {
+            Issue.record("expected a finished processing task, got \(String(describing: result))")
+            return
+        }
+        #expect(outcome.status == .completed)
+        #expect(FileManager.default.contents(atPath: output.stagedAt + "/all") == expected)
+    }
+
+    /// The job's view of its input, as its output: what the worker linked or fetched.
+    private func copyJob(_ files: [ProcessingInstanceSpec.InputFile], then extra: String = "") -> ProcessingInstanceSpec {
+        spec(files, command: "cat /opt/ml/processing/input/in/data.bin > /opt/ml/processing/output/seen" + extra,
+             outputs: [.init(name: "out", localPath: "/opt/ml/processing/output")])
+    }
+
+    private func seen(_ result: TaskResult?) -> Data? {
+        guard case let .processing(outcome)? = result, outcome.status == .completed, let output = outcome.outputs.first else { return nil }
+        return FileManager.default.contents(atPath: output.stagedAt + "/seen")
+    }
+
+    /// A second instance reading the same object on the same worker gets the
+    /// kept copy (nothing more is served); a job that wrote into its copy, or a
+    /// new version of the object, means a fresh fetch.
+    @Test func theInputCacheSparesASecondTripButNeverServesAChangedCopy() throws {
+        let home = try TemporaryHome()
+        let folder = home.url.appendingPathComponent("objects/b")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let path = folder.appendingPathComponent("data.bin").path
+        let bytes = Data((0..<(2 * TransferLimits.chunkBytes + 5)).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+        try bytes.write(to: URL(fileURLWithPath: path))
+        let input = ProcessingInstanceSpec.InputFile(source: path, relativePath: "data.bin", size: bytes.count, version: "v1")
+        let cluster = try ShippedCluster(home: home)
+
+        #expect(seen(try cluster.run(copyJob([input]))) == bytes)
+        #expect(cluster.transfers.bytesServed == bytes.count)
+        #expect(seen(try cluster.run(copyJob([input]))) == bytes)
+        #expect(cluster.transfers.bytesServed == bytes.count, "the second instance was served from the cache")
+
+        // This job appends to its own input: the shared copy changed, so it is not reused.
+        #expect(seen(try cluster.run(copyJob([input], then: " && echo tampered >> /opt/ml/processing/input/in/data.bin"))) == bytes)
+        #expect(seen(try cluster.run(copyJob([input]))) == bytes)
+        #expect(cluster.transfers.bytesServed == 2 * bytes.count)
+
+        // The object rewritten in the store (a new version): fetched again, the new bytes seen.
+        let rewritten = Data(bytes.reversed())
+        try rewritten.write(to: URL(fileURLWithPath: path))
+        #expect(seen(try cluster.run(copyJob([.init(source: path, relativePath: "data.bin", size: rewritten.count, version: "v2")]))) == rewritten)
+        #expect(cluster.transfers.bytesServed == 3 * bytes.count)
+    }
+
+    /// The cache stays under its limit: the least recently used copy goes first.
+    @Test func theInputCacheEvictsTheLeastRecentlyUsedCopyAtItsLimit() throws {
+        let home = try TemporaryHome()
+        let folder = home.url.appendingPathComponent("objects/b")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        var inputs: [ProcessingInstanceSpec.InputFile] = []
+        for name in ["x", "y"] {
+            let path = folder.appendingPathComponent(name).path
+            try Data(repeating: UInt8(ascii: name == "x" ? "x" : "y"), count: 2 << 20).write(to: URL(fileURLWithPath: path))
+            inputs.append(.init(source: path, relativePath: "data.bin", size: 2 << 20, version: "v1"))
+        }
+        let cluster = try ShippedCluster(home: home, inputCacheBytes: 3 << 20)
+        for input in [inputs[0], inputs[1], inputs[0], inputs[0]] { #expect(seen(try cluster.run(copyJob([input])))?.count == 2 << 20) }
+        // Room for one: y pushed x out, so x came over the wire twice, and the last run found it kept.
+        #expect(cluster.transfers.bytesServed == 3 * (2 << 20))
+        let kept = try FileManager.default.contentsOfDirectory(atPath: cluster.work.appendingPathComponent("input-cache").path)
+        #expect(kept.count == 1)
+    }
+}
