@@ -44,7 +44,12 @@ public final class RunningJob: @unchecked Sendable {
         switch mode {
         case let .mountNamespace(helper):
             // The helper also arms the parent-death signal: the job dies with its worker.
-            arguments = [helper] + (spec.networkIsolation ? ["--isolate-network"] : []) + [sandbox.root.path] + spec.command
+            let overlays: [String]
+            do { overlays = try sandbox.overlayArguments(for: spec) } catch {
+                sandbox.remove()
+                throw error
+            }
+            arguments = [helper] + (spec.networkIsolation ? ["--isolate-network"] : []) + overlays + [sandbox.root.path] + spec.command
             directory = "/"
         case .pathRewriting:
             // Fail closed: a job that asked for isolation never runs without it.
@@ -52,7 +57,7 @@ public final class RunningJob: @unchecked Sendable {
                 sandbox.remove()
                 throw JobSandbox.StagingFailed(description: "EnableNetworkIsolation is set, but this worker cannot create network namespaces (it needs root and the shoal-sandbox helper); the job was not started")
             }
-            let note = "shoal: warning: no mount namespace here (not root, or no shoal-sandbox helper); /opt/ml in the command and environment is rewritten to \(sandbox.root.path)\n"
+            let note = "shoal: warning: no mount namespace here (not root, or no shoal-sandbox helper); /opt/ml in the command and environment is rewritten to \(sandbox.root.path), and input files are hard links to the stored objects (no overlay): writing into them changes the objects\n"
             FileHandle(forWritingAtPath: logFile)?.write(Data(note.utf8))
             arguments = spec.command.map(sandbox.rewrite)
             environment = environment.mapValues(sandbox.rewrite)

@@ -55,6 +55,32 @@ public struct JobSandbox: Sendable {
         return sandbox
     }
 
+    /// `shoal-sandbox --overlay` arguments that put each input folder under an
+    /// overlay, so a job writing into an input file (a hard link to the stored
+    /// object) changes a copy in the overlay's upper folder instead. An input
+    /// folder that holds an output folder is left as it is (the job's outputs
+    /// must land in the sandbox), and so is one whose path the mount options
+    /// could not carry.
+    public func overlayArguments(for spec: ProcessingInstanceSpec) throws -> [String] {
+        let outputs = try spec.outputs.map { try hostPath($0.localPath) }
+        // Parents first, so a nested input's overlay goes on top of its parent's.
+        let inputs = Set(try spec.inputs.map { try hostPath($0.localPath) }).sorted { $0.count < $1.count }
+        var arguments: [String] = []
+        for (index, lower) in inputs.enumerated() {
+            guard !outputs.contains(where: { $0 == lower || $0.hasPrefix(lower + "/") }),
+                  !lower.contains(where: { ",:\\".contains($0) }), !overlayRoot.contains(where: { ",:\\".contains($0) })
+            else { continue }
+            let upper = overlayRoot + "/\(index)/upper", work = overlayRoot + "/\(index)/work"
+            try FileManager.default.createDirectory(atPath: upper, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+            arguments += ["--overlay", "/opt/ml/" + lower.dropFirst(root.path.count + 1), lower, upper, work]
+        }
+        return arguments
+    }
+
+    /// Beside the sandbox, not in it: an overlay's upper folder may not lie in its lower one.
+    private var overlayRoot: String { root.path + ".overlay" }
+
     /// Where an instance finds its share of a `Shoal:ItemShards` list.
     public static let itemsPath = "/opt/ml/shoal/items.json"
     /// Larger shares are only in the file: environment strings are limited.
@@ -113,5 +139,6 @@ public struct JobSandbox: Sendable {
 
     public func remove() {
         try? FileManager.default.removeItem(at: root)
+        try? FileManager.default.removeItem(atPath: overlayRoot)
     }
 }

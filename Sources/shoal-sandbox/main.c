@@ -1,8 +1,14 @@
-// shoal-sandbox [--isolate-network] SANDBOX COMMAND [ARG...]
+// shoal-sandbox [--isolate-network] [--overlay TARGET LOWER UPPER WORK]... SANDBOX COMMAND [ARG...]
 //
 // Runs COMMAND with SANDBOX bind-mounted at /opt/ml in a private mount
 // namespace, killed (SIGKILL) when its parent — the worker — dies. One exec
 // instead of the setpriv → unshare → sh → mount chain util-linux would need.
+//
+// --overlay mounts an overlay at TARGET (a path under /opt/ml) over LOWER, with
+// UPPER and WORK to take what the job writes: input files are hard links to the
+// object store's files, and a job writing into its input must change a copy,
+// never the stored object. Where the kernel refuses the overlay, the job runs
+// without it and a warning says so.
 //
 // --isolate-network also gives the job a network namespace of its own with only
 // loopback (up), and a private, empty /tmp, so neither the network nor the unix
@@ -43,11 +49,25 @@ static int loopback_up(void) {
     return rc;
 }
 
+#define MAX_OVERLAYS 64
+
 int main(int argc, char **argv) {
-    int isolate = argc > 1 && strcmp(argv[1], "--isolate-network") == 0;
-    char **rest = argv + 1 + isolate;
-    if (argc - 1 - isolate < 2) {
-        fprintf(stderr, "usage: shoal-sandbox [--isolate-network] SANDBOX COMMAND [ARG...]\n");
+    int isolate = 0, overlays = 0;
+    char **overlay[MAX_OVERLAYS];
+    char **rest = argv + 1, **end = argv + argc;
+    while (rest < end) {
+        if (strcmp(*rest, "--isolate-network") == 0) {
+            isolate = 1;
+            rest += 1;
+        } else if (strcmp(*rest, "--overlay") == 0 && end - rest > 4 && overlays < MAX_OVERLAYS) {
+            overlay[overlays++] = rest + 1;
+            rest += 5;
+        } else {
+            break;
+        }
+    }
+    if (end - rest < 2) {
+        fprintf(stderr, "usage: shoal-sandbox [--isolate-network] [--overlay TARGET LOWER UPPER WORK]... SANDBOX COMMAND [ARG...]\n");
         return 125;
     }
     pid_t parent = getppid();
@@ -59,6 +79,14 @@ int main(int argc, char **argv) {
     }
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) return fail("making / private", NULL);
     if (mount(rest[0], "/opt/ml", NULL, MS_BIND | MS_REC, NULL) != 0) return fail("bind-mounting at /opt/ml", rest[0]);
+    for (int i = 0; i < overlays; i++) {
+        char options[12288];
+        int length = snprintf(options, sizeof options, "lowerdir=%s,upperdir=%s,workdir=%s", overlay[i][1], overlay[i][2], overlay[i][3]);
+        if (length < 0 || (size_t)length >= sizeof options || mount("overlay", overlay[i][0], "overlay", 0, options) != 0) {
+            fprintf(stderr, "shoal-sandbox: warning: no overlay at %s (%s); a job writing into its input files there changes the stored objects\n",
+                    overlay[i][0], strerror(errno));
+        }
+    }
     if (isolate) {
         if (loopback_up() != 0) return fail("bringing up loopback", NULL);
         if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777") != 0) return fail("mounting a private /tmp", NULL);

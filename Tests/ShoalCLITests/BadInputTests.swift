@@ -184,4 +184,28 @@ struct Scenario {
         let left = (FileManager.default.enumerator(atPath: work.path)?.allObjects as? [String] ?? []).filter { $0.contains("/logs/") }
         #expect(left.isEmpty, "\(left)")
     }
+
+    /// Input files are hard links to the stored objects: a job that writes into
+    /// one (here, its own script) must change a copy, never the object.
+    @Test func aJobWritingIntoItsInputLeavesTheStoredObjectAlone() throws {
+        guard geteuid() == 0 else {
+            print("skipped: without root there is no mount namespace, and inputs are plain hard links")
+            return
+        }
+        let scenario = try Scenario(script: """
+            import os
+            with open(__file__, 'a') as f:
+                f.write('# changed by the job\\n')
+            print('job sees its change:', open(__file__).read().endswith('# changed by the job\\n'))
+            """)
+        let before = try Data(contentsOf: scenario.home.url.appendingPathComponent("objects/b/code/job.py"))
+        let outcome = try scenario.run()
+        #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)")
+        let logs = try scenario.home.shoal(["logs", try scenario.home.latestExecutionId(), "Work"])
+        #expect(logs.stdout.contains("job sees its change: True"), "\(logs.stdout)")
+        #expect(try Data(contentsOf: scenario.home.url.appendingPathComponent("objects/b/code/job.py")) == before)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: scenario.home.url.appendingPathComponent("work").path)
+            .flatMap { (try? FileManager.default.contentsOfDirectory(atPath: scenario.home.url.appendingPathComponent("work/\($0)/jobs").path)) ?? [] }
+        #expect(leftovers.isEmpty, "\(leftovers)")
+    }
 }
