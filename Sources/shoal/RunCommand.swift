@@ -191,6 +191,8 @@ extension RunCommand {
             guard case let .execution(status) = try client.request(.watch(.init(executionId: id, seen: fingerprint))) else {
                 throw CommandFailure("unexpected reply from the coordinator")
             }
+            // Unchanged: the wait ran out, or a busy coordinator answered at once; don't spin.
+            if status.fingerprint == fingerprint { usleep(100_000) }
             fingerprint = status.fingerprint
             for step in status.steps where seen[step.name] != step.status && step.status != "Pending" {
                 seen[step.name] = step.status

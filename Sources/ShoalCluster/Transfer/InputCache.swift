@@ -5,8 +5,9 @@ import Foundation
 /// every instance, the next step's input) get a hard link instead of a second
 /// trip over the wire. An entry is known by the coordinator's path, size and
 /// version of the object (a rewrite through the store changes the version), and
-/// is checked before each reuse: a job that wrote into its copy changed the
-/// shared inode's size or modification time, and the entry is dropped then.
+/// is checked before each reuse: a copy written to since (by a job running
+/// without the sandbox's overlay, say: its input is a hard link to the entry)
+/// has another size or modification time, and the entry is dropped then.
 /// The cache lives as long as the worker process: it starts empty.
 final class InputCache {
     private struct Entry {
@@ -35,9 +36,6 @@ final class InputCache {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     }
 
-    var bytes: Int { totalBytes }
-    var count: Int { entries.count }
-
     /// Links the kept copy of `file` to its local path; false when there is none
     /// (or it no longer matches), and the file has to be fetched.
     func link(_ file: Fetcher.File) -> Bool {
@@ -55,7 +53,7 @@ final class InputCache {
     /// Keeps a copy of a file just fetched and checked, evicting the least
     /// recently used entries to stay under the limit.
     func keep(_ file: Fetcher.File) {
-        guard let key = Self.key(file), entries[key] == nil, file.size ?? 0 <= limitBytes, let size = file.size else { return }
+        guard let key = Self.key(file), entries[key] == nil, let size = file.size, size <= limitBytes else { return }
         while totalBytes + size > limitBytes, let oldest = entries.min(by: { $0.value.used < $1.value.used }) { drop(oldest.key) }
         next += 1
         let path = folder.appendingPathComponent("\(next)").path
