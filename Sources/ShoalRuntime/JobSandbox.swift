@@ -58,16 +58,16 @@ public struct JobSandbox: Sendable {
     /// `shoal-sandbox --overlay` arguments that put each input folder under an
     /// overlay, so a job writing into an input file (a hard link to the stored
     /// object) changes a copy in the overlay's upper folder instead. An input
-    /// folder that holds an output folder is left as it is (the job's outputs
-    /// must land in the sandbox), and so is one whose path the mount options
-    /// could not carry.
+    /// folder that holds an output folder, or lies in one, is left as it is
+    /// (the job's outputs must land in the sandbox), and so is one whose path
+    /// the mount options could not carry.
     public func overlayArguments(for spec: ProcessingInstanceSpec) throws -> [String] {
         let outputs = try spec.outputs.map { try hostPath($0.localPath) }
         // Parents first, so a nested input's overlay goes on top of its parent's.
         let inputs = Set(try spec.inputs.map { try hostPath($0.localPath) }).sorted { $0.count < $1.count }
         var arguments: [String] = []
         for (index, lower) in inputs.enumerated() {
-            guard !outputs.contains(where: { $0 == lower || $0.hasPrefix(lower + "/") }),
+            guard !outputs.contains(where: { $0 == lower || $0.hasPrefix(lower + "/") || lower.hasPrefix($0 + "/") }),
                   !lower.contains(where: { ",:\\".contains($0) }), !overlayRoot.contains(where: { ",:\\".contains($0) })
             else { continue }
             let upper = overlayRoot + "/\(index)/upper", work = overlayRoot + "/\(index)/work"

@@ -188,3 +188,35 @@ import Testing
         #expect(message.contains("cannot load handler fn.nope"))
     }
 }
+
+/// Which input folders a job gets under an overlay: all, except where an
+/// output folder and an input folder nest (outputs must land in the sandbox).
+@Suite struct SandboxOverlayTests {
+    @Test func inputFoldersAreOverlaidUnlessTheyNestWithAnOutput() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-overlay-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let spec = ProcessingInstanceSpec(
+            jobName: "job", host: 1, hostCount: 1, instanceType: "ml.m5.large", command: ["/bin/true"], environment: [:],
+            inputs: [
+                .init(name: "data", localPath: "/opt/ml/processing/input/data", files: []),
+                .init(name: "code", localPath: "/opt/ml/processing/input/data/code", files: []),
+                .init(name: "holds-output", localPath: "/opt/ml/processing/mixed", files: []),
+                .init(name: "in-output", localPath: "/opt/ml/processing/out/ref", files: []),
+            ],
+            outputs: [.init(name: "out", localPath: "/opt/ml/processing/out"), .init(name: "m", localPath: "/opt/ml/processing/mixed/result")],
+            maxRuntimeSeconds: 60, jobConfigJSON: "{}"
+        )
+        let sandbox = try JobSandbox.create(for: spec, in: folder)
+        defer { sandbox.remove() }
+        let arguments = try sandbox.overlayArguments(for: spec)
+        let targets = stride(from: 0, to: arguments.count, by: 5).map { arguments[$0 + 1] }
+        // Parents before the inputs nested in them, so the nested overlay goes on top.
+        #expect(targets == ["/opt/ml/processing/input/data", "/opt/ml/processing/input/data/code"])
+        #expect(arguments.enumerated().allSatisfy { $0.offset % 5 != 0 || $0.element == "--overlay" })
+        // Upper and work folders exist, beside the sandbox rather than in it.
+        #expect(FileManager.default.fileExists(atPath: arguments[3]))
+        #expect(!arguments[3].hasPrefix(sandbox.root.path + "/"))
+        sandbox.remove()
+        #expect(!FileManager.default.fileExists(atPath: arguments[3]))
+    }
+}
