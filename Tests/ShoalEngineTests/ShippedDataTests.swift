@@ -200,4 +200,27 @@ struct ShippedDataTests {
         let kept = try FileManager.default.contentsOfDirectory(atPath: cluster.work.appendingPathComponent("input-cache").path)
         #expect(kept.count == 1)
     }
+
+    /// An interrupted fetch keeps the files it completed: the next attempt on
+    /// the same worker does not fetch them again.
+    @Test func filesAnInterruptedFetchCompletedAreNotFetchedAgain() throws {
+        let home = try TemporaryHome()
+        let folder = home.url.appendingPathComponent("objects/b")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let path = folder.appendingPathComponent("data.bin").path
+        let bytes = Data(repeating: 7, count: 3 << 20)
+        try bytes.write(to: URL(fileURLWithPath: path))
+        let good = ProcessingInstanceSpec.InputFile(source: path, relativePath: "data.bin", size: bytes.count, version: "v1")
+        // The second file lies outside the object store: the coordinator refuses it, after the first arrived.
+        let refused = ProcessingInstanceSpec.InputFile(source: "/etc/hostname", relativePath: "hostname", size: 1, version: "v1")
+        let cluster = try ShippedCluster(home: home)
+        guard case .interrupted? = try cluster.run(copyJob([good, refused])) else {
+            Issue.record("the first attempt should have been interrupted")
+            return
+        }
+        #expect(cluster.transfers.bytesServed == bytes.count)
+        #expect(seen(try cluster.run(copyJob([good]))) == bytes)
+        #expect(cluster.transfers.bytesServed == bytes.count, "the completed file came from the cache")
+    }
 }
+
