@@ -89,7 +89,9 @@ public enum ApiMessage: Sendable, Equatable {
             self.steps = steps
         }
 
-        /// Changes whenever the execution's or a step's status or reason does.
+        /// Changes whenever the execution's or a step's status or reason does (a
+        /// CRC collision, one in four billion, would only hold an answer until
+        /// the watch's wait runs out).
         public var fingerprint: String {
             var text = status + "\u{1}" + (failureReason ?? "")
             for step in steps { text += "\u{1}" + step.name + "\u{2}" + step.status + "\u{2}" + (step.failureReason ?? "") }
