@@ -51,6 +51,7 @@ public final class WorkerAgent {
     /// Warm processes of a function's earlier code (or handler) that still have
     /// invocations to finish; each goes once it is idle.
     private var retiring: [FunctionSlot] = []
+    private var allFunctionSlots: [FunctionSlot] { Array(functions.values) + retiring }
     private var shipped: [TaskKey: ShippedJob] = [:]
     private let inputCache: InputCache?
     /// Function code being fetched, by the local folder it goes to.
@@ -87,7 +88,7 @@ public final class WorkerAgent {
         while true {
             var poller = Poller()
             poller.add(socket)
-            for slot in Array(functions.values) + retiring where slot.current != nil || !slot.ready { poller.add(fileDescriptor: slot.process.outputDescriptor) }
+            for slot in allFunctionSlots where slot.current != nil || !slot.ready { poller.add(fileDescriptor: slot.process.outputDescriptor) }
             for entry in jobs.values { if let descriptor = entry.job.exitDescriptor { poller.add(fileDescriptor: descriptor) } }
             for job in shipped.values { if case let .running(running, _) = job.phase, let descriptor = running.exitDescriptor { poller.add(fileDescriptor: descriptor) } }
             _ = try poller.poll(timeoutMilliseconds: 20)
@@ -158,7 +159,7 @@ public final class WorkerAgent {
         shipped.removeAll()
         for fetch in codeFetches.values { fetch.discard() }
         codeFetches.removeAll()
-        for slot in Array(functions.values) + retiring { slot.process.terminate() }
+        for slot in allFunctionSlots { slot.process.terminate() }
         functions.removeAll()
         retiring.removeAll()
     }
@@ -179,8 +180,12 @@ public final class WorkerAgent {
     /// One flat folder: the file goes with its task, and no folder per
     /// execution and step is left behind on a long-running worker.
     private func logFile(for key: TaskKey) -> String {
-        let name = key.taskId.replacingOccurrences(of: "/", with: "--")
-        return configuration.workFolder.appendingPathComponent("logs").appendingPathComponent("\(name)-\(key.attempt).log").path
+        configuration.workFolder.appendingPathComponent("logs/\(Self.flatName(key)).log").path
+    }
+
+    /// A task attempt's name as one path component (its id holds slashes).
+    private static func flatName(_ key: TaskKey) -> String {
+        key.taskId.replacingOccurrences(of: "/", with: "--") + "-\(key.attempt)"
     }
 
     private func start(_ assignment: Assignment) {
@@ -189,7 +194,7 @@ public final class WorkerAgent {
         case let .processing(spec, outputStaging) where configuration.fetchData:
             let job = ShippedJob(
                 key: key, spec: spec, remoteStaging: outputStaging,
-                folder: configuration.workFolder.appendingPathComponent("transfers/\(key.taskId.replacingOccurrences(of: "/", with: "_"))-\(key.attempt)"),
+                folder: configuration.workFolder.appendingPathComponent("transfers/\(Self.flatName(key))"),
                 cache: inputCache
             )
             shipped[key] = job
@@ -246,7 +251,7 @@ public final class WorkerAgent {
             entry.job.kill()
             _ = entry.job.poll()
         }
-        for slot in Array(functions.values) + retiring {
+        for slot in allFunctionSlots {
             slot.waiting.removeAll { $0.key == key }
             if slot.current?.key == key {
                 // A running handler cannot be interrupted; restart the process instead.
@@ -349,7 +354,7 @@ public final class WorkerAgent {
     /// loaded in a warm process (an invocation of a removed version fetches it again).
     private func pruneVersions(besides local: String) {
         let folder = (local as NSString).deletingLastPathComponent
-        let inUse = Set((Array(functions.values) + retiring).map(\.process.codeFolder)).union(codeFetches.keys).union(codeFetches.values.map(\.partial))
+        let inUse = Set(allFunctionSlots.map(\.process.codeFolder)).union(codeFetches.keys).union(codeFetches.values.map(\.partial))
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] {
             let path = folder + "/" + entry
             if path != local && !inUse.contains(path) { try? FileManager.default.removeItem(atPath: path) }
@@ -573,8 +578,11 @@ final class LogFollower {
             chunks.append(LogChunk(key: key, offset: offset, text: String(decoding: data, as: UTF8.self)))
             offset += data.count
         }
-        if final, offset < Self.size(of: path) {
-            chunks.append(LogChunk(key: key, offset: offset, text: "\nshoal: the rest of this log (\(Self.size(of: path) - offset) bytes) was cut: it came faster than it could be sent\n"))
+        if final {
+            let size = Self.size(of: path)
+            if offset < size {
+                chunks.append(LogChunk(key: key, offset: offset, text: "\nshoal: the rest of this log (\(size - offset) bytes) was cut: it came faster than it could be sent\n"))
+            }
         }
         return chunks
     }

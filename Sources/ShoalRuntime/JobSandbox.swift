@@ -65,11 +65,12 @@ public struct JobSandbox: Sendable {
         let outputs = try spec.outputs.map { try hostPath($0.localPath) }
         // Parents first, so a nested input's overlay goes on top of its parent's.
         let inputs = Set(try spec.inputs.map { try hostPath($0.localPath) }).sorted { $0.count < $1.count }
+        // Mount options are comma-separated `key=path` pairs; these characters would be read as syntax.
+        func carried(_ path: String) -> Bool { !path.contains(where: { ",:\\".contains($0) }) }
+        guard carried(overlayRoot) else { return [] }
         var arguments: [String] = []
         for (index, lower) in inputs.enumerated() {
-            guard !outputs.contains(where: { $0 == lower || $0.hasPrefix(lower + "/") || lower.hasPrefix($0 + "/") }),
-                  !lower.contains(where: { ",:\\".contains($0) }), !overlayRoot.contains(where: { ",:\\".contains($0) })
-            else { continue }
+            guard !outputs.contains(where: { $0 == lower || $0.hasPrefix(lower + "/") || lower.hasPrefix($0 + "/") }), carried(lower) else { continue }
             let upper = overlayRoot + "/\(index)/upper", work = overlayRoot + "/\(index)/work"
             try FileManager.default.createDirectory(atPath: upper, withIntermediateDirectories: true)
             try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)

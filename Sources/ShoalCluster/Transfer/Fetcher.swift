@@ -125,7 +125,7 @@ final class Fetcher {
     /// Links a kept copy into place instead of fetching the file.
     private func fromCache(_ file: File) throws -> Bool {
         guard let cache else { return false }
-        try FileManager.default.createDirectory(atPath: (file.local as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try makeFolder(for: file)
         guard cache.link(file) else { return false }
         finished += 1
         bytesFromCache += file.size ?? 0
@@ -133,7 +133,7 @@ final class Fetcher {
     }
 
     private func open(_ file: File) throws -> Active {
-        try FileManager.default.createDirectory(atPath: (file.local as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try makeFolder(for: file)
         guard FileManager.default.createFile(atPath: file.local, contents: nil), let handle = FileHandle(forWritingAtPath: file.local) else {
             throw TransferFailed(description: "cannot write \(file.local)")
         }
@@ -145,6 +145,10 @@ final class Fetcher {
         let opened = Active(file: file, handle: handle)
         active.append(opened)
         return opened
+    }
+
+    private func makeFolder(for file: File) throws {
+        try FileManager.default.createDirectory(atPath: (file.local as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
     }
 
     func close() {

@@ -247,8 +247,10 @@ struct ProcessingJobPlan {
                 let object: S3URI
                 do { object = try prefix.appending(relative) } catch { throw EvaluationError("Input '\(name)': \(error)") }
                 let path = objects.path(of: object)
-                guard FileManager.default.fileExists(atPath: path) else { throw EvaluationError("Input '\(name)': \(object) (listed in the manifest) does not exist.") }
-                let attributes = (try? FileManager.default.attributesOfItem(atPath: path)) ?? [:]
+                // One stat: whether it exists, its size and its version.
+                guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else {
+                    throw EvaluationError("Input '\(name)': \(object) (listed in the manifest) does not exist.")
+                }
                 files.append(.init(source: path, relativePath: relative, size: (attributes[.size] as? Int) ?? 0, version: ObjectStore.version(attributes)))
             }
             return files
