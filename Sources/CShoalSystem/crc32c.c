@@ -1,5 +1,8 @@
 #include "CShoalSystem.h"
 #include <pthread.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 #include <stdint.h>
 #include <string.h>
 
@@ -136,11 +139,67 @@ __attribute__((target("sse4.2"))) static uint32_t crc32c_sse42(uint32_t crc, con
     while (n--) c32 = __builtin_ia32_crc32qi(c32, *p++);
     return c32;
 }
+
+// Where the CPU has carry-less multiplication on 512-bit registers, 256 bytes
+// are folded per step (four registers in flight), twice the rate of the
+// three crc32 streams: on a cluster worker the checksum was a tenth of the CPU
+// a transfer costs. The folding constants are x^(64+D-1) and x^(D-1) modulo the
+// CRC-32C polynomial, bit-reflected, for a fold over D bits; the 128 bits left
+// at the end are reduced by the crc32 instruction itself.
+#define FOLD_TARGET __attribute__((target("avx512f,avx512vl,vpclmulqdq,pclmul,sse4.2")))
+
+FOLD_TARGET static inline __m512i fold512(__m512i x, __m512i k, __m512i data) {
+    return _mm512_ternarylogic_epi64(_mm512_clmulepi64_epi128(x, k, 0x00), _mm512_clmulepi64_epi128(x, k, 0x11), data, 0x96);
+}
+
+FOLD_TARGET static inline __m128i fold128(__m128i x, uint64_t lo, uint64_t hi, __m128i into) {
+    __m128i k = _mm_set_epi64x((long long)hi, (long long)lo);
+    return _mm_xor_si128(_mm_xor_si128(_mm_clmulepi64_si128(x, k, 0x00), _mm_clmulepi64_si128(x, k, 0x11)), into);
+}
+
+#define FOLD_CONSTANT(lo, hi) _mm512_set4_epi64((long long)(hi), (long long)(lo), (long long)(hi), (long long)(lo))
+
+// Consumes whole 256-byte blocks of `*n` >= 256 bytes; returns the CRC (not inverted) so far.
+FOLD_TARGET static uint32_t crc32c_fold(uint32_t crc, const unsigned char **bytes, size_t *length) {
+    const unsigned char *p = *bytes;
+    size_t n = *length;
+    __m512i x0 = _mm512_xor_si512(_mm512_loadu_si512(p), _mm512_zextsi128_si512(_mm_cvtsi32_si128((int)crc)));
+    __m512i x1 = _mm512_loadu_si512(p + 64), x2 = _mm512_loadu_si512(p + 128), x3 = _mm512_loadu_si512(p + 192);
+    p += 256;
+    n -= 256;
+    const __m512i k2048 = FOLD_CONSTANT(0xe9a5d8be00000000ull, 0x1426a81500000000ull);
+    while (n >= 256) {
+        x0 = fold512(x0, k2048, _mm512_loadu_si512(p));
+        x1 = fold512(x1, k2048, _mm512_loadu_si512(p + 64));
+        x2 = fold512(x2, k2048, _mm512_loadu_si512(p + 128));
+        x3 = fold512(x3, k2048, _mm512_loadu_si512(p + 192));
+        p += 256;
+        n -= 256;
+    }
+    const __m512i k512 = FOLD_CONSTANT(0x1c19243b00000000ull, 0x75bba45b00000000ull);
+    x1 = fold512(x0, k512, x1);
+    x2 = fold512(x1, k512, x2);
+    x3 = fold512(x2, k512, x3);
+    __m128i v = _mm512_extracti32x4_epi32(x3, 3);
+    v = fold128(_mm512_extracti32x4_epi32(x3, 0), 0xa46ef4aa00000000ull, 0x6051243f00000000ull, v);
+    v = fold128(_mm512_extracti32x4_epi32(x3, 1), 0x33ccbbbc00000000ull, 0xa2158b3400000000ull, v);
+    v = fold128(_mm512_extracti32x4_epi32(x3, 2), 0x3743f7bd00000000ull, 0x3171d43000000000ull, v);
+    uint64_t c = _mm_crc32_u64(0, (uint64_t)_mm_cvtsi128_si64(v));
+    c = _mm_crc32_u64(c, (uint64_t)_mm_extract_epi64(v, 1));
+    *bytes = p;
+    *length = n;
+    return (uint32_t)c;
+}
 #endif
 
 uint32_t shoal_crc32c(uint32_t crc, const void *bytes, size_t length) {
     crc = ~crc;
 #if defined(__x86_64__)
+    if (length >= 1024 && __builtin_cpu_supports("vpclmulqdq") && __builtin_cpu_supports("avx512vl")) {
+        const unsigned char *p = bytes;
+        crc = crc32c_fold(crc, &p, &length);
+        return ~crc32c_sse42(crc, p, length);
+    }
     if (__builtin_cpu_supports("sse4.2")) return ~crc32c_sse42(crc, bytes, length);
 #endif
     return ~crc32c_table(crc, bytes, length);

@@ -29,9 +29,10 @@ struct TransferServerTests {
         #expect(running.value == CRC32C.of(bytes))
     }
 
-    /// The three-stream hardware path (blocks of 3 × 8192 and 3 × 256 bytes, joined
-    /// by shift tables) against a bit-at-a-time reference, at lengths and
-    /// alignments on both sides of each block boundary.
+    /// The hardware paths against a bit-at-a-time reference, at lengths and
+    /// alignments on both sides of each block boundary: the folding of 256-byte
+    /// blocks (from 1024 bytes, where the CPU has it) and the three crc32 streams
+    /// (blocks of 3 × 8192 and 3 × 256 bytes, joined by shift tables) after it.
     @Test func crc32cAgreesWithABitwiseReferenceAtEveryBlockBoundary() {
         func reference(_ bytes: ArraySlice<UInt8>) -> UInt32 {
             var crc: UInt32 = 0xFFFF_FFFF
@@ -44,7 +45,7 @@ struct TransferServerTests {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<(3 * 8192 * 2 + 3 * 256 + 40)).map { _ in UInt8.random(in: 0...255, using: &generator) }
         for start in [0, 1, 5] {
-            for length in [0, 7, 767, 768, 769, 3 * 8192 - 1, 3 * 8192, 3 * 8192 + 3 * 256 + 9, bytes.count - start] {
+            for length in [0, 7, 767, 768, 769, 1023, 1024, 1279, 1280, 1281, 1024 + 3 * 256 + 5, 3 * 8192 - 1, 3 * 8192, 3 * 8192 + 3 * 256 + 9, bytes.count - start] {
                 var crc = CRC32C()
                 // Straight from the big array, so the start is unaligned where `start` is.
                 bytes.withUnsafeBytes { crc.update(UnsafeRawBufferPointer(rebasing: $0[start..<(start + length)])) }
