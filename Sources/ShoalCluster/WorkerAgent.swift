@@ -25,6 +25,9 @@ public final class WorkerAgent {
         /// With `fetchData`: how many bytes of fetched inputs to keep for later
         /// instances (0: none).
         public var inputCacheBytes = 2 << 30
+        /// With `fetchData`: how many bytes of finished tasks' input files to
+        /// keep to be written over by later fetches (0: none).
+        public var recycledBytes = 1 << 30
         public var maxBackoff: TimeInterval = 30
         public var heartbeatInterval: TimeInterval = 0.5
         public var liveness: TimeInterval = 3
@@ -54,6 +57,7 @@ public final class WorkerAgent {
     private var allFunctionSlots: [FunctionSlot] { Array(functions.values) + retiring }
     private var shipped: [TaskKey: ShippedJob] = [:]
     private let inputCache: InputCache?
+    private let recycledFiles: RecycledFiles?
     /// Function code being fetched, by the local folder it goes to.
     private var codeFetches: [String: CodeFetch] = [:]
     private var lastHeard = Date()
@@ -66,6 +70,8 @@ public final class WorkerAgent {
         if configuration.fetchData { shoal_reuse_chunk_memory() }
         inputCache = configuration.fetchData && configuration.inputCacheBytes > 0
             ? try InputCache(folder: configuration.workFolder.appendingPathComponent("input-cache"), limitBytes: configuration.inputCacheBytes) : nil
+        recycledFiles = configuration.fetchData && configuration.recycledBytes > 0
+            ? try RecycledFiles(folder: configuration.workFolder.appendingPathComponent("recycled"), limitBytes: configuration.recycledBytes) : nil
         context = try Context()
         socket = try context.socket(.dealer)
         try socket.setRoutingId(Array("\(configuration.workerId)".utf8.prefix(200)))
@@ -195,7 +201,7 @@ public final class WorkerAgent {
             let job = ShippedJob(
                 key: key, spec: spec, remoteStaging: outputStaging,
                 folder: configuration.workFolder.appendingPathComponent("transfers/\(Self.flatName(key))"),
-                cache: inputCache
+                cache: inputCache, recycled: recycledFiles
             )
             shipped[key] = job
             do {

@@ -41,6 +41,9 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "With --fetch-data: MiB of fetched inputs kept for later instances that read the same objects (0: none).")
     var inputCacheMib = 2048
 
+    @Option(help: "With --fetch-data: MiB of finished tasks' input files kept to be written over by later fetches, faster than new files (0: none).")
+    var recycleMib = 1024
+
     @Option(help: "The coordinator's public key file (turns CURVE on).")
     var serverKey: String?
 
@@ -51,6 +54,7 @@ struct WorkerCommand: ParsableCommand {
         guard (1...1024).contains(slots) else { throw ValidationError("--slots must be between 1 and 1024.") }
         guard (serverKey == nil) == (key == nil) else { throw ValidationError("--server-key and --key go together.") }
         guard (0...(1 << 24)).contains(inputCacheMib) else { throw ValidationError("--input-cache-mib must be between 0 and 16777216.") }
+        guard (0...(1 << 24)).contains(recycleMib) else { throw ValidationError("--recycle-mib must be between 0 and 16777216.") }
         _ = try Labels.parse(labels)
     }
 
@@ -63,6 +67,7 @@ struct WorkerCommand: ParsableCommand {
         configuration.reconnect = reconnect
         configuration.fetchData = fetchData
         configuration.inputCacheBytes = inputCacheMib << 20
+        configuration.recycledBytes = recycleMib << 20
         if let serverKey, let key {
             configuration.curve = (try KeyFile.read(serverKey), try CurveKeyPair.derive(secretKey: try KeyFile.read(key)))
         }

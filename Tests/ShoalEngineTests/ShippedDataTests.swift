@@ -8,7 +8,8 @@ import ZeroMQ
 /// A real coordinator endpoint and a real `--fetch-data` worker agent over ipc:
 /// data shipped both ways, checked and kept bounded; a transfer that fails ends
 /// the task as interrupted (to be run again), with the reason, and leaves no
-/// copies on the worker; the worker's input cache spares second trips.
+/// copies on the worker; the worker's input cache spares second trips, and
+/// finished inputs are written over by later fetches.
 struct ShippedDataTests {
     final class Flag: @unchecked Sendable {
         private let lock = NSLock()
@@ -28,7 +29,7 @@ struct ShippedDataTests {
         private let done = Flag()
         private var tasks = 0
 
-        init(home: TemporaryHome, inputCacheBytes: Int = 2 << 30) throws {
+        init(home: TemporaryHome, inputCacheBytes: Int = 2 << 30, recycledBytes: Int = 1 << 30) throws {
             self.home = home
             let address = "ipc://" + home.url.appendingPathComponent("c.sock").path
             endpoint = try CoordinatorEndpoint(bind: address, context: try Context(), diagnostics: { _ in })
@@ -40,6 +41,7 @@ struct ShippedDataTests {
                 var configuration = WorkerAgent.Configuration(endpoint: address, workerId: "far", slots: 1, workFolder: work, version: "test")
                 configuration.fetchData = true
                 configuration.inputCacheBytes = inputCacheBytes
+                configuration.recycledBytes = recycledBytes
                 _ = try? WorkerAgent(configuration).run(shouldStop: { stop.isSet })
                 done.set()
             }.start()
@@ -222,5 +224,94 @@ struct ShippedDataTests {
         #expect(seen(try cluster.run(copyJob([good]))) == bytes)
         #expect(cluster.transfers.bytesServed == bytes.count, "the completed file came from the cache")
     }
-}
 
+    private func object(_ name: String, in home: TemporaryHome, count: Int, planned: Int? = nil) throws -> (ProcessingInstanceSpec.InputFile, Data) {
+        let folder = home.url.appendingPathComponent("objects/b")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let path = folder.appendingPathComponent(name).path
+        let seed = UInt8(truncatingIfNeeded: name.hashValue)
+        let bytes = Data((0..<count).map { UInt8(truncatingIfNeeded: $0 &* 13) &+ seed })
+        try bytes.write(to: URL(fileURLWithPath: path))
+        return (.init(source: path, relativePath: "data.bin", size: planned ?? count, version: "v1"), bytes)
+    }
+
+    /// The worker's recycled files, once it is done with the last task (it
+    /// reports a task before it clears the task's folder).
+    private func recycled(_ cluster: ShippedCluster) throws -> [(name: String, inode: UInt64, size: Int)] {
+        let transfers = cluster.work.appendingPathComponent("transfers").path
+        for _ in 0..<500 where !((try? FileManager.default.contentsOfDirectory(atPath: transfers)) ?? []).isEmpty { usleep(10_000) }
+        let folder = cluster.work.appendingPathComponent("recycled")
+        return try FileManager.default.contentsOfDirectory(atPath: folder.path).map { name in
+            let attributes = try FileManager.default.attributesOfItem(atPath: folder.appendingPathComponent(name).path)
+            return (name, (attributes[.systemFileNumber] as! NSNumber).uint64Value, (attributes[.size] as! NSNumber).intValue)
+        }
+    }
+
+    /// With the input cache off, a finished task's input file is kept and the
+    /// next fetch writes over it (the same inode goes round), cut or grown to
+    /// what arrives: a smaller object after a larger one, a larger after a
+    /// smaller, one that shrank after planning; never a byte of the old file left.
+    @Test func finishedInputsAreWrittenOverByLaterFetchesWithNothingOfTheirOldBytesLeft() throws {
+        let home = try TemporaryHome()
+        let chunk = TransferLimits.chunkBytes
+        let cluster = try ShippedCluster(home: home, inputCacheBytes: 0)
+        let (large, largeBytes) = try object("large", in: home, count: 3 * chunk + 11)
+        #expect(seen(try cluster.run(copyJob([large]))) == largeBytes)
+        let first = try recycled(cluster)
+        #expect(first.count == 1 && first.first?.size == largeBytes.count)
+
+        let (small, smallBytes) = try object("small", in: home, count: 2 * chunk + 5)
+        #expect(seen(try cluster.run(copyJob([small]))) == smallBytes)
+        let second = try recycled(cluster)
+        #expect(second.count == 1 && second.first?.inode == first.first?.inode, "the same file was written over")
+        #expect(second.first?.size == smallBytes.count)
+
+        let (larger, largerBytes) = try object("larger", in: home, count: 4 * chunk + 1)
+        #expect(seen(try cluster.run(copyJob([larger]))) == largerBytes)
+        #expect(try recycled(cluster).first?.inode == first.first?.inode)
+
+        // Planned at 3 chunks, it holds one chunk and 3 bytes when fetched: the file is cut there.
+        let (shrunk, shrunkBytes) = try object("shrunk", in: home, count: chunk + 3, planned: 3 * chunk)
+        #expect(seen(try cluster.run(copyJob([shrunk]))) == shrunkBytes)
+        #expect(cluster.transfers.bytesServed == largeBytes.count + smallBytes.count + largerBytes.count + shrunkBytes.count)
+    }
+
+    /// A copy the input cache keeps (a second link) is never written over.
+    @Test func aCopyTheInputCacheKeepsIsNeverRecycled() throws {
+        let home = try TemporaryHome()
+        let chunk = TransferLimits.chunkBytes
+        let cluster = try ShippedCluster(home: home, recycledBytes: 3 * chunk)
+        let (kept, keptBytes) = try object("kept", in: home, count: 2 * chunk)
+        #expect(seen(try cluster.run(copyJob([kept]))) == keptBytes)
+        #expect(try recycled(cluster).isEmpty, "the cached copy's link was not taken")
+
+        let (p, pBytes) = try object("p", in: home, count: 2 * chunk)
+        let (q, qBytes) = try object("q", in: home, count: 2 * chunk + 1)
+        var second = q
+        second.relativePath = "other.bin"
+        let both = spec([p, second], command: "cat /opt/ml/processing/input/in/data.bin /opt/ml/processing/input/in/other.bin > /opt/ml/processing/output/seen",
+                        outputs: [.init(name: "out", localPath: "/opt/ml/processing/output")])
+        // Cached as they arrive, with the cache's link they are not recycled either.
+        #expect(seen(try cluster.run(both)) == pBytes + qBytes)
+        #expect(try recycled(cluster).isEmpty)
+        #expect(seen(try cluster.run(copyJob([kept]))) == keptBytes)
+        #expect(cluster.transfers.bytesServed == keptBytes.count + pBytes.count + qBytes.count, "every copy came from the cache")
+    }
+
+    @Test func recycledFilesStayUnderTheirLimitTheOldestGivenUpFirst() throws {
+        let home = try TemporaryHome()
+        let chunk = TransferLimits.chunkBytes
+        let cluster = try ShippedCluster(home: home, inputCacheBytes: 0, recycledBytes: 3 * chunk)
+        let (p, pBytes) = try object("p", in: home, count: 2 * chunk)
+        var (q, qBytes) = try object("q", in: home, count: 2 * chunk + 1)
+        q.relativePath = "other.bin"
+        let both = spec([p, q], command: "cat /opt/ml/processing/input/in/data.bin /opt/ml/processing/input/in/other.bin > /opt/ml/processing/output/seen",
+                        outputs: [.init(name: "out", localPath: "/opt/ml/processing/output")])
+        #expect(seen(try cluster.run(both)) == pBytes + qBytes)
+        let left = try recycled(cluster)
+        #expect(left.count == 1 && left.first?.size == qBytes.count, "p was given up for q")
+        // Two at once again: one written over, one new; the bytes right either way.
+        #expect(seen(try cluster.run(both)) == pBytes + qBytes)
+        #expect(try recycled(cluster).count == 1)
+    }
+}

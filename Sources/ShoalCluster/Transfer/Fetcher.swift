@@ -23,15 +23,18 @@ final class Fetcher {
         let file: File
         let transfer = UUID().uuidString
         let handle: FileHandle
+        /// Written over a recycled file, which may be longer than what arrives.
+        let recycled: Bool
         var size: Int?
         var offset = 0
         var crc = CRC32C()
         var requested = 0
         var received = 0
 
-        init(file: File, handle: FileHandle) {
+        init(file: File, handle: FileHandle, recycled: Bool) {
             self.file = file
             self.handle = handle
+            self.recycled = recycled
             size = file.size
         }
 
@@ -43,6 +46,7 @@ final class Fetcher {
     private static let credit = 2 * TransferLimits.window
     private let files: [File]
     private let cache: InputCache?
+    private let recycled: RecycledFiles?
     private var opened = 0
     private var finished = 0
     /// Files asked for and not yet whole, oldest first.
@@ -50,9 +54,10 @@ final class Fetcher {
     private(set) var bytesFetched = 0
     private(set) var bytesFromCache = 0
 
-    init(files: [File], cache: InputCache? = nil) {
+    init(files: [File], cache: InputCache? = nil, recycled: RecycledFiles? = nil) {
         self.files = files
         self.cache = cache
+        self.recycled = recycled
     }
 
     var done: Bool { finished == files.count }
@@ -80,6 +85,9 @@ final class Fetcher {
         file.received += 1
         bytesFetched += data.count
         if let size = header.objectSize {
+            if file.recycled, ftruncate(file.handle.fileDescriptor, off_t(file.offset)) != 0 {
+                throw TransferFailed(description: "cannot cut \(file.file.local) to \(file.offset) bytes")
+            }
             try file.handle.close()
             active.remove(at: index)
             guard size == file.offset, header.objectCRC32 == file.crc.value else {
@@ -134,15 +142,24 @@ final class Fetcher {
 
     private func open(_ file: File) throws -> Active {
         try makeFolder(for: file)
+        if let size = file.size, let handle = recycled?.take(to: file.local, size: size) {
+            let opened = Active(file: file, handle: handle, recycled: true)
+            active.append(opened)
+            return opened
+        }
         guard FileManager.default.createFile(atPath: file.local, contents: nil), let handle = FileHandle(forWritingAtPath: file.local) else {
             throw TransferFailed(description: "cannot write \(file.local)")
         }
         // Reserving the planned size up front spares the file system a per-page
-        // reservation as chunks land, and says at once when the disk is too full.
+        // reservation as chunks land, and says at once when the disk is too full
+        // (after giving up the recycled files, which hold disk space for nothing then).
         if let size = file.size, size > 0, shoal_preallocate(handle.fileDescriptor, off_t(size)) != 0, errno == ENOSPC {
-            throw TransferFailed(description: "no room for \(file.local) (\(size) bytes) on the worker's disk")
+            recycled?.drain()
+            if recycled == nil || shoal_preallocate(handle.fileDescriptor, off_t(size)) != 0 && errno == ENOSPC {
+                throw TransferFailed(description: "no room for \(file.local) (\(size) bytes) on the worker's disk")
+            }
         }
-        let opened = Active(file: file, handle: handle)
+        let opened = Active(file: file, handle: handle, recycled: false)
         active.append(opened)
         return opened
     }

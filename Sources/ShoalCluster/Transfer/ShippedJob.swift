@@ -37,7 +37,9 @@ final class ShippedJob {
     private var offset = 0
     private(set) var bytesPut = 0
 
-    init(key: TaskKey, spec: ProcessingInstanceSpec, remoteStaging: String, folder: URL, cache: InputCache?) {
+    private let recycled: RecycledFiles?
+
+    init(key: TaskKey, spec: ProcessingInstanceSpec, remoteStaging: String, folder: URL, cache: InputCache?, recycled: RecycledFiles?) {
         self.key = key
         self.spec = spec
         self.remoteStaging = remoteStaging
@@ -50,7 +52,8 @@ final class ShippedJob {
                 files.append(.init(source: file.source, local: local, size: file.size, version: file.version))
             }
         }
-        fetcher = Fetcher(files: files, cache: cache)
+        fetcher = Fetcher(files: files, cache: cache, recycled: recycled)
+        self.recycled = recycled
     }
 
     private var fetchStarted = Date()
@@ -137,7 +140,8 @@ final class ShippedJob {
         return try fillWindow()
     }
 
-    /// Kills a running job and removes every local copy.
+    /// Kills a running job and removes every local copy, the inputs to be
+    /// written over by later fetches where they can.
     func stop() {
         if case let .running(running, _) = phase {
             running.kill()
@@ -145,6 +149,7 @@ final class ShippedJob {
         }
         fetcher.close()
         try? reader?.close()
+        if let recycled { for (_, _, local) in localPaths { recycled.keep(local) } }
         try? FileManager.default.removeItem(at: folder)
     }
 
