@@ -60,6 +60,17 @@ struct Scenario {
         #expect(try scenario.objects(under: "s3://b/code/") == ["s3://b/code/job.py"], "nothing else touched")
     }
 
+    /// An instance whose task would not fit in a message to a worker (here a
+    /// 25 MiB environment value, carried twice: the environment and the job's
+    /// configuration) fails its step before anything runs, naming the instance.
+    @Test func anInstanceTooLargeForAMessageToAWorkerFailsItsStepNamingIt() throws {
+        let scenario = try Scenario(script: "print('never')", environment: ["HUGE": .string(String(repeating: "x", count: 25 << 20))])
+        let outcome = try scenario.run()
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr.contains("algo-1: the instance's task (1 input files) is 50 MiB as a message, over the 47 MiB a message to a worker may carry"), "\(outcome.stderr.suffix(2000))")
+        #expect(try scenario.objects(under: "s3://b/out").isEmpty)
+    }
+
     @Test func scriptThatDoesNotExistFailsWithPythonsMessage() throws {
         let scenario = try Scenario(script: "")
         let definition = try String(contentsOfFile: scenario.definitionPath, encoding: .utf8)

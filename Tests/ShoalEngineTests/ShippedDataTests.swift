@@ -314,4 +314,53 @@ struct ShippedDataTests {
         #expect(seen(try cluster.run(both)) == pBytes + qBytes)
         #expect(try recycled(cluster).count == 1)
     }
+
+    /// A worker whose disk cannot hold an input says so before a byte arrives,
+    /// naming the file and its size; recycled files are given up first, so a
+    /// fetch that fits once they are gone succeeds. (Root: a 6 MiB tmpfs is the disk.)
+    @Test func aFullDiskFailsTheFetchSayingSoOnceTheRecycledFilesAreGivenUp() throws {
+        guard geteuid() == 0 else {
+            print("skipped: mounting a small file system as the worker's disk needs root")
+            return
+        }
+        let home = try TemporaryHome()
+        let disk = home.url.appendingPathComponent("worker")
+        try FileManager.default.createDirectory(at: disk, withIntermediateDirectories: true)
+        func run(_ arguments: [String]) throws {
+            let process = try Process.run(URL(fileURLWithPath: "/bin/" + arguments[0]), arguments: Array(arguments.dropFirst()))
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0, "\(arguments)")
+        }
+        try run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", disk.path])
+        defer { try? run(["umount", "-l", disk.path]) }
+        let mib = 1 << 20
+        do {
+            let cluster = try ShippedCluster(home: home, inputCacheBytes: 0)
+            // Counts bytes, so the job writes next to nothing on the small disk.
+            func counting(_ files: [ProcessingInstanceSpec.InputFile]) -> ProcessingInstanceSpec {
+                spec(files, command: "cat /opt/ml/processing/input/in/* | wc -c > /opt/ml/processing/output/seen",
+                     outputs: [.init(name: "out", localPath: "/opt/ml/processing/output")])
+            }
+            func count(_ result: TaskResult?) -> Int? {
+                seen(result).flatMap { Int(String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) }
+            }
+            let (p, _) = try object("p", in: home, count: 5 * mib / 2)
+            var (q, _) = try object("q", in: home, count: 5 * mib / 2)
+            q.relativePath = "other.bin"
+            #expect(count(try cluster.run(counting([p, q]))) == 5 * mib)
+            #expect(try recycled(cluster).count == 2)
+
+            // One recycled file is written over; the other has to go to make room.
+            let (big, _) = try object("big", in: home, count: 5 * mib)
+            #expect(count(try cluster.run(counting([big]))) == 5 * mib)
+
+            let (huge, _) = try object("huge", in: home, count: 8 * mib)
+            guard case let .interrupted(reason)? = try cluster.run(counting([huge])) else {
+                Issue.record("a fetch larger than the disk should interrupt the task")
+                return
+            }
+            #expect(reason.contains("no room for") && reason.contains("(\(8 * mib) bytes) on the worker's disk"), "\(reason)")
+            #expect(cluster.transfers.bytesServed == 10 * mib, "nothing of the file that could not fit was sent")
+        }
+    }
 }

@@ -142,26 +142,33 @@ final class Fetcher {
 
     private func open(_ file: File) throws -> Active {
         try makeFolder(for: file)
-        if let size = file.size, let handle = recycled?.take(to: file.local, size: size) {
-            let opened = Active(file: file, handle: handle, recycled: true)
-            active.append(opened)
-            return opened
-        }
-        guard FileManager.default.createFile(atPath: file.local, contents: nil), let handle = FileHandle(forWritingAtPath: file.local) else {
+        let handle: FileHandle
+        var written = false
+        if let size = file.size, let taken = recycled?.take(to: file.local, size: size) {
+            (handle, written) = (taken, true)
+        } else if FileManager.default.createFile(atPath: file.local, contents: nil), let created = FileHandle(forWritingAtPath: file.local) {
+            handle = created
+        } else {
             throw TransferFailed(description: "cannot write \(file.local)")
         }
         // Reserving the planned size up front spares the file system a per-page
         // reservation as chunks land, and says at once when the disk is too full
         // (after giving up the recycled files, which hold disk space for nothing then).
-        if let size = file.size, size > 0, shoal_preallocate(handle.fileDescriptor, off_t(size)) != 0, errno == ENOSPC {
+        if let size = file.size, size > 0, !Self.preallocate(handle, size) {
             recycled?.drain()
-            if recycled == nil || shoal_preallocate(handle.fileDescriptor, off_t(size)) != 0 && errno == ENOSPC {
+            if !Self.preallocate(handle, size) {
+                try? handle.close()
                 throw TransferFailed(description: "no room for \(file.local) (\(size) bytes) on the worker's disk")
             }
         }
-        let opened = Active(file: file, handle: handle, recycled: false)
+        let opened = Active(file: file, handle: handle, recycled: written)
         active.append(opened)
         return opened
+    }
+
+    /// False only when the disk is full (a file system without preallocation is fine).
+    private static func preallocate(_ handle: FileHandle, _ size: Int) -> Bool {
+        shoal_preallocate(handle.fileDescriptor, off_t(size)) == 0 || errno != ENOSPC
     }
 
     private func makeFolder(for file: File) throws {
