@@ -68,10 +68,15 @@ public final class WorkerAgent {
         self.configuration = configuration
         liveness = configuration.liveness
         if configuration.fetchData { shoal_reuse_chunk_memory() }
+        let cacheFolder = configuration.workFolder.appendingPathComponent("input-cache")
+        let recycledFolder = configuration.workFolder.appendingPathComponent("recycled")
+        // Turned off, what an earlier worker kept there goes.
+        if !configuration.fetchData || configuration.inputCacheBytes == 0 { try? FileManager.default.removeItem(at: cacheFolder) }
+        if !configuration.fetchData || configuration.recycledBytes == 0 { try? FileManager.default.removeItem(at: recycledFolder) }
         inputCache = configuration.fetchData && configuration.inputCacheBytes > 0
-            ? try InputCache(folder: configuration.workFolder.appendingPathComponent("input-cache"), limitBytes: configuration.inputCacheBytes) : nil
+            ? try InputCache(folder: cacheFolder, limitBytes: configuration.inputCacheBytes) : nil
         recycledFiles = configuration.fetchData && configuration.recycledBytes > 0
-            ? try RecycledFiles(folder: configuration.workFolder.appendingPathComponent("recycled"), limitBytes: configuration.recycledBytes) : nil
+            ? try RecycledFiles(folder: recycledFolder, limitBytes: configuration.recycledBytes) : nil
         context = try Context()
         socket = try context.socket(.dealer)
         try socket.setRoutingId(Array("\(configuration.workerId)".utf8.prefix(200)))
@@ -85,7 +90,10 @@ public final class WorkerAgent {
     /// Runs until shutdown, `shouldStop`, or (without `reconnect`) the loss of
     /// the coordinator; every job still running is killed on the way out.
     public func run(shouldStop: () -> Bool = { false }) throws -> Ending {
-        defer { stopAllWork() }
+        defer {
+            stopAllWork()
+            inputCache?.save()
+        }
         register()
         lastHeard = Date()
         var connected = true

@@ -363,4 +363,42 @@ struct ShippedDataTests {
             #expect(cluster.transfers.bytesServed == 10 * mib, "nothing of the file that could not fit was sent")
         }
     }
+
+    /// A worker that stops cleanly leaves its input cache and recycled files to
+    /// the next worker on the same folder: a kept copy is not fetched again, a
+    /// recycled file is written over; a kept copy changed in between is dropped.
+    @Test func theNextWorkerOnTheSameFolderTakesOverTheCacheAndTheRecycledFiles() throws {
+        let home = try TemporaryHome()
+        let chunk = TransferLimits.chunkBytes
+        let (kept, keptBytes) = try object("kept", in: home, count: 2 * chunk + 3)
+        // Larger than the cache: recycled when its task is done.
+        let (large, largeBytes) = try object("large", in: home, count: 4 * chunk)
+        let inode: UInt64?
+        do {
+            let cluster = try ShippedCluster(home: home, inputCacheBytes: 3 * chunk)
+            #expect(seen(try cluster.run(copyJob([kept]))) == keptBytes)
+            #expect(seen(try cluster.run(copyJob([large]))) == largeBytes)
+            inode = try recycled(cluster).first?.inode
+            #expect(inode != nil)
+        }
+        let cache = home.url.appendingPathComponent("worker/input-cache")
+        #expect(FileManager.default.fileExists(atPath: cache.appendingPathComponent("index.json").path))
+        do {
+            let cluster = try ShippedCluster(home: home, inputCacheBytes: 3 * chunk)
+            #expect(!FileManager.default.fileExists(atPath: cache.appendingPathComponent("index.json").path), "read once, then gone")
+            #expect(seen(try cluster.run(copyJob([kept]))) == keptBytes)
+            #expect(cluster.transfers.bytesServed == 0, "the kept copy was taken over")
+            #expect(seen(try cluster.run(copyJob([large]))) == largeBytes)
+            #expect(cluster.transfers.bytesServed == largeBytes.count)
+            #expect(try recycled(cluster).first?.inode == inode, "the recycled file was taken over and written over")
+        }
+        for entry in try FileManager.default.contentsOfDirectory(atPath: cache.path) where entry != "index.json" {
+            let handle = try FileHandle(forWritingTo: cache.appendingPathComponent(entry))
+            try handle.write(contentsOf: Data("changed".utf8))
+            try handle.close()
+        }
+        let cluster = try ShippedCluster(home: home, inputCacheBytes: 3 * chunk)
+        #expect(seen(try cluster.run(copyJob([kept]))) == keptBytes)
+        #expect(cluster.transfers.bytesServed == keptBytes.count, "the changed copy was fetched again")
+    }
 }

@@ -8,32 +8,80 @@ import Foundation
 /// is checked before each reuse: a copy written to since (by a job running
 /// without the sandbox's overlay, say: its input is a hard link to the entry)
 /// has another size or modification time, and the entry is dropped then.
-/// The cache lives as long as the worker process: it starts empty.
+/// A worker that stops cleanly (SIGTERM, a restart for an upgrade) writes an
+/// index, and the next worker on the same folder starts with the entries that
+/// still match it; after a crash the cache starts empty.
 final class InputCache {
-    private struct Entry {
-        let path: String
+    private struct Entry: Codable {
+        var path: String
         let size: Int
         let modified: Modified
         var used: UInt64
     }
 
-    private struct Modified: Equatable {
+    private struct Modified: Equatable, Codable {
         let seconds: Int
         let nanoseconds: Int
     }
 
     let folder: URL
     let limitBytes: Int
+    let limitFiles: Int
     private var entries: [String: Entry] = [:]
     private var totalBytes = 0
     private var clock: UInt64 = 0
     private var next = 0
+    private var index: URL { folder.appendingPathComponent("index.json") }
+    /// Every entry takes a line of the index: this bounds it (to tens of MiB).
+    private static let maxIndexBytes = 64 << 20
 
-    init(folder: URL, limitBytes: Int) throws {
+    init(folder: URL, limitBytes: Int, limitFiles: Int = 100_000) throws {
         self.folder = folder
         self.limitBytes = limitBytes
-        try? FileManager.default.removeItem(at: folder)
+        self.limitFiles = limitFiles
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        restore()
+    }
+
+    /// Takes back the entries a clean stop wrote down that still match their
+    /// files (within today's limits, most recently used first); every other
+    /// file in the folder goes. The index is removed once read: a worker that
+    /// crashes later leaves none, and its successor starts empty.
+    private func restore() {
+        var saved: [String: Entry] = [:]
+        if let handle = FileHandle(forReadingAtPath: index.path) {
+            if let data = try? handle.read(upToCount: Self.maxIndexBytes + 1), data.count <= Self.maxIndexBytes,
+               let decoded = try? JSONDecoder().decode([String: Entry].self, from: data) {
+                saved = decoded
+            }
+            try? handle.close()
+        }
+        unlink(index.path)
+        var adopted: Set<String> = []
+        for (key, entry) in saved.sorted(by: { $0.value.used > $1.value.used }) {
+            let path = folder.appendingPathComponent((entry.path as NSString).lastPathComponent).path
+            guard entries.count < limitFiles, totalBytes + entry.size <= limitBytes,
+                  let now = Self.status(path), now.size == entry.size, now.modified == entry.modified else { continue }
+            var kept = entry
+            kept.path = path
+            entries[key] = kept
+            totalBytes += entry.size
+            clock = max(clock, entry.used)
+            next = max(next, Int((path as NSString).lastPathComponent) ?? 0)
+            adopted.insert((path as NSString).lastPathComponent)
+        }
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [] where !adopted.contains(name) {
+            try? FileManager.default.removeItem(at: folder.appendingPathComponent(name))
+        }
+    }
+
+    /// Writes the index for the next worker on this folder (atomically: a
+    /// half-written index is never read).
+    func save() {
+        guard !entries.isEmpty, let data = try? JSONEncoder().encode(entries), data.count <= Self.maxIndexBytes else { return }
+        let temporary = folder.appendingPathComponent("index.json.partial")
+        guard FileManager.default.createFile(atPath: temporary.path, contents: data) else { return }
+        rename(temporary.path, index.path)
     }
 
     /// Links the kept copy of `file` to its local path; false when there is none
@@ -54,7 +102,7 @@ final class InputCache {
     /// recently used entries to stay under the limit.
     func keep(_ file: Fetcher.File) {
         guard let key = Self.key(file), entries[key] == nil, let size = file.size, size <= limitBytes else { return }
-        while totalBytes + size > limitBytes, let oldest = entries.min(by: { $0.value.used < $1.value.used }) { drop(oldest.key) }
+        while totalBytes + size > limitBytes || entries.count >= limitFiles, let oldest = entries.min(by: { $0.value.used < $1.value.used }) { drop(oldest.key) }
         next += 1
         let path = folder.appendingPathComponent("\(next)").path
         guard Foundation.link(file.local, path) == 0, let status = Self.status(path), status.size == size else {

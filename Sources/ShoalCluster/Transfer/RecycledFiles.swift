@@ -9,7 +9,7 @@ import Foundation
 /// taken in (a kept input-cache copy is never written over), only up to a total
 /// size and count, oldest given up first; a file taken out is cut to the size
 /// it is about to receive, so no byte of an earlier task is left in it.
-/// Starts empty with the worker.
+/// A worker starting on the same folder takes over the files it finds there.
 final class RecycledFiles {
     let folder: URL
     let limitBytes: Int
@@ -25,11 +25,28 @@ final class RecycledFiles {
         self.folder = folder
         self.limitBytes = limitBytes
         self.limitFiles = limitFiles
-        try? FileManager.default.removeItem(at: folder)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        for name in names.sorted(by: { (Int($0) ?? 0) < (Int($1) ?? 0) }) {
+            let path = folder.appendingPathComponent(name).path
+            var info = stat()
+            if let number = Int(name), lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_nlink == 1,
+               admit(Int(info.st_size)) {
+                files.append((path, Int(info.st_size)))
+                totalBytes += Int(info.st_size)
+                next = max(next, number)
+            } else {
+                try? FileManager.default.removeItem(atPath: path)
+            }
+        }
     }
 
-    var count: Int { files.count }
+    /// Whether a file this size may be kept, making room for it if so.
+    private func admit(_ size: Int) -> Bool {
+        guard size >= Self.smallestKept, size <= limitBytes else { return false }
+        while !files.isEmpty && (totalBytes + size > limitBytes || files.count >= limitFiles) { drop(at: 0) }
+        return true
+    }
 
     /// Takes in a file the worker is done with; false when it is not kept (then
     /// the caller deletes it with the rest of its folder).
@@ -37,14 +54,12 @@ final class RecycledFiles {
     func keep(_ path: String) -> Bool {
         var info = stat()
         guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_nlink == 1 else { return false }
-        let size = Int(info.st_size)
-        guard size >= Self.smallestKept, size <= limitBytes else { return false }
-        while !files.isEmpty && (totalBytes + size > limitBytes || files.count >= limitFiles) { drop(at: 0) }
+        guard admit(Int(info.st_size)) else { return false }
         next += 1
         let kept = folder.appendingPathComponent("\(next)").path
         guard rename(path, kept) == 0 else { return false }
-        files.append((kept, size))
-        totalBytes += size
+        files.append((kept, Int(info.st_size)))
+        totalBytes += Int(info.st_size)
         return true
     }
 
