@@ -7,7 +7,9 @@
 # workers' fetch times, as the workers log them) and end to end (`shoal run`
 # from submission to the reply that the execution succeeded: fetch, the job,
 # the small outputs back). The workers' input cache is off: every run ships
-# the data again.
+# the data again. A worker recycles a finished task's input files (writes the
+# next inputs over them): the first run on fresh workers has none yet and is
+# the slowest of the three.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cc -O2 -o "$work/pushpull" scripts/bench/zmq-pushpull.c -lzmq -lpthread
