@@ -36,7 +36,8 @@ public final class ChildProcess: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&fileActions, 1, outputFile, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&fileActions, 1, 2)
         guard let addChdir = addChdir else { throw SpawnFailed(executable: arguments[0], code: ENOSYS) }
-        addChdir(&fileActions, directory)
+        let chdirAdded = addChdir(&fileActions, directory)
+        guard chdirAdded == 0 else { throw SpawnFailed(executable: arguments[0], code: chdirAdded) }
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)

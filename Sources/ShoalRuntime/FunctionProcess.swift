@@ -24,7 +24,7 @@ public final class FunctionProcess: @unchecked Sendable {
         self.handler = handler
         self.codeFolder = codeFolder
         try FileManager.default.createDirectory(atPath: (logFile as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        if !FileManager.default.fileExists(atPath: logFile) { FileManager.default.createFile(atPath: logFile, contents: nil) }
+        if !FileManager.default.fileExists(atPath: logFile) { _ = FileManager.default.createFile(atPath: logFile, contents: nil) }
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", "-u", "-c", Self.shim, handler]
         process.currentDirectoryURL = URL(fileURLWithPath: codeFolder)

@@ -22,7 +22,9 @@ public final class RunningJob: @unchecked Sendable {
         self.outputStaging = outputStaging
         self.termGraceSeconds = termGraceSeconds
         try FileManager.default.createDirectory(atPath: (logFile as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: logFile, contents: nil)
+        guard FileManager.default.createFile(atPath: logFile, contents: nil) else {
+            throw JobSandbox.StagingFailed(description: "cannot create the job's log file \(logFile)")
+        }
         sandbox = try JobSandbox.create(for: spec, in: workFolder)
         guard !spec.command.isEmpty else {
             sandbox.remove()

@@ -27,7 +27,7 @@ struct CommandFailure: Error, CustomStringConvertible {
 /// Formats times and durations for tables.
 enum Formatting {
     /// One formatter for every row: making a DateFormatter is expensive.
-    nonisolated(unsafe) private static let timeFormatter: DateFormatter = {
+    private static let timeFormatter: DateFormatter = {
         let formatter = DateFormatter()
         formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
         return formatter

@@ -33,7 +33,9 @@ struct KeysCommand: ParsableCommand {
             for file in [secret, publicKey] where FileManager.default.fileExists(atPath: file.path) && !force {
                 throw CommandFailure("\(file.path) exists; add --force to replace it")
             }
-            FileManager.default.createFile(atPath: secret.path, contents: Data((pair.secretKey + "\n").utf8), attributes: [.posixPermissions: 0o600])
+            guard FileManager.default.createFile(atPath: secret.path, contents: Data((pair.secretKey + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
+                throw CommandFailure("cannot write \(secret.path)")
+            }
             try Data((pair.publicKey + "\n").utf8).write(to: publicKey)
             print("\(publicKey.path): \(pair.publicKey)")
         }

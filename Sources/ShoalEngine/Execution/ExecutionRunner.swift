@@ -520,7 +520,7 @@ public final class ExecutionRunner {
     func appendLog(_ index: Int, instance: Int, attempt: Int, _ text: String) {
         let file = home.logFile(execution: executionId, step: steps[index].node.name, instance: instance, attempt: attempt)
         try? FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
-        if !FileManager.default.fileExists(atPath: file.path) { FileManager.default.createFile(atPath: file.path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: file.path) { _ = FileManager.default.createFile(atPath: file.path, contents: nil) }
         guard let handle = FileHandle(forWritingAtPath: file.path) else { return }
         defer { try? handle.close() }
         handle.seekToEndOfFile()

@@ -42,7 +42,8 @@ public final class LocalCluster {
                 "--work-dir", home.workFolder.appendingPathComponent(id).path,
             ] + (labels.map { ["--labels", $0] } ?? [])
             let log = logFolder.appendingPathComponent("\(id).log")
-            FileManager.default.createFile(atPath: log.path, contents: nil)
+            // A failure shows in the next line, which opens it.
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
             let handle = try FileHandle(forWritingTo: log)
             process.standardOutput = handle
             process.standardError = handle
