@@ -62,7 +62,9 @@ struct CoordinatorCommand: ParsableCommand {
             FileHandle.standardError.write(Data("\(Identifiers.timestamp(Date())) \(line)\n".utf8))
         }
         let workers = try CoordinatorEndpoint(bind: bind, context: try Context(), security: workerSecurity, liveness: liveness, diagnostics: log)
-        workers.transfers = TransferServer(servedRoots: [store.objects.root, store.functionsFolder], stagingRoot: try store.objects.stagingFolder())
+        workers.transfers = TransferServer(
+            servedRoots: [store.objects.root, store.functionsFolder], stagingRoot: try store.objects.stagingFolder(), objectVersion: ObjectStore.version
+        )
         let clients = try ApiEndpoint(bind: api, security: clientSecurity, diagnostics: log)
         log("coordinator: workers on \(workers.endpoint), clients on \(clients.endpoint), home \(store.root.path)")
         Interrupt.install()

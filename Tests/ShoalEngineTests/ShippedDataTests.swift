@@ -1,6 +1,7 @@
 import Foundation
 import ShoalCluster
 import ShoalRuntime
+import ShoalStore
 import ShoalTestSupport
 import Testing
 import ZeroMQ
@@ -33,7 +34,10 @@ struct ShippedDataTests {
             self.home = home
             let address = "ipc://" + home.url.appendingPathComponent("c.sock").path
             endpoint = try CoordinatorEndpoint(bind: address, context: try Context(), diagnostics: { _ in })
-            transfers = TransferServer(servedRoots: [home.url.appendingPathComponent("objects")], stagingRoot: home.url.appendingPathComponent("staging"))
+            transfers = TransferServer(
+                servedRoots: [home.url.appendingPathComponent("objects")], stagingRoot: home.url.appendingPathComponent("staging"),
+                objectVersion: ObjectStore.version
+            )
             endpoint.transfers = transfers
             work = home.url.appendingPathComponent("worker")
             let (stop, done, work) = (stop, done, work)
@@ -55,6 +59,25 @@ struct ShippedDataTests {
         deinit {
             stop.set()
             while !done.isSet { usleep(10_000) }
+        }
+
+        /// Starts a task and cancels it once the coordinator has served some of
+        /// its inputs (the first request's chunks reach the worker before the
+        /// cancel does); returns when the worker has dropped it.
+        func interrupt(_ spec: ProcessingInstanceSpec) throws {
+            tasks += 1
+            let key = TaskKey(taskId: "e/s\(tasks)/algo-1", attempt: 1)
+            try endpoint.submit(key, .processing(spec: spec, outputStaging: home.url.appendingPathComponent("staging/e/s\(tasks)/algo-1").path))
+            let before = transfers.bytesServed
+            for _ in 0..<1000 where transfers.bytesServed == before { _ = try endpoint.poll(timeout: 0.01) }
+            endpoint.cancel(key)
+            let folder = work.appendingPathComponent("transfers").path
+            for _ in 0..<500 {
+                _ = try endpoint.poll(timeout: 0.01)
+                if ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).isEmpty { break }
+            }
+            // What it asked for before the cancel reached it is served (and dropped) now.
+            for _ in 0..<20 { _ = try endpoint.poll(timeout: 0.01) }
         }
 
         /// Runs one task to its end (bounded) and returns its result.
@@ -230,7 +253,10 @@ struct ShippedDataTests {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let path = folder.appendingPathComponent(name).path
         let seed = UInt8(truncatingIfNeeded: name.hashValue)
-        let bytes = Data((0..<count).map { UInt8(truncatingIfNeeded: $0 &* 13) &+ seed })
+        // A 251-byte pattern (a prime: a chunk out of place shows), doubled up: fast to make.
+        var bytes = Data((0..<251).map { UInt8(truncatingIfNeeded: $0 &* 13) &+ seed })
+        while bytes.count < count { bytes.append(bytes) }
+        bytes = bytes.prefix(count)
         try bytes.write(to: URL(fileURLWithPath: path))
         return (.init(source: path, relativePath: "data.bin", size: planned ?? count, version: "v1"), bytes)
     }
@@ -400,5 +426,48 @@ struct ShippedDataTests {
         let cluster = try ShippedCluster(home: home, inputCacheBytes: 3 * chunk)
         #expect(seen(try cluster.run(copyJob([kept]))) == keptBytes)
         #expect(cluster.transfers.bytesServed == keptBytes.count, "the changed copy was fetched again")
+    }
+
+    /// An object's input entry with its real version, as a plan names it.
+    private func planned(_ path: String, relativePath: String = "data.bin") throws -> ProcessingInstanceSpec.InputFile {
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        return .init(source: path, relativePath: relativePath, size: (attributes[.size] as! NSNumber).intValue, version: ObjectStore.version(attributes))
+    }
+
+    /// A fetch interrupted in the middle of a file leaves its first part in the
+    /// input cache, and the next attempt on the worker asks only for the rest.
+    @Test func anInterruptedFetchGoesOnFromWhereItStoppedOnTheNextAttempt() throws {
+        let home = try TemporaryHome()
+        let chunk = TransferLimits.chunkBytes
+        let (first, bytes) = try object("big", in: home, count: 40 * chunk + 9)
+        let input = try planned(first.source)
+        let cluster = try ShippedCluster(home: home)
+        try cluster.interrupt(copyJob([input]))
+        let afterFirst = cluster.transfers.bytesServed
+        #expect(afterFirst >= 16 * chunk)
+        #expect(seen(try cluster.run(copyJob([input]))) == bytes)
+        let second = cluster.transfers.bytesServed - afterFirst
+        #expect(second > 0 && second <= bytes.count - 16 * chunk, "only the rest was fetched: \(second) bytes")
+    }
+
+    /// When the object changed after the first part was fetched, the
+    /// coordinator will not go on from it: the file is fetched whole again, the
+    /// new bytes and nothing of the old part.
+    @Test func aFetchDoesNotGoOnFromAPartOfAnObjectThatChangedSince() throws {
+        let home = try TemporaryHome()
+        let chunk = TransferLimits.chunkBytes
+        let (first, _) = try object("big", in: home, count: 40 * chunk + 9)
+        let input = try planned(first.source)
+        // Made before the worker starts: it gives up on a coordinator silent for 3 s.
+        var changed = Data((0..<251).map { UInt8(truncatingIfNeeded: $0 &* 29 &+ 5) })
+        while changed.count < 40 * chunk + 9 { changed.append(changed) }
+        changed = changed.prefix(40 * chunk + 9)
+        let cluster = try ShippedCluster(home: home)
+        try cluster.interrupt(copyJob([input]))
+        let afterFirst = cluster.transfers.bytesServed
+        try changed.write(to: URL(fileURLWithPath: first.source))
+        // Planned before the change: the worker tries to go on, the coordinator refuses.
+        #expect(seen(try cluster.run(copyJob([input]))) == changed)
+        #expect(cluster.transfers.bytesServed - afterFirst == changed.count)
     }
 }

@@ -7,6 +7,9 @@ public struct CRC32C: Sendable {
 
     public init() {}
 
+    /// Continues from a value taken earlier (an interrupted transfer's).
+    public init(value: UInt32) { self.value = value }
+
     public mutating func update(_ bytes: UnsafeRawBufferPointer) {
         value = shoal_crc32c(value, bytes.baseAddress, bytes.count)
     }

@@ -21,7 +21,7 @@ final class Fetcher {
 
     private final class Active {
         let file: File
-        let transfer = UUID().uuidString
+        var transfer = UUID().uuidString
         let handle: FileHandle
         /// Written over a recycled file, which may be longer than what arrives.
         let recycled: Bool
@@ -30,11 +30,34 @@ final class Fetcher {
         var crc = CRC32C()
         var requested = 0
         var received = 0
+        /// Going on from the first part an interrupted fetch left: where it
+        /// ended, and its object CRC until the first request has carried it.
+        var resumedAt: Int?
+        var resumeCRC: UInt32?
 
         init(file: File, handle: FileHandle, recycled: Bool) {
             self.file = file
             self.handle = handle
             self.recycled = recycled
+            size = file.size
+        }
+
+        func goOn(from part: (size: Int, crc: UInt32)) {
+            offset = part.size
+            crc = CRC32C(value: part.crc)
+            requested = part.size / TransferLimits.chunkBytes
+            received = requested
+            resumedAt = part.size
+            resumeCRC = part.crc
+        }
+
+        /// Back to the first byte, as a new transfer (what the old one still
+        /// brings is ignored).
+        func restart() throws {
+            guard ftruncate(handle.fileDescriptor, 0) == 0 else { throw TransferFailed(description: "cannot empty \(file.local)") }
+            try handle.seek(toOffset: 0)
+            transfer = UUID().uuidString
+            (offset, crc, requested, received, resumedAt, resumeCRC) = (0, CRC32C(), 0, 0, nil, nil)
             size = file.size
         }
 
@@ -72,7 +95,15 @@ final class Fetcher {
         guard let index = active.firstIndex(where: { $0.transfer == header.transfer }) else { return [] }
         let file = active[index]
         let source = file.file.source
-        if let error = header.error { throw TransferFailed(description: "fetching \(source) failed: \(error)") }
+        if let error = header.error {
+            // The coordinator would not go on from the part kept (the object changed): the whole file, then.
+            if let resumedAt = file.resumedAt, file.offset == resumedAt {
+                try file.restart()
+                bytesFromCache -= resumedAt
+                return try requestMore()
+            }
+            throw TransferFailed(description: "fetching \(source) failed: \(error)")
+        }
         guard header.offset == file.offset else {
             throw TransferFailed(description: "a chunk of \(source) arrived out of order at offset \(header.offset)")
         }
@@ -122,8 +153,10 @@ final class Fetcher {
             }
             let credit = target.expected.map { min(budget, $0 - target.requested) } ?? budget
             requests.append(.fetch(FetchRequest(
-                transfer: target.transfer, path: target.file.source, offset: target.requested * TransferLimits.chunkBytes, credit: credit
+                transfer: target.transfer, path: target.file.source, offset: target.requested * TransferLimits.chunkBytes, credit: credit,
+                resumeCRC: target.resumeCRC, version: target.resumeCRC == nil ? nil : target.file.version
             )))
+            target.resumeCRC = nil
             target.requested += credit
             budget -= credit
         }
@@ -144,7 +177,11 @@ final class Fetcher {
         try makeFolder(for: file)
         let handle: FileHandle
         var written = false
-        if let size = file.size, let taken = recycled?.take(to: file.local, size: size) {
+        var part: (size: Int, crc: UInt32)?
+        if let kept = cache?.takePart(of: file), let opened = FileHandle(forWritingAtPath: file.local) {
+            try opened.seek(toOffset: UInt64(kept.size))
+            (handle, part) = (opened, kept)
+        } else if let size = file.size, let taken = recycled?.take(to: file.local, size: size) {
             (handle, written) = (taken, true)
         } else if FileManager.default.createFile(atPath: file.local, contents: nil), let created = FileHandle(forWritingAtPath: file.local) {
             handle = created
@@ -162,6 +199,10 @@ final class Fetcher {
             }
         }
         let opened = Active(file: file, handle: handle, recycled: written)
+        if let part {
+            opened.goOn(from: part)
+            bytesFromCache += part.size
+        }
         active.append(opened)
         return opened
     }
@@ -175,8 +216,15 @@ final class Fetcher {
         try FileManager.default.createDirectory(atPath: (file.local as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
     }
 
+    /// Stops: what arrived of each file begun is kept in the cache (whole
+    /// chunks, cut there) for a later attempt to go on from.
     func close() {
-        for file in active { try? file.handle.close() }
+        for file in active {
+            if let cache, file.offset > 0, ftruncate(file.handle.fileDescriptor, off_t(file.offset)) == 0 {
+                cache.keepPart(of: file.file, size: file.offset, crc: file.crc.value)
+            }
+            try? file.handle.close()
+        }
         active.removeAll()
     }
 }

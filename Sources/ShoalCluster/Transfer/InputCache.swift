@@ -8,6 +8,8 @@ import Foundation
 /// is checked before each reuse: a copy written to since (by a job running
 /// without the sandbox's overlay, say: its input is a hard link to the entry)
 /// has another size or modification time, and the entry is dropped then.
+/// The first part of a file whose fetch was interrupted is kept the same way,
+/// with the object CRC of its chunks, for the next attempt to go on from.
 /// A worker that stops cleanly (SIGTERM, a restart for an upgrade) writes an
 /// index, and the next worker on the same folder starts with the entries that
 /// still match it; after a crash the cache starts empty.
@@ -17,6 +19,8 @@ final class InputCache {
         let size: Int
         let modified: Modified
         var used: UInt64
+        /// Set for the first part of a file: the object CRC of its chunks.
+        var partCRC: UInt32? = nil
     }
 
     private struct Modified: Equatable, Codable {
@@ -87,7 +91,7 @@ final class InputCache {
     /// Links the kept copy of `file` to its local path; false when there is none
     /// (or it no longer matches), and the file has to be fetched.
     func link(_ file: Fetcher.File) -> Bool {
-        guard let key = Self.key(file), let entry = entries[key] else { return false }
+        guard let key = Self.key(file), let entry = entries[key], entry.partCRC == nil else { return false }
         guard let now = Self.status(entry.path), now.size == entry.size, now.modified == entry.modified else {
             drop(key)
             return false
@@ -101,17 +105,54 @@ final class InputCache {
     /// Keeps a copy of a file just fetched and checked, evicting the least
     /// recently used entries to stay under the limit.
     func keep(_ file: Fetcher.File) {
-        guard let key = Self.key(file), entries[key] == nil, let size = file.size, size <= limitBytes else { return }
+        guard let key = Self.key(file), let size = file.size else { return }
+        if let entry = entries[key] {
+            guard entry.partCRC != nil else { return }
+            drop(key)
+        }
+        add(key, linking: file.local, size: size, partCRC: nil)
+    }
+
+    /// Keeps the first `size` bytes of a file an interrupted fetch left (whole
+    /// chunks, `crc` their object CRC), unless the whole file is kept already.
+    func keepPart(of file: Fetcher.File, size: Int, crc: UInt32) {
+        guard let key = Self.key(file), size > 0, size % TransferLimits.chunkBytes == 0 else { return }
+        if let entry = entries[key] {
+            guard entry.partCRC != nil, entry.size < size else { return }
+            drop(key)
+        }
+        add(key, linking: file.local, size: size, partCRC: crc)
+    }
+
+    /// Links `local` (of `size` bytes) into the cache under `key`, evicting the
+    /// least recently used entries to stay under the limits.
+    private func add(_ key: String, linking local: String, size: Int, partCRC: UInt32?) {
+        guard size <= limitBytes else { return }
         while totalBytes + size > limitBytes || entries.count >= limitFiles, let oldest = entries.min(by: { $0.value.used < $1.value.used }) { drop(oldest.key) }
         next += 1
         let path = folder.appendingPathComponent("\(next)").path
-        guard Foundation.link(file.local, path) == 0, let status = Self.status(path), status.size == size else {
+        guard Foundation.link(local, path) == 0, let status = Self.status(path), status.size == size else {
             unlink(path)
             return
         }
         clock += 1
-        entries[key] = Entry(path: path, size: size, modified: status.modified, used: clock)
+        entries[key] = Entry(path: path, size: size, modified: status.modified, used: clock, partCRC: partCRC)
         totalBytes += size
+    }
+
+    /// Moves the kept first part of `file` to its local path, for the fetch to
+    /// go on from; returns its size and object CRC, or nil when there is none.
+    /// The part leaves the cache: it is about to be written to.
+    func takePart(of file: Fetcher.File) -> (size: Int, crc: UInt32)? {
+        guard let key = Self.key(file), let entry = entries[key], let crc = entry.partCRC else { return nil }
+        entries[key] = nil
+        totalBytes -= entry.size
+        guard let now = Self.status(entry.path), now.size == entry.size, now.modified == entry.modified,
+              rename(entry.path, file.local) == 0 else {
+            unlink(entry.path)
+            return nil
+        }
+        return (entry.size, crc)
     }
 
     private func drop(_ key: String) {

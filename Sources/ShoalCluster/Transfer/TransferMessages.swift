@@ -6,12 +6,19 @@ public struct FetchRequest: Codable, Sendable, Equatable {
     public var path: String
     public var offset: Int
     public var credit: Int
+    /// Resuming an earlier, interrupted fetch of the object at `offset` (a whole
+    /// number of chunks): the object CRC of the chunks the worker has, and the
+    /// version they came from; the coordinator refuses when the object changed.
+    public var resumeCRC: UInt32?
+    public var version: String?
 
-    public init(transfer: String, path: String, offset: Int, credit: Int) {
+    public init(transfer: String, path: String, offset: Int, credit: Int, resumeCRC: UInt32? = nil, version: String? = nil) {
         self.transfer = transfer
         self.path = path
         self.offset = offset
         self.credit = credit
+        self.resumeCRC = resumeCRC
+        self.version = version
     }
 }
 

@@ -17,10 +17,15 @@ public final class TransferServer {
     private final class Read {
         let handle: FileHandle
         let size: Int
-        var offset = 0
-        var crc = CRC32C()
+        var offset: Int
+        var crc: CRC32C
         var used = Date()
-        init(handle: FileHandle, size: Int) { self.handle = handle; self.size = size }
+        init(handle: FileHandle, size: Int, offset: Int, crc: CRC32C) {
+            self.handle = handle
+            self.size = size
+            self.offset = offset
+            self.crc = crc
+        }
         deinit { try? handle.close() }
     }
 
@@ -34,9 +39,13 @@ public final class TransferServer {
         deinit { try? handle.close() }
     }
 
-    public init(servedRoots: [URL], stagingRoot: URL) {
+    /// The version of a served file as the plans name it; without it no fetch resumes.
+    private let objectVersion: (([FileAttributeKey: Any]) -> String)?
+
+    public init(servedRoots: [URL], stagingRoot: URL, objectVersion: (([FileAttributeKey: Any]) -> String)? = nil) {
         self.servedRoots = servedRoots.map { $0.standardizedFileURL.path + "/" }
         self.stagingRoot = stagingRoot.standardizedFileURL.path + "/"
+        self.objectVersion = objectVersion
         shoal_reuse_chunk_memory()
     }
 
@@ -51,11 +60,17 @@ public final class TransferServer {
         let path = URL(fileURLWithPath: request.path).standardizedFileURL.path
         guard servedRoots.contains(where: { path.hasPrefix($0) }) else { return failure("\(request.path) is not in the object store or function code") }
         if reads[request.transfer] == nil {
-            guard request.offset == 0 else { return failure("the transfer is unknown; start it at offset 0") }
-            guard let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, let handle = FileHandle(forReadingAtPath: path)
+            guard request.offset == 0 || request.resumeCRC != nil else { return failure("the transfer is unknown; start it at offset 0") }
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: path), let size = attributes[.size] as? Int,
+                  let handle = FileHandle(forReadingAtPath: path)
             else { return failure("\(request.path) cannot be read") }
+            if request.offset > 0 {
+                guard request.offset % TransferLimits.chunkBytes == 0, request.offset <= size, let version = request.version,
+                      objectVersion?(attributes) == version, (try? handle.seek(toOffset: UInt64(request.offset))) != nil
+                else { return failure("\(request.path) cannot be resumed at \(request.offset): it changed since; start it at offset 0") }
+            }
             evictIfFull()
-            reads[request.transfer] = Read(handle: handle, size: size)
+            reads[request.transfer] = Read(handle: handle, size: size, offset: request.offset, crc: CRC32C(value: request.resumeCRC ?? 0))
         }
         let read = reads[request.transfer]!
         guard request.offset == read.offset else { return failure("expected offset \(read.offset), got \(request.offset)") }
