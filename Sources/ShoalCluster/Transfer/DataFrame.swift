@@ -1,4 +1,5 @@
 import Foundation
+import ShoalRuntime
 import ZeroMQ
 
 /// The bytes of one transfer chunk, kept in the libzmq message they arrive in
@@ -87,12 +88,7 @@ public struct DataFrame: Sendable, Equatable, ExpressibleByArrayLiteral {
     }
 
     private static func write(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32) throws {
-        var done = 0
-        while done < bytes.count {
-            let wrote = Foundation.write(descriptor, bytes.baseAddress! + done, bytes.count - done)
-            if wrote < 0 && errno == EINTR { continue }
-            if wrote <= 0 { throw TransferFailed(description: "write: \(String(cString: strerror(errno)))") }
-            done += wrote
-        }
+        let failure = writeAll(bytes, to: descriptor)
+        if failure != 0 { throw TransferFailed(description: "write: \(String(cString: strerror(failure)))") }
     }
 }
