@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Shoal needs that a fresh Debian/Ubuntu machine with the Swift
-# toolchain lacks: libzmq and SQLite (headers and libraries), python3 and the static C library. Does nothing when
-# both are present.
+# toolchain lacks: libzmq and SQLite (headers and libraries), python3 and the
+# static C library. Does nothing when all are present.
 set -euo pipefail
 
 missing=()
