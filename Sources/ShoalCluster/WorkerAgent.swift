@@ -73,10 +73,10 @@ public final class WorkerAgent {
         // Turned off, what an earlier worker kept there goes.
         if !configuration.fetchData || configuration.inputCacheBytes == 0 { try? FileManager.default.removeItem(at: cacheFolder) }
         if !configuration.fetchData || configuration.recycledBytes == 0 { try? FileManager.default.removeItem(at: recycledFolder) }
-        inputCache = configuration.fetchData && configuration.inputCacheBytes > 0
-            ? try InputCache(folder: cacheFolder, limitBytes: configuration.inputCacheBytes) : nil
         recycledFiles = configuration.fetchData && configuration.recycledBytes > 0
             ? try RecycledFiles(folder: recycledFolder, limitBytes: configuration.recycledBytes) : nil
+        inputCache = configuration.fetchData && configuration.inputCacheBytes > 0
+            ? try InputCache(folder: cacheFolder, limitBytes: configuration.inputCacheBytes, recycled: recycledFiles) : nil
         context = try Context()
         socket = try context.socket(.dealer)
         try socket.setRoutingId(Array("\(configuration.workerId)".utf8.prefix(200)))

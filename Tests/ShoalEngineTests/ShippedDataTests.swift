@@ -224,6 +224,8 @@ struct ShippedDataTests {
         #expect(cluster.transfers.bytesServed == 3 * (2 << 20))
         let kept = try FileManager.default.contentsOfDirectory(atPath: cluster.work.appendingPathComponent("input-cache").path)
         #expect(kept.count == 1)
+        // A copy pushed out is recycled: x's went to x's second fetch, y's waits for the next one.
+        #expect(try recycled(cluster).count == 1)
     }
 
     /// An interrupted fetch keeps the files it completed: the next attempt on

@@ -31,6 +31,8 @@ final class InputCache {
     let folder: URL
     let limitBytes: Int
     let limitFiles: Int
+    /// Where a copy given up goes, to be written over by a later fetch.
+    private let recycled: RecycledFiles?
     private var entries: [String: Entry] = [:]
     private var totalBytes = 0
     private var clock: UInt64 = 0
@@ -39,10 +41,11 @@ final class InputCache {
     /// Every entry takes a line of the index: this bounds it (to tens of MiB).
     private static let maxIndexBytes = 64 << 20
 
-    init(folder: URL, limitBytes: Int, limitFiles: Int = 100_000) throws {
+    init(folder: URL, limitBytes: Int, limitFiles: Int = 100_000, recycled: RecycledFiles? = nil) throws {
         self.folder = folder
         self.limitBytes = limitBytes
         self.limitFiles = limitFiles
+        self.recycled = recycled
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         restore()
     }
@@ -157,7 +160,7 @@ final class InputCache {
 
     private func drop(_ key: String) {
         guard let entry = entries.removeValue(forKey: key) else { return }
-        unlink(entry.path)
+        if recycled?.keep(entry.path) != true { unlink(entry.path) }
         totalBytes -= entry.size
     }
 

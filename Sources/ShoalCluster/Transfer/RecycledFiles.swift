@@ -1,8 +1,8 @@
 import CShoalSystem
 import Foundation
 
-/// The fetched inputs of finished tasks, kept to be written over by later
-/// fetches instead of deleted, the way databases recycle their log segments:
+/// The fetched inputs of finished tasks and the copies the input cache gives
+/// up, kept to be written over by later fetches instead of deleted, the way databases recycle their log segments:
 /// writing into a file's pages and blocks costs a third of filling a new file
 /// (on ext4 here: 15 against 6 GB/s, with the inode, block and page-cache
 /// allocations it spares, and the deletion). Only files with no other link are
