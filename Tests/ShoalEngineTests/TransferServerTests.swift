@@ -107,4 +107,57 @@ struct TransferServerTests {
         #expect(ok.error == nil)
         #expect(FileManager.default.contents(atPath: target) == Data(good))
     }
+
+    /// More transfers under way than files kept open: each waits with its file
+    /// closed and goes on where it left off, reads and writes alike; a file
+    /// replaced while its transfer waited fails that transfer, never mixes.
+    @Test func transfersBeyondTheOpenFilesLimitGoOnWhereTheyLeftOff() throws {
+        let (home, objects, staging) = try roots()
+        _ = home
+        let chunk = TransferLimits.chunkBytes
+        var sources: [(path: String, bytes: [UInt8])] = []
+        for index in 0..<3 {
+            let bytes = (0..<(2 * chunk + 5 + index)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ index) }
+            let path = objects.appendingPathComponent("b/o\(index)").path
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            sources.append((path, bytes))
+        }
+        let server = TransferServer(servedRoots: [objects], stagingRoot: staging, maxOpenFiles: 2)
+        var received: [[UInt8]] = Array(repeating: [], count: 3)
+        var puts: [String] = []
+        // One chunk of each in turn: each step opens a third file while two are open.
+        for step in 0..<3 {
+            for index in 0..<3 {
+                server.serve(FetchRequest(transfer: "r\(index)", path: sources[index].path, offset: step * chunk, credit: 1)) { header, data in
+                    #expect(header.error == nil, "\(header.error ?? "")")
+                    received[index] += data.bytes
+                }
+                let piece = Array(sources[index].bytes[min(step * chunk, sources[index].bytes.count)..<min((step + 1) * chunk, sources[index].bytes.count)])
+                let destination = staging.appendingPathComponent("out/o\(index)").path
+                var header = PutHeader(transfer: "w\(index)", destination: destination, offset: step * chunk, crc32: CRC32C.of(piece))
+                if step == 2 {
+                    header.objectSize = sources[index].bytes.count
+                    header.objectCRC32 = objectCRC([0, 1, 2].map { Array(sources[index].bytes[($0 * chunk)..<min(($0 + 1) * chunk, sources[index].bytes.count)]) })
+                }
+                let ack = server.receive(header, DataFrame(piece))
+                #expect(ack.error == nil, "\(ack.error ?? "")")
+                if step == 2 { puts.append(destination) }
+            }
+        }
+        for index in 0..<3 {
+            #expect(received[index] == sources[index].bytes)
+            #expect(FileManager.default.contents(atPath: puts[index]) == Data(sources[index].bytes))
+        }
+
+        // Replaced (a new file renamed over it) while its transfer waited with the file closed.
+        for index in 0..<3 {
+            server.serve(FetchRequest(transfer: "s\(index)", path: sources[index].path, offset: 0, credit: 1)) { _, _ in }
+        }
+        let replacement = objects.appendingPathComponent("b/new").path
+        try Data(sources[0].bytes.reversed()).write(to: URL(fileURLWithPath: replacement))
+        #expect(rename(replacement, sources[0].path) == 0)
+        var errors: [String] = []
+        server.serve(FetchRequest(transfer: "s0", path: sources[0].path, offset: chunk, credit: 1)) { header, _ in errors += [header.error ?? ""] }
+        #expect(errors.count == 1 && errors[0].contains("was replaced during the transfer"), "\(errors)")
+    }
 }

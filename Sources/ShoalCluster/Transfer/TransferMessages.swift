@@ -79,8 +79,11 @@ public enum TransferLimits {
     public static let chunkBytes = 1 << 20
     /// Chunks asked for (or sent unacknowledged) at a time.
     public static let window = 8
-    /// Transfers a coordinator keeps open at once; the oldest idle one goes first.
-    public static let maxOpenTransfers = 512
+    /// Files a coordinator keeps open for transfers at once; beyond, the file of
+    /// the transfer idle longest is closed until that transfer goes on.
+    public static let maxOpenFiles = 512
+    /// Transfers a coordinator keeps at once; beyond, the one idle longest goes.
+    public static let maxTransfers = 16_384
 }
 
 /// Why moving a task's data failed, on either side of the connection.

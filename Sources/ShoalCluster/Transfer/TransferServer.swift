@@ -9,43 +9,28 @@ import Foundation
 public final class TransferServer {
     private let servedRoots: [String]
     private let stagingRoot: String
-    private var reads: [String: Read] = [:]
+    /// Objects being served, with their size when the transfer began.
+    private var reads: [String: (file: TransferFile, size: Int)] = [:]
+    private var writes: [String: TransferFile] = [:]
     /// Bytes of objects sent to workers so far.
     public private(set) var bytesServed = 0
-    private var writes: [String: Write] = [:]
-
-    private final class Read {
-        let handle: FileHandle
-        let size: Int
-        var offset: Int
-        var crc: CRC32C
-        var used = Date()
-        init(handle: FileHandle, size: Int, offset: Int, crc: CRC32C) {
-            self.handle = handle
-            self.size = size
-            self.offset = offset
-            self.crc = crc
-        }
-        deinit { try? handle.close() }
-    }
-
-    private final class Write {
-        let handle: FileHandle
-        let path: String
-        var offset = 0
-        var crc = CRC32C()
-        var used = Date()
-        init(handle: FileHandle, path: String) { self.handle = handle; self.path = path }
-        deinit { try? handle.close() }
-    }
+    /// Files kept open at once; the transfers beyond wait with theirs closed.
+    private let maxOpenFiles: Int
+    /// Transfers kept at once; the one idle longest goes first.
+    private let maxTransfers: Int
 
     /// The version of a served file as the plans name it; without it no fetch resumes.
     private let objectVersion: (([FileAttributeKey: Any]) -> String)?
 
-    public init(servedRoots: [URL], stagingRoot: URL, objectVersion: (([FileAttributeKey: Any]) -> String)? = nil) {
+    public init(
+        servedRoots: [URL], stagingRoot: URL, objectVersion: (([FileAttributeKey: Any]) -> String)? = nil,
+        maxOpenFiles: Int = TransferLimits.maxOpenFiles, maxTransfers: Int = TransferLimits.maxTransfers
+    ) {
         self.servedRoots = servedRoots.map { $0.standardizedFileURL.path + "/" }
         self.stagingRoot = stagingRoot.standardizedFileURL.path + "/"
         self.objectVersion = objectVersion
+        self.maxOpenFiles = maxOpenFiles
+        self.maxTransfers = maxTransfers
         shoal_reuse_chunk_memory()
     }
 
@@ -69,21 +54,30 @@ public final class TransferServer {
                       objectVersion?(attributes) == version, (try? handle.seek(toOffset: UInt64(request.offset))) != nil
                 else { return failure("\(request.path) cannot be resumed at \(request.offset): it changed since; start it at offset 0") }
             }
-            evictIfFull()
-            reads[request.transfer] = Read(handle: handle, size: size, offset: request.offset, crc: CRC32C(value: request.resumeCRC ?? 0))
+            makeRoom(opening: true)
+            guard let file = TransferFile(path: path, handle: handle, writing: false, offset: request.offset, crc: CRC32C(value: request.resumeCRC ?? 0))
+            else { return failure("\(request.path) cannot be read") }
+            reads[request.transfer] = (file, size)
         }
-        let read = reads[request.transfer]!
+        let (read, size) = reads[request.transfer]!
         guard request.offset == read.offset else { return failure("expected offset \(read.offset), got \(request.offset)") }
         read.used = Date()
+        let handle: FileHandle
+        do {
+            if !read.isOpen { makeRoom(opening: false) }
+            handle = try read.open()
+        } catch {
+            return failure("\(error)")
+        }
         for _ in 0..<max(1, min(request.credit, 2 * TransferLimits.window)) {
             let data: DataFrame
-            do { data = try DataFrame.read(from: read.handle) } catch { return failure("\(request.path): \(error)") }
+            do { data = try DataFrame.read(from: handle) } catch { return failure("\(request.path): \(error)") }
             let chunkCRC = data.crc32c
             read.crc.add(chunk: chunkCRC)
             var header = ChunkHeader(transfer: request.transfer, offset: read.offset, crc32: chunkCRC)
             read.offset += data.count
             bytesServed += data.count
-            let last = read.offset >= read.size || data.count == 0
+            let last = read.offset >= size || data.count == 0
             if last {
                 header.objectSize = read.offset
                 header.objectCRC32 = read.crc.value
@@ -109,13 +103,19 @@ public final class TransferServer {
             guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
                 return failure("\(header.destination) cannot be written")
             }
-            evictIfFull()
-            writes[header.transfer] = Write(handle: handle, path: path)
+            makeRoom(opening: true)
+            guard let file = TransferFile(path: path, handle: handle, writing: true) else { return failure("\(header.destination) cannot be written") }
+            writes[header.transfer] = file
         }
         let write = writes[header.transfer]!
         guard header.offset == write.offset else { return failure("expected offset \(write.offset), got \(header.offset)") }
         write.used = Date()
-        do { try data.write(to: write.handle) } catch { return failure("\(header.destination): \(error)") }
+        do {
+            if !write.isOpen { makeRoom(opening: false) }
+            try data.write(to: try write.open())
+        } catch {
+            return failure("\(header.destination): \(error)")
+        }
         write.crc.add(chunk: header.crc32)
         write.offset += data.count
         if let size = header.objectSize {
@@ -129,10 +129,22 @@ public final class TransferServer {
         return PutAck(transfer: header.transfer, offset: header.offset)
     }
 
-    private func evictIfFull() {
-        if reads.count + writes.count < TransferLimits.maxOpenTransfers { return }
-        let oldestRead = reads.min { $0.value.used < $1.value.used }
-        let oldestWrite = writes.min { $0.value.used < $1.value.used }
-        if let read = oldestRead, oldestWrite.map({ read.value.used < $0.value.used }) ?? true { reads[read.key] = nil } else if let write = oldestWrite { writes[write.key] = nil }
+    /// Before a file is opened: closes the file of the transfer idle longest when
+    /// as many are open as allowed and, for a new transfer (`opening`), drops
+    /// the transfer idle longest when as many are kept as allowed.
+    private func makeRoom(opening: Bool) {
+        let files = reads.values.map(\.file) + writes.values
+        if files.filter(\.isOpen).count >= maxOpenFiles {
+            files.filter(\.isOpen).min { $0.used < $1.used }?.close()
+        }
+        if opening, reads.count + writes.count >= maxTransfers {
+            let oldestRead = reads.min { $0.value.file.used < $1.value.file.used }
+            let oldestWrite = writes.min { $0.value.used < $1.value.used }
+            if let read = oldestRead, oldestWrite.map({ read.value.file.used < $0.value.used }) ?? true {
+                reads[read.key] = nil
+            } else if let write = oldestWrite {
+                writes[write.key] = nil
+            }
+        }
     }
 }
