@@ -76,8 +76,14 @@ struct ShippedDataTests {
                 _ = try endpoint.poll(timeout: 0.01)
                 if ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).isEmpty { break }
             }
-            // What it asked for before the cancel reached it is served (and dropped) now.
-            for _ in 0..<20 { _ = try endpoint.poll(timeout: 0.01) }
+            // What it asked for before the cancel reached it is served (and dropped) now:
+            // until nothing more is served for a tenth of a second (at most 5 s).
+            var quiet = 0
+            for _ in 0..<500 where quiet < 10 {
+                let served = transfers.bytesServed
+                _ = try endpoint.poll(timeout: 0.01)
+                quiet = transfers.bytesServed == served ? quiet + 1 : 0
+            }
         }
 
         /// Runs one task to its end (bounded) and returns its result.
