@@ -65,17 +65,11 @@ struct ShippedDataTests {
         /// its inputs (the first request's chunks reach the worker before the
         /// cancel does); returns when the worker has dropped it.
         func interrupt(_ spec: ProcessingInstanceSpec) throws {
-            tasks += 1
-            let key = TaskKey(taskId: "e/s\(tasks)/algo-1", attempt: 1)
-            try endpoint.submit(key, .processing(spec: spec, outputStaging: home.url.appendingPathComponent("staging/e/s\(tasks)/algo-1").path))
+            let key = try submit(spec)
             let before = transfers.bytesServed
             for _ in 0..<1000 where transfers.bytesServed == before { _ = try endpoint.poll(timeout: 0.01) }
             endpoint.cancel(key)
-            let folder = work.appendingPathComponent("transfers").path
-            for _ in 0..<500 {
-                _ = try endpoint.poll(timeout: 0.01)
-                if ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).isEmpty { break }
-            }
+            try waitForTaskFolders()
             // What it asked for before the cancel reached it is served (and dropped) now:
             // until nothing more is served for a tenth of a second (at most 5 s).
             var quiet = 0
@@ -88,13 +82,27 @@ struct ShippedDataTests {
 
         /// Runs one task to its end (bounded) and returns its result.
         func run(_ spec: ProcessingInstanceSpec) throws -> TaskResult? {
-            tasks += 1
-            let key = TaskKey(taskId: "e/s\(tasks)/algo-1", attempt: 1)
-            try endpoint.submit(key, .processing(spec: spec, outputStaging: home.url.appendingPathComponent("staging/e/s\(tasks)/algo-1").path))
+            let key = try submit(spec)
             for _ in 0..<1000 {
                 for case let .finished(finished) in try endpoint.poll(timeout: 0.02) where finished.key == key { return finished.result }
             }
             return nil
+        }
+
+        private func submit(_ spec: ProcessingInstanceSpec) throws -> TaskKey {
+            tasks += 1
+            let key = TaskKey(taskId: "e/s\(tasks)/algo-1", attempt: 1)
+            try endpoint.submit(key, .processing(spec: spec, outputStaging: home.url.appendingPathComponent("staging/e/s\(tasks)/algo-1").path))
+            return key
+        }
+
+        /// Waits (at most 5 s) until the worker has cleared every task's folder:
+        /// it reports a task, or drops a cancelled one, before it does.
+        func waitForTaskFolders() throws {
+            let folder = work.appendingPathComponent("transfers").path
+            for _ in 0..<500 where !((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).isEmpty {
+                _ = try endpoint.poll(timeout: 0.01)
+            }
         }
     }
 
@@ -260,20 +268,21 @@ struct ShippedDataTests {
         let folder = home.url.appendingPathComponent("objects/b")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let path = folder.appendingPathComponent(name).path
-        let seed = UInt8(truncatingIfNeeded: name.hashValue)
-        // A 251-byte pattern (a prime: a chunk out of place shows), doubled up: fast to make.
-        var bytes = Data((0..<251).map { UInt8(truncatingIfNeeded: $0 &* 13) &+ seed })
-        while bytes.count < count { bytes.append(bytes) }
-        bytes = bytes.prefix(count)
+        let bytes = patterned(count: count, seed: UInt8(truncatingIfNeeded: name.hashValue))
         try bytes.write(to: URL(fileURLWithPath: path))
         return (.init(source: path, relativePath: "data.bin", size: planned ?? count, version: "v1"), bytes)
     }
 
-    /// The worker's recycled files, once it is done with the last task (it
-    /// reports a task before it clears the task's folder).
+    /// A 251-byte pattern (a prime: a chunk out of place shows), doubled up: fast to make.
+    private func patterned(count: Int, seed: UInt8) -> Data {
+        var bytes = Data((0..<251).map { UInt8(truncatingIfNeeded: $0 &* 13) &+ seed })
+        while bytes.count < count { bytes.append(bytes) }
+        return bytes.prefix(count)
+    }
+
+    /// The worker's recycled files, once it is done with the last task.
     private func recycled(_ cluster: ShippedCluster) throws -> [(name: String, inode: UInt64, size: Int)] {
-        let transfers = cluster.work.appendingPathComponent("transfers").path
-        for _ in 0..<500 where !((try? FileManager.default.contentsOfDirectory(atPath: transfers)) ?? []).isEmpty { usleep(10_000) }
+        try cluster.waitForTaskFolders()
         let folder = cluster.work.appendingPathComponent("recycled")
         return try FileManager.default.contentsOfDirectory(atPath: folder.path).map { name in
             let attributes = try FileManager.default.attributesOfItem(atPath: folder.appendingPathComponent(name).path)
@@ -467,9 +476,7 @@ struct ShippedDataTests {
         let (first, _) = try object("big", in: home, count: 40 * chunk + 9)
         let input = try planned(first.source)
         // Made before the worker starts: it gives up on a coordinator silent for 3 s.
-        var changed = Data((0..<251).map { UInt8(truncatingIfNeeded: $0 &* 29 &+ 5) })
-        while changed.count < 40 * chunk + 9 { changed.append(changed) }
-        changed = changed.prefix(40 * chunk + 9)
+        let changed = Data(patterned(count: 40 * chunk + 9, seed: 5).reversed())
         let cluster = try ShippedCluster(home: home)
         try cluster.interrupt(copyJob([input]))
         let afterFirst = cluster.transfers.bytesServed

@@ -133,10 +133,8 @@ public final class TransferServer {
     /// as many are open as allowed and, for a new transfer (`opening`), drops
     /// the transfer idle longest when as many are kept as allowed.
     private func makeRoom(opening: Bool) {
-        let files = reads.values.map(\.file) + writes.values
-        if files.filter(\.isOpen).count >= maxOpenFiles {
-            files.filter(\.isOpen).min { $0.used < $1.used }?.close()
-        }
+        let open = (reads.values.map(\.file) + writes.values).filter(\.isOpen)
+        if open.count >= maxOpenFiles { open.min { $0.used < $1.used }?.close() }
         if opening, reads.count + writes.count >= maxTransfers {
             let oldestRead = reads.min { $0.value.file.used < $1.value.file.used }
             let oldestWrite = writes.min { $0.value.used < $1.value.used }
