@@ -50,8 +50,9 @@ public final class TransferServer {
                   let handle = FileHandle(forReadingAtPath: path)
             else { return failure("\(request.path) cannot be read") }
             if request.offset > 0 {
+                guard let objectVersion else { return failure("this coordinator does not resume transfers; start it at offset 0") }
                 guard request.offset % TransferLimits.chunkBytes == 0, request.offset <= size, let version = request.version,
-                      objectVersion?(attributes) == version, (try? handle.seek(toOffset: UInt64(request.offset))) != nil
+                      objectVersion(attributes) == version, (try? handle.seek(toOffset: UInt64(request.offset))) != nil
                 else { return failure("\(request.path) cannot be resumed at \(request.offset): it changed since; start it at offset 0") }
             }
             makeRoom(opening: true)
