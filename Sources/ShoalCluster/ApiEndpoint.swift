@@ -40,12 +40,20 @@ public final class ApiEndpoint {
     public func receive() throws -> [(client: [UInt8], message: ApiMessage)] {
         var requests: [(client: [UInt8], message: ApiMessage)] = []
         for _ in 0..<256 {
-            guard let frames = try socket.receive(dontWait: true, maxFrames: 8) else { break }
+            let frames: [[UInt8]]
+            do {
+                guard let received = try socket.receive(dontWait: true, maxFrames: 8) else { break }
+                frames = received
+            } catch let refused as TooManyFrames {
+                diagnostics("dropped an API request from \(peerName(refused.firstFrame)): \(refused)")
+                reply(.failure("malformed request: \(refused)"), to: refused.firstFrame)
+                continue
+            }
             guard let client = frames.first else { continue }
             do {
                 requests.append((client, try ApiCodec.decode(Array(frames.dropFirst()))))
             } catch {
-                diagnostics("dropped an API request: \(error)")
+                diagnostics("dropped an API request from \(peerName(client)): \(error)")
                 reply(.failure("malformed request: \(error)"), to: client)
             }
         }

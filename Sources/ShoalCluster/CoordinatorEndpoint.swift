@@ -95,7 +95,14 @@ public final class CoordinatorEndpoint {
         if ready[0].contains(.readable) {
             // Drain what is there, bounded so a flood cannot starve the rest of the loop.
             for _ in 0..<10_000 {
-                guard let frames = try socket.receiveMessages(dontWait: true, maxFrames: 8) else { break }
+                let frames: [Message]
+                do {
+                    guard let received = try socket.receiveMessages(dontWait: true, maxFrames: 8) else { break }
+                    frames = received
+                } catch let refused as TooManyFrames {
+                    diagnostics("dropped a message from \(peerName(refused.firstFrame)): \(refused)")
+                    continue
+                }
                 handle(frames, now: now, into: &events)
             }
         }
@@ -117,7 +124,7 @@ public final class CoordinatorEndpoint {
         do {
             message = try WireCodec.decode(Array(frames.dropFirst()))
         } catch {
-            diagnostics("dropped a message from \(printable(identity)): \(error)")
+            diagnostics("dropped a message from \(peerName(identity)): \(error)")
             return
         }
         if case let .register(hello) = message {
@@ -128,7 +135,7 @@ public final class CoordinatorEndpoint {
             return
         }
         guard registry.heard(from: identity, now: now) else {
-            diagnostics("dropped a '\(message.kind)' message from unregistered peer \(printable(identity))")
+            diagnostics("dropped a '\(message.kind)' message from unregistered peer \(peerName(identity))")
             return
         }
         switch message {
@@ -147,7 +154,7 @@ public final class CoordinatorEndpoint {
         case .heartbeat, .register:
             break
         case .welcome, .assign, .cancel, .shutdown, .chunk, .putAck:
-            diagnostics("dropped a '\(message.kind)' message, which only a coordinator sends, from \(printable(identity))")
+            diagnostics("dropped a '\(message.kind)' message, which only a coordinator sends, from \(peerName(identity))")
         }
     }
 
@@ -155,11 +162,7 @@ public final class CoordinatorEndpoint {
         do {
             _ = try socket.send(messages: [Message(identity)] + WireCodec.encode(message), dontWait: true)
         } catch {
-            diagnostics("cannot send '\(message.kind)' to \(printable(identity)): \(error)")
+            diagnostics("cannot send '\(message.kind)' to \(peerName(identity)): \(error)")
         }
-    }
-
-    private func printable(_ identity: [UInt8]) -> String {
-        String(decoding: identity.prefix(64), as: UTF8.self)
     }
 }

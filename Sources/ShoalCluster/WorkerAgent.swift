@@ -108,7 +108,7 @@ public final class WorkerAgent {
             _ = try poller.poll(timeoutMilliseconds: 20)
             if shouldStop() { return .shutdown }
             let now = Date()
-            while let frames = try socket.receiveMessages(dontWait: true, maxFrames: 8) {
+            while let frames = try receiveFromCoordinator() {
                 lastHeard = now
                 if !connected {
                     connected = true
@@ -152,6 +152,18 @@ public final class WorkerAgent {
                 }
             } else if now.timeIntervalSince(lastSent) >= configuration.heartbeatInterval {
                 send(.heartbeat)
+            }
+        }
+    }
+
+    /// The next waiting message; one with too many frames is logged and skipped,
+    /// so a misbehaving peer cannot end the worker.
+    private func receiveFromCoordinator() throws -> [Message]? {
+        while true {
+            do {
+                return try socket.receiveMessages(dontWait: true, maxFrames: 8)
+            } catch let refused as TooManyFrames {
+                FileHandle.standardError.write(Data("shoal worker \(configuration.workerId): dropped a message: \(refused)\n".utf8))
             }
         }
     }

@@ -222,7 +222,7 @@ public final class Socket: @unchecked Sendable {
             message.hasMore = zmq_msg_more(message.pointer) != 0
             if frames.count < maxFrames { frames.append(message) } else { tooMany = true; frames[frames.count - 1] = message }
         } while frames.last?.hasMore == true
-        if tooMany { throw TooManyFrames(limit: maxFrames) }
+        if tooMany { throw TooManyFrames(limit: maxFrames, firstFrame: frames[0].bytes) }
         return frames
     }
 
@@ -232,9 +232,16 @@ public final class Socket: @unchecked Sendable {
     }
 }
 
-/// A multipart message had more frames than the receiver accepts; it was discarded.
+/// A multipart message had more frames than the receiver accepts; it was
+/// discarded whole, and the socket is ready for the next message. This is the
+/// sender's error, not the socket's: receivers log it and go on.
 public struct TooManyFrames: Error, Equatable, CustomStringConvertible {
     public let limit: Int
-    public init(limit: Int) { self.limit = limit }
+    /// The discarded message's first frame: on a ROUTER, the sender's routing id.
+    public let firstFrame: [UInt8]
+    public init(limit: Int, firstFrame: [UInt8] = []) {
+        self.limit = limit
+        self.firstFrame = firstFrame
+    }
     public var description: String { "a multipart message had more than \(limit) frames and was discarded" }
 }

@@ -17,8 +17,9 @@ struct CoordinatorCommand: ParsableCommand {
             A non-loopback address without CURVE needs --insecure. SIGTERM or Ctrl-C stops
             the executions still running and leaves the workers up.
 
-            Today workers must see the coordinator's home (same host or shared storage):
-            shipping inputs and outputs over the connection is not built yet.
+            Workers that see the coordinator's home (same host or shared storage) read and
+            write it directly; workers started with --fetch-data receive inputs and send
+            outputs over the connection instead.
 
             Example:
               shoal coordinator --bind tcp://0.0.0.0:7000 --api tcp://0.0.0.0:7001 --home /var/lib/shoal \\
@@ -34,6 +35,7 @@ struct CoordinatorCommand: ParsableCommand {
     @Flag(help: "Run without CURVE on a non-loopback address.") var insecure = false
     @Option(help: "Seconds of silence after which a worker is lost.") var liveness: Double = 3
     @Option(help: "A policy file checked before every execution and job.") var policy: String?
+    @Option(help: "Each job instance's log keeps at most this many MiB of its output.") var maxLogMib = JobLogFile.defaultCapBytes >> 20
     @OptionGroup var home: HomeOptions
 
     func validate() throws {
@@ -43,6 +45,7 @@ struct CoordinatorCommand: ParsableCommand {
             throw ValidationError("\(bind) or \(api) is reachable from other hosts: give --key with --allow and --allow-clients, or --insecure.")
         }
         guard liveness >= 0.5 && liveness <= 600 else { throw ValidationError("--liveness must be between 0.5 and 600 seconds.") }
+        guard (1...1_048_576).contains(maxLogMib) else { throw ValidationError("--max-log-mib must be between 1 and 1048576.") }
     }
 
     func run() throws {
@@ -68,7 +71,7 @@ struct CoordinatorCommand: ParsableCommand {
         let clients = try ApiEndpoint(bind: api, security: clientSecurity, diagnostics: log)
         log("coordinator: workers on \(workers.endpoint), clients on \(clients.endpoint), home \(store.root.path)")
         Interrupt.install()
-        try CoordinatorService(home: store, workers: workers, api: clients, policy: loadedPolicy, log: log).run { Interrupt.requested }
+        try CoordinatorService(home: store, workers: workers, api: clients, policy: loadedPolicy, maxLogBytes: maxLogMib << 20, log: log).run { Interrupt.requested }
         log("coordinator: stopped")
     }
 

@@ -48,6 +48,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Labels for the local workers, k=v,… (a step's VpcConfig.Subnets runs only on workers with a matching subnet=…).")
     var workerLabels: String?
 
+    @Option(help: "Each job instance's log keeps at most this many MiB of its output; a line marks the cut.")
+    var maxLogMib = JobLogFile.defaultCapBytes >> 20
+
     @OptionGroup var home: HomeOptions
     @OptionGroup var connection: ClusterConnection
 
@@ -60,6 +63,7 @@ struct RunCommand: ParsableCommand {
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256.") }
         _ = try Labels.parse(workerLabels)
         do { try Tags.validate(try Labels.pairs(tags), source: "--tags") } catch let error as Tags.Invalid { throw ValidationError(error.description) }
+        guard (1...1_048_576).contains(maxLogMib) else { throw ValidationError("--max-log-mib must be between 1 and 1048576.") }
         if let maxParallelSteps, maxParallelSteps < 1 { throw ValidationError("--max-parallel-steps must be at least 1.") }
         for parameter in parameters where !parameter.contains("=") {
             throw ValidationError("--param takes Name=Value; got '\(parameter)'.")
@@ -98,6 +102,7 @@ struct RunCommand: ParsableCommand {
         var options = ExecutionRunner.Options(pipelineName: pipelineName ?? defaultName)
         options.pipelineVersion = registered?.version
         options.maxParallelSteps = maxParallelSteps
+        options.maxLogBytes = maxLogMib << 20
         // Pipeline tags first: the execution's own replace them key by key.
         options.tags = Tags.merge(pipelineTags, try Labels.pairs(tags))
         options.policy = loadedPolicy

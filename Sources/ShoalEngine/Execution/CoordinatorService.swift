@@ -18,8 +18,14 @@ public final class CoordinatorService {
     private static let maxWatches = 1024
     private let log: (String) -> Void
 
-    public init(home: ShoalHome, workers: CoordinatorEndpoint, api: ApiEndpoint, policy: Policy?, log: @escaping (String) -> Void) {
+    private let maxLogBytes: Int
+
+    public init(
+        home: ShoalHome, workers: CoordinatorEndpoint, api: ApiEndpoint, policy: Policy?, maxLogBytes: Int = JobLogFile.defaultCapBytes,
+        log: @escaping (String) -> Void
+    ) {
         self.home = home
+        self.maxLogBytes = maxLogBytes
         self.workers = workers
         self.api = api
         self.policy = policy
@@ -140,6 +146,7 @@ public final class CoordinatorService {
         options.tags = tags
         options.maxParallelSteps = submission.maxParallelSteps
         options.policy = policy
+        options.maxLogBytes = maxLogBytes
         options.failWhenNoWorkerFits = false
         let runner = ExecutionRunner(definition: definition, graph: graph, home: home, endpoint: workers, options: options) { _ in }
         try runner.begin()

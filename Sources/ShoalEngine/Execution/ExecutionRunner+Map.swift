@@ -198,6 +198,7 @@ extension ExecutionRunner {
             childOptions.tags = options.tags
             childOptions.policy = options.policy
             childOptions.maxAttempts = options.maxAttempts
+            childOptions.maxLogBytes = options.maxLogBytes
             childOptions.failWhenNoWorkerFits = options.failWhenNoWorkerFits
             do {
                 childOptions.parameters = try ParameterResolution.resolve(definition, given: given)

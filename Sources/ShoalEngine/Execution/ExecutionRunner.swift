@@ -18,6 +18,8 @@ public final class ExecutionRunner {
         public var maxParallelSteps: Int?
         /// Attempts per instance when its worker is lost.
         public var maxAttempts = 3
+        /// Each instance attempt's log keeps at most this much of the job's output.
+        public var maxLogBytes = JobLogFile.defaultCapBytes
         /// The execution's tags (`--tags`), checked with `Tags.validate` by the caller.
         public var tags: [(key: String, value: String)] = []
         /// Deny rules evaluated before the execution and every job starts.
@@ -329,7 +331,9 @@ public final class ExecutionRunner {
         try authorizeJob(&request, step: step, stepTags: plan.tags)
         let run = steps[index]
         run.plan = plan
-        for note in plan.notes { appendLog(index, instance: 1, attempt: 1, "shoal: \(note)\n") }
+        for note in plan.notes {
+            if let failure = appendLog(index, instance: 1, attempt: 1, "shoal: \(note)\n") { throw EvaluationError(failure.description) }
+        }
         guard !options.failWhenNoWorkerFits || endpoint.registry.canPlace(plan.requirements) else {
             let wanted = plan.requirements.sorted { $0.key < $1.key }.map { key, values in values.map { "\(key)=\($0)" }.joined(separator: " or ") }
             throw EvaluationError("No worker carries the labels this step needs (\(wanted.joined(separator: "; and "))), which come from its VpcConfig; start workers with --labels.")
@@ -430,7 +434,9 @@ public final class ExecutionRunner {
             break
         case let .log(chunk):
             guard let owner = tasks[chunk.key] else { return }
-            appendLog(owner.step, instance: owner.instance, attempt: chunk.key.attempt, chunk.text)
+            if let failure = appendLog(owner.step, instance: owner.instance, attempt: chunk.key.attempt, chunk.text) {
+                try end(owner.step, .failed, reason: "algo-\(owner.instance): \(failure)")
+            }
         case let .finished(finished):
             guard var owner = tasks.removeValue(forKey: finished.key) else { return }
             let run = steps[owner.step]
@@ -517,14 +523,15 @@ public final class ExecutionRunner {
         }
     }
 
-    func appendLog(_ index: Int, instance: Int, attempt: Int, _ text: String) {
+    /// Appends to an instance's log (capped); returns why it could not, for the caller to fail the step.
+    func appendLog(_ index: Int, instance: Int, attempt: Int, _ text: String) -> JobLogFile.WriteFailed? {
         let file = home.logFile(execution: executionId, step: steps[index].node.name, instance: instance, attempt: attempt)
-        try? FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
-        if !FileManager.default.fileExists(atPath: file.path) { _ = FileManager.default.createFile(atPath: file.path, contents: nil) }
-        guard let handle = FileHandle(forWritingAtPath: file.path) else { return }
-        defer { try? handle.close() }
-        handle.seekToEndOfFile()
-        handle.write(Data(text.utf8))
+        do {
+            try JobLogFile.append(text, to: file, capBytes: options.maxLogBytes)
+            return nil
+        } catch {
+            return error
+        }
     }
 
     // MARK: Ending
