@@ -98,19 +98,25 @@ on 1 "$shoal" run examples/abalone/pipeline.json --pipeline-name AbalonePipeline
 ls -d "$work"/worker-*/functions/sagemaker_test_lambda/* > /dev/null 2>&1 || fail "no worker fetched the Lambda step's code"
 step "abalone example: processing on 2 instances, condition and Lambda step, code fetched by the workers"
 
-# A job slow enough to be interrupted: each of 4 instances sleeps, then writes its host's file.
-python3 - "$work/slow.json" <<'PY'
+# A job slow enough to be interrupted: each of 4 instances marks that it runs, sleeps, then writes its host's file.
+mkdir -p "$work/running"
+python3 - "$work/slow.json" "$work/running" <<'PY'
 import json, sys
 step = {"Name": "Slow", "Type": "Processing", "Arguments": {
     "ProcessingResources": {"ClusterConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 4, "VolumeSizeInGB": 1}},
     "AppSpecification": {"ImageUri": "sh", "ContainerEntrypoint": ["/bin/sh", "-c",
-        "sleep 3; h=$(grep -o 'algo-[0-9]*' /opt/ml/config/resourceconfig.json | head -n 1); echo $h > /opt/ml/processing/out/$h.txt"]},
+        "h=$(grep -o 'algo-[0-9]*' /opt/ml/config/resourceconfig.json | head -n 1); touch " + sys.argv[2] + "/$h; sleep 3; echo $h > /opt/ml/processing/out/$h.txt"]},
     "RoleArn": "r",
     "ProcessingOutputConfig": {"Outputs": [{"OutputName": "out", "AppManaged": False, "S3Output": {
         "S3Uri": {"Std:Join": {"On": "/", "Values": ["s3://my-bucket/slow", {"Get": "Execution.PipelineExecutionId"}]}},
         "LocalPath": "/opt/ml/processing/out", "S3UploadMode": "EndOfJob"}}]}}}
 json.dump({"Version": "2020-12-01", "Parameters": [], "PipelineExperimentConfig": None, "Steps": [step]}, open(sys.argv[1], "w"))
 PY
+# Waits until all 4 instances of the slow job have started (each touched its marker).
+wait_all_running() {
+  for _ in $(seq 200); do [ "$(ls "$work/running" | wc -l)" = 4 ] && return 0; sleep 0.05; done
+  fail "the slow job's 4 instances did not all start: $(ls "$work/running")"
+}
 check_slow_outputs() {
   local listing
   listing=$("$shoal" ls s3://my-bucket/slow/ --output json | python3 -c 'import json,sys; print(" ".join(sorted(o["uri"].rsplit("/",1)[1] for o in json.load(sys.stdin))))')
@@ -119,9 +125,10 @@ check_slow_outputs() {
 }
 
 # 2. SIGKILL a worker mid-job.
+rm -f "$work"/running/*
 on 1 "$shoal" run "$work/slow.json" "${client[@]}" > "$work/kill.out" 2>&1 &
 run=$!
-sleep 1.5
+wait_all_running
 ps -o pid,args -p "$worker2" | tail -n +2 | grep -q "worker-2" || fail "worker-2 is not running before the kill"
 kill -9 "$worker2"
 wait "$run" || fail "the run with a killed worker failed: $(tail -3 "$work/kill.out")"
@@ -134,9 +141,10 @@ start_worker 2 worker-2 "$keys/workers/worker-2.key"
 for _ in $(seq 50); do [ "$(workers_listed)" = "worker-2 worker-3" ] && break; sleep 0.2; done
 
 # 3. Cut worker-3's link mid-job.
+rm -f "$work"/running/*
 on 1 "$shoal" run "$work/slow.json" "${client[@]}" > "$work/cut.out" 2>&1 &
 run=$!
-sleep 1.5
+wait_all_running
 cut_at=$(date +%s.%N)
 on 3 ip link set "sp$id-3" down
 wait "$run" || fail "the run with a cut link failed: $(tail -3 "$work/cut.out")"
@@ -150,8 +158,8 @@ step "worker-3 registered again once its link was back"
 
 # 4. A key that is not on the allow-list.
 start_worker 4 stranger "$keys/stranger.key"
-sleep 2
-[ "$(workers_listed)" = "worker-2 worker-3" ] || fail "a stranger joined: $(workers_listed)"
+for _ in $(seq 100); do grep -q "refused a connection from ${net}4" "$work/coordinator.log" && break; sleep 0.1; done
 grep -q "refused a connection from ${net}4" "$work/coordinator.log" || fail "the stranger's refusal was not logged"
+[ "$(workers_listed)" = "worker-2 worker-3" ] || fail "a stranger joined: $(workers_listed)"
 step "a worker with a key not on the allow-list was refused and logged"
 echo "cluster-test: all passed"

@@ -68,11 +68,21 @@ final class Refusals: @unchecked Sendable {
         let home = try TemporaryHome()
         var first: CoordinatorEndpoint? = try CoordinatorEndpoint(bind: "tcp://127.0.0.1:*", context: try Context())
         let address = first!.endpoint
-        let worker = try home.start(["worker", "--connect", address, "--id", "steady", "--reconnect", "--work-dir", home.url.appendingPathComponent("work").path])
+        let log = home.url.appendingPathComponent("worker.log")
+        let worker = try home.start(
+            ["worker", "--connect", address, "--id", "steady", "--reconnect", "--work-dir", home.url.appendingPathComponent("work").path], standardError: log
+        )
         defer { if worker.isRunning { worker.terminate(); worker.waitUntilExit() } }
         #expect(try waitForJoin(first!, seconds: 5) == "steady")
         first = nil // the coordinator goes away
-        usleep(4_000_000) // longer than the liveness window
+        // The worker notices the silence (after its liveness window) and stays to register again.
+        let deadline = Date().addingTimeInterval(15)
+        var text = ""
+        while Date() < deadline && !text.contains("went silent; registering again") {
+            usleep(50_000)
+            text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        }
+        #expect(text.contains("shoal worker steady: the coordinator at \(address) went silent; registering again"), "\(text)")
         #expect(worker.isRunning, "a --reconnect worker outlives its coordinator")
         let second = try CoordinatorEndpoint(bind: address, context: try Context())
         #expect(try waitForJoin(second, seconds: 10) == "steady")

@@ -5,10 +5,11 @@ import Testing
 /// Runs scripts/cluster-test.sh (three hosts in network namespaces) when it can:
 /// it needs root and iproute2.
 @Suite(.serialized) struct ClusterScriptTests {
-    @Test func threeHostsSurviveAKilledWorkerACutLinkAndAStrangerKey() throws {
-        guard geteuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") || FileManager.default.isExecutableFile(atPath: "/sbin/ip") else {
-            return
-        }
+    static let canRun = geteuid() == 0
+        && (FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") || FileManager.default.isExecutableFile(atPath: "/sbin/ip"))
+
+    @Test(.enabled(if: canRun, "network namespaces need root and iproute2's ip"))
+    func threeHostsSurviveAKilledWorkerACutLinkAndAStrangerKey() throws {
         let script = Fixtures.repositoryRoot.appendingPathComponent("scripts/cluster-test.sh")
         let outcome = try ShoalProcess.run(
             executable: URL(fileURLWithPath: "/bin/bash"), [script.path], environment: ["SHOAL": ShoalProcess.executable.path], timeout: 240

@@ -6,17 +6,17 @@ import Testing
 import Glibc
 #endif
 
-/// A TCP listener on 127.0.0.1 outside any job, closed when released.
+/// A TCP listener outside any job (on 127.0.0.1 unless told), closed when released.
 final class LoopbackListener {
     let port: UInt16
     private let descriptor: Int32
 
-    init() throws {
+    init(host: String = "127.0.0.1") throws {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         self.descriptor = descriptor
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_addr.s_addr = inet_addr(host)
         address.sin_port = 0
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) { pointer in
@@ -27,6 +27,23 @@ final class LoopbackListener {
     }
 
     deinit { close(descriptor) }
+
+    /// This host's first IPv4 address that is not loopback: reachable from a
+    /// job that shares the host's network, not from an isolated one.
+    static func hostAddress() -> String? {
+        var list: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&list) == 0 else { return nil }
+        defer { freeifaddrs(list) }
+        var entry = list
+        while let current = entry {
+            defer { entry = current.pointee.ifa_next }
+            guard let address = current.pointee.ifa_addr, address.pointee.sa_family == sa_family_t(AF_INET) else { continue }
+            let ipv4 = address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr }
+            let text = String(cString: inet_ntoa(ipv4))
+            if !text.hasPrefix("127.") { return text }
+        }
+        return nil
+    }
 }
 
 @Suite(.serialized) struct NetworkIsolationTests {
@@ -49,7 +66,7 @@ final class LoopbackListener {
         result = {
             "coordinator": "connected" if "connected" in tries else (tries[0] if tries else "failed: not visible"),
             "loopback": attempt(socket.AF_INET, ("127.0.0.1", int(open("/opt/ml/processing/input/code/port").read()))),
-            "external": attempt(socket.AF_INET, ("192.0.2.1", 80)),
+            "external": attempt(socket.AF_INET, tuple(json.load(open("/opt/ml/processing/input/code/external")))),
             "input": open("/opt/ml/processing/input/code/port").read(),
         }
         json.dump(result, open("/opt/ml/processing/out/result.json", "w"))
@@ -57,7 +74,10 @@ final class LoopbackListener {
 
     func run(isolated: Bool) throws -> (ShoalProcess.Outcome, [String: String]?) {
         let listener = try LoopbackListener()
+        let outside = try LoopbackListener(host: "0.0.0.0")
+        let hostAddress = try #require(LoopbackListener.hostAddress(), "this host has no IPv4 address but loopback")
         let home = try TemporaryHome()
+        #expect(try home.shoal(["cp", try home.file("external", "[\"\(hostAddress)\", \(outside.port)]"), "s3://b/code/external"]).status == 0)
         #expect(try home.shoal(["cp", try home.file("probe.py", Self.probe), "s3://b/code/probe.py"]).status == 0)
         #expect(try home.shoal(["cp", try home.file("port", "\(listener.port)"), "s3://b/code/port"]).status == 0)
         var arguments = ProcessingArguments(
@@ -97,5 +117,6 @@ final class LoopbackListener {
         let probe = try #require(result)
         #expect(probe["coordinator"] == "connected")
         #expect(probe["loopback"] == "connected")
+        #expect(probe["external"] == "connected", "the host's own address is reachable without isolation, so its failure above means something")
     }
 }

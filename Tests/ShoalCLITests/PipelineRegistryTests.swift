@@ -16,7 +16,12 @@ import Testing
         let home = try TemporaryHome()
         let v1 = try home.file("v1.json", Self.definition(threshold: 1).jsonText())
         // The same document with keys in another order is the same definition.
-        let reordered = try home.file("v1b.json", JSONWriter.string(try JSONParser.parse(Data(contentsOf: URL(fileURLWithPath: v1))), pretty: true))
+        let original = try JSONParser.parse(Data(contentsOf: URL(fileURLWithPath: v1)))
+        let reversed = Self.reversingKeys(original)
+        // Keys moved at every depth (the top, each step, each condition), not only whitespace.
+        #expect(JSONWriter.string(reversed) != JSONWriter.string(original))
+        #expect(JSONWriter.string(reversed).hasPrefix("{\"Steps\":[{\"Arguments\":{\"ElseSteps\":[],\"IfSteps\":[],\"Conditions\":[{\"RightValue\""))
+        let reordered = try home.file("v1b.json", JSONWriter.string(reversed, pretty: true))
         let v2 = try home.file("v2.json", Self.definition(threshold: 2, extraStep: true).jsonText())
         #expect(try home.shoal(["pipelines", "create", "gate", "--definition", v1, "--description", "a gate", "--tags", "team=ml"]).stdout.contains("created, version 1"))
         #expect(try home.shoal(["pipelines", "update", "gate", "--definition", reordered]).stdout.contains("unchanged, still version 1"))
@@ -30,6 +35,15 @@ import Testing
         let listed = try #require(try home.json(["pipelines", "list"]) as? [[String: Any]])
         #expect(listed.first?["latestVersion"] as? Int == 2)
         #expect((listed.first?["tags"] as? [String: String]) == ["team": "ml"])
+    }
+
+    /// The same document with every object's keys in reverse order.
+    static func reversingKeys(_ value: JSONValue) -> JSONValue {
+        switch value {
+        case let .object(fields): .object(OrderedFields(fields.entries.reversed().map { ($0.key, reversingKeys($0.value)) }))
+        case let .array(items): .array(items.map(reversingKeys))
+        default: value
+        }
     }
 
     @Test func runningARegisteredVersionRecordsIt() throws {

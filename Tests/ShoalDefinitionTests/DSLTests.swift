@@ -70,7 +70,7 @@ import Testing
         let fixture = Fixtures.sagemaker.appendingPathComponent("01_abalone_seed.json")
         let expected = try JSONParser.parse(try Data(contentsOf: fixture))
         let built = Self.abalone()
-        #expect(built.json == expected)
+        #expect(built.jsonText() == JSONWriter.string(expected), "key order and number forms count, not only values")
         #expect(DefinitionCheck.check(built).errors == [])
     }
 

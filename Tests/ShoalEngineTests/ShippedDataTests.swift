@@ -361,11 +361,8 @@ struct ShippedDataTests {
     /// A worker whose disk cannot hold an input says so before a byte arrives,
     /// naming the file and its size; recycled files are given up first, so a
     /// fetch that fits once they are gone succeeds. (Root: a 6 MiB tmpfs is the disk.)
-    @Test func aFullDiskFailsTheFetchSayingSoOnceTheRecycledFilesAreGivenUp() throws {
-        guard geteuid() == 0 else {
-            print("skipped: mounting a small file system as the worker's disk needs root")
-            return
-        }
+    @Test(.enabled(if: geteuid() == 0, "mounting a small file system as the worker's disk needs root"))
+    func aFullDiskFailsTheFetchSayingSoOnceTheRecycledFilesAreGivenUp() throws {
         let home = try TemporaryHome()
         let disk = home.url.appendingPathComponent("worker")
         try FileManager.default.createDirectory(at: disk, withIntermediateDirectories: true)

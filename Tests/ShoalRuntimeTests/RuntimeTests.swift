@@ -65,15 +65,27 @@ import Testing
         #expect(try String(contentsOfFile: staged.stagedAt + "/lines.txt", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) == "2")
     }
 
-    @Test func asRootTheSandboxIsAPrivateMountNamespace() throws {
-        guard geteuid() == 0 else { return }
+    @Test(.enabled(if: geteuid() == 0, "a mount namespace needs root"))
+    func asRootTheSandboxIsAPrivateMountNamespace() throws {
         guard case .mountNamespace = SandboxMode.detected else {
             Issue.record("running as root, yet the shoal-sandbox helper was not usable")
             return
         }
-        // /opt/ml on the host is untouched by the job's bind mount.
-        let (outcome, _) = try run(spec("touch /opt/ml/processing/out/inside && test ! -e /opt/ml/processing/out/never"))
+        // Seen from inside the job: a mount namespace other than ours, with a mount at /opt/ml.
+        // The path is assembled in the shell so that path rewriting, were it used, could not touch it.
+        let (outcome, _) = try run(spec("""
+            readlink /proc/self/ns/mnt > /opt/ml/processing/out/namespace
+            root=/opt; awk -v at="$root/ml" '$5 == at' /proc/self/mountinfo | wc -l > /opt/ml/processing/out/mounts
+            touch /opt/ml/processing/out/inside
+            """))
         #expect(outcome.status == .completed)
+        let staged = try #require(outcome.outputs.first?.stagedAt)
+        let inside = try String(contentsOfFile: staged + "/namespace", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let ours = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/mnt")
+        #expect(inside.hasPrefix("mnt:[") && inside != ours, "the job ran in \(inside), the test in \(ours)")
+        let mounts = Int(try String(contentsOfFile: staged + "/mounts", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        #expect(mounts >= 1, "nothing is mounted at /opt/ml inside the job")
+        // /opt/ml on the host is untouched by the job's bind mount.
         #expect(!FileManager.default.fileExists(atPath: "/opt/ml/processing/out/inside"))
     }
 
@@ -112,11 +124,22 @@ import Testing
     }
 
     @Test func maxRuntimeStopsTheJobAndItsChildren() throws {
-        let marker = folder.appendingPathComponent("child-alive").path
-        let (outcome, _) = try run(spec("(sleep 3; touch \(marker)) & sleep 30", maxRuntime: 1))
+        let pidFile = folder.appendingPathComponent("child-pid").path
+        let (outcome, _) = try run(spec("sh -c 'echo $$ > \(pidFile); exec sleep 30' & sleep 30", maxRuntime: 1))
         #expect(outcome.failureReason == "MaxRuntimeInSeconds (1) exceeded; the job was stopped")
-        usleep(3_500_000)
-        #expect(!FileManager.default.fileExists(atPath: marker), "the job's background child was killed with it")
+        let pid = try #require(Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+        // Gone, or a zombie waiting for whoever adopted it to reap it: either way no longer running.
+        let deadline = Date().addingTimeInterval(5)
+        while Date() < deadline && Self.isRunning(pid) { usleep(10_000) }
+        #expect(!Self.isRunning(pid), "the job's background child \(pid) outlived it")
+    }
+
+    /// Whether process `pid` exists and is not a zombie.
+    static func isRunning(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")")
+        else { return false }
+        return stat[stat.index(close, offsetBy: 2)] != "Z"
     }
 
     @Test func missingExecutableIsAClearFailure() throws {

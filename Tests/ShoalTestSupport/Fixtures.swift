@@ -1,6 +1,7 @@
 import Foundation
 
-/// Finds the shared fixtures (`../shared` beside the repository, or `$SHOAL_SHARED`).
+/// The SDK-made definitions the tests read, kept in `Tests/Fixtures` so a
+/// clone of the repository needs nothing beside it.
 public enum Fixtures {
     public static let repositoryRoot: URL = {
         var url = URL(fileURLWithPath: #filePath)
@@ -8,15 +9,13 @@ public enum Fixtures {
             url.deleteLastPathComponent()
             if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
         }
-        fatalError("Package.swift not found above \(#filePath)")
+        // The test sources always sit inside the package; were they not, paths under "/" simply find no fixture.
+        return URL(fileURLWithPath: "/")
     }()
 
-    public static let shared: URL = {
-        if let path = ProcessInfo.processInfo.environment["SHOAL_SHARED"] { return URL(fileURLWithPath: path) }
-        return repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared")
-    }()
+    public static let folder = repositoryRoot.appendingPathComponent("Tests/Fixtures")
 
-    public static let sagemaker = shared.appendingPathComponent("fixtures/sagemaker")
+    public static let sagemaker = folder.appendingPathComponent("sagemaker")
 
     /// Every SDK-made definition: `NN_*.json` at the top of the fixture folder, so
     /// a fixture added later is covered without touching a test.

@@ -32,7 +32,7 @@ public final class TemporaryHome: @unchecked Sendable {
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = FileHandle.nullDevice
         if let standardError {
-            FileManager.default.createFile(atPath: standardError.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: standardError.path, contents: nil)
             process.standardError = try FileHandle(forWritingTo: standardError)
         } else {
             process.standardError = FileHandle.nullDevice

@@ -125,15 +125,14 @@ public enum ApiCodec {
     private struct Text: Codable { let value: String }
 
     public static func encode(_ message: ApiMessage) -> [[UInt8]] {
-        let encoder = JSONEncoder()
         let payload: Data = switch message {
-        case let .submit(body): try! encoder.encode(body)
-        case let .submitted(id), let .status(id), let .stop(id): try! encoder.encode(Text(value: id))
-        case let .watch(body): try! encoder.encode(body)
-        case let .execution(body): try! encoder.encode(body)
+        case let .submit(body): WireCodec.json(body)
+        case let .submitted(id), let .status(id), let .stop(id): WireCodec.json(Text(value: id))
+        case let .watch(body): WireCodec.json(body)
+        case let .execution(body): WireCodec.json(body)
         case .clusterStatus: Data("{}".utf8)
-        case let .workers(list): try! encoder.encode(list)
-        case let .failure(reason): try! encoder.encode(Text(value: reason))
+        case let .workers(list): WireCodec.json(list)
+        case let .failure(reason): WireCodec.json(Text(value: reason))
         }
         return WireCodec.envelope(kind: message.kind, payload: payload)
     }

@@ -19,22 +19,31 @@ public enum WireCodec {
 
     /// The frames of a message; a data frame goes as it is, without a copy.
     public static func encode(_ message: WireMessage) -> [Message] {
-        let encoder = JSONEncoder()
         let payload: Data
         switch message {
-        case let .register(body): payload = try! encoder.encode(body)
-        case let .log(body): payload = try! encoder.encode(body)
-        case let .finished(body): payload = try! encoder.encode(body)
-        case let .welcome(body): payload = try! encoder.encode(body)
-        case let .assign(body): payload = try! encoder.encode(body)
-        case let .cancel(body): payload = try! encoder.encode(body)
+        case let .register(body): payload = json(body)
+        case let .log(body): payload = json(body)
+        case let .finished(body): payload = json(body)
+        case let .welcome(body): payload = json(body)
+        case let .assign(body): payload = json(body)
+        case let .cancel(body): payload = json(body)
         case .heartbeat, .shutdown: payload = Data("{}".utf8)
-        case let .fetch(body): payload = try! encoder.encode(body)
-        case let .putAck(body): payload = try! encoder.encode(body)
-        case let .chunk(header, data): return envelope(kind: message.kind, payload: try! encoder.encode(header)).map(Message.init) + [data.message]
-        case let .put(header, data): return envelope(kind: message.kind, payload: try! encoder.encode(header)).map(Message.init) + [data.message]
+        case let .fetch(body): payload = json(body)
+        case let .putAck(body): payload = json(body)
+        case let .chunk(header, data): return envelope(kind: message.kind, payload: json(header)).map(Message.init) + [data.message]
+        case let .put(header, data): return envelope(kind: message.kind, payload: json(header)).map(Message.init) + [data.message]
         }
         return envelope(kind: message.kind, payload: payload).map(Message.init)
+    }
+
+    /// A payload's JSON. Message bodies hold strings, integers and doubles only;
+    /// a double JSON cannot carry (infinity, NaN) goes as a string, so encoding
+    /// has no failure left, and were one to appear the receiver would refuse
+    /// the empty object as malformed rather than the sender trap.
+    static func json(_ body: some Encodable) -> Data {
+        let encoder = JSONEncoder()
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return (try? encoder.encode(body)) ?? Data("{}".utf8)
     }
 
     /// The frames every message travels in: version, kind, JSON payload.

@@ -140,6 +140,7 @@ protocol ObjectModel: DefinitionObject {
     init(reading reader: inout FieldReader)
     func write(to writer: inout FieldWriter)
     var extra: OrderedFields<Expression> { get set }
+    var keyOrder: KeyOrder { get set }
 }
 
 extension ObjectModel {
@@ -151,6 +152,7 @@ extension ObjectModel {
         var reader = FieldReader(fields, at: path, owner: owner, collector: collector)
         var model = Self(reading: &reader)
         model.extra = reader.remaining()
+        model.keyOrder = KeyOrder(fields.entries.map(\.key))
         return model
     }
 
@@ -159,6 +161,7 @@ extension ObjectModel {
         var writer = FieldWriter()
         write(to: &writer)
         for entry in extra.entries where writer.fields[entry.key] == nil { writer.fields.entries.append(entry) }
+        keyOrder.arrange(&writer.fields)
         return writer.fields
     }
 }
@@ -179,4 +182,28 @@ struct FieldWriter {
     mutating func put(_ key: String, _ value: OrderedFields<Expression>?) { put(key, value.map(Expression.object)) }
     mutating func put(_ key: String, _ value: (some ObjectModel)?) { put(key, value.map { .object($0.fields) }) }
     mutating func put(_ key: String, _ value: [some ObjectModel]?) { put(key, value.map { .array($0.map { .object($0.fields) }) }) }
+}
+
+/// The order an object's keys had in the document it was read from, so that
+/// writing it back gives the same text. Order is presentation, not meaning:
+/// two models that differ only in it are equal.
+public struct KeyOrder: Sendable, Equatable {
+    var keys: [String] = []
+
+    public init() {}
+    init(_ keys: [String]) { self.keys = keys }
+
+    public static func == (lhs: KeyOrder, rhs: KeyOrder) -> Bool { true }
+
+    /// Puts the written members in document order; members the document did
+    /// not have (set since) follow in the writer's order.
+    func arrange(_ fields: inout OrderedFields<Expression>) {
+        guard !keys.isEmpty, fields.entries.count > 1 else { return }
+        var position: [String: Int] = [:]
+        position.reserveCapacity(keys.count)
+        for (index, key) in keys.enumerated() where position[key] == nil { position[key] = index }
+        let ranks = fields.entries.map { position[$0.key] ?? Int.max }
+        if zip(ranks, ranks.dropFirst()).allSatisfy({ $0 <= $1 }) { return }
+        fields.entries = fields.entries.indices.sorted { (ranks[$0], $0) < (ranks[$1], $1) }.map { fields.entries[$0] }
+    }
 }

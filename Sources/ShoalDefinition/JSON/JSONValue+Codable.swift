@@ -1,5 +1,7 @@
 /// Lets `JSONValue` (and so the definition model) travel through any Coder.
-/// Key order survives only where the coder keeps it.
+/// Key order survives only where the coder keeps it, and a number written
+/// `6.0` comes back as `6` from Foundation's JSONDecoder: for text that
+/// round-trips exactly, read with `JSONParser` (as `DefinitionCheck` does).
 extension JSONValue: Codable {
     private struct MemberKey: CodingKey {
         var stringValue: String

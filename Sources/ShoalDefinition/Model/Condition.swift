@@ -108,6 +108,7 @@ public struct ConditionArguments: Sendable, Equatable, ObjectModel {
     public var ifSteps: [Step]
     public var elseSteps: [Step]
     public var extra = OrderedFields<Expression>()
+    public var keyOrder = KeyOrder()
 
     public init(conditions: [Condition], ifSteps: [Step], elseSteps: [Step]) {
         self.conditions = conditions
@@ -132,6 +133,7 @@ public struct ConditionArguments: Sendable, Equatable, ObjectModel {
 public struct FailArguments: Sendable, Equatable, ObjectModel {
     public var errorMessage: Expression?
     public var extra = OrderedFields<Expression>()
+    public var keyOrder = KeyOrder()
 
     public init(errorMessage: Expression) { self.errorMessage = errorMessage }
 

@@ -10,6 +10,7 @@ public struct Parameter: Sendable, Equatable, ObjectModel {
     public var defaultValue: JSONValue?
     public var enumValues: [String]?
     public var extra = OrderedFields<Expression>()
+    public var keyOrder = KeyOrder()
 
     public init(name: String, type: ParameterType, defaultValue: JSONValue? = nil, enumValues: [String]? = nil) {
         self.name = name

@@ -10,6 +10,7 @@ public struct PipelineDefinition: Sendable, Equatable, ObjectModel {
     public var experimentConfig: ExperimentConfigSetting
     public var steps: [Step]
     public var extra = OrderedFields<Expression>()
+    public var keyOrder = KeyOrder()
 
     public init(
         parameters: [Parameter] = [], experimentConfig: ExperimentConfigSetting = .configured(.sdkDefault),

@@ -3,6 +3,7 @@ public struct PipelineExperimentConfig: Sendable, Equatable, ObjectModel {
     public var experimentName: Expression?
     public var trialName: Expression?
     public var extra = OrderedFields<Expression>()
+    public var keyOrder = KeyOrder()
 
     public init(experimentName: Expression?, trialName: Expression?) {
         self.experimentName = experimentName

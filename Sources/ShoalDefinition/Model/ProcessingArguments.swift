@@ -12,6 +12,7 @@ public struct ProcessingArguments: Sendable, Equatable, ObjectModel {
     public var networkConfig: NetworkConfig?
     public var tags: [Tag]?
     public var extra = OrderedFields<Expression>()
+    public var keyOrder = KeyOrder()
 
     public init() {}
 
@@ -43,6 +44,7 @@ public struct ProcessingArguments: Sendable, Equatable, ObjectModel {
 public struct ProcessingResources: Sendable, Equatable, ObjectModel {
     public var clusterConfig: ClusterConfig?
     public var extra = OrderedFields<Expression>()
+    public var keyOrder = KeyOrder()
 
     public init(clusterConfig: ClusterConfig) { self.clusterConfig = clusterConfig }
 
@@ -55,6 +57,7 @@ public struct ClusterConfig: Sendable, Equatable, ObjectModel {
     public var instanceCount: Expression?
     public var volumeSizeInGB: Expression?
     public var extra = OrderedFields<Expression>()
+    public var keyOrder = KeyOrder()
 
     public init(instanceType: Expression, instanceCount: Expression, volumeSizeInGB: Expression) {
         self.instanceType = instanceType
@@ -80,6 +83,7 @@ public struct AppSpecification: Sendable, Equatable, ObjectModel {
     public var containerArguments: [Expression]?
     public var containerEntrypoint: [Expression]?
     public var extra = OrderedFields<Expression>()
+    public var keyOrder = KeyOrder()
 
     public init(imageUri: Expression, containerEntrypoint: [Expression]? = nil, containerArguments: [Expression]? = nil) {
         self.imageUri = imageUri
@@ -105,6 +109,7 @@ public struct ProcessingInput: Sendable, Equatable, ObjectModel {
     public var appManaged: Expression?
     public var s3Input: S3Input?
     public var extra = OrderedFields<Expression>()
+    public var keyOrder = KeyOrder()
 
     public init(inputName: String, s3Input: S3Input, appManaged: Expression? = false) {
         self.inputName = inputName
@@ -133,6 +138,7 @@ public struct S3Input: Sendable, Equatable, ObjectModel {
     public var s3DataDistributionType: Expression?
     public var s3CompressionType: Expression?
     public var extra = OrderedFields<Expression>()
+    public var keyOrder = KeyOrder()
 
     public init(
         s3Uri: Expression, localPath: Expression, s3DataType: Expression = "S3Prefix", s3InputMode: Expression = "File",
@@ -168,6 +174,7 @@ public struct S3Input: Sendable, Equatable, ObjectModel {
 public struct ProcessingOutputConfig: Sendable, Equatable, ObjectModel {
     public var outputs: [ProcessingOutput]?
     public var extra = OrderedFields<Expression>()
+    public var keyOrder = KeyOrder()
 
     public init(outputs: [ProcessingOutput]) { self.outputs = outputs }
 
@@ -186,6 +193,7 @@ public struct ProcessingOutput: Sendable, Equatable, ObjectModel {
     public var appManaged: Expression?
     public var s3Output: S3Output?
     public var extra = OrderedFields<Expression>()
+    public var keyOrder = KeyOrder()
 
     public init(outputName: String, s3Output: S3Output, appManaged: Expression? = false) {
         self.outputName = outputName
@@ -211,6 +219,7 @@ public struct S3Output: Sendable, Equatable, ObjectModel {
     public var localPath: Expression?
     public var s3UploadMode: Expression?
     public var extra = OrderedFields<Expression>()
+    public var keyOrder = KeyOrder()
 
     public init(s3Uri: Expression, localPath: Expression, s3UploadMode: Expression = "EndOfJob") {
         self.s3Uri = s3Uri
@@ -234,6 +243,7 @@ public struct S3Output: Sendable, Equatable, ObjectModel {
 public struct StoppingCondition: Sendable, Equatable, ObjectModel {
     public var maxRuntimeInSeconds: Expression?
     public var extra = OrderedFields<Expression>()
+    public var keyOrder = KeyOrder()
 
     public init(maxRuntimeInSeconds: Expression) { self.maxRuntimeInSeconds = maxRuntimeInSeconds }
 
@@ -246,6 +256,7 @@ public struct NetworkConfig: Sendable, Equatable, ObjectModel {
     public var enableInterContainerTrafficEncryption: Expression?
     public var vpcConfig: VpcConfig?
     public var extra = OrderedFields<Expression>()
+    public var keyOrder = KeyOrder()
 
     public init(enableNetworkIsolation: Expression? = nil, vpcConfig: VpcConfig? = nil) {
         self.enableNetworkIsolation = enableNetworkIsolation
@@ -269,6 +280,7 @@ public struct VpcConfig: Sendable, Equatable, ObjectModel {
     public var securityGroupIds: [Expression]?
     public var subnets: [Expression]?
     public var extra = OrderedFields<Expression>()
+    public var keyOrder = KeyOrder()
 
     public init(securityGroupIds: [Expression], subnets: [Expression]) {
         self.securityGroupIds = securityGroupIds

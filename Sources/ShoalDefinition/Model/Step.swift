@@ -16,6 +16,7 @@ public struct Step: Sendable, Equatable, ObjectModel {
         var functionArn: String? = nil
         var outputParameters: [OutputParameter]? = nil
         var extra: OrderedFields<Expression> = OrderedFields<Expression>()
+        var keyOrder = KeyOrder()
 
         func copy() -> Storage {
             let other = Storage()
@@ -31,6 +32,7 @@ public struct Step: Sendable, Equatable, ObjectModel {
             other.functionArn = functionArn
             other.outputParameters = outputParameters
             other.extra = extra
+            other.keyOrder = keyOrder
             return other
         }
     }
@@ -104,6 +106,11 @@ public struct Step: Sendable, Equatable, ObjectModel {
     public var extra: OrderedFields<Expression> {
         get { storage.extra }
         set { unique().extra = newValue }
+    }
+
+    public var keyOrder: KeyOrder {
+        get { storage.keyOrder }
+        set { unique().keyOrder = newValue }
     }
 
     public static func == (lhs: Step, rhs: Step) -> Bool {

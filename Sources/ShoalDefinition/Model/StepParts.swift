@@ -4,6 +4,7 @@ public struct CacheConfig: Sendable, Equatable, ObjectModel {
     /// ISO 8601 duration as written (`PT1H`, `p30d`).
     public var expireAfter: String?
     public var extra = OrderedFields<Expression>()
+    public var keyOrder = KeyOrder()
 
     public init(enabled: Bool, expireAfter: String? = nil) {
         self.enabled = enabled
@@ -29,6 +30,7 @@ public struct RetryPolicy: Sendable, Equatable, ObjectModel {
     public var maxAttempts: JSONNumber?
     public var expireAfterMin: JSONNumber?
     public var extra = OrderedFields<Expression>()
+    public var keyOrder = KeyOrder()
 
     public init(exceptionTypes: [String], intervalSeconds: Int = 1, backoffRate: Double = 2.0, maxAttempts: Int? = nil, expireAfterMin: Int? = nil) {
         self.exceptionTypes = exceptionTypes
@@ -62,6 +64,7 @@ public struct PropertyFile: Sendable, Equatable, ObjectModel {
     public var outputName: String
     public var filePath: String
     public var extra = OrderedFields<Expression>()
+    public var keyOrder = KeyOrder()
 
     public init(name: String, outputName: String, filePath: String) {
         self.name = name
@@ -91,6 +94,7 @@ public struct OutputParameter: Sendable, Equatable, ObjectModel {
     public var name: String
     public var typeName: String?
     public var extra = OrderedFields<Expression>()
+    public var keyOrder = KeyOrder()
 
     public init(name: String, type: OutputType) {
         self.name = name
@@ -115,6 +119,7 @@ public struct Tag: Sendable, Equatable, ObjectModel {
     public var key: Expression?
     public var value: Expression?
     public var extra = OrderedFields<Expression>()
+    public var keyOrder = KeyOrder()
 
     public init(key: String, value: Expression) {
         self.key = .string(key)

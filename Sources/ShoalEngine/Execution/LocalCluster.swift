@@ -61,9 +61,6 @@ public final class LocalCluster {
         }
     }
 
-    /// Process ids of the workers, for tests that kill one.
-    public var workerProcessIds: [Int32] { workers.map(\.processIdentifier) }
-
     /// Tells the workers to leave, waits briefly, then kills any that linger.
     public func shutdown() {
         guard !workers.isEmpty else { return }
