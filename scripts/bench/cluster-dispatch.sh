@@ -28,12 +28,18 @@ sleep 1
 start=$(date +%s.%N)
 "$shoal" run "$work/dispatch.json" --coordinator "$api" > /dev/null
 end=$(date +%s.%N)
+# Counted from the coordinator's own records: every instance ran, once, and completed.
+instances() { python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from instance where executionId = (select id from execution order by startedAt desc limit 1) and status = ?", (sys.argv[2],)).fetchone()[0])' "$SHOAL_HOME/shoal.sqlite" "$1"; }
+[ "$(instances Completed)" = 2000 ] || { echo "dispatch: $(instances Completed) instances completed, not 2,000" >&2; exit 1; }
 python3 -c "import sys; s=float(sys.argv[2])-float(sys.argv[1]); print(f'dispatch: 2,000 instances of /bin/true on 2 workers over tcp in {s:.2f} s: {2000/s:.0f} instances/s')" "$start" "$end"
 kill $w1 $w2; wait $w1 $w2 2>/dev/null || true
-sleep 4   # the coordinator declares them lost
+# The coordinator declares them lost within its liveness window (3 s).
+for _ in $(seq 100); do [ "$("$shoal" cluster status --coordinator "$api" --output json)" = "[]" ] && break; sleep 0.1; done
+[ "$("$shoal" cluster status --coordinator "$api" --output json)" = "[]" ] || { echo "the workers were not declared lost" >&2; exit 1; }
 "$shoal" run "$work/queued.json" --coordinator "$api" > /dev/null 2>&1 &
 client=$!
-sleep 3
+for _ in $(seq 300); do [ "$(instances InProgress)" = 10000 ] && break; sleep 0.1; done
+[ "$(instances InProgress)" = 10000 ] || { echo "memory: $(instances InProgress) instances queued, not 10,000" >&2; exit 1; }
 rss=$(awk '/VmRSS/ {print $2}' /proc/$coordinator/status)
 echo "memory: coordinator resident set $((rss / 1024)) MiB with 10,000 instances queued and no worker"
 kill $client 2>/dev/null || true

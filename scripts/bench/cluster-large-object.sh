@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark (cluster mode): one 3 GiB object fetched by a `--fetch-data` worker
-# over tcp on loopback and read whole by the job (`wc -c`): the peak resident
-# memory (VmHWM) of the coordinator and of the worker, which must not grow
-# with the object.
+# over tcp on loopback and read whole by the job (`cksum`, whose CRC and byte
+# count must match the stored object's): the peak resident memory (VmHWM) of
+# the coordinator and of the worker, which must not grow with the object.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 mkdir -p "$SHOAL_HOME/objects/b/large"
@@ -11,7 +11,7 @@ python3 - "$work/large.json" <<'PY'
 import json, sys
 step = {"Name": "Read", "Type": "Processing", "Arguments": {
     "ProcessingResources": {"ClusterConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1}},
-    "AppSpecification": {"ImageUri": "sh", "ContainerEntrypoint": ["/bin/sh", "-c", "wc -c < /opt/ml/processing/input/data/big.bin > /opt/ml/processing/out/size"]},
+    "AppSpecification": {"ImageUri": "sh", "ContainerEntrypoint": ["/bin/sh", "-c", "cksum < /opt/ml/processing/input/data/big.bin > /opt/ml/processing/out/size"]},
     "RoleArn": "r",
     "ProcessingInputs": [{"InputName": "data", "S3Input": {"S3Uri": "s3://b/large/big.bin", "LocalPath": "/opt/ml/processing/input/data",
         "S3DataType": "S3Prefix", "S3InputMode": "File"}}],
@@ -28,6 +28,7 @@ sleep 1
 start=$(date +%s.%N)
 timeout 300 "$shoal" run "$work/large.json" --coordinator "$api" > /dev/null || { echo "the run failed; worker log:" >&2; tail -5 "$work/worker.log" >&2; exit 1; }
 end=$(date +%s.%N)
-[ "$(cat "$SHOAL_HOME/objects/b/size/size")" = $((3 << 30)) ] || { echo "the job saw the wrong size" >&2; exit 1; }
+expected=$(cksum < "$SHOAL_HOME/objects/b/large/big.bin")
+[ "$(cat "$SHOAL_HOME/objects/b/size/size")" = "$expected" ] || { echo "the job read '$(cat "$SHOAL_HOME/objects/b/size/size")', the object is '$expected'" >&2; exit 1; }
 peak() { awk '/VmHWM/ {printf "%d", $2 / 1024}' "/proc/$1/status"; }
 echo "large object: 3 GiB fetched and read in $(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$start" "$end") s; peak resident memory: coordinator $(peak $coordinator) MiB, worker $(peak $worker) MiB"

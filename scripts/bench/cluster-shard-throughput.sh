@@ -3,14 +3,18 @@
 # ShardedByS3Key over 2 `--fetch-data` workers joined over tcp on loopback,
 # each instance counting its lines; run with CURVE off, then on, and compared
 # in the same run with bare libzmq (PUSH/PULL of 512 messages of 1 MiB).
-# Two figures per run: delivery (the bytes fetched, over the longer of the two
-# workers' fetch times, as the workers log them) and end to end (`shoal run`
-# from submission to the reply that the execution succeeded: fetch, the job,
-# the small outputs back). The workers' input cache is off: every run ships
+# Two figures per run: delivery (the bytes fetched, over the wall time from the
+# first worker's first request to the last byte either worker received, from
+# the start and length of each fetch the workers log) and end to end (`shoal
+# run` from submission to the reply that the execution succeeded: fetch, the
+# job, the small outputs back). The workers' input cache is off: every run ships
 # the data again. A worker recycles a finished task's input files (writes the
 # next inputs over them): the first run on fresh workers has none yet and is
 # the slowest of the three.
 set -euo pipefail
+# measure runs inside $(…): without this, bash turns errexit off there, and a
+# failed check would only drop that run from the median.
+shopt -s inherit_errexit
 source "$(dirname "$0")/common.sh"
 cc -O2 -o "$work/pushpull" scripts/bench/zmq-pushpull.c -lzmq -lpthread
 mkdir -p "$SHOAL_HOME/objects/b/shards"
@@ -72,12 +76,12 @@ measure() {
     # Each worker ran one instance of this run: its last log line is it.
     python3 - "$start" "$end" "$work/w1-$1.log" "$work/w2-$1.log" <<'PY'
 import re, sys
-fetched, seconds = 0, 0.0
+fetched, first, last = 0, float("inf"), 0.0
 for log in sys.argv[3:]:
-    moved, took = re.findall(r"moved (\d+) bytes in .* \(inputs in ([\d.]+) s;", open(log).read())[-1]
-    fetched, seconds = fetched + int(moved), max(seconds, float(took))
+    moved, took, began = re.findall(r"moved (\d+) bytes in .* \(inputs in ([\d.]+) s from ([\d.]+);", open(log).read())[-1]
+    fetched, first, last = fetched + int(moved), min(first, float(began)), max(last, float(began) + float(took))
 if fetched != 512 * 1048576: sys.exit(f"the workers logged {fetched} bytes fetched")
-print(f"{fetched / 1e6 / seconds:.0f} {512 * 1048576 / 1e6 / (float(sys.argv[2]) - float(sys.argv[1])):.0f}")
+print(f"{fetched / 1e6 / (last - first):.0f} {512 * 1048576 / 1e6 / (float(sys.argv[2]) - float(sys.argv[1])):.0f}")
 PY
   done
   kill "$coordinator" "$w1" "$w2"; wait "$coordinator" "$w1" "$w2" 2>/dev/null || true
@@ -95,6 +99,7 @@ import statistics, sys
 bare, written = float(sys.argv[3]), float(sys.argv[4])
 for name, text in (("CURVE off", sys.argv[1]), ("CURVE on", sys.argv[2])):
     runs = [list(map(float, line.split())) for line in text.splitlines()]
+    if len(runs) != 3: sys.exit(f"{name}: {len(runs)} runs measured, not 3")
     parts = []
     for label, values in (("delivery", [r[0] for r in runs]), ("end to end", [r[1] for r in runs])):
         median = statistics.median(values)

@@ -2,6 +2,8 @@
 # Benchmark (local mode): ShardedByS3Key of 512 MiB in 64 objects to 4 instances on
 # one host, each counting the lines of its share, against one process counting
 # all 64 files. Staging links the objects (no copy), so the ratio is the figure.
+# Every run's four counts must add up to the lines of all 64 files: a sharding
+# that dropped files would otherwise look faster.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 mkdir -p "$work/data"
@@ -40,7 +42,15 @@ def timed(args, runs=5, shell=False):
         subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, shell=shell)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+import glob, os
+expected = sum(open(f, "rb").read().count(b"\n") for f in glob.glob(objects + "/*"))
 single = timed(f"cat {objects}/* | wc -l", shell=True)
 sharded = timed([shoal, "run", path, "--workers", "4"])
+runs = glob.glob(os.path.join(objects, "..", "counts", "*"))
+if len(runs) != 5: sys.exit(f"{len(runs)} runs wrote counts, not 5")
+for run in runs:
+    counts = glob.glob(run + "/lines-algo-*.txt")
+    total = sum(int(open(c).read()) for c in counts)
+    if len(counts) != 4 or total != expected: sys.exit(f"{run}: {len(counts)} counts adding up to {total} lines, not 4 adding up to {expected}")
 print(f"512 MiB in 64 objects: one process {single*1000:.0f} ms; shoal run, 4 sharded instances {sharded*1000:.0f} ms; ratio {sharded/single:.2f}")
 PY

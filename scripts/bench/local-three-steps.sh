@@ -2,7 +2,9 @@
 # Benchmark (local mode): three trivial steps — a processing step writes a JSON
 # file, a condition reads it, a processing step writes "ok" — run by
 # `shoal run` from the shell, end to end including process start. Prints the
-# median and best wall time over RUNS runs (release build).
+# median and best wall time over RUNS runs (release build). Every run must
+# have taken the condition's if branch and written ok.txt: a condition gone
+# False would time a shorter run.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 RUNS=${RUNS:-11}
@@ -27,9 +29,9 @@ check = {"Name": "Check", "Type": "Condition", "Arguments": {"Conditions": [{"Ty
 json.dump({"Version": "2020-12-01", "Parameters": [], "Steps": [write, check]}, open(sys.argv[1], "w"))
 PY
 "$shoal" run "$work/pipeline.json" > /dev/null   # warm the page cache and the home
-python3 - "$RUNS" "$shoal" "$work/pipeline.json" <<'PY'
-import statistics, subprocess, sys, time
-runs, shoal, path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+python3 - "$RUNS" "$shoal" "$work/pipeline.json" "$SHOAL_HOME" <<'PY'
+import glob, statistics, subprocess, sys, time
+runs, shoal, path, home = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 times = []
 for _ in range(runs):
     start = time.perf_counter()
@@ -37,5 +39,7 @@ for _ in range(runs):
     times.append(time.perf_counter() - start)
     if done.returncode != 0:
         sys.exit("shoal run failed")
+oks = [open(f).read() for f in glob.glob(f"{home}/objects/bench/Ok/*/ok.txt")]
+if oks != ["ok\n"] * (runs + 1): sys.exit(f"{len(oks)} runs wrote ok.txt, not {runs + 1}: the third step did not run every time")
 print(f"three steps end to end: median {statistics.median(times)*1000:.0f} ms, best {min(times)*1000:.0f} ms over {runs} runs")
 PY

@@ -56,7 +56,8 @@ final class ShippedJob {
         self.recycled = recycled
     }
 
-    private var fetchStarted = Date()
+    /// When the first request for the inputs went out.
+    private(set) var fetchStarted = Date()
     /// How long the inputs took to arrive, once they have.
     private(set) var fetchSeconds: Double = 0
 
