@@ -47,7 +47,7 @@ let package = Package(
         .target(name: "ShoalTestSupport", path: "Tests/ShoalTestSupport"),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "ShoalDefinitionTests", dependencies: ["ShoalDefinition", "ShoalTestSupport"]),
-        .testTarget(name: "ShoalCLITests", dependencies: ["shoal", "ShoalDefinition", "ShoalCluster", "ZeroMQ", "ShoalTestSupport"]),
+        .testTarget(name: "ShoalCLITests", dependencies: ["shoal", "ShoalDefinition", "ShoalCluster", "ShoalStore", "ZeroMQ", "ShoalTestSupport"]),
         .testTarget(name: "ShoalStoreTests", dependencies: ["ShoalStore", "ShoalTestSupport"]),
         .testTarget(name: "ShoalRuntimeTests", dependencies: ["ShoalRuntime", "shoal-sandbox", "ShoalTestSupport"]),
         .testTarget(name: "ShoalEngineTests", dependencies: ["ShoalEngine", "ShoalCluster", "ShoalStore", "ShoalTestSupport"]),

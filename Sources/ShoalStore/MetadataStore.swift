@@ -97,6 +97,12 @@ public final class MetadataStore: Sendable {
         try pool.write { db in try instance.update(db) }
     }
 
+    /// Updates many attempts in one transaction (a step's instances stopped together).
+    public func update(_ instances: [InstanceRecord]) throws {
+        guard !instances.isEmpty else { return }
+        try pool.write { db in for instance in instances { try instance.update(db) } }
+    }
+
     public func instances(executionId: String, stepName: String? = nil) throws -> [InstanceRecord] {
         try pool.read { db in
             var request = InstanceRecord.filter(Column("executionId") == executionId)

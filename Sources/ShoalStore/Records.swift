@@ -7,7 +7,7 @@ public struct ExecutionRecord: Codable, Sendable, Equatable, FetchableRecord, Pe
 
     public var id: String
     public var pipelineName: String
-    public var status: String
+    public var status: ExecutionStatus
     /// The definition as submitted (JSON text).
     public var definition: String
     /// Every parameter's resolved value, defaults included (JSON object text).
@@ -25,7 +25,7 @@ public struct ExecutionRecord: Codable, Sendable, Equatable, FetchableRecord, Pe
     /// The execution that started this one, for child executions.
     public var parentExecutionId: String?
 
-    public init(id: String, pipelineName: String, status: String, definition: String, parameters: String, startedAt: Date) {
+    public init(id: String, pipelineName: String, status: ExecutionStatus, definition: String, parameters: String, startedAt: Date) {
         self.id = id
         self.pipelineName = pipelineName
         self.status = status
@@ -42,7 +42,7 @@ public struct StepRecord: Codable, Sendable, Equatable, FetchableRecord, Persist
     public var executionId: String
     public var name: String
     public var type: String
-    public var status: String
+    public var status: StepStatus
     public var startedAt: Date?
     public var endedAt: Date?
     public var failureReason: String?
@@ -51,7 +51,7 @@ public struct StepRecord: Codable, Sendable, Equatable, FetchableRecord, Persist
     /// How many times the step's work was attempted (instances re-run after a lost worker count).
     public var attempts: Int
 
-    public init(executionId: String, name: String, type: String, status: String) {
+    public init(executionId: String, name: String, type: String, status: StepStatus) {
         self.executionId = executionId
         self.name = name
         self.type = type
@@ -71,7 +71,7 @@ public struct InstanceRecord: Codable, Sendable, Equatable, FetchableRecord, Mut
     public var instance: Int
     public var attempt: Int
     public var worker: String?
-    public var status: String
+    public var status: InstanceStatus
     public var startedAt: Date?
     public var endedAt: Date?
     public var exitCode: Int?
@@ -84,7 +84,7 @@ public struct InstanceRecord: Codable, Sendable, Equatable, FetchableRecord, Mut
     public var bytesIn: Int?
     public var bytesOut: Int?
 
-    public init(executionId: String, stepName: String, instance: Int, attempt: Int, status: String) {
+    public init(executionId: String, stepName: String, instance: Int, attempt: Int, status: InstanceStatus) {
         self.executionId = executionId
         self.stepName = stepName
         self.instance = instance
@@ -135,7 +135,7 @@ public struct TrialComponentRecord: Codable, Sendable, Equatable, FetchableRecor
     public var instance: Int
     public var experimentName: String?
     public var trialName: String?
-    public var status: String
+    public var status: InstanceStatus
     public var startedAt: Date?
     public var endedAt: Date?
     /// The resolved arguments that matter (JSON object text).
@@ -145,7 +145,7 @@ public struct TrialComponentRecord: Codable, Sendable, Equatable, FetchableRecor
     /// Output URIs (JSON array text), for lineage.
     public var outputs: String
 
-    public init(executionId: String, stepName: String, instance: Int, status: String, parameters: String, inputs: String, outputs: String) {
+    public init(executionId: String, stepName: String, instance: Int, status: InstanceStatus, parameters: String, inputs: String, outputs: String) {
         self.executionId = executionId
         self.stepName = stepName
         self.instance = instance

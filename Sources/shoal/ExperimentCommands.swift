@@ -81,11 +81,11 @@ struct ExperimentsCommand: ParsableCommand {
             try output.emit(
                 header: ["TRIAL", "STATUS", "STARTED"] + shown,
                 rows: trials.map { trial in
-                    [trial.execution.trialName ?? trial.execution.id, trial.execution.status, Formatting.time(trial.execution.startedAt)]
+                    [trial.execution.trialName ?? trial.execution.id, trial.execution.status.rawValue, Formatting.time(trial.execution.startedAt)]
                         + shown.map { trial.metrics[$0].map { String(format: "%g", $0) } ?? "-" }
                 },
                 json: trials.map {
-                    Entry(trial: $0.execution.trialName ?? $0.execution.id, execution: $0.execution.id, status: $0.execution.status,
+                    Entry(trial: $0.execution.trialName ?? $0.execution.id, execution: $0.execution.id, status: $0.execution.status.rawValue,
                           startedAt: Formatting.iso($0.execution.startedAt), metrics: $0.metrics)
                 }
             )
@@ -124,12 +124,12 @@ struct TrialsCommand: ParsableCommand {
             try output.emit(
                 header: ["STEP", "HOST", "STATUS", "ELAPSED", "METRICS"],
                 rows: components.map { component, metrics in
-                    [component.stepName, "algo-\(component.instance)", component.status, Formatting.duration(from: component.startedAt, to: component.endedAt),
+                    [component.stepName, "algo-\(component.instance)", component.status.rawValue, Formatting.duration(from: component.startedAt, to: component.endedAt),
                      metrics.map { "\($0.name)=\(String(format: "%g", $0.value))" }.joined(separator: " ")]
                 },
                 json: components.map { component, metrics in
                     Entry(
-                        step: component.stepName, host: "algo-\(component.instance)", status: component.status,
+                        step: component.stepName, host: "algo-\(component.instance)", status: component.status.rawValue,
                         startedAt: component.startedAt.map(Formatting.iso), endedAt: component.endedAt.map(Formatting.iso),
                         parameters: (try? JSONParser.parse(component.parameters)) ?? .null,
                         inputs: (try? JSONParser.parse(component.inputs)) ?? .null, outputs: (try? JSONParser.parse(component.outputs)) ?? .null,

@@ -26,7 +26,7 @@ struct ExecutionsCommand: ParsableCommand {
             case .json: try printJSON(executions.map(ExecutionSummary.init))
             case .text:
                 print(Formatting.table(["ID", "PIPELINE", "STATUS", "STARTED", "ELAPSED"], executions.map {
-                    [$0.id, $0.pipelineName, $0.status, Formatting.time($0.startedAt), Formatting.duration(from: $0.startedAt, to: $0.endedAt)]
+                    [$0.id, $0.pipelineName, $0.status.rawValue, Formatting.time($0.startedAt), Formatting.duration(from: $0.startedAt, to: $0.endedAt)]
                 }))
             }
         }
@@ -46,7 +46,7 @@ struct ExecutionsCommand: ParsableCommand {
             case .text:
                 print("Execution:  \(execution.id)")
                 print("Pipeline:   \(execution.pipelineName)" + (execution.pipelineVersion.map { " (version \($0))" } ?? ""))
-                print("Status:     \(execution.status)")
+                print("Status:     \(execution.status.rawValue)")
                 print("Started:    \(Formatting.time(execution.startedAt))")
                 print("Ended:      \(Formatting.time(execution.endedAt))")
                 print("Parameters: \(execution.parameters)")
@@ -72,7 +72,7 @@ struct ExecutionSummary: Encodable {
     init(_ record: ExecutionRecord) {
         id = record.id
         pipeline = record.pipelineName
-        status = record.status
+        status = record.status.rawValue
         startedAt = record.startedAt
         endedAt = record.endedAt
         failureReason = record.failureReason
@@ -113,14 +113,14 @@ struct StepsCommand: ParsableCommand {
         case .json:
             try printJSON(steps.map { step in
                 StepSummary(
-                    name: step.name, type: step.type, status: step.status, startedAt: step.startedAt, endedAt: step.endedAt,
+                    name: step.name, type: step.type, status: step.status.rawValue, startedAt: step.startedAt, endedAt: step.endedAt,
                     attempts: step.attempts, failureReason: step.failureReason,
                     properties: step.properties.flatMap { try? JSONParser.parse($0) }
                 )
             })
         case .text:
             print(Formatting.table(["STEP", "TYPE", "STATUS", "STARTED", "ELAPSED", "REASON"], steps.map {
-                [$0.name, $0.type, $0.status, Formatting.time($0.startedAt), Formatting.duration(from: $0.startedAt, to: $0.endedAt), $0.failureReason ?? ""]
+                [$0.name, $0.type, $0.status.rawValue, Formatting.time($0.startedAt), Formatting.duration(from: $0.startedAt, to: $0.endedAt), $0.failureReason ?? ""]
             }))
         }
     }
@@ -162,7 +162,7 @@ struct LogsCommand: ParsableCommand {
             }
             guard follow else { return }
             let status = try store.metadata.steps(executionId: id).first { $0.name == step }?.status
-            if status != "Executing" && status != "Pending" { return }
+            if status != .executing && status != .pending { return }
             usleep(200_000)
         }
     }
@@ -186,9 +186,9 @@ struct StopCommand: ParsableCommand {
         }
         let store = try home.open()
         guard var execution = try store.metadata.execution(id: id) else { throw CommandFailure("no execution '\(id)'") }
-        guard execution.status == "Executing" else { throw CommandFailure("execution '\(id)' is \(execution.status), not running") }
-        execution.status = "Stopping"
+        guard execution.status == .executing else { throw CommandFailure("execution '\(id)' is \(execution.status.rawValue), not running") }
+        execution.status = .stopping
         try store.metadata.update(execution)
-        print("execution \(id) Stopping")
+        print("execution \(id) \(execution.status.rawValue)")
     }
 }

@@ -128,10 +128,10 @@ struct RunCommand: ParsableCommand {
             // `shoal stop` from another terminal marks the execution Stopping.
             guard Date().timeIntervalSince(lastCheck) > 0.5 else { return false }
             lastCheck = Date()
-            return (try? store.metadata.execution(id: runner.executionId))?.status == "Stopping"
+            return (try? store.metadata.execution(id: runner.executionId))?.status == .stopping
         }
         printer.summary(record, steps: (try? store.metadata.steps(executionId: record.id)) ?? [])
-        if record.status != "Succeeded" { throw ExitCode(1) }
+        if record.status != .succeeded { throw ExitCode(1) }
     }
 }
 
@@ -184,7 +184,7 @@ extension RunCommand {
         let printer = ProgressPrinter()
         printer.show(.started(executionId: id, pipeline: submission.pipelineName, steps: 0))
         Interrupt.install()
-        var seen: [String: String] = [:]
+        var seen: [String: StepStatus] = [:]
         var stopSent = false
         var fingerprint: String?
         while true {
@@ -199,16 +199,23 @@ extension RunCommand {
             // Unchanged: the wait ran out, or a busy coordinator answered at once; don't spin.
             if status.fingerprint == fingerprint { usleep(100_000) }
             fingerprint = status.fingerprint
-            for step in status.steps where seen[step.name] != step.status && step.status != "Pending" {
-                seen[step.name] = step.status
-                printer.show(.step(name: step.name, type: step.type, status: step.status, detail: step.failureReason))
+            for step in status.steps {
+                guard let stepStatus = StepStatus(rawValue: step.status) else {
+                    throw CommandFailure("the coordinator reported step \(step.name) as '\(step.status.prefix(32))', which is no step status")
+                }
+                guard seen[step.name] != stepStatus && stepStatus != .pending else { continue }
+                seen[step.name] = stepStatus
+                printer.show(.step(name: step.name, type: step.type, status: stepStatus, detail: step.failureReason))
             }
-            if !["Executing", "Stopping"].contains(status.status) {
-                guard status.status == "Succeeded" else {
-                    printError("execution \(id) \(status.status)" + (status.failureReason.map { ": \($0)" } ?? ""))
+            guard let executionStatus = ExecutionStatus(rawValue: status.status) else {
+                throw CommandFailure("the coordinator reported execution \(id) as '\(status.status.prefix(32))', which is no execution status")
+            }
+            if !executionStatus.isRunning {
+                guard executionStatus == .succeeded else {
+                    printError("execution \(id) \(executionStatus.rawValue)" + (status.failureReason.map { ": \($0)" } ?? ""))
                     throw ExitCode(1)
                 }
-                print("execution \(id) Succeeded")
+                print("execution \(id) \(executionStatus.rawValue)")
                 return
             }
         }

@@ -1,5 +1,6 @@
 import Foundation
 import ShoalDefinition
+import ShoalStore
 import ShoalTestSupport
 import Testing
 
@@ -54,6 +55,11 @@ import Testing
         #expect(!runner.isRunning, "the run ended within 10 s of the stop")
         #expect(runner.terminationStatus == 1)
         #expect(try home.latestSteps().map { $0["status"] as? String } == ["Stopped", "NotRun"])
+        // The attempt that was running ends with its step, not left InProgress.
+        let attempts = try MetadataStore(path: home.url.appendingPathComponent("shoal.sqlite").path).instances(executionId: execution)
+        #expect(attempts.map(\.status) == [.stopped])
+        #expect(attempts.first?.endedAt != nil)
+        #expect(attempts.first?.failureReason == "step Long ended (Stopped) while this attempt ran")
         let describe = try home.shoal(["executions", "describe", execution, "--output", "json"])
         #expect(describe.stdout.contains("\"status\" : \"Stopped\""))
     }

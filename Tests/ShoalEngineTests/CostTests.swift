@@ -11,11 +11,11 @@ import Testing
         let store = try MetadataStore(path: folder.appendingPathComponent("shoal.sqlite").path)
         let start = Date(timeIntervalSince1970: 1_764_000_000) // 2025-11-24
         for pipeline in ["P1", "P2"] {
-            try store.insert(ExecutionRecord(id: "e-\(pipeline)", pipelineName: pipeline, status: "Succeeded", definition: "{}", parameters: "{}", startedAt: start), steps: [])
+            try store.insert(ExecutionRecord(id: "e-\(pipeline)", pipelineName: pipeline, status: .succeeded, definition: "{}", parameters: "{}", startedAt: start), steps: [])
         }
         let types = ["ml.m5.large", "ml.m5.xlarge", "ml.c5.2xlarge", "ml.unknown"]
         for index in 0..<count {
-            var instance = InstanceRecord(executionId: index % 3 == 0 ? "e-P1" : "e-P2", stepName: "S\(index % 4)", instance: index, attempt: 1, status: "Completed")
+            var instance = InstanceRecord(executionId: index % 3 == 0 ? "e-P1" : "e-P2", stepName: "S\(index % 4)", instance: index, attempt: 1, status: .completed)
             instance.startedAt = start.addingTimeInterval(Double(index % 5) * 86_400 + Double(index))
             instance.endedAt = instance.startedAt!.addingTimeInterval(100)
             instance.wallSeconds = 37.3 + Double(index % 7) * 13.7

@@ -1,5 +1,6 @@
 import Foundation
 import ShoalStore
+import ShoalTestSupport
 import Testing
 
 @Suite struct S3URITests {
@@ -49,12 +50,12 @@ import Testing
         let path = folder.appendingPathComponent("shoal.sqlite").path
         do {
             let store = try MetadataStore(path: path)
-            let execution = ExecutionRecord(id: "e1", pipelineName: "P", status: "Executing", definition: "{}", parameters: "{}", startedAt: Date())
-            try store.insert(execution, steps: [StepRecord(executionId: "e1", name: "B", type: "Fail", status: "Pending"), StepRecord(executionId: "e1", name: "A", type: "Lambda", status: "Pending")])
-            var instance = InstanceRecord(executionId: "e1", stepName: "A", instance: 1, attempt: 1, status: "InProgress")
+            let execution = ExecutionRecord(id: "e1", pipelineName: "P", status: .executing, definition: "{}", parameters: "{}", startedAt: Date())
+            try store.insert(execution, steps: [StepRecord(executionId: "e1", name: "B", type: "Fail", status: .pending), StepRecord(executionId: "e1", name: "A", type: "Lambda", status: .pending)])
+            var instance = InstanceRecord(executionId: "e1", stepName: "A", instance: 1, attempt: 1, status: .inProgress)
             try store.insert(&instance)
             #expect(instance.id != nil)
-            var duplicate = InstanceRecord(executionId: "e1", stepName: "A", instance: 1, attempt: 1, status: "InProgress")
+            var duplicate = InstanceRecord(executionId: "e1", stepName: "A", instance: 1, attempt: 1, status: .inProgress)
             var refused = false
             do { try store.insert(&duplicate) } catch { refused = true }
             #expect(refused, "one record per instance attempt")
@@ -65,5 +66,35 @@ import Testing
         #expect(try reopened.steps(executionId: "e1").map(\.name) == ["B", "A"])
         #expect(try reopened.instances(executionId: "e1").count == 1)
         #expect(FileManager.default.fileExists(atPath: path + "-wal"), "WAL mode")
+    }
+
+    /// Statuses are stored as SageMaker names them and read back as types; a row
+    /// holding anything else is refused with an error, never read as some status.
+    @Test func statusesAreStoredByNameAndAnUnknownOneIsAnError() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-status-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let path = folder.appendingPathComponent("shoal.sqlite").path
+        let store = try MetadataStore(path: path)
+        try store.insert(
+            ExecutionRecord(id: "e1", pipelineName: "P", status: .stopping, definition: "{}", parameters: "{}", startedAt: Date()),
+            steps: [StepRecord(executionId: "e1", name: "A", type: "Lambda", status: .notRun)]
+        )
+        var instance = InstanceRecord(executionId: "e1", stepName: "A", instance: 1, attempt: 1, status: .lost)
+        try store.insert(&instance)
+        let sqlite = { (statement: String) throws -> String in
+            let outcome = try ShoalProcess.run(
+                executable: URL(fileURLWithPath: "/usr/bin/env"),
+                ["python3", "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); r = c.execute(sys.argv[2]).fetchall(); c.commit(); print(r)", path, statement]
+            )
+            return outcome.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        #expect(try sqlite("select e.status, s.status, i.status from execution e, step s, instance i") == "[('Stopping', 'NotRun', 'Lost')]")
+        #expect(try store.execution(id: "e1")?.status == .stopping)
+        #expect(try store.steps(executionId: "e1").first?.status == .notRun)
+        #expect(try store.instances(executionId: "e1").first?.status == .lost)
+        _ = try sqlite("update execution set status = 'Bogus'")
+        let error = #expect(throws: (any Error).self) { try store.execution(id: "e1") }
+        #expect("\(error.map { "\($0)" } ?? "")".contains("Bogus"), "\(String(describing: error))")
     }
 }

@@ -52,7 +52,7 @@ public final class CoordinatorService {
             // `shoal stop ID` on this host marks the execution Stopping in the shared database.
             if Date().timeIntervalSince(lastStopCheck) > 0.5 {
                 lastStopCheck = Date()
-                for (id, runner) in runners where (try? home.metadata.execution(id: id))?.status == "Stopping" { runner.requestStop() }
+                for (id, runner) in runners where (try? home.metadata.execution(id: id))?.status == .stopping { runner.requestStop() }
             }
             for (id, runner) in runners {
                 try runner.advance()
@@ -60,7 +60,7 @@ public final class CoordinatorService {
                     let record = try runner.finish()
                     runners[id] = nil
                     lastWatchCheck = .distantPast
-                    log("execution \(id) of \(record.pipelineName) \(record.status)" + (record.failureReason.map { ": \($0)" } ?? ""))
+                    log("execution \(id) of \(record.pipelineName) \(record.status.rawValue)" + (record.failureReason.map { ": \($0)" } ?? ""))
                 }
             }
             // Each check reads the database, so checks are spaced even while events pour in.
@@ -158,8 +158,8 @@ public final class CoordinatorService {
     private func status(_ id: String) throws -> ApiMessage.ExecutionStatusReply {
         guard let record = try home.metadata.execution(id: id) else { throw ApiRefusal(description: "no execution '\(id)'") }
         return .init(
-            executionId: id, status: record.status, failureReason: record.failureReason,
-            steps: try home.metadata.steps(executionId: id).map { .init(name: $0.name, type: $0.type, status: $0.status, failureReason: $0.failureReason) }
+            executionId: id, status: record.status.rawValue, failureReason: record.failureReason,
+            steps: try home.metadata.steps(executionId: id).map { .init(name: $0.name, type: $0.type, status: $0.status.rawValue, failureReason: $0.failureReason) }
         )
     }
 

@@ -153,12 +153,12 @@ extension ExecutionRunner {
             map.running -= 1
             let (outputs, errors) = child.gather(map.arguments.outputs)
             var entry: OrderedFields<JSONValue> = [
-                "index": .number(.int(item)), "item": map.items[item], "status": .string(record.status), "executionId": .string(record.id),
+                "index": .number(.int(item)), "item": map.items[item], "status": .string(record.status.rawValue), "executionId": .string(record.id),
                 "outputs": .object(outputs),
             ]
             if !errors.isEmpty { entry["outputErrors"] = .object(errors) }
             if let reason = record.failureReason { entry["failureReason"] = .string(reason) }
-            record.status == "Succeeded" ? (map.succeeded += 1) : (map.failed += 1)
+            record.status == .succeeded ? (map.succeeded += 1) : (map.failed += 1)
             map.results[item] = .object(entry)
         }
         // MaxConcurrency counts items; a batch of function items counts as its size.
@@ -210,7 +210,7 @@ extension ExecutionRunner {
                 map.running -= 1
                 map.failed += 1
                 map.results[item] = .object([
-                    "index": .number(.int(item)), "item": map.items[item], "status": "Failed", "failureReason": .string("\(error)"), "outputs": .object([:]),
+                    "index": .number(.int(item)), "item": map.items[item], "status": .string(ExecutionStatus.failed.rawValue), "failureReason": .string("\(error)"), "outputs": .object([:]),
                 ])
             }
         }
@@ -227,10 +227,10 @@ extension ExecutionRunner {
                 let value = try JSONParser.parse(reply.result ?? "null")
                 // Without declared outputs the whole returned value is kept.
                 entry["outputs"] = declared.isEmpty ? value : .object(try LambdaOutputs.cast(result: value, declared: declared))
-                entry["status"] = "Succeeded"
+                entry["status"] = .string(ExecutionStatus.succeeded.rawValue)
                 map.succeeded += 1
             } catch {
-                entry["status"] = "Failed"
+                entry["status"] = .string(ExecutionStatus.failed.rawValue)
                 entry["failureReason"] = .string("\(error)")
                 map.failed += 1
             }

@@ -72,7 +72,7 @@ public final class ExecutionRunner {
         upstream = Array(repeating: [], count: graph.nodes.count)
         for edge in graph.edges { upstream[edge.to].append(edge) }
         record = ExecutionRecord(
-            id: executionId, pipelineName: options.pipelineName, status: ExecutionStatus.executing.rawValue,
+            id: executionId, pipelineName: options.pipelineName, status: .executing,
             definition: definition.jsonText(), parameters: JSONWriter.string(.object(parameters)), startedAt: startedAt
         )
         record.tags = JSONWriter.string(.object(OrderedFields(options.tags.map { ($0.key, JSONValue.string($0.value)) })))
@@ -118,7 +118,7 @@ public final class ExecutionRunner {
         try checkChildPipelines()
         try resolveExperimentConfig()
         try home.metadata.insert(record, steps: steps.map { run in
-            StepRecord(executionId: executionId, name: run.node.name, type: run.node.typeName, status: StepStatus.pending.rawValue)
+            StepRecord(executionId: executionId, name: run.node.name, type: run.node.typeName, status: .pending)
         })
         progress(.started(executionId: executionId, pipeline: options.pipelineName, steps: steps.count))
     }
@@ -224,7 +224,7 @@ public final class ExecutionRunner {
         run.status = .executing
         run.startedAt = Date()
         try save(run)
-        progress(.step(name: run.node.name, type: run.node.typeName, status: StepStatus.executing.rawValue, detail: nil))
+        progress(.step(name: run.node.name, type: run.node.typeName, status: .executing, detail: nil))
         guard let step = run.step else { return try end(index, .failed, reason: "the step could not be read from the definition") }
         let evaluator = Evaluator(scope: scope(for: step))
         do {
@@ -260,19 +260,31 @@ public final class ExecutionRunner {
             succeededProperties[run.node.name] = run.properties
             succeededPropertyFiles[run.node.name] = run.step?.propertyFiles ?? []
         }
-        for key in run.openTasks { endpoint.cancel(key); tasks[key] = nil }
+        // Attempts still running end with their step; each held its slot until now.
+        var stopped: [InstanceRecord] = []
+        let now = Date()
+        for key in run.openTasks {
+            endpoint.cancel(key)
+            guard var record = tasks.removeValue(forKey: key)?.record else { continue }
+            record.status = .stopped
+            record.endedAt = now
+            record.wallSeconds = now.timeIntervalSince(record.startedAt ?? now)
+            record.failureReason = "step \(run.node.name) ended (\(status.rawValue)) while this attempt ran"
+            stopped.append(record)
+        }
         run.openTasks.removeAll()
+        try home.metadata.update(stopped)
         if let map = run.map {
             for child in map.children.values { try child.stopNow() }
             map.children.removeAll()
         }
         try save(run)
         if status == .failed && failure == nil { failure = (run.node.name, reason ?? "failed") }
-        progress(.step(name: run.node.name, type: run.node.typeName, status: status.rawValue, detail: reason ?? detail))
+        progress(.step(name: run.node.name, type: run.node.typeName, status: status, detail: reason ?? detail))
     }
 
     private func save(_ run: StepRun) throws {
-        var stepRecord = StepRecord(executionId: executionId, name: run.node.name, type: run.node.typeName, status: run.status.rawValue)
+        var stepRecord = StepRecord(executionId: executionId, name: run.node.name, type: run.node.typeName, status: run.status)
         stepRecord.startedAt = run.startedAt
         stepRecord.endedAt = run.endedAt
         stepRecord.failureReason = run.failureReason.map { String($0.prefix(1024)) }
@@ -379,7 +391,7 @@ public final class ExecutionRunner {
             return try end(index, .failed, reason: "\(error)")
         }
         var properties = plan.request
-        properties["ProcessingJobStatus"] = "Completed"
+        properties["ProcessingJobStatus"] = .string(InstanceStatus.completed.rawValue)
         if let message = run.completed[1]?.exitMessage { properties["ExitMessage"] = .string(message) }
         properties["ProcessingStartTime"] = .string(Identifiers.timestamp(run.startedAt ?? Date()))
         properties["ProcessingEndTime"] = .string(Identifiers.timestamp(Date()))
@@ -411,7 +423,7 @@ public final class ExecutionRunner {
         let key = TaskKey(taskId: "\(executionId)/\(run.node.name)/\(label)", attempt: attempt)
         var task = task
         if case let .processing(spec, _) = task { task = .processing(spec: spec, outputStaging: stagingFolder(index, host: instance, attempt: attempt)) }
-        var instanceRecord = InstanceRecord(executionId: executionId, stepName: run.node.name, instance: instance, attempt: attempt, status: "InProgress")
+        var instanceRecord = InstanceRecord(executionId: executionId, stepName: run.node.name, instance: instance, attempt: attempt, status: .inProgress)
         instanceRecord.startedAt = Date()
         switch task {
         case let .processing(spec, _):
@@ -444,7 +456,7 @@ public final class ExecutionRunner {
             owner.record.endedAt = Date()
             switch finished.result {
             case let .processing(outcome):
-                owner.record.status = outcome.status.rawValue
+                owner.record.status = outcome.status == .completed ? .completed : .failed
                 owner.record.exitCode = outcome.exitCode
                 owner.record.failureReason = outcome.failureReason
                 owner.record.cpuSeconds = outcome.cpuSeconds
@@ -456,7 +468,7 @@ public final class ExecutionRunner {
                 try finishInstance(owner.step, host: owner.instance, outcome: outcome)
             case let .lambda(replies, seconds):
                 let failures = replies.filter { $0.error != nil }.count
-                owner.record.status = failures == 0 ? "Completed" : "Failed"
+                owner.record.status = failures == 0 ? .completed : .failed
                 owner.record.failureReason = replies.first { $0.error != nil }?.error.map { failures > 1 ? "\($0) (and \(failures - 1) more)" : $0 }
                 owner.record.wallSeconds = seconds
                 owner.record.bytesOut = replies.reduce(0) { $0 + ($1.result?.utf8.count ?? 0) }
@@ -476,12 +488,12 @@ public final class ExecutionRunner {
                 }
                 try finishLambda(owner.step, result: reply.result, error: reply.error)
             case let .rejected(reason):
-                owner.record.status = "Failed"
+                owner.record.status = .failed
                 owner.record.failureReason = reason
                 try home.metadata.update(owner.record)
                 try end(owner.step, .failed, reason: "algo-\(owner.instance): \(reason)")
             case let .interrupted(reason):
-                owner.record.status = "Interrupted"
+                owner.record.status = .interrupted
                 owner.record.endedAt = Date()
                 owner.record.failureReason = reason
                 try home.metadata.update(owner.record)
@@ -492,7 +504,7 @@ public final class ExecutionRunner {
                 guard var owner = tasks.removeValue(forKey: key) else { continue }
                 let run = steps[owner.step]
                 run.openTasks.remove(key)
-                owner.record.status = "Lost"
+                owner.record.status = .lost
                 owner.record.endedAt = Date()
                 // The slot was held until the loss was noticed; that is what it cost.
                 owner.record.wallSeconds = owner.record.endedAt!.timeIntervalSince(owner.record.startedAt ?? owner.record.endedAt!)
@@ -558,7 +570,7 @@ public final class ExecutionRunner {
             try end(index, .notRun, reason: reason)
         }
         let status: ExecutionStatus = stopping ? .stopped : (failure == nil ? .succeeded : .failed)
-        record.status = status.rawValue
+        record.status = status
         record.endedAt = Date()
         if let failure {
             let failedStep = steps.first { $0.node.name == failure.step }
@@ -568,7 +580,7 @@ public final class ExecutionRunner {
         }
         try home.metadata.update(record)
         try? FileManager.default.removeItem(atPath: home.root.appendingPathComponent("staging/\(executionId)").path)
-        progress(.finished(status: status.rawValue, reason: record.failureReason))
+        progress(.finished(status: status, reason: record.failureReason))
         return record
     }
 
@@ -602,7 +614,7 @@ public final class ExecutionRunner {
     // MARK: Run components
 
     private func recordComponent(
-        _ index: Int, instance: Int, status: String, started: Date?, parameters: OrderedFields<JSONValue>,
+        _ index: Int, instance: Int, status: InstanceStatus, started: Date?, parameters: OrderedFields<JSONValue>,
         inputs: [String], outputs: [String], metrics: [(name: String, value: Double)]
     ) {
         var component = TrialComponentRecord(
@@ -642,7 +654,7 @@ public final class ExecutionRunner {
             }
         }
         recordComponent(
-            index, instance: host, status: outcome.status.rawValue, started: started, parameters: parameters,
+            index, instance: host, status: outcome.status == .completed ? .completed : .failed, started: started, parameters: parameters,
             inputs: inputs, outputs: outputs, metrics: metrics
         )
     }
