@@ -30,6 +30,30 @@ import Testing
         return try #require(errors.first)
     }
 
+    /// D7: two outputs in one folder used to pass and fail at run time ("cannot move …").
+    @Test(arguments: [
+        ("/opt/ml/processing/report/", "both use LocalPath '/opt/ml/processing/report/'"),
+        ("/opt/ml/processing/report/sub", "use LocalPaths '/opt/ml/processing/report' and '/opt/ml/processing/report/sub', one inside the other"),
+    ])
+    func outputsSharingAFolderAreRefused(second: String, how: String) throws {
+        let outputs = """
+            "ProcessingOutputConfig": {"Outputs": [{"OutputName": "report", "AppManaged": false,
+                "S3Output": {"S3Uri": "s3://b/out", "LocalPath": "/opt/ml/processing/report", "S3UploadMode": "EndOfJob"}}]}}
+            """
+        let shared = Self.processingArguments.replacingOccurrences(of: outputs, with: """
+            "ProcessingOutputConfig": {"Outputs": [{"OutputName": "report", "AppManaged": false,
+                "S3Output": {"S3Uri": "s3://b/out", "LocalPath": "/opt/ml/processing/report", "S3UploadMode": "EndOfJob"}},
+                {"OutputName": "extra", "AppManaged": false,
+                "S3Output": {"S3Uri": "s3://b/extra", "LocalPath": "\(second)", "S3UploadMode": "EndOfJob"}}]}}
+            """)
+        #expect(shared != Self.processingArguments)
+        let step = #"{"Name": "Write", "Type": "Processing", "Arguments": \#(shared)}"#
+        let error = try Self.onlyError(Self.document(steps: [step]))
+        #expect(error.code == "duplicate-path")
+        #expect(error.path == "$.Steps[0].Arguments.ProcessingOutputConfig.Outputs[1].S3Output.LocalPath")
+        #expect(error.message == "Outputs 'report' and 'extra' of step 'Write' \(how); each output needs a folder of its own.")
+    }
+
     @Test func propertyTheStepTypeDoesNotExposeIsRefused() throws {
         let consumer = #"{"Name": "Use", "Type": "Fail", "Arguments": {"ErrorMessage": {"Get": "Steps.Make.ProcessingOutputConfig.Outputs['report'].S3Output.Uri"}}}"#
         let error = try Self.onlyError(Self.document(steps: [Self.processing("Make"), consumer]))

@@ -131,6 +131,9 @@ struct ProcessingChecks {
             collector.error("out-of-range", outputsPath, "A processing job has at most \(Limits.maxProcessingOutputs) outputs; step '\(step.name)' has \(outputs.count).")
         }
         var names: [String] = []
+        // Each output is a folder of its own, committed on its own: two outputs
+        // sharing one, or one inside another, would move the same files twice.
+        var folders: [(folder: String, name: String)] = []
         for (index, output) in outputs.enumerated() {
             let outputPath = outputsPath.index(index)
             if let name = output.outputName {
@@ -149,6 +152,15 @@ struct ProcessingChecks {
             let s3Path = outputPath.key("S3Output")
             checkURI(s3.s3Uri, at: s3Path.key("S3Uri"))
             checkLocalPath(s3.localPath, at: s3Path.key("LocalPath"))
+            if case let .string(text)? = s3.localPath {
+                let folder = text.hasSuffix("/") ? String(text.dropLast()) : text
+                let name = output.outputName ?? "#\(index)"
+                if let other = folders.first(where: { $0.folder == folder || folder.hasPrefix($0.folder + "/") || $0.folder.hasPrefix(folder + "/") }) {
+                    let how = other.folder == folder ? "both use LocalPath '\(text)'" : "use LocalPaths '\(other.folder)' and '\(folder)', one inside the other"
+                    collector.error("duplicate-path", s3Path.key("LocalPath"), "Outputs '\(other.name)' and '\(name)' of step '\(step.name)' \(how); each output needs a folder of its own.")
+                }
+                folders.append((folder, name))
+            }
             checkChoice(s3.s3UploadMode, "S3UploadMode", ["EndOfJob", "Continuous"], at: s3Path.key("S3UploadMode"))
         }
         return names
