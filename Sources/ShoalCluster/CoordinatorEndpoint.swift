@@ -128,6 +128,10 @@ public final class CoordinatorEndpoint {
             return
         }
         if case let .register(hello) = message {
+            if let refusal = hello.refusal {
+                diagnostics("refused the registration from \(peerName(identity)): \(refusal)")
+                return
+            }
             let forgotten = registry.register(identity: identity, hello, now: now)
             send(.welcome(Welcome(heartbeatMilliseconds: Int(heartbeatInterval * 1000), livenessMilliseconds: Int(registry.liveness * 1000))), to: identity)
             events.append(.workerJoined(id: hello.workerId, host: hello.host, slots: hello.slots))

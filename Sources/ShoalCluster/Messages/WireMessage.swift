@@ -55,6 +55,29 @@ public struct Register: Codable, Sendable, Equatable {
         self.version = version
         self.labels = labels
     }
+
+    public static let slotRange = 1...1024
+    public static let maxNameBytes = 128
+    public static let maxLabelKeys = 32
+    public static let maxLabelValues = 16
+
+    /// Why a coordinator must refuse this registration, or nil: a worker's
+    /// names end up in logs, listings and placement, so each is bounded.
+    public var refusal: String? {
+        func bad(_ text: String) -> Bool { text.isEmpty || text.utf8.count > Self.maxNameBytes || text.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F } }
+        if bad(workerId) { return "a worker id must be 1 to \(Self.maxNameBytes) bytes without control characters" }
+        if bad(host) { return "worker \(workerId): a host name must be 1 to \(Self.maxNameBytes) bytes without control characters" }
+        if bad(version) { return "worker \(workerId): a version must be 1 to \(Self.maxNameBytes) bytes without control characters" }
+        if !Self.slotRange.contains(slots) { return "worker \(workerId): \(slots) slots; a worker has \(Self.slotRange.lowerBound) to \(Self.slotRange.upperBound)" }
+        let labels = labels ?? [:]
+        if labels.count > Self.maxLabelKeys { return "worker \(workerId): \(labels.count) label keys; at most \(Self.maxLabelKeys)" }
+        for (key, values) in labels {
+            if bad(key) || values.isEmpty || values.count > Self.maxLabelValues || values.contains(where: bad) {
+                return "worker \(workerId): label '\(key.prefix(Self.maxNameBytes))' needs 1 to \(Self.maxLabelValues) values of 1 to \(Self.maxNameBytes) bytes"
+            }
+        }
+        return nil
+    }
 }
 
 public struct Welcome: Codable, Sendable, Equatable {

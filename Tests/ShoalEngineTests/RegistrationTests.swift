@@ -1,0 +1,48 @@
+import Foundation
+import ShoalCluster
+import Testing
+import ZeroMQ
+
+/// Lines a coordinator endpoint logs, gathered from its diagnostics closure.
+final class DiagnosticLines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    func append(_ line: String) { lock.withLock { lines.append(line) } }
+    var all: [String] { lock.withLock { lines } }
+}
+
+/// D6: a real coordinator endpoint on loopback, sent registrations out of
+/// bounds by a real DEALER: each is refused, named, and never becomes a worker.
+@Suite struct RegistrationTests {
+    @Test func registrationsOutOfBoundsAreRefusedAndAValidOneJoins() throws {
+        let lines = DiagnosticLines()
+        let context = try Context()
+        let endpoint = try CoordinatorEndpoint(bind: "tcp://127.0.0.1:*", context: context, diagnostics: { lines.append($0) })
+        let peer = try context.socket(.dealer)
+        defer { peer.close() }
+        try peer.setOption(.linger, 0)
+        try peer.setRoutingId(Array("forger".utf8))
+        try peer.connect(endpoint.endpoint)
+        let bad: [(Register, String)] = [
+            (Register(workerId: "w", host: "h", pid: 1, slots: 0, version: "1"), "worker w: 0 slots; a worker has 1 to 1024"),
+            (Register(workerId: "w", host: "h", pid: 1, slots: 1_000_000, version: "1"), "worker w: 1000000 slots; a worker has 1 to 1024"),
+            (Register(workerId: String(repeating: "x", count: 1 << 20), host: "h", pid: 1, slots: 1, version: "1"),
+             "a worker id must be 1 to 128 bytes without control characters"),
+            (Register(workerId: "w", host: "h\n", pid: 1, slots: 1, version: "1"), "worker w: a host name must be 1 to 128 bytes without control characters"),
+            (Register(workerId: "w", host: "h", pid: 1, slots: 1, version: "1", labels: Dictionary(uniqueKeysWithValues: (0..<33).map { ("k\($0)", ["v"]) })),
+             "worker w: 33 label keys; at most 32"),
+            (Register(workerId: "w", host: "h", pid: 1, slots: 1, version: "1", labels: ["zone": []]),
+             "worker w: label 'zone' needs 1 to 16 values of 1 to 128 bytes"),
+        ]
+        for (hello, _) in bad { try peer.send(messages: WireCodec.encode(.register(hello))) }
+        try peer.send(messages: WireCodec.encode(.register(Register(workerId: "good", host: "h", pid: 1, slots: 4, version: "1"))))
+        var joined: [String] = []
+        let deadline = Date().addingTimeInterval(10)
+        while joined.isEmpty && Date() < deadline {
+            for case let .workerJoined(id, _, slots) in try endpoint.poll(timeout: 0.05) { joined.append("\(id)/\(slots)") }
+        }
+        #expect(joined == ["good/4"])
+        #expect(endpoint.registry.workers.values.map(\.id) == ["good"])
+        #expect(lines.all == bad.map { "refused the registration from forger: \($0.1)" })
+    }
+}
