@@ -156,6 +156,13 @@ enum Migrations {
                 table.add(column: "parentExecutionId", .text).indexed()
             }
         }
+        migrator.registerMigration("v6: execution owner") { db in
+            try db.alter(table: "execution") { table in
+                table.add(column: "ownerEndpoint", .text)
+                table.add(column: "ownerHost", .text)
+                table.add(column: "ownerProcess", .integer)
+            }
+        }
         return migrator
     }
 }

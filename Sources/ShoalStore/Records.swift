@@ -24,6 +24,12 @@ public struct ExecutionRecord: Codable, Sendable, Equatable, FetchableRecord, Pe
     public var pipelineVersion: Int?
     /// The execution that started this one, for child executions.
     public var parentExecutionId: String?
+    /// The API socket of the process running it (a `shoal run`, or a
+    /// coordinator), where `shoal stop` sends its request.
+    public var ownerEndpoint: String?
+    /// Where that process runs, so that one found gone can be told apart from one not answering.
+    public var ownerHost: String?
+    public var ownerProcess: Int?
 
     public init(id: String, pipelineName: String, status: ExecutionStatus, definition: String, parameters: String, startedAt: Date) {
         self.id = id

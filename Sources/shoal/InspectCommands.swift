@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import ShoalCluster
 import ShoalDefinition
+import ShoalEngine
 import ShoalStore
 
 struct ExecutionsCommand: ParsableCommand {
@@ -185,10 +187,27 @@ struct StopCommand: ParsableCommand {
             return
         }
         let store = try home.open()
-        guard var execution = try store.metadata.execution(id: id) else { throw CommandFailure("no execution '\(id)'") }
-        guard execution.status == .executing else { throw CommandFailure("execution '\(id)' is \(execution.status.rawValue), not running") }
-        execution.status = .stopping
-        try store.metadata.update(execution)
-        print("execution \(id) \(execution.status.rawValue)")
+        guard let execution = try store.metadata.execution(id: id) else { throw CommandFailure("no execution '\(id)'") }
+        guard execution.status.isRunning else { throw CommandFailure("execution '\(id)' is \(execution.status), not running") }
+        guard let owner = ExecutionOwner(of: execution) else {
+            throw CommandFailure("execution '\(id)' records no process running it (an older shoal started it); nothing can stop it")
+        }
+        if owner.isGoneFromThisHost {
+            let stopped = try OrphanedExecution.stop(id, in: store)
+            print("execution \(id) \(stopped.status): \(stopped.failureReason ?? "")")
+            return
+        }
+        do {
+            let reply = try CoordinatorClient(endpoint: owner.endpoint, timeout: 5).request(.stop(executionId: id))
+            guard case let .execution(status) = reply else { throw CommandFailure("unexpected reply from \(owner.endpoint)") }
+            print("execution \(id) \(status.status)")
+        } catch let error as CoordinatorClient.Unreachable {
+            throw CommandFailure(
+                "process \(owner.process) on \(owner.host), which runs execution '\(id)', did not answer: \(error) "
+                    + "(a coordinator with CURVE keys needs --coordinator with --server-key and --client-key)"
+            )
+        } catch let refusal as CoordinatorClient.Refused {
+            throw CommandFailure(refusal.description)
+        }
     }
 }

@@ -118,18 +118,19 @@ struct RunCommand: ParsableCommand {
         let cluster = try LocalCluster(home: store, workers: workers, executable: try ownExecutable(), labels: workerLabels)
         defer { cluster.shutdown() }
         let printer = ProgressPrinter()
-        let runner = ExecutionRunner(
-            definition: definition, graph: graph, home: store, endpoint: cluster.endpoint, options: options, progress: printer.show
-        )
+        // The same service a coordinator runs, serving this one execution; `shoal stop` reaches it on cluster.api.
+        let service = CoordinatorService(home: store, workers: cluster.endpoint, api: cluster.api, policy: nil, log: { _ in })
+        let id = try service.start(definition: definition, graph: graph, options: options, progress: printer.show)
         Interrupt.install()
-        var lastCheck = Date()
-        let record = try runner.run {
-            if Interrupt.requested { return true }
-            // `shoal stop` from another terminal marks the execution Stopping.
-            guard Date().timeIntervalSince(lastCheck) > 0.5 else { return false }
-            lastCheck = Date()
-            return (try? store.metadata.execution(id: runner.executionId))?.status == .stopping
+        var stopAsked = false
+        try service.run {
+            if Interrupt.requested && !stopAsked {
+                stopAsked = true
+                try? service.requestStop(executionId: id)
+            }
+            return service.isIdle
         }
+        guard let record = try store.metadata.execution(id: id) else { throw CommandFailure("execution \(id) is no longer recorded") }
         printer.summary(record, steps: (try? store.metadata.steps(executionId: record.id)) ?? [])
         if record.status != .succeeded { throw ExitCode(1) }
     }

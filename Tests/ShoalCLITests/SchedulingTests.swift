@@ -4,12 +4,70 @@ import ShoalStore
 import ShoalTestSupport
 import Testing
 
+struct LongStepDidNotStart: Error, CustomStringConvertible {
+    var description: String { "the long step did not start within 10 s" }
+}
+
 @Suite(.serialized) struct SchedulingTests {
     static func sleeper(_ name: String, seconds: Double) -> Step {
         Step.processing(name, arguments: ProcessingArguments(
             instanceType: "ml.m5.large", instanceCount: 1, imageUri: "sh",
             entrypoint: ["/bin/sh", "-c", .string("sleep \(seconds)")], roleArn: "arn:aws:iam::1:role/R"
         ))
+    }
+
+    /// Starts `shoal run` on a long step followed by a Fail step and waits
+    /// (bounded) until the long step executes; returns the run and the execution id.
+    static func startLongRun(_ home: TemporaryHome) throws -> (Process, String) {
+        let definition = PipelineDefinition {
+            Self.sleeper("Long", seconds: 30)
+            Step.fail("After", message: "never", dependsOn: ["Long"])
+        }
+        let runner = try home.start(["run", try home.file("p.json", definition.jsonText()), "--workers", "1"])
+        var id: String?
+        for _ in 0..<100 where id == nil {
+            usleep(100_000)
+            if let candidate = try? home.latestExecutionId(), (try? home.latestSteps().first?["status"] as? String) == "Executing" { id = candidate }
+        }
+        guard let id else {
+            runner.terminate()
+            throw LongStepDidNotStart()
+        }
+        return (runner, id)
+    }
+
+    @Test func ctrlCStopsTheRunningStepAndSkipsTheRest() throws {
+        let home = try TemporaryHome()
+        let (runner, id) = try Self.startLongRun(home)
+        defer { if runner.isRunning { runner.terminate() } }
+        kill(runner.processIdentifier, SIGINT)
+        for _ in 0..<100 where runner.isRunning { usleep(100_000) }
+        #expect(!runner.isRunning, "the run ended within 10 s of Ctrl-C")
+        #expect(runner.terminationStatus == 1)
+        #expect(try home.latestSteps().map { $0["status"] as? String } == ["Stopped", "NotRun"])
+        let execution = try home.json(["executions", "describe", id]) as? [String: Any]
+        #expect(execution?["status"] as? String == "Stopped")
+    }
+
+    /// D1: a run killed outright leaves its execution Executing with nobody to
+    /// finish it; `shoal stop` sees its owner is gone and records the end.
+    @Test func stopFinishesAnExecutionWhoseRunWasKilled() throws {
+        let home = try TemporaryHome()
+        let (runner, id) = try Self.startLongRun(home)
+        defer { if runner.isRunning { runner.terminate() } }
+        let pid = runner.processIdentifier
+        kill(pid, SIGKILL)
+        runner.waitUntilExit()
+        #expect((try home.json(["executions", "describe", id]) as? [String: Any])?["status"] as? String == "Executing")
+        let stop = try home.shoal(["stop", id])
+        #expect(stop.status == 0, "\(stop.stderr)")
+        #expect(stop.stdout.contains("execution \(id) Stopped: its owner, process \(pid) on \(ProcessInfo.processInfo.hostName), ended without finishing it"), "\(stop.stdout)")
+        #expect(try home.latestSteps().map { $0["status"] as? String } == ["Stopped", "NotRun"])
+        let attempts = try MetadataStore(path: home.url.appendingPathComponent("shoal.sqlite").path).instances(executionId: id)
+        #expect(attempts.map(\.status) == [.stopped])
+        let again = try home.shoal(["stop", id])
+        #expect(again.status != 0)
+        #expect(again.stderr.contains("execution '\(id)' is Stopped, not running"), "\(again.stderr)")
     }
 
     @Test func maxParallelStepsKeepsIndependentStepsFromOverlapping() throws {
@@ -34,23 +92,11 @@ import Testing
 
     @Test func stopFromAnotherCommandStopsTheRunningStepAndSkipsTheRest() throws {
         let home = try TemporaryHome()
-        let definition = PipelineDefinition {
-            Self.sleeper("Long", seconds: 30)
-            Step.fail("After", message: "never", dependsOn: ["Long"])
-        }
-        let path = try home.file("p.json", definition.jsonText())
-        let runner = try home.start(["run", path, "--workers", "1"])
+        let (runner, execution) = try Self.startLongRun(home)
         defer { if runner.isRunning { runner.terminate() } }
-        // Wait (bounded) until the long step is executing, then stop the execution.
-        var id: String?
-        for _ in 0..<100 where id == nil {
-            usleep(100_000)
-            if let candidate = try? home.latestExecutionId(), (try? home.latestSteps().first?["status"] as? String) == "Executing" {
-                id = candidate
-            }
-        }
-        let execution = try #require(id)
-        #expect(try home.shoal(["stop", execution]).status == 0)
+        let stop = try home.shoal(["stop", execution])
+        #expect(stop.status == 0, "\(stop.stderr)")
+        #expect(stop.stdout == "execution \(execution) Stopping\n")
         for _ in 0..<100 where runner.isRunning { usleep(100_000) }
         #expect(!runner.isRunning, "the run ended within 10 s of the stop")
         #expect(runner.terminationStatus == 1)

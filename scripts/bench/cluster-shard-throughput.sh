@@ -63,7 +63,7 @@ measure() {
   "$shoal" worker --connect "$bind" --id w1 --fetch-data --work-dir "$work/w1" --input-cache-mib 0 "${worker1[@]}" > "$work/w1-$1.log" 2>&1 & w1=$!
   "$shoal" worker --connect "$bind" --id w2 --fetch-data --work-dir "$work/w2" --input-cache-mib 0 "${worker2[@]}" > "$work/w2-$1.log" 2>&1 & w2=$!
   # This runs in a command substitution, a subshell: it stops its own processes, even on failure.
-  trap 'kill "$coordinator" "$w1" "$w2" 2>/dev/null' EXIT
+  trap 'kill "$coordinator" "$w1" "$w2" 2>/dev/null || true' EXIT
   sleep 1
   local start end lines
   for _ in 1 2 3; do

@@ -3,9 +3,11 @@ import ShoalCluster
 import ShoalDefinition
 import ShoalStore
 
-/// A long-running coordinator: workers register on one endpoint, clients
-/// submit and follow executions on another, and every execution runs on the
-/// workers it has — the same runner `shoal run` uses, many at once.
+/// Runs executions on the workers of an endpoint and answers clients on an API
+/// socket: `shoal coordinator` serves many executions until it is stopped;
+/// `shoal run` starts one on its local workers and serves until it ends. Either
+/// way a stop is a request on the API socket, recorded with the execution as
+/// its owner's endpoint.
 public final class CoordinatorService {
     private let home: ShoalHome
     private let workers: CoordinatorEndpoint
@@ -32,9 +34,32 @@ public final class CoordinatorService {
         self.log = log
     }
 
+    /// No execution is running.
+    public var isIdle: Bool { runners.isEmpty }
+
+    /// Starts an execution (`options.owner` becomes this service's API
+    /// socket) and returns its id; `progress` hears what it does.
+    public func start(
+        definition: PipelineDefinition, graph: PipelineGraph, options: ExecutionRunner.Options, progress: @escaping (ProgressEvent) -> Void = { _ in }
+    ) throws -> String {
+        var options = options
+        options.owner = ExecutionOwner(endpoint: api.endpoint)
+        let runner = ExecutionRunner(definition: definition, graph: graph, home: home, endpoint: workers, options: options, progress: progress)
+        try runner.begin()
+        runners[runner.executionId] = runner
+        log("execution \(runner.executionId) of \(options.pipelineName) started")
+        return runner.executionId
+    }
+
+    /// Asks a running execution to stop (what an API `stop` request does).
+    public func requestStop(executionId id: String) throws {
+        guard let runner = runners[id] else { throw ApiRefusal(description: "execution '\(id)' is not running here") }
+        try runner.requestStop()
+    }
+
     /// Serves until `shouldStop`; then stops the executions still running (workers stay up).
     public func run(shouldStop: () -> Bool) throws {
-        var lastStopCheck = Date()
+        var lastTick = Date()
         var lastWatchCheck = Date()
         // Until when something that happened may still change an execution (an event is
         // routed after the runners advanced, so its effects show an iteration later).
@@ -49,10 +74,9 @@ public final class CoordinatorService {
                     if case .stop = request { changing = Date().addingTimeInterval(0.05) }
                 }
             }
-            // `shoal stop ID` on this host marks the execution Stopping in the shared database.
-            if Date().timeIntervalSince(lastStopCheck) > 0.5 {
-                lastStopCheck = Date()
-                for (id, runner) in runners where (try? home.metadata.execution(id: id))?.status == .stopping { runner.requestStop() }
+            if Date().timeIntervalSince(lastTick) >= 0.25 {
+                lastTick = Date()
+                for runner in runners.values { runner.tick() }
             }
             for (id, runner) in runners {
                 try runner.advance()
@@ -113,8 +137,7 @@ public final class CoordinatorService {
             case let .status(id): return .execution(try status(id))
             case let .watch(watch): return .execution(try status(watch.executionId))
             case let .stop(id):
-                guard let runner = runners[id] else { return .failure("execution '\(id)' is not running here") }
-                runner.requestStop()
+                try requestStop(executionId: id)
                 return .execution(try status(id))
             case .clusterStatus:
                 return .workers(workers.registry.workers.values.sorted { $0.id < $1.id }.map { worker in
@@ -148,11 +171,7 @@ public final class CoordinatorService {
         options.policy = policy
         options.maxLogBytes = maxLogBytes
         options.failWhenNoWorkerFits = false
-        let runner = ExecutionRunner(definition: definition, graph: graph, home: home, endpoint: workers, options: options) { _ in }
-        try runner.begin()
-        runners[runner.executionId] = runner
-        log("execution \(runner.executionId) of \(submission.pipelineName) started")
-        return runner.executionId
+        return try start(definition: definition, graph: graph, options: options)
     }
 
     private func status(_ id: String) throws -> ApiMessage.ExecutionStatusReply {

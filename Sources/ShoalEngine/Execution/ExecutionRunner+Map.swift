@@ -200,6 +200,7 @@ extension ExecutionRunner {
             childOptions.maxAttempts = options.maxAttempts
             childOptions.maxLogBytes = options.maxLogBytes
             childOptions.failWhenNoWorkerFits = options.failWhenNoWorkerFits
+            childOptions.owner = options.owner
             do {
                 childOptions.parameters = try ParameterResolution.resolve(definition, given: given)
                 let child = ExecutionRunner(definition: definition, graph: graph, home: home, endpoint: endpoint, options: childOptions)

@@ -32,6 +32,8 @@ public final class ExecutionRunner {
         /// needs: right for local mode, whose workers are all there from the start;
         /// a cluster coordinator lets such work wait for a worker to join.
         public var failWhenNoWorkerFits = true
+        /// The process running the execution, recorded for `shoal stop` and for finding orphans.
+        public var owner: ExecutionOwner?
 
         public init(pipelineName: String) { self.pipelineName = pipelineName }
     }
@@ -78,6 +80,7 @@ public final class ExecutionRunner {
         record.tags = JSONWriter.string(.object(OrderedFields(options.tags.map { ($0.key, JSONValue.string($0.value)) })))
         record.pipelineVersion = options.pipelineVersion
         record.parentExecutionId = options.parentExecutionId
+        options.owner?.record(in: &record)
         for (index, node) in graph.nodes.enumerated() {
             steps[index].step = Self.step(at: node.path, in: definition)
         }
@@ -87,24 +90,6 @@ public final class ExecutionRunner {
     /// fan-out names a child pipeline that does not exist.
     public struct Refused: Error, Sendable, CustomStringConvertible {
         public let description: String
-    }
-
-    /// Runs until every step has ended (and every child execution of its
-    /// fan-outs); returns the execution's final record.
-    public func run(shouldStop: () -> Bool = { false }) throws -> ExecutionRecord {
-        try begin()
-        var lastTick = Date()
-        while true {
-            if Date().timeIntervalSince(lastTick) >= 0.25 {
-                lastTick = Date()
-                progress(.tick)
-            }
-            if shouldStop() { stopping = true }
-            try advance()
-            if isFinished { break }
-            for event in try endpoint.poll(timeout: 0.02) { _ = try route(event) }
-        }
-        return try finish()
     }
 
     /// Records the execution (after the policy and experiment checks) and announces it.
@@ -548,8 +533,17 @@ public final class ExecutionRunner {
 
     // MARK: Ending
 
-    /// Asks a running execution to stop; the next `advance` stops its steps.
-    public func requestStop() { stopping = true }
+    /// Asks a running execution to stop: it is recorded Stopping at once, and
+    /// the next `advance` stops its steps.
+    public func requestStop() throws {
+        guard !stopping else { return }
+        stopping = true
+        record.status = .stopping
+        try home.metadata.update(record)
+    }
+
+    /// Lets a live progress view update elapsed times.
+    public func tick() { progress(.tick) }
 
     /// Stops at once and records the end (a parent's fan-out was stopped).
     func stopNow() throws {

@@ -5,9 +5,12 @@ import ZeroMQ
 
 /// Local mode: a coordinator endpoint on an `ipc://` socket in a private folder
 /// and N worker processes of the same `shoal` binary connected to it — the
-/// very protocol a cluster uses, with workers on this host.
+/// very protocol a cluster uses, with workers on this host — and an API socket
+/// beside it, where `shoal stop` reaches the run (the folder is the user's
+/// alone: mkdtemp makes it 0700).
 public final class LocalCluster {
     public let endpoint: CoordinatorEndpoint
+    public let api: ApiEndpoint
     private let context: Context
     private let socketFolder: URL
     private var workers: [Process] = []
@@ -31,6 +34,7 @@ public final class LocalCluster {
         socketFolder = URL(fileURLWithPath: String(cString: made))
         let address = "ipc://" + socketFolder.appendingPathComponent("coordinator.sock").path
         endpoint = try CoordinatorEndpoint(bind: address, context: context)
+        api = try ApiEndpoint(bind: "ipc://" + socketFolder.appendingPathComponent("api.sock").path)
         let logFolder = home.logsFolder.appendingPathComponent("workers")
         try FileManager.default.createDirectory(at: logFolder, withIntermediateDirectories: true)
         for number in 1...max(1, count) {
