@@ -71,6 +71,9 @@ public final class CoordinatorEndpoint {
         try registry.submit(key, task, requirements: requirements)
     }
 
+    /// Declares a worker lost at the next poll (its process is known to have exited).
+    public func expire(workerId: String) { registry.expire(workerId: workerId) }
+
     /// Stops a task wherever it is: dropped from the queue, or cancelled on its worker.
     public func cancel(_ key: TaskKey) {
         if let identity = registry.release(key) { send(.cancel(key), to: identity) }

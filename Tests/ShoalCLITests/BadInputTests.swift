@@ -1,5 +1,6 @@
 import Foundation
 import ShoalDefinition
+import ShoalStore
 import ShoalTestSupport
 import Testing
 
@@ -152,11 +153,8 @@ struct Scenario {
         #expect(outcome.stderr.contains("MaxRuntimeInSeconds (1) exceeded"))
     }
 
-    @Test func workerKilledMidStepIsReplacedByANewAttempt() throws {
-        // The first attempt kills its own worker (SIGKILL), as a crash would;
-        // the coordinator notices within the liveness window and re-runs it.
-        let marker = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-marker-\(UUID().uuidString)").path
-        let script = """
+    /// The first attempt kills its own worker (SIGKILL), as a crash would.
+    static let killsItsWorkerOnce = """
             import os, signal
             marker = os.environ['MARKER']
             if not os.path.exists(marker):
@@ -165,7 +163,11 @@ struct Scenario {
                 import time; time.sleep(30)
             open('/opt/ml/processing/out/done.txt', 'w').write('second attempt')
             """
-        let scenario = try Scenario(script: script, environment: ["MARKER": .string(marker)])
+
+    @Test func workerKilledMidStepIsReplacedByANewAttempt() throws {
+        // The coordinator notices within the liveness window and re-runs it.
+        let marker = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-marker-\(UUID().uuidString)").path
+        let scenario = try Scenario(script: Self.killsItsWorkerOnce, environment: ["MARKER": .string(marker)])
         defer { try? FileManager.default.removeItem(atPath: marker) }
         let outcome = try scenario.run()
         #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)")
@@ -174,6 +176,24 @@ struct Scenario {
         let outputs = try scenario.objects(under: "s3://b/out")
         #expect(outputs.count == 1)
         #expect(outputs.first?.hasSuffix("/done.txt") == true)
+    }
+
+    /// D4: the only local worker killed used to leave the execution Executing
+    /// for ever; a worker of `shoal run` that dies is replaced, and the lost
+    /// instance runs again on its replacement.
+    @Test func theOnlyLocalWorkerKilledIsReplacedAndTheRunSucceeds() throws {
+        let marker = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-marker-\(UUID().uuidString)").path
+        let scenario = try Scenario(script: Self.killsItsWorkerOnce, environment: ["MARKER": .string(marker)])
+        defer { try? FileManager.default.removeItem(atPath: marker) }
+        let outcome = try scenario.home.shoal(["run", scenario.definitionPath, "--workers", "1"], timeout: 60)
+        #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)")
+        #expect(outcome.stderr.contains("shoal run: worker local-1 exited; started another in its place"), "\(outcome.stderr)")
+        let steps = try scenario.steps()
+        #expect(steps[0]["attempts"] as? Int == 2)
+        let attempts = try MetadataStore(path: scenario.home.url.appendingPathComponent("shoal.sqlite").path)
+            .instances(executionId: try scenario.home.latestExecutionId())
+        #expect(attempts.map(\.status) == [.lost, .completed])
+        #expect(try scenario.objects(under: "s3://b/out").count == 1)
     }
 
     /// A job that writes a burst of log just before it exits: the whole tail

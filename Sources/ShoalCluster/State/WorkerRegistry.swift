@@ -50,6 +50,12 @@ public struct WorkerRegistry: Sendable {
         return forgotten.sorted { $0.description < $1.description }
     }
 
+    /// A worker known to be gone (its process exited) is lost at the next tick,
+    /// without waiting out the liveness window.
+    public mutating func expire(workerId: String) {
+        for (identity, worker) in workers where worker.id == workerId { workers[identity]!.lastHeard = .distantPast }
+    }
+
     /// Any message counts as a sign of life. Returns false for an unknown peer.
     public mutating func heard(from identity: [UInt8], now: Date) -> Bool {
         guard workers[identity] != nil else { return false }

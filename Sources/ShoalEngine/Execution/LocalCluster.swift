@@ -14,6 +14,15 @@ public final class LocalCluster {
     private let context: Context
     private let socketFolder: URL
     private var workers: [Process] = []
+    private let home: ShoalHome
+    private let executable: String
+    private let labels: String?
+    private let address: String
+    private let logFolder: URL
+    /// Workers that died are started again, this many times in all: a worker
+    /// that cannot stay up must not be restarted without end.
+    private let maxReplacements: Int
+    public private(set) var replacements = 0
 
     public struct WorkersDidNotStart: Error, CustomStringConvertible {
         public let started: Int
@@ -35,26 +44,14 @@ public final class LocalCluster {
         let address = "ipc://" + socketFolder.appendingPathComponent("coordinator.sock").path
         endpoint = try CoordinatorEndpoint(bind: address, context: context)
         api = try ApiEndpoint(bind: "ipc://" + socketFolder.appendingPathComponent("api.sock").path)
-        let logFolder = home.logsFolder.appendingPathComponent("workers")
+        logFolder = home.logsFolder.appendingPathComponent("workers")
         try FileManager.default.createDirectory(at: logFolder, withIntermediateDirectories: true)
-        for number in 1...max(1, count) {
-            let id = "local-\(number)"
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = [
-                "worker", "--connect", address, "--slots", "1", "--id", id,
-                "--work-dir", home.workFolder.appendingPathComponent(id).path,
-            ] + (labels.map { ["--labels", $0] } ?? [])
-            let log = logFolder.appendingPathComponent("\(id).log")
-            // A failure shows in the next line, which opens it.
-            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-            let handle = try FileHandle(forWritingTo: log)
-            process.standardOutput = handle
-            process.standardError = handle
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
-            workers.append(process)
-        }
+        self.home = home
+        self.executable = executable
+        self.labels = labels
+        self.address = address
+        maxReplacements = 3 * max(1, count)
+        for number in 1...max(1, count) { workers.append(try spawn(number: number)) }
         let deadline = Date().addingTimeInterval(registrationTimeout)
         while endpoint.registry.workers.count < workers.count {
             guard Date() < deadline else {
@@ -63,6 +60,43 @@ public final class LocalCluster {
             }
             _ = try endpoint.poll(timeout: 0.02)
         }
+    }
+
+    /// Starts worker `local-<number>`; its log starts afresh with each run, and
+    /// a replacement's is appended to the one it replaces.
+    private func spawn(number: Int, appending: Bool = false) throws -> Process {
+        let id = "local-\(number)"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = [
+            "worker", "--connect", address, "--slots", "1", "--id", id,
+            "--work-dir", home.workFolder.appendingPathComponent(id).path,
+        ] + (labels.map { ["--labels", $0] } ?? [])
+        let log = logFolder.appendingPathComponent("\(id).log")
+        if !appending || !FileManager.default.fileExists(atPath: log.path) { _ = FileManager.default.createFile(atPath: log.path, contents: nil) }
+        let handle = try FileHandle(forWritingTo: log)
+        try handle.seekToEnd()
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// A worker whose process exited (killed, crashed) is declared lost at
+    /// once, so its instances run again, and a new one takes its place while
+    /// replacements last. Returns the ids of the workers replaced.
+    public func replaceExitedWorkers() -> [String] {
+        var replaced: [String] = []
+        for index in workers.indices where !workers[index].isRunning {
+            let id = "local-\(index + 1)"
+            endpoint.expire(workerId: id)
+            guard replacements < maxReplacements, let process = try? spawn(number: index + 1, appending: true) else { continue }
+            replacements += 1
+            workers[index] = process
+            replaced.append(id)
+        }
+        return replaced
     }
 
     /// Tells the workers to leave, waits briefly, then kills any that linger.
