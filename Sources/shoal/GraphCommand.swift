@@ -32,7 +32,7 @@ struct GraphCommand: ParsableCommand {
             throw ExitCode(1)
         }
         guard check.isValid, let graph = check.graph else {
-            for diagnostic in check.errors { printError("\(file): \(diagnostic.path): \(diagnostic.message) [\(diagnostic.code)]") }
+            for line in check.lines(source: file) { printError(line) }
             throw ExitCode(1)
         }
         let title = file == "-" ? "pipeline" : URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent

@@ -40,7 +40,7 @@ struct PipelinesCommand: ParsableCommand {
         func register(update: Bool) throws {
             let check = DefinitionCheck.check(data: try DefinitionFile.read(definition))
             guard check.isValid, let model = check.definition else {
-                for diagnostic in check.errors { printError("\(definition): \(diagnostic.path): \(diagnostic.message) [\(diagnostic.code)]") }
+                for line in check.lines(source: definition) { printError(line) }
                 throw ExitCode(1)
             }
             let tagText = try tags.map { text in

@@ -75,44 +75,22 @@ struct RunCommand: ParsableCommand {
         let loadedPolicy: Policy?
         do { loadedPolicy = try policy.map(Policy.load) } catch { throw CommandFailure(error.description) }
         let store = try home.open()
-        let source: String
-        let data: Data
-        var registered: (name: String, version: Int)?
-        var pipelineTags: [(key: String, value: String)] = []
+        var request: ExecutionRequest
         if let pipeline {
-            let parts = pipeline.split(separator: "@", maxSplits: 1)
-            let version = try parts.count == 2 ? Int(parts[1]) ?? { throw CommandFailure("'\(parts[1])' is not a version number") }() : nil
-            let record = try store.metadata.pipelineVersion(String(parts[0]), version: version)
-            registered = (String(parts[0]), record.version)
-            if let stored = try store.metadata.pipeline(named: String(parts[0])), case let .object(fields)? = try? JSONParser.parse(stored.tags) {
-                pipelineTags = fields.entries.compactMap { entry in if case let .string(value) = entry.value { (entry.key, value) } else { nil } }
-            }
-            source = "\(parts[0])@\(record.version)"
-            data = Data(record.definition.utf8)
+            request = ExecutionRequest(source: try ExecutionRequest.registered(pipeline), pipelineName: pipelineName)
         } else {
-            source = file!
-            data = try DefinitionFile.read(source)
+            request = ExecutionRequest(source: .document(try DefinitionFile.read(file!), label: file!), pipelineName: pipelineName)
         }
-        let check = DefinitionCheck.check(data: data)
-        guard check.isValid, let definition = check.definition, let graph = check.graph else {
-            for diagnostic in check.errors { printError("\(source): \(diagnostic.path): \(diagnostic.message) [\(diagnostic.code)]") }
-            throw ExitCode(1)
-        }
-        let defaultName = registered?.name ?? URL(fileURLWithPath: source).deletingPathExtension().lastPathComponent
-        var options = ExecutionRunner.Options(pipelineName: pipelineName ?? defaultName)
-        options.pipelineVersion = registered?.version
-        options.maxParallelSteps = maxParallelSteps
-        options.maxLogBytes = maxLogMib << 20
-        // Pipeline tags first: the execution's own replace them key by key.
-        options.tags = Tags.merge(pipelineTags, try Labels.pairs(tags))
-        options.policy = loadedPolicy
+        request.parameters = try parameters.map(ExecutionRequest.parameter)
+        request.tags = try Labels.pairs(tags)
+        request.maxParallelSteps = maxParallelSteps
+        request.maxLogBytes = maxLogMib << 20
+        request.policy = loadedPolicy
+        let resolved: ExecutionRequest.Resolved
         do {
-            options.parameters = try ParameterResolution.resolve(definition, given: parameters.map { text in
-                let parts = text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                return (String(parts[0]), String(parts[1]))
-            })
-        } catch {
-            for problem in error.problems { printError(problem) }
+            resolved = try request.resolve(in: store)
+        } catch let refused as ExecutionRequest.Refused {
+            for problem in refused.problems { printError(problem) }
             throw ExitCode(1)
         }
         let cluster = try LocalCluster(home: store, workers: workers, executable: try ownExecutable(), labels: workerLabels)
@@ -120,10 +98,11 @@ struct RunCommand: ParsableCommand {
         let printer = ProgressPrinter()
         // The same service a coordinator runs, serving this one execution; `shoal stop` reaches it on cluster.api.
         let service = CoordinatorService(home: store, workers: cluster.endpoint, api: cluster.api, policy: nil, log: { _ in })
-        let id = try service.start(definition: definition, graph: graph, options: options, progress: printer.show)
+        let id = try service.start(definition: resolved.definition, graph: resolved.graph, options: resolved.options, progress: printer.show)
         Interrupt.install()
         var stopAsked = false
         try service.run {
+            for id in cluster.replaceExitedWorkers() { printError("shoal run: worker \(id) exited; started another in its place") }
             if Interrupt.requested && !stopAsked {
                 stopAsked = true
                 try? service.requestStop(executionId: id)
@@ -167,16 +146,13 @@ extension RunCommand {
         let data = try DefinitionFile.read(file!)
         let check = DefinitionCheck.check(data: data)
         guard check.isValid else {
-            for diagnostic in check.errors { printError("\(file!): \(diagnostic.path): \(diagnostic.message) [\(diagnostic.code)]") }
+            for line in check.lines(source: file!) { printError(line) }
             throw ExitCode(1)
         }
         let submission = ApiMessage.Submission(
             definition: String(decoding: data, as: UTF8.self),
             pipelineName: pipelineName ?? URL(fileURLWithPath: file!).deletingPathExtension().lastPathComponent,
-            parameters: parameters.map { text in
-                let parts = text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                return (String(parts[0]), String(parts[1]))
-            },
+            parameters: try parameters.map(ExecutionRequest.parameter),
             tags: try Labels.pairs(tags).map { ($0.key, $0.value) }, maxParallelSteps: maxParallelSteps
         )
         let reply: ApiMessage

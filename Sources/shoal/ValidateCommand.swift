@@ -59,8 +59,7 @@ struct ValidateCommand: ParsableCommand {
         case .text:
             for report in reports {
                 for diagnostic in report.diagnostics {
-                    let prefix = diagnostic.severity == .warning ? "warning: " : ""
-                    printError("\(report.file): \(prefix)\(diagnostic.path): \(diagnostic.message) [\(diagnostic.code)]")
+                    printError(diagnostic.line(source: report.file))
                 }
                 if report.valid {
                     print("\(report.file): valid (\(report.steps ?? 0) steps, \(report.parameters ?? 0) parameters)")

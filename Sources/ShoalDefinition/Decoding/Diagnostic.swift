@@ -7,6 +7,11 @@ public struct Diagnostic: Sendable, Equatable, Codable, CustomStringConvertible 
         case warning
     }
 
+    /// `SOURCE: [warning: ]PATH: MESSAGE [CODE]`, as every command prints it.
+    public func line(source: String) -> String {
+        "\(source): \(severity == .warning ? "warning: " : "")\(path): \(message) [\(code)]"
+    }
+
     public let severity: Severity
     /// A stable kebab-case name, e.g. `unknown-step`.
     public let code: String

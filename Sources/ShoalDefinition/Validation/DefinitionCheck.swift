@@ -23,6 +23,12 @@ public struct DefinitionCheck: Sendable {
     public var warnings: [Diagnostic] { diagnostics.filter { $0.severity == .warning } }
     public var isValid: Bool { definition != nil && errors.isEmpty }
 
+    /// One line per diagnostic, as every command prints them:
+    /// `SOURCE: [warning: ]PATH: MESSAGE [CODE]` (warnings only when asked).
+    public func lines(source: String, warnings includeWarnings: Bool = false) -> [String] {
+        diagnostics.filter { $0.severity == .error || includeWarnings }.map { $0.line(source: source) }
+    }
+
     /// Reads a document from bytes and validates it.
     public static func check(data: Data) -> DefinitionCheck {
         guard data.count <= Limits.maxDocumentBytes else {

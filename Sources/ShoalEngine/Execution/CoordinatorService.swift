@@ -153,25 +153,22 @@ public final class CoordinatorService {
     }
 
     private func submit(_ submission: ApiMessage.Submission) throws -> String {
-        let check = DefinitionCheck.check(data: Data(submission.definition.utf8))
-        guard check.isValid, let definition = check.definition, let graph = check.graph else {
-            let problems = check.errors.prefix(10).map { "\($0.path): \($0.message) [\($0.code)]" }
-            throw ApiRefusal(description: "the definition is not valid:\n" + problems.joined(separator: "\n"))
-        }
-        var options = ExecutionRunner.Options(pipelineName: submission.pipelineName)
+        var request = ExecutionRequest(source: .document(Data(submission.definition.utf8), label: "the definition"), pipelineName: submission.pipelineName)
+        request.parameters = submission.parameters.compactMap { $0.count == 2 ? ($0[0], $0[1]) : nil }
+        request.tags = submission.tags.compactMap { $0.count == 2 ? (key: $0[0], value: $0[1]) : nil }
+        request.maxParallelSteps = submission.maxParallelSteps
+        request.maxLogBytes = maxLogBytes
+        request.policy = policy
+        let resolved: ExecutionRequest.Resolved
         do {
-            options.parameters = try ParameterResolution.resolve(definition, given: submission.parameters.compactMap { $0.count == 2 ? ($0[0], $0[1]) : nil })
-        } catch {
-            throw ApiRefusal(description: error.problems.joined(separator: "\n"))
+            resolved = try request.resolve(in: home)
+        } catch let refused as ExecutionRequest.Refused {
+            throw ApiRefusal(description: refused.problems.prefix(10).joined(separator: "\n"))
         }
-        let tags = submission.tags.compactMap { $0.count == 2 ? (key: $0[0], value: $0[1]) : nil }
-        do { try Tags.validate(tags, source: "tags") } catch { throw ApiRefusal(description: error.description) }
-        options.tags = tags
-        options.maxParallelSteps = submission.maxParallelSteps
-        options.policy = policy
-        options.maxLogBytes = maxLogBytes
+        var options = resolved.options
+        // Work no current worker can take waits for one to join.
         options.failWhenNoWorkerFits = false
-        return try start(definition: definition, graph: graph, options: options)
+        return try start(definition: resolved.definition, graph: resolved.graph, options: options)
     }
 
     private func status(_ id: String) throws -> ApiMessage.ExecutionStatusReply {
