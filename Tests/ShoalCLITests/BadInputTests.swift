@@ -153,24 +153,49 @@ struct Scenario {
         #expect(outcome.stderr.contains("MaxRuntimeInSeconds (1) exceeded"))
     }
 
-    /// The first attempt kills its own worker (SIGKILL), as a crash would.
-    static let killsItsWorkerOnce = """
-            import os, signal
+    /// The first attempt starts a detached descendant (a new session, a
+    /// double fork), writes its PID namespace into the marker and waits to be
+    /// killed with its worker.
+    static let waitsToBeKilledOnce = """
+            import os, time
             marker = os.environ['MARKER']
             if not os.path.exists(marker):
-                open(marker, 'w').write('first attempt')
-                os.kill(os.getppid(), signal.SIGKILL)
-                import time; time.sleep(30)
+                os.system("setsid sh -c 'sleep 60 & exit 0' < /dev/null > /dev/null 2>&1")
+                open(marker + '.tmp', 'w').write(os.readlink('/proc/self/ns/pid'))
+                os.rename(marker + '.tmp', marker)
+                time.sleep(30)
             open('/opt/ml/processing/out/done.txt', 'w').write('second attempt')
             """
 
+    /// Runs the scenario with `workers` local workers, kills (SIGKILL), as a
+    /// crash would, the worker whose job has written `marker`, and waits for the run.
+    static func runKillingTheBusyWorker(_ scenario: Scenario, workers: Int, marker: String) throws -> (status: Int32, stderr: String) {
+        let log = scenario.home.url.appendingPathComponent("run-stderr.txt")
+        let run = try scenario.home.start(["run", scenario.definitionPath, "--workers", String(workers)], standardError: log)
+        defer { if run.isRunning { run.terminate(); run.waitUntilExit() } }
+        let deadline = Date().addingTimeInterval(30)
+        while !FileManager.default.fileExists(atPath: marker) && Date() < deadline && run.isRunning { usleep(20_000) }
+        // The busy worker is the one with a child: the job's sandbox.
+        let busy = ProcessTable.children(of: run.processIdentifier).filter { !ProcessTable.children(of: $0).isEmpty }
+        #expect(busy.count == 1, "one worker runs the job")
+        for worker in busy { kill(worker, SIGKILL) }
+        while run.isRunning && Date() < deadline.addingTimeInterval(30) { usleep(50_000) }
+        let stderr = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        return (run.isRunning ? -1 : run.terminationStatus, stderr)
+    }
+
     @Test func workerKilledMidStepIsReplacedByANewAttempt() throws {
-        // The coordinator notices within the liveness window and re-runs it.
         let marker = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-marker-\(UUID().uuidString)").path
-        let scenario = try Scenario(script: Self.killsItsWorkerOnce, environment: ["MARKER": .string(marker)])
+        let scenario = try Scenario(script: Self.waitsToBeKilledOnce, environment: ["MARKER": .string(marker)])
         defer { try? FileManager.default.removeItem(atPath: marker) }
-        let outcome = try scenario.run()
-        #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)")
+        let outcome = try Self.runKillingTheBusyWorker(scenario, workers: 2, marker: marker)
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        // D3: nothing of the first attempt outlived its worker, the detached descendant included.
+        let namespace = try String(contentsOfFile: marker, encoding: .utf8)
+        if geteuid() == 0 {
+            #expect(namespace != ProcessTable.ownPIDNamespace)
+            #expect(ProcessTable.waitUntilEmpty(pidNamespace: namespace), "processes of the killed worker's job outlived it")
+        }
         let steps = try scenario.steps()
         #expect(steps[0]["attempts"] as? Int == 2)
         let outputs = try scenario.objects(under: "s3://b/out")
@@ -183,10 +208,10 @@ struct Scenario {
     /// instance runs again on its replacement.
     @Test func theOnlyLocalWorkerKilledIsReplacedAndTheRunSucceeds() throws {
         let marker = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-marker-\(UUID().uuidString)").path
-        let scenario = try Scenario(script: Self.killsItsWorkerOnce, environment: ["MARKER": .string(marker)])
+        let scenario = try Scenario(script: Self.waitsToBeKilledOnce, environment: ["MARKER": .string(marker)])
         defer { try? FileManager.default.removeItem(atPath: marker) }
-        let outcome = try scenario.home.shoal(["run", scenario.definitionPath, "--workers", "1"], timeout: 60)
-        #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)")
+        let outcome = try Self.runKillingTheBusyWorker(scenario, workers: 1, marker: marker)
+        #expect(outcome.status == 0, "\(outcome.stderr)")
         #expect(outcome.stderr.contains("shoal run: worker local-1 exited; started another in its place"), "\(outcome.stderr)")
         let steps = try scenario.steps()
         #expect(steps[0]["attempts"] as? Int == 2)

@@ -1,5 +1,6 @@
 import Foundation
 import ShoalRuntime
+import ShoalTestSupport
 import Testing
 
 @Suite struct ShardAssignmentTests {
@@ -124,22 +125,42 @@ import Testing
     }
 
     @Test func maxRuntimeStopsTheJobAndItsChildren() throws {
+        let namespaceFile = folder.appendingPathComponent("job-namespace").path
         let pidFile = folder.appendingPathComponent("child-pid").path
-        let (outcome, _) = try run(spec("sh -c 'echo $$ > \(pidFile); exec sleep 30' & sleep 30", maxRuntime: 1))
+        let (outcome, _) = try run(spec(
+            "readlink /proc/self/ns/pid > \(namespaceFile); sh -c 'echo $$ > \(pidFile); exec sleep 30' & sleep 30", maxRuntime: 1
+        ))
         #expect(outcome.failureReason == "MaxRuntimeInSeconds (1) exceeded; the job was stopped")
-        let pid = try #require(Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
-        // Gone, or a zombie waiting for whoever adopted it to reap it: either way no longer running.
-        let deadline = Date().addingTimeInterval(5)
-        while Date() < deadline && Self.isRunning(pid) { usleep(10_000) }
-        #expect(!Self.isRunning(pid), "the job's background child \(pid) outlived it")
+        let namespace = try String(contentsOfFile: namespaceFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        if namespace != ProcessTable.ownPIDNamespace {
+            // A PID namespace of its own (root): nothing of the job is left in it.
+            #expect(ProcessTable.waitUntilEmpty(pidNamespace: namespace), "processes of the job outlived it in \(namespace)")
+        } else {
+            let pid = try #require(Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+            // Gone, or a zombie waiting for whoever adopted it to reap it: either way no longer running.
+            let deadline = Date().addingTimeInterval(5)
+            while Date() < deadline && ProcessTable.isRunning(pid) { usleep(10_000) }
+            #expect(!ProcessTable.isRunning(pid), "the job's background child \(pid) outlived it")
+        }
     }
 
-    /// Whether process `pid` exists and is not a zombie.
-    static func isRunning(_ pid: Int32) -> Bool {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")")
-        else { return false }
-        return stat[stat.index(close, offsetBy: 2)] != "Z"
+    /// D3: a descendant that left the job's process group and session (setsid
+    /// and a double fork) ends with the job, in the job's own PID namespace.
+    @Test(.enabled(if: geteuid() == 0, "a PID namespace needs root"))
+    func aDetachedDescendantEndsWithTheJob() throws {
+        let (outcome, _) = try run(spec("""
+            readlink /proc/self/ns/pid > /opt/ml/processing/out/namespace
+            setsid sh -c 'sleep 60 & exit 0' < /dev/null > /dev/null 2>&1
+            ps -e -o pid= | wc -l > /opt/ml/processing/out/processes
+            """))
+        #expect(outcome.status == .completed)
+        let staged = try #require(outcome.outputs.first?.stagedAt)
+        let namespace = try String(contentsOfFile: staged + "/namespace", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(namespace != ProcessTable.ownPIDNamespace)
+        // Its /proc shows its own processes only: the init, the shell, the detached sleep, ps.
+        let processes = Int(try String(contentsOfFile: staged + "/processes", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        #expect((1...6).contains(processes), "the job saw \(processes) processes")
+        #expect(ProcessTable.waitUntilEmpty(pidNamespace: namespace), "the detached sleep outlived the job in \(namespace)")
     }
 
     @Test func missingExecutableIsAClearFailure() throws {
