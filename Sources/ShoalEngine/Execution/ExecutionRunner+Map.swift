@@ -162,7 +162,7 @@ extension ExecutionRunner {
             map.results[item] = .object(entry)
         }
         // MaxConcurrency counts items; a batch of function items counts as its size.
-        while map.running < map.maxConcurrency * map.batchSize && map.next < map.items.count && steps[index].status == .executing {
+        while map.running < map.maxConcurrency * map.batchSize && map.next < map.items.count && state.statuses[index] == .executing {
             let first = map.next
             let count = min(map.batchSize, map.items.count - first)
             map.next += count
@@ -174,7 +174,7 @@ extension ExecutionRunner {
             map.reported = done
             progress(.instances(step: steps[index].node.name, done: done, total: map.items.count))
         }
-        if map.isDone && steps[index].status == .executing { try finishMap(index, map: map) }
+        if map.isDone && state.statuses[index] == .executing { try finishMap(index, map: map) }
     }
 
     private func startItems(_ index: Int, map: MapRun, first: Int, count: Int) throws {

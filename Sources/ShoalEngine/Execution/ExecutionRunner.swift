@@ -50,13 +50,12 @@ public final class ExecutionRunner {
     private var experiment: [String: JSONValue] = [:]
     var record: ExecutionRecord
     var steps: [StepRun]
-    private var upstream: [[PipelineGraph.Edge]]
+    /// Which steps wait, run and ended: the one place scheduling is decided.
+    var state: ExecutionState
     var tasks: [TaskKey: TaskOwner] = [:]
-    private var failure: (step: String, reason: String)?
     /// What later steps may read, kept as steps succeed rather than gathered at every start.
     private var succeededProperties: [String: JSONValue] = [:]
     private var succeededPropertyFiles: [String: [PropertyFile]] = [:]
-    var stopping = false
 
     public init(
         definition: PipelineDefinition, graph: PipelineGraph, home: ShoalHome, endpoint: CoordinatorEndpoint, options: Options,
@@ -71,8 +70,7 @@ public final class ExecutionRunner {
         parameters = options.parameters
         executionId = Identifiers.executionId()
         steps = graph.nodes.map { node in StepRun(node: node) }
-        upstream = Array(repeating: [], count: graph.nodes.count)
-        for edge in graph.edges { upstream[edge.to].append(edge) }
+        state = ExecutionState(graph: graph, maxParallelSteps: options.maxParallelSteps)
         record = ExecutionRecord(
             id: executionId, pipelineName: options.pipelineName, status: .executing,
             definition: definition.jsonText(), parameters: JSONWriter.string(.object(parameters)), startedAt: startedAt
@@ -127,9 +125,8 @@ public final class ExecutionRunner {
 
     /// Starts what is ready and moves fan-outs along; never waits.
     public func advance() throws {
-        if stopping { try stopEverything() }
         try startReadySteps()
-        for index in steps.indices where steps[index].status == .executing && steps[index].map != nil {
+        for index in steps.indices where state.statuses[index] == .executing && steps[index].map != nil {
             try advanceMap(index)
         }
         // A fan-out that just ended may have made steps ready.
@@ -137,7 +134,7 @@ public final class ExecutionRunner {
     }
 
     /// No step is running any more.
-    public var isFinished: Bool { !steps.contains { $0.status == .executing } }
+    public var isFinished: Bool { state.isFinished }
 
     /// Handles an event about one of this execution's tasks, or passes it to the
     /// child executions of its fan-outs. Returns whether someone took it.
@@ -163,52 +160,30 @@ public final class ExecutionRunner {
 
     // MARK: Scheduling
 
+    /// Performs what the state decides until it has nothing more to say (a
+    /// Condition or Fail step ends as it starts, which can make more ready).
     private func startReadySteps() throws {
-        var progressed = true
-        while progressed {
-            progressed = false
-            for index in steps.indices where steps[index].status == .pending {
-                switch readiness(of: index) {
-                case .waiting: continue
-                case let .skip(reason):
-                    try end(index, .notRun, reason: reason)
-                    progressed = true
-                case .ready:
-                    guard failure == nil, !stopping else { continue }
-                    if let cap = options.maxParallelSteps, steps.filter({ $0.status == .executing }).count >= cap { return }
-                    try start(index)
-                    progressed = true
-                }
-            }
+        while true {
+            let directives = state.on(.advance)
+            if directives.isEmpty { return }
+            try perform(directives)
         }
     }
 
-    private enum Readiness { case waiting, ready, skip(String) }
-
-    private func readiness(of index: Int) -> Readiness {
-        for edge in upstream[index] {
-            let from = steps[edge.from]
-            switch (edge.kind, from.status) {
-            case (_, .notRun), (_, .stopped):
-                return .skip("upstream step '\(from.node.name)' did not run")
-            case (.branch(let branch), .succeeded):
-                let outcome = from.properties.flatMap { JSONNavigation.follow([.member("Outcome")], in: $0) }
-                let taken: PipelineGraph.Branch = outcome == .string("True") ? .ifSteps : .elseSteps
-                if taken != branch { return .skip("the \(branch.rawValue) branch of '\(from.node.name)' was not taken") }
-            case (_, .succeeded):
-                continue
-            default:
-                return .waiting
+    private func perform(_ directives: [ExecutionState.Directive]) throws {
+        for directive in directives {
+            switch directive {
+            case let .start(step): try start(step)
+            case let .skip(step, reason): try recordEnd(step, .notRun, reason: reason)
+            case let .stop(step): try end(step, .stopped, reason: "the execution was stopped")
             }
         }
-        return .ready
     }
 
     private func start(_ index: Int) throws {
         let run = steps[index]
-        run.status = .executing
         run.startedAt = Date()
-        try save(run)
+        try save(index)
         progress(.step(name: run.node.name, type: run.node.typeName, status: .executing, detail: nil))
         guard let step = run.step else { return try end(index, .failed, reason: "the step could not be read from the definition") }
         let evaluator = Evaluator(scope: scope(for: step))
@@ -217,7 +192,7 @@ public final class ExecutionRunner {
             case let (.condition?, .condition(arguments)?):
                 let outcome = try ConditionEvaluator(evaluator: evaluator).holds(arguments.conditions)
                 run.properties = .object(["Outcome": .string(outcome ? "True" : "False")])
-                try end(index, .succeeded, reason: nil, detail: "outcome \(outcome ? "True" : "False")")
+                try end(index, .succeeded, reason: nil, detail: "outcome \(outcome ? "True" : "False")", outcome: outcome)
             case let (.fail?, .fail(arguments)?):
                 let message = try arguments.errorMessage.map { e throws(EvaluationError) in ValueRendering.string(try evaluator.evaluate(e)) } ?? ""
                 try end(index, .failed, reason: String(message.prefix(3072)))
@@ -235,10 +210,16 @@ public final class ExecutionRunner {
         }
     }
 
-    func end(_ index: Int, _ status: StepStatus, reason: String?, detail: String? = nil) throws {
+    /// A step ended (its executor says so); the first word counts, later ones are ignored.
+    func end(_ index: Int, _ status: StepStatus, reason: String?, detail: String? = nil, outcome: Bool? = nil) throws {
+        guard !state.statuses[index].isFinal else { return }
+        _ = state.on(.stepEnded(step: index, status: status, outcome: outcome))
+        try recordEnd(index, status, reason: reason, detail: detail)
+    }
+
+    /// Records an end the state has already taken: cancels what still runs, saves, reports.
+    private func recordEnd(_ index: Int, _ status: StepStatus, reason: String?, detail: String? = nil) throws {
         let run = steps[index]
-        guard !run.status.isFinal else { return }
-        run.status = status
         run.failureReason = reason
         if run.startedAt != nil { run.endedAt = Date() }
         if status == .succeeded {
@@ -263,13 +244,13 @@ public final class ExecutionRunner {
             for child in map.children.values { try child.stopNow() }
             map.children.removeAll()
         }
-        try save(run)
-        if status == .failed && failure == nil { failure = (run.node.name, reason ?? "failed") }
+        try save(index)
         progress(.step(name: run.node.name, type: run.node.typeName, status: status, detail: reason ?? detail))
     }
 
-    private func save(_ run: StepRun) throws {
-        var stepRecord = StepRecord(executionId: executionId, name: run.node.name, type: run.node.typeName, status: run.status)
+    private func save(_ index: Int) throws {
+        let run = steps[index]
+        var stepRecord = StepRecord(executionId: executionId, name: run.node.name, type: run.node.typeName, status: state.statuses[index])
         stepRecord.startedAt = run.startedAt
         stepRecord.endedAt = run.endedAt
         stepRecord.failureReason = run.failureReason.map { String($0.prefix(1024)) }
@@ -509,7 +490,7 @@ public final class ExecutionRunner {
     /// while the limit allows, else the step fails with `reason`.
     private func retry(_ owner: TaskOwner, after key: TaskKey, reason: () -> String) throws {
         try? FileManager.default.removeItem(atPath: stagingFolder(owner.step, host: owner.instance, attempt: key.attempt))
-        guard steps[owner.step].status == .executing else { return }
+        guard state.statuses[owner.step] == .executing else { return }
         if key.attempt < options.maxAttempts {
             try submit(
                 owner.step, instance: owner.instance, task: owner.task, owner: owner.kind, attempt: key.attempt + 1,
@@ -533,13 +514,13 @@ public final class ExecutionRunner {
 
     // MARK: Ending
 
-    /// Asks a running execution to stop: it is recorded Stopping at once, and
-    /// the next `advance` stops its steps.
+    /// Asks a running execution to stop: it is recorded Stopping, and its
+    /// running steps are stopped at once.
     public func requestStop() throws {
-        guard !stopping else { return }
-        stopping = true
+        guard !state.isStopping else { return }
         record.status = .stopping
         try home.metadata.update(record)
+        try perform(state.on(.stopRequested))
     }
 
     /// Lets a live progress view update elapsed times.
@@ -547,30 +528,19 @@ public final class ExecutionRunner {
 
     /// Stops at once and records the end (a parent's fan-out was stopped).
     func stopNow() throws {
-        stopping = true
-        try stopEverything()
+        try perform(state.on(.stopRequested))
         _ = try finish()
     }
 
-    private func stopEverything() throws {
-        for index in steps.indices where steps[index].status == .executing {
-            try end(index, .stopped, reason: "the execution was stopped")
-        }
-    }
-
     public func finish() throws -> ExecutionRecord {
-        for index in steps.indices where steps[index].status == .pending {
-            let reason = stopping ? "the execution was stopped" : (failure.map { "step '\($0.step)' failed" } ?? "it was never ready")
-            try end(index, .notRun, reason: reason)
-        }
-        let status: ExecutionStatus = stopping ? .stopped : (failure == nil ? .succeeded : .failed)
+        try perform(state.on(.finish))
+        let status = state.outcome
         record.status = status
         record.endedAt = Date()
-        if let failure {
-            let failedStep = steps.first { $0.node.name == failure.step }
-            record.failureReason = failedStep?.node.typeName == "Fail"
-                ? failure.reason
-                : "Step '\(failure.step)' failed: \(failure.reason)"
+        if let failed = state.failedStep {
+            let step = steps[failed]
+            let reason = step.failureReason ?? "failed"
+            record.failureReason = step.node.typeName == StepType.fail.rawValue ? reason : "Step '\(step.node.name)' failed: \(reason)"
         }
         try home.metadata.update(record)
         try? FileManager.default.removeItem(atPath: home.root.appendingPathComponent("staging/\(executionId)").path)
@@ -712,7 +682,6 @@ public final class ExecutionRunner {
 final class StepRun {
     let node: PipelineGraph.Node
     var step: Step?
-    var status: StepStatus = .pending
     var startedAt: Date?
     var endedAt: Date?
     var failureReason: String?
