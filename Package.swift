@@ -35,12 +35,12 @@ let package = Package(
         .executableTarget(
             name: "shoal-sandbox", path: "Sources/shoal-sandbox", linkerSettings: [.unsafeFlags(["-static-executable", "-nostartfiles"])]
         ),
-        .target(name: "ShoalCluster", dependencies: ["CShoalSystem", "ZeroMQ", "ShoalRuntime", "ShoalDefinition"]),
+        .target(name: "ShoalCluster", dependencies: ["CShoalSystem", "ZeroMQ", "ShoalRuntime"]),
         .target(name: "ShoalEngine", dependencies: ["ShoalStore", "ShoalCluster", "ShoalRuntime", "ShoalDefinition", "ZeroMQ"]),
         .executableTarget(
             name: "shoal",
             dependencies: [
-                "ShoalEngine", "ShoalStore", "ShoalCluster", "ShoalRuntime", "ShoalDefinition", "ZeroMQ", "shoal-sandbox",
+                "ShoalEngine", "ShoalStore", "ShoalCluster", "ShoalDefinition", "ZeroMQ", "shoal-sandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -50,7 +50,8 @@ let package = Package(
         .testTarget(name: "ShoalCLITests", dependencies: ["shoal", "ShoalDefinition", "ShoalCluster", "ShoalStore", "ZeroMQ", "ShoalTestSupport"]),
         .testTarget(name: "ShoalStoreTests", dependencies: ["ShoalStore", "ShoalTestSupport"]),
         .testTarget(name: "ShoalRuntimeTests", dependencies: ["ShoalRuntime", "shoal-sandbox", "ShoalTestSupport"]),
-        .testTarget(name: "ShoalEngineTests", dependencies: ["ShoalEngine", "ShoalCluster", "ShoalStore", "ShoalTestSupport"]),
+        .testTarget(name: "ShoalClusterTests", dependencies: ["ShoalCluster", "ShoalRuntime", "ShoalStore", "ZeroMQ", "ShoalTestSupport"]),
+        .testTarget(name: "ShoalEngineTests", dependencies: ["ShoalEngine", "ShoalDefinition", "ShoalStore", "ShoalTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
