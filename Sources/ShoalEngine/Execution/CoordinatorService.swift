@@ -44,7 +44,7 @@ public final class CoordinatorService {
     ) throws -> String {
         var options = options
         options.owner = ExecutionOwner(endpoint: api.endpoint)
-        let runner = ExecutionRunner(definition: definition, graph: graph, home: home, endpoint: workers, options: options, progress: progress)
+        let runner = ExecutionRunner(definition: definition, graph: graph, home: home, dispatcher: workers, options: options, progress: progress)
         try runner.begin()
         runners[runner.executionId] = runner
         log("execution \(runner.executionId) of \(options.pipelineName) started")

@@ -203,7 +203,7 @@ extension ExecutionRunner {
             childOptions.owner = options.owner
             do {
                 childOptions.parameters = try ParameterResolution.resolve(definition, given: given)
-                let child = ExecutionRunner(definition: definition, graph: graph, home: home, endpoint: endpoint, options: childOptions)
+                let child = ExecutionRunner(definition: definition, graph: graph, home: home, dispatcher: dispatcher, options: childOptions)
                 try child.begin()
                 map.children[item] = child
             } catch {

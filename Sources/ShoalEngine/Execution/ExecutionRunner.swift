@@ -42,7 +42,7 @@ public final class ExecutionRunner {
     let definition: PipelineDefinition
     let graph: PipelineGraph
     let home: ShoalHome
-    let endpoint: CoordinatorEndpoint
+    let dispatcher: any TaskDispatcher
     let options: Options
     let progress: (ProgressEvent) -> Void
     private let startedAt = Date()
@@ -58,13 +58,13 @@ public final class ExecutionRunner {
     private var succeededPropertyFiles: [String: [PropertyFile]] = [:]
 
     public init(
-        definition: PipelineDefinition, graph: PipelineGraph, home: ShoalHome, endpoint: CoordinatorEndpoint, options: Options,
+        definition: PipelineDefinition, graph: PipelineGraph, home: ShoalHome, dispatcher: any TaskDispatcher, options: Options,
         progress: @escaping (ProgressEvent) -> Void = { _ in }
     ) {
         self.definition = definition
         self.graph = graph
         self.home = home
-        self.endpoint = endpoint
+        self.dispatcher = dispatcher
         self.options = options
         self.progress = progress
         parameters = options.parameters
@@ -230,7 +230,7 @@ public final class ExecutionRunner {
         var stopped: [InstanceRecord] = []
         let now = Date()
         for key in run.openTasks {
-            endpoint.cancel(key)
+            dispatcher.cancel(key)
             guard var record = tasks.removeValue(forKey: key)?.record else { continue }
             record.status = .stopped
             record.endedAt = now
@@ -312,7 +312,7 @@ public final class ExecutionRunner {
         for note in plan.notes {
             if let failure = appendLog(index, instance: 1, attempt: 1, "shoal: \(note)\n") { throw EvaluationError(failure.description) }
         }
-        guard !options.failWhenNoWorkerFits || endpoint.registry.canPlace(plan.requirements) else {
+        guard !options.failWhenNoWorkerFits || dispatcher.canPlace(plan.requirements) else {
             let wanted = plan.requirements.sorted { $0.key < $1.key }.map { key, values in values.map { "\(key)=\($0)" }.joined(separator: " or ") }
             throw EvaluationError("No worker carries the labels this step needs (\(wanted.joined(separator: "; and "))), which come from its VpcConfig; start workers with --labels.")
         }
@@ -403,7 +403,7 @@ public final class ExecutionRunner {
         run.attempts += 1
         tasks[key] = TaskOwner(step: index, instance: instance, kind: kind, task: task, requirements: requirements, record: instanceRecord)
         run.openTasks.insert(key)
-        try endpoint.submit(key, task, requirements: requirements)
+        try dispatcher.submit(key, task, requirements: requirements)
     }
 
     private func handle(_ event: CoordinatorEndpoint.Event) throws {
