@@ -48,6 +48,7 @@ public final class WorkerAgent {
 
     private let configuration: Configuration
     private let context: Context
+    private let claim: WorkFolderClaim
     private let socket: Socket
     private var jobs: [TaskKey: (job: RunningJob, log: LogFollower)] = [:]
     private var functions: [String: FunctionSlot] = [:]
@@ -67,6 +68,7 @@ public final class WorkerAgent {
     public init(_ configuration: Configuration) throws {
         self.configuration = configuration
         liveness = configuration.liveness
+        claim = try WorkFolderClaim(configuration.workFolder)
         if configuration.fetchData { shoal_reuse_chunk_memory() }
         let cacheFolder = configuration.workFolder.appendingPathComponent("input-cache")
         let recycledFolder = configuration.workFolder.appendingPathComponent("recycled")

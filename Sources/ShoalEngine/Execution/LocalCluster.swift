@@ -37,10 +37,12 @@ public final class LocalCluster {
         context = try Context()
         // ipc:// paths are limited to about 100 bytes, so the socket lives in /tmp, not under
         // the home; network-isolated jobs get a private /tmp and so cannot reach it.
-        let template = "/tmp/shoal-XXXXXX"
-        var buffer = Array(template.utf8CString)
+        Self.removeFoldersOfDeadRuns()
+        var buffer = Array(Self.folderTemplate.utf8CString)
         guard let made = mkdtemp(&buffer) else { throw CocoaError(.fileWriteUnknown) }
         socketFolder = URL(fileURLWithPath: String(cString: made))
+        // Whose folder it is, so that a later run can remove it should this process die without doing so.
+        try Data("\(getpid())\n".utf8).write(to: socketFolder.appendingPathComponent(Self.ownerFile))
         let address = "ipc://" + socketFolder.appendingPathComponent("coordinator.sock").path
         endpoint = try CoordinatorEndpoint(bind: address, context: context)
         api = try ApiEndpoint(bind: "ipc://" + socketFolder.appendingPathComponent("api.sock").path)
@@ -59,6 +61,24 @@ public final class LocalCluster {
                 throw WorkersDidNotStart(started: endpoint.registry.workers.count, wanted: workers.count, logFolder: logFolder.path)
             }
             _ = try endpoint.poll(timeout: 0.02)
+        }
+    }
+
+    private static let folderTemplate = "/tmp/shoal-XXXXXX"
+    private static let ownerFile = "owner"
+
+    /// The socket folders of runs whose process is gone (killed, crashed): their
+    /// sockets and owner file are all they hold, and nothing else removes them.
+    static func removeFoldersOfDeadRuns() {
+        let prefix = "shoal-"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: "/tmp")) ?? []
+        where name.hasPrefix(prefix) && name.count == folderTemplate.count - "/tmp/".count {
+            let folder = "/tmp/" + name
+            guard let text = try? String(contentsOfFile: folder + "/" + ownerFile, encoding: .utf8),
+                  let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0,
+                  kill(pid, 0) != 0 && errno == ESRCH
+            else { continue }
+            try? FileManager.default.removeItem(atPath: folder)
         }
     }
 

@@ -1,0 +1,29 @@
+import Foundation
+
+/// A worker's hold on its work folder: an exclusive lock for its lifetime.
+/// Whoever takes it removes what a crashed predecessor left there (job
+/// sandboxes, transfers, per-task logs; the input cache and recycled files
+/// stay, they are meant to outlive a restart). A second worker given the same
+/// folder is refused: it would otherwise delete a live worker's jobs.
+final class WorkFolderClaim {
+    struct Refused: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    private let descriptor: Int32
+
+    init(_ folder: URL) throws {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let path = folder.appendingPathComponent(".worker-lock").path
+        let descriptor = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw Refused(description: "cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            close(descriptor)
+            throw Refused(description: "the work folder \(folder.path) is in use by another worker; give each worker a --work-dir of its own")
+        }
+        self.descriptor = descriptor
+        for leftover in ["jobs", "transfers", "logs"] { try? FileManager.default.removeItem(at: folder.appendingPathComponent(leftover)) }
+    }
+
+    deinit { close(descriptor) }
+}
