@@ -135,9 +135,11 @@ public final class CoordinatorEndpoint {
                 diagnostics("refused the registration from \(peerName(identity)): \(refusal)")
                 return
             }
+            // A worker cut off queues a registration at every retry; they arrive together. One join is news, the rest are not.
+            let known = registry.workers[identity]?.id == hello.workerId
             let forgotten = registry.register(identity: identity, hello, now: now)
             send(.welcome(Welcome(heartbeatMilliseconds: Int(heartbeatInterval * 1000), livenessMilliseconds: Int(registry.liveness * 1000))), to: identity)
-            events.append(.workerJoined(id: hello.workerId, host: hello.host, slots: hello.slots))
+            if !known { events.append(.workerJoined(id: hello.workerId, host: hello.host, slots: hello.slots)) }
             if !forgotten.isEmpty { events.append(.workerLost(id: hello.workerId, host: hello.host, tasks: forgotten)) }
             return
         }

@@ -44,5 +44,15 @@ final class DiagnosticLines: @unchecked Sendable {
         #expect(joined == ["good/4"])
         #expect(endpoint.registry.workers.values.map(\.id) == ["good"])
         #expect(lines.all == bad.map { "refused the registration from forger: \($0.1)" })
+
+        // Registrations a cut-off worker queued arrive together: one join, not five.
+        // A last registration under a new name marks the end: a peer's messages arrive in order.
+        for _ in 0..<5 { try peer.send(messages: WireCodec.encode(.register(Register(workerId: "good", host: "h", pid: 1, slots: 4, version: "1")))) }
+        try peer.send(messages: WireCodec.encode(.register(Register(workerId: "renamed", host: "h", pid: 1, slots: 4, version: "1"))))
+        var later: [String] = []
+        while !later.contains("renamed") && Date() < deadline.addingTimeInterval(10) {
+            for case let .workerJoined(id, _, _) in try endpoint.poll(timeout: 0.05) { later.append(id) }
+        }
+        #expect(later == ["renamed"], "the worker had already joined as good")
     }
 }

@@ -288,7 +288,7 @@ public final class ExecutionRunner {
         } catch let failure as EvaluationError {
             try end(index, .failed, reason: failure.message)
         } catch {
-            try end(index, .failed, reason: "The function's result is not JSON: \(error)")
+            try end(index, .failed, reason: "The function's result cannot be read: \(error)")
         }
     }
 
