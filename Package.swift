@@ -44,6 +44,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Fuzz targets (scripts/fuzz.sh); a plain build replays saved inputs.
+        .executableTarget(name: "shoal-fuzz", dependencies: ["ShoalCluster", "ShoalDefinition", "ZeroMQ"], path: "Tests/Fuzz"),
         .target(name: "ShoalTestSupport", dependencies: ["ShoalCluster"], path: "Tests/ShoalTestSupport"),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "ShoalDefinitionTests", dependencies: ["ShoalDefinition", "ShoalTestSupport"]),
