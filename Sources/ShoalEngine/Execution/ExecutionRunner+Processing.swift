@@ -1,0 +1,83 @@
+import Foundation
+import ShoalCluster
+import ShoalDefinition
+import ShoalRuntime
+import ShoalStore
+
+/// Processing steps: the job planned, authorized and handed out one task per
+/// instance; outputs committed when every instance succeeded.
+extension ExecutionRunner {
+    func startProcessing(_ index: Int, step: Step, arguments: ProcessingArguments, evaluator: Evaluator) throws {
+        let plan = try ProcessingJobPlan.make(step: step, arguments: arguments, executionId: executionId, evaluator: evaluator, objects: home.objects)
+        var request = PolicyRequest(action: "shoal:CreateProcessingJob")
+        request.set("shoal:InstanceType", plan.instanceType)
+        request.set("shoal:InstanceCount", String(plan.instanceCount))
+        request.set("shoal:NetworkIsolation", plan.specs.first?.networkIsolation == true ? "true" : "false")
+        if let subnets = plan.requirements["subnet"] { request.set("shoal:VpcSubnets", subnets) }
+        if let groups = plan.requirements["security-group"] { request.set("shoal:VpcSecurityGroupIds", groups) }
+        if case let .string(image)? = JSONNavigation.follow([.member("AppSpecification"), .member("ImageUri")], in: .object(plan.request)) {
+            request.set("shoal:ImageUri", image)
+        }
+        request.set("shoal:MaxRuntimeInSeconds", String(plan.specs.first?.maxRuntimeSeconds ?? 0))
+        try authorizeJob(&request, step: step, stepTags: plan.tags)
+        let run = steps[index]
+        run.plan = plan
+        for note in plan.notes {
+            if let failure = appendLog(index, instance: 1, attempt: 1, "shoal: \(note)\n") { throw EvaluationError(failure.description) }
+        }
+        guard !options.failWhenNoWorkerFits || dispatcher.canPlace(plan.requirements) else {
+            let wanted = plan.requirements.sorted { $0.key < $1.key }.map { key, values in values.map { "\(key)=\($0)" }.joined(separator: " or ") }
+            throw EvaluationError("No worker carries the labels this step needs (\(wanted.joined(separator: "; and "))), which come from its VpcConfig; start workers with --labels.")
+        }
+        for spec in plan.specs {
+            try submit(
+                index, instance: spec.host, task: .processing(spec: spec, outputStaging: ""), owner: .processing(host: spec.host),
+                requirements: plan.requirements
+            )
+        }
+        progress(.instances(step: run.node.name, done: 0, total: plan.instanceCount))
+    }
+
+    /// Evaluates the policy for a job about to start; a denial fails the step before anything starts.
+    func authorizeJob(_ request: inout PolicyRequest, step: Step, stepTags: [(key: String, value: String)] = []) throws {
+        guard let policy = options.policy else { return }
+        request.set("shoal:PipelineName", options.pipelineName)
+        request.set("shoal:StepName", step.name)
+        request.setTags(Tags.merge(options.tags, stepTags))
+        if let statement = policy.denial(of: request) { throw EvaluationError(policy.reason(statement, request)) }
+    }
+
+    func stagingFolder(_ index: Int, host: Int, attempt: Int) -> String {
+        home.root.appendingPathComponent("staging/\(executionId)/\(steps[index].node.name)/algo-\(host)-attempt-\(attempt)").path
+    }
+
+    func finishInstance(_ index: Int, host: Int, outcome: InstanceOutcome) throws {
+        let run = steps[index]
+        guard let plan = run.plan else { return }
+        if outcome.status == .failed {
+            let reason = "algo-\(host): " + (outcome.failureReason ?? "failed")
+            return try end(index, .failed, reason: plan.instanceCount == 1 ? (outcome.failureReason ?? "failed") : reason)
+        }
+        run.completed[host] = outcome
+        progress(.instances(step: run.node.name, done: run.completed.count, total: plan.instanceCount))
+        guard run.completed.count == plan.instanceCount else { return }
+        do {
+            _ = try OutputCommit.commit(
+                outputs: plan.outputs, instances: run.completed.map { OutputCommit.StagedInstance(host: $0.key, outcome: $0.value) },
+                into: home.objects
+            )
+        } catch {
+            return try end(index, .failed, reason: "\(error)")
+        }
+        var properties = plan.request
+        properties["ProcessingJobStatus"] = .string(InstanceStatus.completed.rawValue)
+        if let message = run.completed[1]?.exitMessage { properties["ExitMessage"] = .string(message) }
+        properties["ProcessingStartTime"] = .string(Identifiers.timestamp(run.startedAt ?? Date()))
+        properties["ProcessingEndTime"] = .string(Identifiers.timestamp(Date()))
+        properties["CreationTime"] = .string(Identifiers.timestamp(run.startedAt ?? Date()))
+        run.properties = .object(properties)
+        recordPropertyFileMetrics(index)
+        try? FileManager.default.removeItem(atPath: home.root.appendingPathComponent("staging/\(executionId)/\(run.node.name)").path)
+        try end(index, .succeeded, reason: nil)
+    }
+}

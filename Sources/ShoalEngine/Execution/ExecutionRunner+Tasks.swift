@@ -1,0 +1,151 @@
+import Foundation
+import ShoalCluster
+import ShoalDefinition
+import ShoalRuntime
+import ShoalStore
+
+/// Tasks on workers: submitted with their attempt recorded first, results and
+/// lost workers taken back, retries within the attempt limit, logs appended.
+extension ExecutionRunner {
+    enum TaskKind { case lambda, processing(host: Int), mapBatch(first: Int) }
+
+    struct TaskOwner {
+        let step: Int
+        let instance: Int
+        let kind: TaskKind
+        let task: Task
+        let requirements: [String: [String]]
+        var record: InstanceRecord
+    }
+
+    func submit(
+        _ index: Int, instance: Int, task: Task, owner kind: TaskKind, attempt: Int = 1, requirements: [String: [String]] = [:]
+    ) throws {
+        let run = steps[index]
+        let label = if case .mapBatch = kind { "batch-\(instance)" } else { "algo-\(instance)" }
+        let key = TaskKey(taskId: "\(executionId)/\(run.node.name)/\(label)", attempt: attempt)
+        var task = task
+        if case let .processing(spec, _) = task { task = .processing(spec: spec, outputStaging: stagingFolder(index, host: instance, attempt: attempt)) }
+        var instanceRecord = InstanceRecord(executionId: executionId, stepName: run.node.name, instance: instance, attempt: attempt, status: .inProgress)
+        instanceRecord.startedAt = Date()
+        switch task {
+        case let .processing(spec, _):
+            instanceRecord.instanceType = spec.instanceType
+            instanceRecord.bytesIn = spec.inputBytes
+        case let .lambda(invocation):
+            instanceRecord.instanceType = "lambda"
+            instanceRecord.bytesIn = invocation.events.reduce(0) { $0 + $1.utf8.count }
+        }
+        try home.metadata.insert(&instanceRecord, tags: Tags.merge(options.tags, run.plan?.tags ?? []))
+        run.attempts += 1
+        tasks[key] = TaskOwner(step: index, instance: instance, kind: kind, task: task, requirements: requirements, record: instanceRecord)
+        run.openTasks.insert(key)
+        try dispatcher.submit(key, task, requirements: requirements)
+    }
+
+    func handle(_ event: CoordinatorEndpoint.Event) throws {
+        switch event {
+        case .workerJoined:
+            break
+        case let .log(chunk):
+            guard let owner = tasks[chunk.key] else { return }
+            if let failure = appendLog(owner.step, instance: owner.instance, attempt: chunk.key.attempt, chunk.text) {
+                try end(owner.step, .failed, reason: "algo-\(owner.instance): \(failure)")
+            }
+        case let .finished(finished):
+            guard var owner = tasks.removeValue(forKey: finished.key) else { return }
+            let run = steps[owner.step]
+            run.openTasks.remove(finished.key)
+            owner.record.endedAt = Date()
+            switch finished.result {
+            case let .processing(outcome):
+                owner.record.status = outcome.status == .completed ? .completed : .failed
+                owner.record.exitCode = outcome.exitCode
+                owner.record.failureReason = outcome.failureReason
+                owner.record.cpuSeconds = outcome.cpuSeconds
+                owner.record.peakRSSBytes = outcome.peakRSSBytes
+                owner.record.wallSeconds = outcome.wallSeconds
+                owner.record.bytesOut = outcome.outputs.reduce(0) { $0 + $1.bytes }
+                try home.metadata.update(owner.record)
+                recordProcessingComponent(owner.step, host: owner.instance, outcome: outcome, started: owner.record.startedAt)
+                try finishInstance(owner.step, host: owner.instance, outcome: outcome)
+            case let .lambda(replies, seconds):
+                let failures = replies.filter { $0.error != nil }.count
+                owner.record.status = failures == 0 ? .completed : .failed
+                owner.record.failureReason = replies.first { $0.error != nil }?.error.map { failures > 1 ? "\($0) (and \(failures - 1) more)" : $0 }
+                owner.record.wallSeconds = seconds
+                owner.record.bytesOut = replies.reduce(0) { $0 + ($1.result?.utf8.count ?? 0) }
+                try home.metadata.update(owner.record)
+                if case let .mapBatch(first) = owner.kind {
+                    try finishMapBatch(owner.step, first: first, replies: replies)
+                    return
+                }
+                let reply = replies.first ?? LambdaReply(result: nil, error: "the worker sent no reply")
+                if case let .lambda(invocation) = owner.task {
+                    let numbers = reply.result.flatMap { try? JSONParser.parse($0) }.map { MetricFlattening.metrics(in: $0) } ?? []
+                    recordComponent(
+                        owner.step, instance: 1, status: owner.record.status, started: owner.record.startedAt,
+                        parameters: ["FunctionName": .string(invocation.functionName), "Event": invocation.events.first.flatMap { try? JSONParser.parse($0) } ?? .null],
+                        inputs: [], outputs: [], metrics: numbers
+                    )
+                }
+                try finishLambda(owner.step, result: reply.result, error: reply.error)
+            case let .rejected(reason):
+                owner.record.status = .failed
+                owner.record.failureReason = reason
+                try home.metadata.update(owner.record)
+                try end(owner.step, .failed, reason: "algo-\(owner.instance): \(reason)")
+            case let .interrupted(reason):
+                owner.record.status = .interrupted
+                owner.record.endedAt = Date()
+                owner.record.failureReason = reason
+                try home.metadata.update(owner.record)
+                try retry(owner, after: finished.key) { "algo-\(owner.instance): moving its data failed \(finished.key.attempt) times; last: \(reason)" }
+            }
+        case let .workerLost(id, host, keys):
+            for key in keys {
+                guard var owner = tasks.removeValue(forKey: key) else { continue }
+                let run = steps[owner.step]
+                run.openTasks.remove(key)
+                owner.record.status = .lost
+                owner.record.endedAt = Date()
+                // The slot was held until the loss was noticed; that is what it cost.
+                owner.record.wallSeconds = owner.record.endedAt!.timeIntervalSince(owner.record.startedAt ?? owner.record.endedAt!)
+                owner.record.worker = id
+                owner.record.failureReason = "worker \(id) on \(host) was lost"
+                try home.metadata.update(owner.record)
+                run.lostHosts.insert("\(id)@\(host)")
+                try retry(owner, after: key) {
+                    "algo-\(owner.instance) was lost with its worker \(key.attempt) times (lost: \(run.lostHosts.sorted().joined(separator: ", ")))."
+                }
+            }
+        }
+    }
+
+    /// An attempt that ended without a verdict on the job (its worker lost, its
+    /// data not moved): nothing it staged is committed, and a new attempt runs
+    /// while the limit allows, else the step fails with `reason`.
+    func retry(_ owner: TaskOwner, after key: TaskKey, reason: () -> String) throws {
+        try? FileManager.default.removeItem(atPath: stagingFolder(owner.step, host: owner.instance, attempt: key.attempt))
+        guard state.statuses[owner.step] == .executing else { return }
+        if key.attempt < options.maxAttempts {
+            try submit(
+                owner.step, instance: owner.instance, task: owner.task, owner: owner.kind, attempt: key.attempt + 1,
+                requirements: owner.requirements
+            )
+        } else {
+            try end(owner.step, .failed, reason: reason())
+        }
+    }
+
+    /// Appends to an instance's log (capped); returns why it could not, for the caller to fail the step.
+    func appendLog(_ index: Int, instance: Int, attempt: Int, _ text: String) -> JobLogFile.WriteFailed? {
+        let file = home.logFile(execution: executionId, step: steps[index].node.name, instance: instance, attempt: attempt)
+        do {
+            try JobLogFile.append(text, to: file, capBytes: options.maxLogBytes)
+            return nil
+        } catch {
+            return error
+        }
+    }
+}

@@ -1,0 +1,26 @@
+import Foundation
+import ShoalCluster
+import ShoalDefinition
+import ShoalRuntime
+import ShoalStore
+
+/// One step's run-time state.
+final class StepRun {
+    let node: PipelineGraph.Node
+    var step: Step?
+    var startedAt: Date?
+    var endedAt: Date?
+    var failureReason: String?
+    var properties: JSONValue?
+    var attempts = 0
+    var plan: ProcessingJobPlan?
+    var completed: [Int: InstanceOutcome] = [:]
+    var openTasks: Set<TaskKey> = []
+    var lostHosts: Set<String> = []
+    /// Run component ids by host, once recorded.
+    var componentIds: [Int: Int64] = [:]
+    /// A Shoal:Map step's fan-out.
+    var map: MapRun?
+
+    init(node: PipelineGraph.Node) { self.node = node }
+}
