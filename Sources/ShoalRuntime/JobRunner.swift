@@ -110,8 +110,10 @@ public final class RunningJob: @unchecked Sendable {
         let wall = now.timeIntervalSince(started)
         let message = sandbox.exitMessage
         func failed(_ reason: String) -> InstanceOutcome {
-            InstanceOutcome(
-                status: .failed, exitCode: exit.code.map(Int.init), failureReason: String(reason.prefix(1024)), exitMessage: message,
+            // A job that ran out of disk rarely says so itself (its log may be what could not be written).
+            let full = Self.isFull(sandbox.root.path) ? " (the filesystem holding the job's folder, \(sandbox.root.path), was full when it ended)" : ""
+            return InstanceOutcome(
+                status: .failed, exitCode: exit.code.map(Int.init), failureReason: String((reason + full).prefix(1024)), exitMessage: message,
                 outputs: [], wallSeconds: wall, cpuSeconds: exit.cpuSeconds, peakRSSBytes: exit.peakRSSBytes
             )
         }
@@ -129,6 +131,13 @@ public final class RunningJob: @unchecked Sendable {
         } catch {
             return failed("\(error)")
         }
+    }
+
+    /// Whether the filesystem holding `path` has (next to) no room left for an unprivileged writer.
+    static func isFull(_ path: String) -> Bool {
+        var info = statvfs()
+        guard statvfs(path, &info) == 0 else { return false }
+        return UInt64(info.f_bavail) * UInt64(info.f_frsize) < 64 << 10
     }
 
     /// The container's own message if it wrote one, else the end of its log.

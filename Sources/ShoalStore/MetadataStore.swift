@@ -55,6 +55,15 @@ public final class MetadataStore: Sendable {
         }
     }
 
+    /// Whether `error` says the disk is full (SQLite's SQLITE_FULL, or ENOSPC from a file write).
+    public static func isDiskFull(_ error: any Error) -> Bool {
+        if let database = error as? DatabaseError { return database.resultCode == .SQLITE_FULL }
+        if let posix = error as? POSIXError { return posix.code == .ENOSPC || posix.code == .EDQUOT }
+        if let cocoa = error as? CocoaError { return cocoa.code == .fileWriteOutOfSpace }
+        let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
+        return underlying?.domain == NSPOSIXErrorDomain && underlying?.code == Int(ENOSPC)
+    }
+
     // MARK: Steps
 
     public func update(_ step: StepRecord) throws {

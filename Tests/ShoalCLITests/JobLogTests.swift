@@ -50,3 +50,42 @@ import Testing
         #expect(executions?.first?["status"] as? String == "Failed")
     }
 }
+
+/// D2: a job that fills the disk the home lives on. The run ends Failed with a
+/// sentence naming the full filesystem, what it staged is gone, and the
+/// database is intact.
+@Suite(.serialized) struct FullDiskTests {
+    /// A job that fills the disk and succeeds (its output is the filler): the
+    /// records cannot be written; a job that fills it and fails: its reason says why.
+    @Test(.enabled(if: getuid() == 0, "mounting a small filesystem needs root"), arguments: [
+        ("dd if=/dev/zero of=/opt/ml/processing/out/fill bs=64k 2>/dev/null; exit 0", "the execution's records could not be written"),
+        ("dd if=/dev/zero of=/opt/ml/processing/out/fill bs=64k 2>/dev/null; echo filled", "was full when it ended"),
+    ])
+    func aJobFillingTheHomesDiskFailsTheExecutionAndLeavesTheStoreIntact(command: String, saying: String) throws {
+        let home = try TemporaryHome()
+        let mount = try ShoalProcess.run(executable: URL(fileURLWithPath: "/bin/mount"), ["-t", "tmpfs", "-o", "size=24m", "tmpfs", home.url.path])
+        try #require(mount.status == 0, "\(mount.stderr)")
+        defer { _ = try? ShoalProcess.run(executable: URL(fileURLWithPath: "/bin/umount"), ["-l", home.url.path]) }
+        let definition = PipelineDefinition {
+            Step.processing("Fill", arguments: ProcessingArguments(
+                instanceType: "ml.m5.large", instanceCount: 1, imageUri: "sh",
+                entrypoint: ["/bin/sh", "-c", .string(command)], roleArn: "r",
+                outputs: [ProcessingOutput(outputName: "out", s3Output: S3Output(s3Uri: "s3://b/out", localPath: "/opt/ml/processing/out"))]
+            ))
+        }
+        let run = try home.shoal(["run", try home.file("p.json", definition.jsonText()), "--workers", "1"], timeout: 60)
+        #expect(run.status == 1, "\(run.stdout)\n\(run.stderr)")
+        #expect((run.stdout + run.stderr).contains(saying), "\(run.stdout)\n\(run.stderr)")
+        #expect((run.stdout + run.stderr).contains(" full"), "\(run.stdout)\n\(run.stderr)")
+        let execution = try #require(try home.json(["executions", "list"]) as? [[String: Any]]).first
+        #expect(execution?["status"] as? String == "Failed")
+        let staged = (FileManager.default.enumerator(atPath: home.url.appendingPathComponent("staging").path)?.allObjects as? [String]) ?? []
+        #expect(!staged.contains { $0.hasSuffix("fill") }, "what the job staged is removed: \(staged)")
+        let check = try ShoalProcess.run(
+            executable: URL(fileURLWithPath: "/usr/bin/env"),
+            ["python3", "-c", "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute('pragma integrity_check').fetchone()[0])",
+             home.url.appendingPathComponent("shoal.sqlite").path]
+        )
+        #expect(check.stdout == "ok\n", "\(check.stdout)\(check.stderr)")
+    }
+}

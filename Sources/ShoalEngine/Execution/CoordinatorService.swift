@@ -79,12 +79,15 @@ public final class CoordinatorService {
                 for runner in runners.values { runner.tick() }
             }
             for (id, runner) in runners {
-                try runner.advance()
-                if runner.isFinished {
+                do {
+                    try runner.advance()
+                    guard runner.isFinished else { continue }
                     let record = try runner.finish()
                     runners[id] = nil
                     lastWatchCheck = .distantPast
                     log("execution \(id) of \(record.pipelineName) \(record.status.rawValue)" + (record.failureReason.map { ": \($0)" } ?? ""))
+                } catch {
+                    abandon(id, because: error)
                 }
             }
             // Each check reads the database, so checks are spaced even while events pour in.
@@ -101,16 +104,34 @@ public final class CoordinatorService {
                 case let .workerLost(id, host, _): log("worker \(id) on \(host) was lost")
                 default: break
                 }
-                if case .workerLost = event {
-                    for runner in runners.values { _ = try runner.route(event) }
-                } else {
-                    for runner in runners.values where try runner.route(event) { break }
+                for (id, runner) in runners {
+                    do {
+                        // A lost worker concerns every execution; anything else, the one whose task it is.
+                        if try runner.route(event), !isWorkerLost(event) { break }
+                    } catch {
+                        abandon(id, because: error)
+                    }
                 }
             }
         }
-        for runner in runners.values { try runner.stopNow() }
+        for (id, runner) in runners {
+            do { try runner.stopNow() } catch { abandon(id, because: error) }
+        }
         runners.removeAll()
         answerWatches(all: true)
+    }
+
+    private func isWorkerLost(_ event: CoordinatorEndpoint.Event) -> Bool {
+        if case .workerLost = event { return true }
+        return false
+    }
+
+    /// One execution failed in a way its runner cannot record (see `abandon`):
+    /// it ends, the others and the service go on.
+    private func abandon(_ id: String, because error: any Error) {
+        guard let runner = runners.removeValue(forKey: id) else { return }
+        let record = runner.abandon(because: error)
+        log("execution \(id) of \(record.pipelineName) Failed: \(record.failureReason ?? "\(error)")")
     }
 
     /// Answers each held watch whose execution changed, ended, or waited long enough.

@@ -279,6 +279,43 @@ public final class ExecutionRunner {
         _ = try finish()
     }
 
+    /// The execution cannot go on (its records cannot be written: a full disk,
+    /// a broken database): what it staged is removed first, which may free the
+    /// room the records need, its tasks are cancelled, and its failure is
+    /// recorded as far as the store allows. Never throws: the coordinator
+    /// serving it goes on with the others.
+    func abandon(because error: any Error) -> ExecutionRecord {
+        try? FileManager.default.removeItem(atPath: home.root.appendingPathComponent("staging/\(executionId)").path)
+        for run in steps {
+            for key in run.openTasks { dispatcher.cancel(key) }
+            run.openTasks.removeAll()
+            if let map = run.map {
+                for child in map.children.values { _ = child.abandon(because: error) }
+                map.children.removeAll()
+            }
+        }
+        tasks.removeAll()
+        let reason = MetadataStore.isDiskFull(error)
+            ? "the filesystem holding \(home.root.path) is full; the execution's records could not be written (\(error))"
+            : "the execution's records could not be written: \(error)"
+        let now = Date()
+        for index in steps.indices where !state.statuses[index].isFinal {
+            _ = state.on(.stepEnded(step: index, status: state.statuses[index] == .executing ? .failed : .notRun, outcome: nil))
+            var stepRecord = StepRecord(executionId: executionId, name: steps[index].node.name, type: steps[index].node.typeName, status: state.statuses[index])
+            stepRecord.startedAt = steps[index].startedAt
+            stepRecord.endedAt = steps[index].startedAt == nil ? nil : now
+            stepRecord.failureReason = String(reason.prefix(1024))
+            stepRecord.attempts = steps[index].attempts
+            try? home.metadata.update(stepRecord)
+        }
+        record.status = .failed
+        record.endedAt = now
+        record.failureReason = reason
+        try? home.metadata.update(record)
+        progress(.finished(status: .failed, reason: reason))
+        return record
+    }
+
     public func finish() throws -> ExecutionRecord {
         try perform(state.on(.finish))
         let status = state.outcome
