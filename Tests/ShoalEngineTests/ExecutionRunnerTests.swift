@@ -73,6 +73,49 @@ import Testing
         #expect(dispatcher.cancelled.isEmpty)
     }
 
+    /// What a lost attempt had staged (its upload cut short with its worker)
+    /// is discarded; only the attempt that completed is committed.
+    @Test func aWorkerLostMidUploadCommitsNothingOfIt() throws {
+        let home = try TemporaryHome()
+        let dispatcher = RecordingDispatcher()
+        let definition = PipelineDefinition {
+            Step.processing("Write", arguments: ProcessingArguments(
+                instanceType: "ml.m5.large", instanceCount: 1, imageUri: "sh", entrypoint: ["/bin/true"], roleArn: "arn:aws:iam::1:role/R",
+                outputs: [ProcessingOutput(outputName: "out", s3Output: S3Output(s3Uri: "s3://b/out", localPath: "/opt/ml/processing/out"))]
+            ))
+        }
+        let check = DefinitionCheck.check(definition)
+        let store = try ShoalHome(root: home.url)
+        let runner = ExecutionRunner(
+            definition: try #require(check.definition), graph: try #require(check.graph), home: store, dispatcher: dispatcher, options: .init(pipelineName: "p")
+        )
+        try runner.begin()
+        try runner.advance()
+        func staging(_ index: Int) throws -> String {
+            guard case let .processing(_, folder) = dispatcher.submitted[index].task else { throw CancellationError() }
+            return folder
+        }
+        // The first attempt's upload had begun: part of its output is staged.
+        let first = try staging(0)
+        try FileManager.default.createDirectory(atPath: first + "/out", withIntermediateDirectories: true)
+        try Data(repeating: 1, count: 1000).write(to: URL(fileURLWithPath: first + "/out/partial.bin"))
+        #expect(try runner.route(.workerLost(id: "w1", host: "h1", tasks: [dispatcher.submitted[0].key])))
+        #expect(!FileManager.default.fileExists(atPath: first), "the lost attempt's staging is removed")
+        let second = try staging(1)
+        #expect(second != first)
+        try FileManager.default.createDirectory(atPath: second + "/out", withIntermediateDirectories: true)
+        try Data("whole".utf8).write(to: URL(fileURLWithPath: second + "/out/done.txt"))
+        let completed = TaskResult.processing(InstanceOutcome(
+            status: .completed, exitCode: 0, failureReason: nil, exitMessage: nil,
+            outputs: [.init(name: "out", stagedAt: second + "/out", files: ["done.txt"], bytes: 5)], wallSeconds: 0.01, cpuSeconds: 0, peakRSSBytes: 0
+        ))
+        #expect(try runner.route(.finished(TaskFinished(key: dispatcher.submitted[1].key, result: completed))))
+        try runner.advance()
+        #expect(try runner.finish().status == .succeeded)
+        let committed = try FileManager.default.contentsOfDirectory(atPath: home.url.appendingPathComponent("objects/b/out").path)
+        #expect(committed == ["done.txt"])
+    }
+
     @Test func aStopCancelsTheRunningInstancesAndRecordsThemStopped() throws {
         let home = try TemporaryHome()
         let dispatcher = RecordingDispatcher()
