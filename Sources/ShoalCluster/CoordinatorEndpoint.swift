@@ -160,7 +160,9 @@ public final class CoordinatorEndpoint {
             transfers.serve(request) { send(.chunk($0, $1), to: identity) }
         case let .put(header, data):
             send(.putAck(transfers?.receive(header, data) ?? PutAck(transfer: header.transfer, offset: header.offset, error: "this coordinator takes no data")), to: identity)
-        case .heartbeat, .register:
+        case .heartbeat:
+            registry.countHeartbeat(from: identity)
+        case .register:
             break
         case .welcome, .assign, .cancel, .shutdown, .chunk, .putAck:
             diagnostics("dropped a '\(message.kind)' message, which only a coordinator sends, from \(peerName(identity))")

@@ -44,6 +44,8 @@ struct ShippedDataTests {
             Thread {
                 var configuration = WorkerAgent.Configuration(endpoint: address, workerId: "far", slots: 1, workFolder: work, version: "test")
                 configuration.fetchData = true
+                // Frequent heartbeats: `interrupt` waits on them.
+                configuration.heartbeatInterval = 0.05
                 configuration.inputCacheBytes = inputCacheBytes
                 configuration.recycledBytes = recycledBytes
                 _ = try? WorkerAgent(configuration).run(shouldStop: { stop.isSet })
@@ -70,14 +72,13 @@ struct ShippedDataTests {
             for _ in 0..<1000 where transfers.bytesServed == before { _ = try endpoint.poll(timeout: 0.01) }
             endpoint.cancel(key)
             try waitForTaskFolders()
-            // What it asked for before the cancel reached it is served (and dropped) now:
-            // until nothing more is served for a tenth of a second (at most 5 s).
-            var quiet = 0
-            for _ in 0..<500 where quiet < 10 {
-                let served = transfers.bytesServed
-                _ = try endpoint.poll(timeout: 0.01)
-                quiet = transfers.bytesServed == served ? quiet + 1 : 0
-            }
+            // What it asked for before the cancel reached it is served (and dropped) now. The
+            // second heartbeat counted from here was sent after the task was dropped, and the
+            // worker's messages arrive in order: every request before it has been served then.
+            let heartbeats = { self.endpoint.registry.workers.values.first?.heartbeats ?? 0 }
+            let counted = heartbeats()
+            for _ in 0..<500 where heartbeats() < counted + 2 { _ = try endpoint.poll(timeout: 0.01) }
+            #expect(heartbeats() >= counted + 2, "the worker went on sending heartbeats")
         }
 
         /// Runs one task to its end (bounded) and returns its result.

@@ -14,6 +14,10 @@ public struct WorkerRegistry: Sendable {
         public let labels: [String: [String]]
         public var running: Set<TaskKey> = []
         public var lastHeard: Date
+        /// Heartbeats received. A peer's messages arrive in the order it sent
+        /// them, so everything it sent before a heartbeat has been handled once
+        /// that heartbeat is counted.
+        public var heartbeats = 0
 
         public var freeSlots: Int { slots - running.count }
 
@@ -55,6 +59,8 @@ public struct WorkerRegistry: Sendable {
     public mutating func expire(workerId: String) {
         for (identity, worker) in workers where worker.id == workerId { workers[identity]!.lastHeard = .distantPast }
     }
+
+    mutating func countHeartbeat(from identity: [UInt8]) { workers[identity]?.heartbeats += 1 }
 
     /// Any message counts as a sign of life. Returns false for an unknown peer.
     public mutating func heard(from identity: [UInt8], now: Date) -> Bool {
