@@ -31,6 +31,9 @@ public final class CoordinatorEndpoint {
     /// Serves data to workers that cannot read the coordinator's files (`--fetch-data`).
     public var transfers: TransferServer?
     public private(set) var registry: WorkerRegistry
+    /// With CURVE: the key each worker id was first registered with.
+    private var keyOfWorker: [String: String] = [:]
+    private static let maxBoundIds = 100_000
     private let heartbeatInterval: TimeInterval
     private var lastHeartbeat = Date.distantPast
     private let diagnostics: @Sendable (String) -> Void
@@ -131,7 +134,7 @@ public final class CoordinatorEndpoint {
             return
         }
         if case let .register(hello) = message {
-            if let refusal = hello.refusal {
+            if let refusal = hello.refusal ?? ownership(of: hello.workerId, claimedBy: identity, key: frames[1].property("User-Id") ?? "") {
                 diagnostics("refused the registration from \(peerName(identity)): \(refusal)")
                 return
             }
@@ -167,6 +170,30 @@ public final class CoordinatorEndpoint {
         case .welcome, .assign, .cancel, .shutdown, .chunk, .putAck:
             diagnostics("dropped a '\(message.kind)' message, which only a coordinator sends, from \(peerName(identity))")
         }
+    }
+
+    /// Why `identity` may not register as `workerId`, or nil. With CURVE a
+    /// worker id belongs to the first key that registered it (the ZAP handler's
+    /// user id): another allowed key cannot take it over. Without keys nothing
+    /// proves who a peer is, so an id a live worker holds is refused to any
+    /// other connection until that worker is lost.
+    private func ownership(of workerId: String, claimedBy identity: [UInt8], key: String) -> String? {
+        if !key.isEmpty {
+            if let owner = keyOfWorker[workerId], owner != key {
+                return "worker id '\(workerId)' belongs to another key; this connection's key is \(key)"
+            }
+            if keyOfWorker[workerId] == nil {
+                guard keyOfWorker.count < Self.maxBoundIds else { return "too many worker ids are bound to keys (\(Self.maxBoundIds))" }
+                keyOfWorker[workerId] = key
+            }
+            // The same key on a new connection is the same worker come back: the old connection is lost at the next tick.
+            if registry.workers.values.contains(where: { $0.id == workerId && $0.identity != identity }) { registry.expire(workerId: workerId) }
+            return nil
+        }
+        if registry.workers.values.contains(where: { $0.id == workerId && $0.identity != identity }) {
+            return "worker id '\(workerId)' is held by a live worker on another connection"
+        }
+        return nil
     }
 
     private func send(_ message: WireMessage, to identity: [UInt8]) {

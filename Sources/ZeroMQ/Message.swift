@@ -53,6 +53,13 @@ public final class Message: @unchecked Sendable {
 
     public var count: Int { zmq_msg_size(pointer) }
 
+    /// A property of a received frame (`zmq_msg_gets`): "User-Id" is what the
+    /// ZAP handler admitted the sender as, "Peer-Address" where it connected from.
+    public func property(_ name: String) -> String? {
+        guard let value = zmq_msg_gets(pointer, name) else { return nil }
+        return String(cString: value)
+    }
+
     public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try body(UnsafeRawBufferPointer(start: zmq_msg_data(pointer), count: count))
     }
