@@ -167,9 +167,13 @@ struct Scenario {
             open('/opt/ml/processing/out/done.txt', 'w').write('second attempt')
             """
 
-    /// Runs the scenario with `workers` local workers, kills (SIGKILL), as a
-    /// crash would, the worker whose job has written `marker`, and waits for the run.
-    static func runKillingTheBusyWorker(_ scenario: Scenario, workers: Int, marker: String) throws -> (status: Int32, stderr: String) {
+    /// Runs `waitsToBeKilledOnce` with `workers` local workers, kills (SIGKILL),
+    /// as a crash would, the worker whose job has written its marker, and waits
+    /// for the run; returns what the first attempt wrote in its marker (its PID namespace).
+    static func runKillingTheBusyWorker(workers: Int) throws -> (scenario: Scenario, status: Int32, stderr: String, namespace: String) {
+        let marker = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-marker-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: marker) }
+        let scenario = try Scenario(script: Self.waitsToBeKilledOnce, environment: ["MARKER": .string(marker)])
         let log = scenario.home.url.appendingPathComponent("run-stderr.txt")
         let run = try scenario.home.start(["run", scenario.definitionPath, "--workers", String(workers)], standardError: log)
         defer { if run.isRunning { run.terminate(); run.waitUntilExit() } }
@@ -181,17 +185,13 @@ struct Scenario {
         for worker in busy { kill(worker, SIGKILL) }
         while run.isRunning && Date() < deadline.addingTimeInterval(30) { usleep(50_000) }
         let stderr = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-        return (run.isRunning ? -1 : run.terminationStatus, stderr)
+        return (scenario, run.isRunning ? -1 : run.terminationStatus, stderr, (try? String(contentsOfFile: marker, encoding: .utf8)) ?? "")
     }
 
     @Test func workerKilledMidStepIsReplacedByANewAttempt() throws {
-        let marker = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-marker-\(UUID().uuidString)").path
-        let scenario = try Scenario(script: Self.waitsToBeKilledOnce, environment: ["MARKER": .string(marker)])
-        defer { try? FileManager.default.removeItem(atPath: marker) }
-        let outcome = try Self.runKillingTheBusyWorker(scenario, workers: 2, marker: marker)
-        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let (scenario, status, stderr, namespace) = try Self.runKillingTheBusyWorker(workers: 2)
+        #expect(status == 0, "\(stderr)")
         // D3: nothing of the first attempt outlived its worker, the detached descendant included.
-        let namespace = try String(contentsOfFile: marker, encoding: .utf8)
         if geteuid() == 0 {
             #expect(namespace != ProcessTable.ownPIDNamespace)
             #expect(ProcessTable.waitUntilEmpty(pidNamespace: namespace), "processes of the killed worker's job outlived it")
@@ -207,12 +207,9 @@ struct Scenario {
     /// for ever; a worker of `shoal run` that dies is replaced, and the lost
     /// instance runs again on its replacement.
     @Test func theOnlyLocalWorkerKilledIsReplacedAndTheRunSucceeds() throws {
-        let marker = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-marker-\(UUID().uuidString)").path
-        let scenario = try Scenario(script: Self.waitsToBeKilledOnce, environment: ["MARKER": .string(marker)])
-        defer { try? FileManager.default.removeItem(atPath: marker) }
-        let outcome = try Self.runKillingTheBusyWorker(scenario, workers: 1, marker: marker)
-        #expect(outcome.status == 0, "\(outcome.stderr)")
-        #expect(outcome.stderr.contains("shoal run: worker local-1 exited; started another in its place"), "\(outcome.stderr)")
+        let (scenario, status, stderr, _) = try Self.runKillingTheBusyWorker(workers: 1)
+        #expect(status == 0, "\(stderr)")
+        #expect(stderr.contains("shoal run: worker local-1 exited; started another in its place"), "\(stderr)")
         let steps = try scenario.steps()
         #expect(steps[0]["attempts"] as? Int == 2)
         let attempts = try MetadataStore(path: scenario.home.url.appendingPathComponent("shoal.sqlite").path)
