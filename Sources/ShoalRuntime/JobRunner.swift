@@ -122,7 +122,9 @@ public final class RunningJob: @unchecked Sendable {
         guard exit.code == 0 else { return failed("AlgorithmError: exit code \(exit.code ?? -1)" + detail(message)) }
         do {
             let outputs = try spec.outputs.map { output in
-                try sandbox.takeOutput(output, to: outputStaging.appendingPathComponent(output.name))
+                let (files, leftOut) = try sandbox.takeOutput(output, to: outputStaging.appendingPathComponent(output.name))
+                if !leftOut.isEmpty { noteInLog("output '\(output.name)': \(leftOut.count == 1 ? "1 entry that is not a regular file was" : "\(leftOut.count) entries that are not regular files were") left out (outputs hold regular files; not symbolic links, sockets or devices): \(leftOut.prefix(10).joined(separator: ", "))\(leftOut.count > 10 ? ", …" : "")") }
+                return files
             }
             return InstanceOutcome(
                 status: .completed, exitCode: 0, failureReason: nil, exitMessage: message, outputs: outputs,
@@ -131,6 +133,15 @@ public final class RunningJob: @unchecked Sendable {
         } catch {
             return failed("\(error)")
         }
+    }
+
+    /// Appends a line of Shoal's own to the job's log, which the coordinator receives with the rest.
+    private func noteInLog(_ text: String) {
+        let descriptor = open(logFile, O_WRONLY | O_APPEND | O_CLOEXEC)
+        guard descriptor >= 0 else { return }
+        defer { close(descriptor) }
+        let line = Array("shoal: \(text)\n".utf8)
+        _ = line.withUnsafeBytes { writeAll($0, to: descriptor) }
     }
 
     /// Whether the filesystem holding `path` has (next to) no room left for an unprivileged writer.

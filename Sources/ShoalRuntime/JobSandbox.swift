@@ -130,22 +130,31 @@ public struct JobSandbox: Sendable {
 
     /// Moves an output folder out of the sandbox (a rename) and lists its regular
     /// files; symbolic links are not followed, as SageMaker does not upload them.
-    public func takeOutput(_ output: ProcessingInstanceSpec.Output, to destination: URL) throws -> InstanceOutcome.OutputFiles {
+    /// Moves an output folder to `destination` and lists its regular files;
+    /// anything else in it (symbolic links, sockets, devices) is left out and
+    /// returned, for the step's log to say so.
+    public func takeOutput(_ output: ProcessingInstanceSpec.Output, to destination: URL) throws -> (files: InstanceOutcome.OutputFiles, leftOut: [String]) {
         let source = try hostPath(output.localPath)
         try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
         guard rename(source, destination.path) == 0 else {
             throw StagingFailed(description: "output '\(output.name)': cannot move \(source): \(String(cString: strerror(errno)))")
         }
         var files: [String] = []
+        var leftOut: [String] = []
         var bytes = 0
         if let walker = FileManager.default.enumerator(atPath: destination.path) {
             while let relative = walker.nextObject() as? String {
-                guard walker.fileAttributes?[.type] as? FileAttributeType == .typeRegular else { continue }
+                let type = walker.fileAttributes?[.type] as? FileAttributeType
+                if type == .typeDirectory { continue }
+                guard type == .typeRegular else {
+                    leftOut.append(relative)
+                    continue
+                }
                 files.append(relative)
                 bytes += (walker.fileAttributes?[.size] as? Int) ?? 0
             }
         }
-        return InstanceOutcome.OutputFiles(name: output.name, stagedAt: destination.path, files: files.sorted(), bytes: bytes)
+        return (InstanceOutcome.OutputFiles(name: output.name, stagedAt: destination.path, files: files.sorted(), bytes: bytes), leftOut.sorted())
     }
 
     public func remove() {

@@ -90,6 +90,17 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: "/opt/ml/processing/out/inside"))
     }
 
+    @Test func whatIsNotARegularFileInAnOutputIsLeftOutAndTheLogSaysSo() throws {
+        let (outcome, log) = try run(spec("""
+            echo kept > /opt/ml/processing/out/real.txt
+            ln -s real.txt /opt/ml/processing/out/link
+            mkdir -p /opt/ml/processing/out/sub && ln -s /etc/hostname /opt/ml/processing/out/sub/elsewhere
+            """))
+        #expect(outcome.status == .completed)
+        #expect(outcome.outputs.first?.files == ["real.txt"])
+        #expect(log.contains("shoal: output 'out': 2 entries that are not regular files were left out (outputs hold regular files; not symbolic links, sockets or devices): link, sub/elsewhere"), "\(log)")
+    }
+
     @Test func withoutNamespacesPathsAreRewrittenWithAWarning() throws {
         let (outcome, log) = try run(spec("echo \"$GREETING\" > /opt/ml/processing/out/greeting.txt; cat /opt/ml/config/resourceconfig.json > /dev/null"), mode: .pathRewriting)
         #expect(outcome.status == .completed)
