@@ -1,5 +1,6 @@
 import Foundation
 import ShoalCluster
+import ShoalRuntime
 import ShoalStore
 import ZeroMQ
 
@@ -13,7 +14,10 @@ public final class LocalCluster {
     public let api: ApiEndpoint
     private let context: Context
     private let socketFolder: URL
-    private var workers: [Process] = []
+    /// Started with posix_spawn (ChildProcess), each in a session of its own:
+    /// Foundation's Process took tens of milliseconds a spawn here, and a
+    /// terminal's Ctrl-C is the run's to handle, not its workers'.
+    private var workers: [ChildProcess] = []
     private let home: ShoalHome
     private let executable: String
     private let labels: String?
@@ -84,23 +88,17 @@ public final class LocalCluster {
 
     /// Starts worker `local-<number>`; its log starts afresh with each run, and
     /// a replacement's is appended to the one it replaces.
-    private func spawn(number: Int, appending: Bool = false) throws -> Process {
+    private func spawn(number: Int, appending: Bool = false) throws -> ChildProcess {
         let id = "local-\(number)"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = [
-            "worker", "--connect", address, "--slots", "1", "--id", id,
-            "--work-dir", home.workFolder.appendingPathComponent(id).path,
-        ] + (labels.map { ["--labels", $0] } ?? [])
         let log = logFolder.appendingPathComponent("\(id).log")
-        if !appending || !FileManager.default.fileExists(atPath: log.path) { _ = FileManager.default.createFile(atPath: log.path, contents: nil) }
-        let handle = try FileHandle(forWritingTo: log)
-        try handle.seekToEnd()
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        return process
+        if !appending { _ = FileManager.default.createFile(atPath: log.path, contents: nil) }
+        return try ChildProcess(
+            arguments: [
+                executable, "worker", "--connect", address, "--slots", "1", "--id", id,
+                "--work-dir", home.workFolder.appendingPathComponent(id).path,
+            ] + (labels.map { ["--labels", $0] } ?? []),
+            environment: ProcessInfo.processInfo.environment, directory: FileManager.default.currentDirectoryPath, outputFile: log.path
+        )
     }
 
     /// A worker whose process exited (killed, crashed) is declared lost at
@@ -108,7 +106,7 @@ public final class LocalCluster {
     /// replacements last. Returns the ids of the workers replaced.
     public func replaceExitedWorkers() -> [String] {
         var replaced: [String] = []
-        for index in workers.indices where !workers[index].isRunning {
+        for index in workers.indices where workers[index].poll() != nil {
             let id = "local-\(index + 1)"
             endpoint.expire(workerId: id)
             guard replacements < maxReplacements, let process = try? spawn(number: index + 1, appending: true) else { continue }
@@ -125,10 +123,10 @@ public final class LocalCluster {
         endpoint.shutdownWorkers()
         _ = try? endpoint.poll(timeout: 0)
         let deadline = Date().addingTimeInterval(3)
-        while workers.contains(where: \.isRunning) && Date() < deadline { usleep(10_000) }
-        for worker in workers where worker.isRunning {
-            kill(worker.processIdentifier, SIGKILL)
-            worker.waitUntilExit()
+        while workers.contains(where: { $0.poll() == nil }) && Date() < deadline { usleep(2_000) }
+        for worker in workers where worker.poll() == nil {
+            worker.signalGroup(SIGKILL)
+            _ = worker.wait(timeout: 5)
         }
         workers.removeAll()
         try? FileManager.default.removeItem(at: socketFolder)
