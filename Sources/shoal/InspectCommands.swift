@@ -28,7 +28,8 @@ struct ExecutionsCommand: ParsableCommand {
             case .json: try printJSON(executions.map(ExecutionSummary.init))
             case .text:
                 print(Formatting.table(["ID", "PIPELINE", "STATUS", "STARTED", "ELAPSED"], executions.map {
-                    [$0.id, $0.pipelineName, $0.status.rawValue, Formatting.time($0.startedAt), Formatting.duration(from: $0.startedAt, to: $0.endedAt)]
+                    let status = ExecutionSummary.ownerIsGone($0) ? "\($0.status) (its process is gone: shoal stop \($0.id))" : $0.status.rawValue
+                    return [$0.id, $0.pipelineName, status, Formatting.time($0.startedAt), Formatting.duration(from: $0.startedAt, to: $0.endedAt)]
                 }))
             }
         }
@@ -70,6 +71,12 @@ struct ExecutionSummary: Encodable {
     let parentExecutionId: String?
     let experiment: String?
     let trial: String?
+    /// Running by its record, but the process that ran it is gone from this host.
+    let ownerGone: Bool
+
+    static func ownerIsGone(_ record: ExecutionRecord) -> Bool {
+        record.status.isRunning && ExecutionOwner(of: record)?.isGoneFromThisHost == true
+    }
 
     init(_ record: ExecutionRecord) {
         id = record.id
@@ -83,6 +90,7 @@ struct ExecutionSummary: Encodable {
         parentExecutionId = record.parentExecutionId
         experiment = record.experimentName
         trial = record.trialName
+        ownerGone = Self.ownerIsGone(record)
     }
 }
 
