@@ -44,11 +44,17 @@ public final class WorkerAgent {
     public enum Ending: Sendable, Equatable {
         case shutdown
         case coordinatorLost
+        /// The coordinator refused this worker's key before ever welcoming it (without `reconnect`).
+        case refused(String)
     }
 
     let configuration: Configuration
     let context: Context
     let claim: WorkFolderClaim
+    /// With CURVE: handshake outcomes, the only way a refused key shows on this side.
+    let monitor: SocketMonitor?
+    var welcomed = false
+    var refusalReported = false
     let socket: Socket
     var jobs: [TaskKey: (job: RunningJob, log: LogFollower)] = [:]
     var functions: [String: FunctionSlot] = [:]
@@ -85,6 +91,7 @@ public final class WorkerAgent {
         try socket.setOption(.linger, 1000)
         try socket.setMaxMessageSize(Int64(WireCodec.maxPayloadBytes + 4096))
         if let curve = configuration.curve { try socket.makeCurveClient(serverKey: curve.serverKey, keys: curve.keys) }
+        monitor = configuration.curve == nil ? nil : try SocketMonitor(watching: socket, context: context)
         try FileManager.default.createDirectory(at: configuration.workFolder, withIntermediateDirectories: true)
         try socket.connect(configuration.endpoint)
     }
@@ -109,6 +116,7 @@ public final class WorkerAgent {
             for job in shipped.values { if case let .running(running, _) = job.phase, let descriptor = running.exitDescriptor { poller.add(fileDescriptor: descriptor) } }
             _ = try poller.poll(timeoutMilliseconds: 20)
             if shouldStop() { return .shutdown }
+            if let refusal = try checkHandshakes() { return .refused(refusal) }
             let now = Date()
             while let frames = try receiveFromCoordinator() {
                 lastHeard = now
@@ -125,7 +133,9 @@ public final class WorkerAgent {
                     continue
                 }
                 switch message {
-                case let .welcome(welcome): liveness = Double(welcome.livenessMilliseconds) / 1000
+                case let .welcome(welcome):
+                    liveness = Double(welcome.livenessMilliseconds) / 1000
+                    welcomed = true
                 case let .assign(assignment): start(assignment)
                 case let .cancel(key): cancel(key)
                 case .shutdown: return .shutdown
@@ -156,6 +166,29 @@ public final class WorkerAgent {
                 send(.heartbeat)
             }
         }
+    }
+
+    /// Reports a refused key once (libzmq retries the handshake on its own);
+    /// returns the reason to leave when this worker may not wait for its key to be allowed.
+    func checkHandshakes() throws -> String? {
+        guard let monitor else { return nil }
+        while let event = try monitor.next() {
+            switch event {
+            case let .handshakeFailedAuth(_, status):
+                let reason = "the coordinator at \(configuration.endpoint) refused this worker's key (CURVE, status \(status)); "
+                    + "its public key must be in the coordinator's --allow folder"
+                if !configuration.reconnect && !welcomed { return reason }
+                if !refusalReported {
+                    refusalReported = true
+                    FileHandle.standardError.write(Data("shoal worker \(configuration.workerId): \(reason); trying again\n".utf8))
+                }
+            case .handshakeSucceeded:
+                refusalReported = false
+            default:
+                continue
+            }
+        }
+        return nil
     }
 
     /// The next waiting message; one with too many frames is logged and skipped,

@@ -79,6 +79,9 @@ struct WorkerCommand: ParsableCommand {
         case .coordinatorLost:
             printError("shoal worker \(name): the coordinator at \(connect) went silent; leaving")
             throw ExitCode(3)
+        case let .refused(reason):
+            printError("shoal worker \(name): \(reason); leaving")
+            throw ExitCode(3)
         }
     }
 }

@@ -27,7 +27,7 @@ import ZeroMQ
             try home.start([
                 "worker", "--connect", endpoint.endpoint, "--id", name, "--work-dir", home.url.appendingPathComponent("work-\(name)").path,
                 "--server-key", keys + "/coordinator.pub", "--key", keys + "/\(name).key",
-            ])
+            ], standardError: home.url.appendingPathComponent("\(name).log"))
         }
         let workers = [try worker("trusted"), try worker("stranger")]
         defer { for process in workers where process.isRunning { process.terminate(); process.waitUntilExit() } }
@@ -40,6 +40,13 @@ import ZeroMQ
         }
         #expect(joined == ["trusted"])
         #expect(refusals.all.contains { $0.contains("refused a connection") && !$0.contains(trusted) })
+        // The stranger hears why, and leaves (it has no --reconnect to wait for its key to be allowed).
+        let stranger = workers[1]
+        while stranger.isRunning && Date() < deadline.addingTimeInterval(10) { _ = try endpoint.poll(timeout: 0.05) }
+        #expect(!stranger.isRunning)
+        #expect(stranger.terminationStatus == 3)
+        let said = (try? String(contentsOf: home.url.appendingPathComponent("stranger.log"), encoding: .utf8)) ?? ""
+        #expect(said.contains("shoal worker stranger: the coordinator at \(endpoint.endpoint) refused this worker's key (CURVE, status 400); its public key must be in the coordinator's --allow folder; leaving"), "\(said)")
         endpoint.shutdownWorkers()
         _ = try endpoint.poll(timeout: 0.1)
     }
