@@ -40,6 +40,32 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: work.appendingPathComponent("transfers/e_s_algo-1_1").path))
     }
 
+    /// Two runs on one home at once: the second's workers take folders the
+    /// first's do not hold, and both succeed.
+    @Test func twoRunsOnOneHomeAtOnceBothSucceed() throws {
+        let home = try TemporaryHome()
+        let release = home.url.appendingPathComponent("release").path
+        let waiting = PipelineDefinition {
+            Step.processing("Wait", arguments: ProcessingArguments(
+                instanceType: "ml.m5.large", instanceCount: 1, imageUri: "sh",
+                entrypoint: ["/bin/sh", "-c", .string("for i in $(seq 400); do [ -e \(release) ] && exit 0; sleep 0.05; done; exit 1")], roleArn: "r"
+            ))
+        }
+        let first = try home.start(["run", try home.file("wait.json", waiting.jsonText()), "--workers", "1"])
+        defer { if first.isRunning { first.terminate(); first.waitUntilExit() } }
+        let deadline = Date().addingTimeInterval(20)
+        while (try? home.latestSteps().first?["status"] as? String) != "Executing" && Date() < deadline { usleep(50_000) }
+        let quick = PipelineDefinition { Step.processing("Quick", arguments: ProcessingArguments(
+            instanceType: "ml.m5.large", instanceCount: 1, imageUri: "sh", entrypoint: ["/bin/true"], roleArn: "r"
+        )) }
+        let second = try home.shoal(["run", try home.file("quick.json", quick.jsonText()), "--workers", "1"], timeout: 60)
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(FileManager.default.fileExists(atPath: home.url.appendingPathComponent("work/local-1.2").path), "the second run's worker took a folder of its own")
+        _ = FileManager.default.createFile(atPath: release, contents: nil)
+        first.waitUntilExit()
+        #expect(first.terminationStatus == 0)
+    }
+
     @Test func aSecondWorkerOnTheSameWorkFolderIsRefused() throws {
         let home = try TemporaryHome()
         let work = home.url.appendingPathComponent("shared-work").path

@@ -18,6 +18,9 @@ public final class LocalCluster {
     /// Foundation's Process took tens of milliseconds a spawn here, and a
     /// terminal's Ctrl-C is the run's to handle, not its workers'.
     private var workers: [ChildProcess] = []
+    /// Each worker's work folder (and log) name: `local-N`, or `local-N.K` while
+    /// another run on the same home holds `local-N`.
+    private var folderNames: [String] = []
     private let home: ShoalHome
     private let executable: String
     private let labels: String?
@@ -57,15 +60,28 @@ public final class LocalCluster {
         self.labels = labels
         self.address = address
         maxReplacements = 3 * max(1, count)
-        for number in 1...max(1, count) { workers.append(try spawn(number: number)) }
+        for number in 1...max(1, count) {
+            folderNames.append(Self.freeFolderName(for: number, in: home.workFolder))
+            workers.append(try spawn(number: number))
+        }
         let deadline = Date().addingTimeInterval(registrationTimeout)
         while endpoint.registry.workers.count < workers.count {
             guard Date() < deadline else {
+                let (started, wanted) = (endpoint.registry.workers.count, workers.count)
                 shutdown()
-                throw WorkersDidNotStart(started: endpoint.registry.workers.count, wanted: workers.count, logFolder: logFolder.path)
+                throw WorkersDidNotStart(started: started, wanted: wanted, logFolder: logFolder.path)
             }
             _ = try endpoint.poll(timeout: 0.02)
         }
+    }
+
+    /// Runs on one home share it: a worker folder another run's live worker holds is passed over.
+    static func freeFolderName(for number: Int, in workFolder: URL) -> String {
+        for copy in 1...64 {
+            let name = copy == 1 ? "local-\(number)" : "local-\(number).\(copy)"
+            if !WorkFolderClaim.isHeld(workFolder.appendingPathComponent(name)) { return name }
+        }
+        return "local-\(number).\(getpid())"
     }
 
     private static let folderTemplate = "/tmp/shoal-XXXXXX"
@@ -90,12 +106,13 @@ public final class LocalCluster {
     /// a replacement's is appended to the one it replaces.
     private func spawn(number: Int, appending: Bool = false) throws -> ChildProcess {
         let id = "local-\(number)"
-        let log = logFolder.appendingPathComponent("\(id).log")
+        let folder = folderNames[number - 1]
+        let log = logFolder.appendingPathComponent("\(folder).log")
         if !appending { _ = FileManager.default.createFile(atPath: log.path, contents: nil) }
         return try ChildProcess(
             arguments: [
                 executable, "worker", "--connect", address, "--slots", "1", "--id", id,
-                "--work-dir", home.workFolder.appendingPathComponent(id).path,
+                "--work-dir", home.workFolder.appendingPathComponent(folder).path,
             ] + (labels.map { ["--labels", $0] } ?? []),
             environment: ProcessInfo.processInfo.environment, directory: FileManager.default.currentDirectoryPath, outputFile: log.path
         )
