@@ -40,7 +40,7 @@ let package = Package(
         .executableTarget(
             name: "shoal",
             dependencies: [
-                "ShoalEngine", "ShoalStore", "ShoalCluster", "ShoalDefinition", "ZeroMQ", "shoal-sandbox",
+                "ShoalEngine", "ShoalStore", "ShoalCluster", "ShoalRuntime", "ShoalDefinition", "ZeroMQ", "shoal-sandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,4 +1,5 @@
 import Foundation
+import ShoalRuntime
 import ZeroMQ
 
 /// The coordinator's client API socket (a ROUTER). It has a context — and so a
@@ -12,7 +13,7 @@ public final class ApiEndpoint {
 
     public init(
         bind endpoint: String, security: CoordinatorEndpoint.Security? = nil,
-        diagnostics: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data(("shoal: " + $0 + "\n").utf8)) }
+        diagnostics: @escaping @Sendable (String) -> Void = { StandardStreams.error("shoal: " + $0 + "\n") }
     ) throws {
         context = try Context()
         self.diagnostics = diagnostics

@@ -1,4 +1,5 @@
 import Foundation
+import ShoalRuntime
 import ZeroMQ
 
 /// The coordinator's socket: a ROUTER that workers connect to. It keeps the
@@ -43,7 +44,7 @@ public final class CoordinatorEndpoint {
     /// keys are reported through `diagnostics`.
     public init(
         bind endpoint: String, context: Context, security: Security? = nil, heartbeatInterval: TimeInterval = 0.5, liveness: TimeInterval = 3,
-        diagnostics: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data(("shoal: " + $0 + "\n").utf8)) }
+        diagnostics: @escaping @Sendable (String) -> Void = { StandardStreams.error("shoal: " + $0 + "\n") }
     ) throws {
         self.context = context
         self.heartbeatInterval = heartbeatInterval

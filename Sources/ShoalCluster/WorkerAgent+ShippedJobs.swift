@@ -64,7 +64,7 @@ extension WorkerAgent {
                 }
             case let .putting(outcome):
                 if job.putDone {
-                    FileHandle.standardError.write(Data("shoal worker \(configuration.workerId): task \(key.taskId) moved \(job.bytesFetched) bytes in and \(job.bytesPut) bytes out over the wire (inputs in \(String(format: "%.3f", job.fetchSeconds)) s from \(String(format: "%.3f", job.fetchStarted.timeIntervalSince1970)); \(job.bytesFromCache) bytes from its input cache)\n".utf8))
+                    StandardStreams.error("shoal worker \(configuration.workerId): task \(key.taskId) moved \(job.bytesFetched) bytes in and \(job.bytesPut) bytes out over the wire (inputs in \(String(format: "%.3f", job.fetchSeconds)) s from \(String(format: "%.3f", job.fetchStarted.timeIntervalSince1970)); \(job.bytesFromCache) bytes from its input cache)\n")
                     // Reported before the copies are removed: deleting them is not the coordinator's wait.
                     finish(key, .processing(job.remoteOutcome(outcome)))
                     shipped[key] = nil

@@ -123,13 +123,13 @@ public final class WorkerAgent {
                 if !connected {
                     connected = true
                     backoff = 0.5
-                    FileHandle.standardError.write(Data("shoal worker \(configuration.workerId): the coordinator at \(configuration.endpoint) answers again\n".utf8))
+                    StandardStreams.error("shoal worker \(configuration.workerId): the coordinator at \(configuration.endpoint) answers again\n")
                 }
                 let message: WireMessage
                 do {
                     message = try WireCodec.decode(frames)
                 } catch {
-                    FileHandle.standardError.write(Data("shoal worker: dropped a message: \(error)\n".utf8))
+                    StandardStreams.error("shoal worker: dropped a message: \(error)\n")
                     continue
                 }
                 switch message {
@@ -153,7 +153,7 @@ public final class WorkerAgent {
                 guard configuration.reconnect else { return .coordinatorLost }
                 connected = false
                 nextAttempt = now
-                FileHandle.standardError.write(Data("shoal worker \(configuration.workerId): the coordinator at \(configuration.endpoint) went silent; registering again\n".utf8))
+                StandardStreams.error("shoal worker \(configuration.workerId): the coordinator at \(configuration.endpoint) went silent; registering again\n")
             }
             if !connected {
                 if now >= nextAttempt {
@@ -180,7 +180,7 @@ public final class WorkerAgent {
                 if !configuration.reconnect && !welcomed { return reason }
                 if !refusalReported {
                     refusalReported = true
-                    FileHandle.standardError.write(Data("shoal worker \(configuration.workerId): \(reason); trying again\n".utf8))
+                    StandardStreams.error("shoal worker \(configuration.workerId): \(reason); trying again\n")
                 }
             case .handshakeSucceeded:
                 refusalReported = false
@@ -198,7 +198,7 @@ public final class WorkerAgent {
             do {
                 return try socket.receiveMessages(dontWait: true, maxFrames: 8)
             } catch let refused as TooManyFrames {
-                FileHandle.standardError.write(Data("shoal worker \(configuration.workerId): dropped a message: \(refused)\n".utf8))
+                StandardStreams.error("shoal worker \(configuration.workerId): dropped a message: \(refused)\n")
             }
         }
     }
@@ -230,7 +230,7 @@ public final class WorkerAgent {
         do {
             _ = try socket.send(messages: WireCodec.encode(message), dontWait: true)
         } catch {
-            FileHandle.standardError.write(Data("shoal worker: cannot send '\(message.kind)': \(error)\n".utf8))
+            StandardStreams.error("shoal worker: cannot send '\(message.kind)': \(error)\n")
         }
     }
 

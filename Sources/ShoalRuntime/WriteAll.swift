@@ -12,3 +12,17 @@ public func writeAll(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32) -> I
     }
     return 0
 }
+
+/// Writes to standard output and error without trapping: Foundation's
+/// `FileHandle.write(_:)` traps on any error, so a daemon whose stderr is a
+/// file on a full disk, or a closed pipe, would die of a log line. Here the
+/// line is lost instead.
+public enum StandardStreams {
+    public static func error(_ text: String) { write(Data(text.utf8), to: STDERR_FILENO) }
+    public static func output(_ text: String) { write(Data(text.utf8), to: STDOUT_FILENO) }
+    public static func output(_ data: Data) { write(data, to: STDOUT_FILENO) }
+
+    private static func write(_ data: Data, to descriptor: Int32) {
+        _ = data.withUnsafeBytes { writeAll($0, to: descriptor) }
+    }
+}

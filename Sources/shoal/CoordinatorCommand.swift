@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ShoalRuntime
 import ShoalCluster
 import ShoalEngine
 import ShoalStore
@@ -62,7 +63,7 @@ struct CoordinatorCommand: ParsableCommand {
             printError("shoal coordinator: warning: running without CURVE; anyone who can reach \(bind) and \(api) can join and submit")
         }
         let log: @Sendable (String) -> Void = { line in
-            FileHandle.standardError.write(Data("\(Identifiers.timestamp(Date())) \(line)\n".utf8))
+            StandardStreams.error("\(Identifiers.timestamp(Date())) \(line)\n")
         }
         let workers = try CoordinatorEndpoint(bind: bind, context: try Context(), security: workerSecurity, liveness: liveness, diagnostics: log)
         workers.transfers = TransferServer(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ShoalRuntime
 import ShoalDefinition
 
 struct GraphCommand: ParsableCommand {
@@ -36,7 +37,7 @@ struct GraphCommand: ParsableCommand {
             throw ExitCode(1)
         }
         let title = file == "-" ? "pipeline" : URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
-        FileHandle.standardOutput.write(Data(GraphRenderer.render(graph, as: format, title: title).utf8))
+        StandardStreams.output(GraphRenderer.render(graph, as: format, title: title))
         exitSkippingTeardown(0, keeping: check)
     }
 }

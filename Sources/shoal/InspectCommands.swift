@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ShoalRuntime
 import ShoalCluster
 import ShoalDefinition
 import ShoalEngine
@@ -165,10 +166,10 @@ struct LogsCommand: ParsableCommand {
                 try handle.close()
                 guard !data.isEmpty else { continue }
                 if offsets[file] == nil && attempts.count > 1 {
-                    FileHandle.standardOutput.write(Data("==> algo-\(attempt.instance) attempt \(attempt.attempt) <==\n".utf8))
+                    StandardStreams.output("==> algo-\(attempt.instance) attempt \(attempt.attempt) <==\n")
                 }
                 offsets[file, default: 0] += UInt64(data.count)
-                FileHandle.standardOutput.write(data)
+                StandardStreams.output(data)
             }
             guard follow else { return }
             let status = try store.metadata.steps(executionId: id).first { $0.name == step }?.status

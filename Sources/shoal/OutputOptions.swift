@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ShoalRuntime
 import ShoalEngine
 
 /// `--output`, shared by every command that prints a result.
@@ -14,7 +15,7 @@ struct OutputOptions: ParsableArguments {
 
 /// Writes to standard error, where every problem goes.
 func printError(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
+    StandardStreams.error((text + "\n"))
 }
 
 /// Ends the process once the output is written, without freeing what `value`

@@ -1,4 +1,5 @@
 import Foundation
+import ShoalRuntime
 import ShoalEngine
 import ShoalStore
 
@@ -53,7 +54,7 @@ final class ProgressPrinter {
         var output = drawnLines > 0 ? "\u{1B}[\(drawnLines)F\u{1B}[J" : ""
         output += text + "\n"
         drawnLines = text.split(separator: "\n", omittingEmptySubsequences: false).count
-        FileHandle.standardOutput.write(Data(output.utf8))
+        StandardStreams.output(output)
     }
 
     func summary(_ execution: ExecutionRecord, steps: [StepRecord]) {
