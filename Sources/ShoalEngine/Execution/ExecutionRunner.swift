@@ -301,12 +301,9 @@ public final class ExecutionRunner {
         let now = Date()
         for index in steps.indices where !state.statuses[index].isFinal {
             _ = state.on(.stepEnded(step: index, status: state.statuses[index] == .executing ? .failed : .notRun, outcome: nil))
-            var stepRecord = StepRecord(executionId: executionId, name: steps[index].node.name, type: steps[index].node.typeName, status: state.statuses[index])
-            stepRecord.startedAt = steps[index].startedAt
-            stepRecord.endedAt = steps[index].startedAt == nil ? nil : now
-            stepRecord.failureReason = String(reason.prefix(1024))
-            stepRecord.attempts = steps[index].attempts
-            try? home.metadata.update(stepRecord)
+            steps[index].failureReason = reason
+            if steps[index].startedAt != nil { steps[index].endedAt = now }
+            try? save(index)
         }
         record.status = .failed
         record.endedAt = now
