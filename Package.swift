@@ -46,7 +46,7 @@ let package = Package(
         ),
         // Fuzz targets (scripts/fuzz.sh); a plain build replays saved inputs.
         .executableTarget(name: "shoal-fuzz", dependencies: ["ShoalCluster", "ShoalDefinition", "ZeroMQ"], path: "Tests/Fuzz"),
-        .target(name: "ShoalTestSupport", dependencies: ["ShoalCluster"], path: "Tests/ShoalTestSupport"),
+        .target(name: "ShoalTestSupport", dependencies: ["ShoalCluster", "ShoalRuntime"], path: "Tests/ShoalTestSupport"),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "ShoalDefinitionTests", dependencies: ["ShoalDefinition", "ShoalTestSupport"]),
         .testTarget(name: "ShoalCLITests", dependencies: ["shoal", "ShoalDefinition", "ShoalCluster", "ShoalStore", "ZeroMQ", "ShoalTestSupport"]),

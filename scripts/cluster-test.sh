@@ -98,24 +98,25 @@ on 1 "$shoal" run examples/abalone/pipeline.json --pipeline-name AbalonePipeline
 ls -d "$work"/worker-*/functions/sagemaker_test_lambda/* > /dev/null 2>&1 || fail "no worker fetched the Lambda step's code"
 step "abalone example: processing on 2 instances, condition and Lambda step, code fetched by the workers"
 
-# A job slow enough to be interrupted: each of 4 instances marks that it runs, sleeps, then writes its host's file.
-mkdir -p "$work/running"
-python3 - "$work/slow.json" "$work/running" <<'PY'
+# A job slow enough to be interrupted: each of 4 instances sleeps (a sleep the
+# test finds by its odd length: in its sandbox a job can write no file of the
+# test's), then writes its host's file.
+python3 - "$work/slow.json" <<'PY'
 import json, sys
 step = {"Name": "Slow", "Type": "Processing", "Arguments": {
     "ProcessingResources": {"ClusterConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 4, "VolumeSizeInGB": 1}},
     "AppSpecification": {"ImageUri": "sh", "ContainerEntrypoint": ["/bin/sh", "-c",
-        "h=$(grep -o 'algo-[0-9]*' /opt/ml/config/resourceconfig.json | head -n 1); touch " + sys.argv[2] + "/$h; sleep 3; echo $h > /opt/ml/processing/out/$h.txt"]},
+        "h=$(grep -o 'algo-[0-9]*' /opt/ml/config/resourceconfig.json | head -n 1); sleep 3.0417; echo $h > /opt/ml/processing/out/$h.txt"]},
     "RoleArn": "r",
     "ProcessingOutputConfig": {"Outputs": [{"OutputName": "out", "AppManaged": False, "S3Output": {
         "S3Uri": {"Std:Join": {"On": "/", "Values": ["s3://my-bucket/slow", {"Get": "Execution.PipelineExecutionId"}]}},
         "LocalPath": "/opt/ml/processing/out", "S3UploadMode": "EndOfJob"}}]}}}
 json.dump({"Version": "2020-12-01", "Parameters": [], "PipelineExperimentConfig": None, "Steps": [step]}, open(sys.argv[1], "w"))
 PY
-# Waits until all 4 instances of the slow job have started (each touched its marker).
+# Waits until all 4 instances of the slow job are running (their sleeps are seen).
 wait_all_running() {
-  for _ in $(seq 200); do [ "$(ls "$work/running" | wc -l)" = 4 ] && return 0; sleep 0.05; done
-  fail "the slow job's 4 instances did not all start: $(ls "$work/running")"
+  for _ in $(seq 200); do [ "$(pgrep -xf 'sleep 3.0417' | wc -l)" = 4 ] && return 0; sleep 0.05; done
+  fail "the slow job's 4 instances did not all start: $(pgrep -xf 'sleep 3.0417' | wc -l) running"
 }
 check_slow_outputs() {
   local listing

@@ -1,8 +1,18 @@
 #!/usr/bin/env bash
 # Installs what Shoal needs that a fresh Debian/Ubuntu machine with the Swift
 # toolchain lacks: libzmq and SQLite (headers and libraries), python3 and the
-# static C library. Does nothing when all are present.
+# static C library; as root, also the unprivileged user sandboxed jobs run as
+# (shoal-job). Does nothing when all are present.
 set -euo pipefail
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+# A system user with no home and no shell: the sandbox's job user (see README, Sandbox).
+if ! id shoal-job >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ] || sudo -n true 2>/dev/null; then
+    echo "setup: creating the user shoal-job that sandboxed jobs run as" >&2
+    as_root useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin shoal-job
+  fi
+fi
 
 missing=()
 [ -f /usr/include/zmq.h ] || missing+=(libzmq3-dev)
@@ -13,10 +23,5 @@ command -v python3 >/dev/null 2>&1 || missing+=(python3)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "setup: installing ${missing[*]}" >&2
-if [ "$(id -u)" -eq 0 ]; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-else
-  sudo apt-get update -qq
-  sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+as_root apt-get update -qq
+as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null

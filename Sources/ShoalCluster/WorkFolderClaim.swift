@@ -2,7 +2,7 @@ import Foundation
 
 /// A worker's hold on its work folder: an exclusive lock for its lifetime.
 /// Whoever takes it removes what a crashed predecessor left there (job
-/// sandboxes, transfers, per-task logs; the input cache and recycled files
+/// sandboxes, transfers, per-task logs, function sandboxes; the input cache and recycled files
 /// stay, they are meant to outlive a restart). A second worker given the same
 /// folder is refused: it would otherwise delete a live worker's jobs.
 public final class WorkFolderClaim {
@@ -34,7 +34,7 @@ public final class WorkFolderClaim {
             throw Refused(description: "the work folder \(folder.path) is in use by another worker; give each worker a --work-dir of its own")
         }
         self.descriptor = descriptor
-        for leftover in ["jobs", "transfers", "logs"] { try? FileManager.default.removeItem(at: folder.appendingPathComponent(leftover)) }
+        for leftover in ["jobs", "transfers", "logs", "functions-run"] { try? FileManager.default.removeItem(at: folder.appendingPathComponent(leftover)) }
     }
 
     deinit { close(descriptor) }

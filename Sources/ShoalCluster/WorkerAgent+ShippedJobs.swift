@@ -10,7 +10,7 @@ extension WorkerAgent {
         let log = logFile(for: job.key)
         let running = try RunningJob(
             spec: job.localSpec, workFolder: configuration.workFolder.appendingPathComponent("jobs"), logFile: log,
-            outputStaging: job.folder.appendingPathComponent("out")
+            outputStaging: job.folder.appendingPathComponent("out"), mode: configuration.sandbox
         )
         job.phase = .running(running, LogFollower(path: log, key: job.key, ownsFile: true))
         job.lastProgress = Date()

@@ -31,6 +31,8 @@ public final class WorkerAgent {
         public var maxBackoff: TimeInterval = 30
         public var heartbeatInterval: TimeInterval = 0.5
         public var liveness: TimeInterval = 3
+        /// How jobs and function processes are isolated; `.unavailable` fails every job with its reason.
+        public var sandbox: SandboxMode = .detected
 
         public init(endpoint: String, workerId: String, slots: Int, workFolder: URL, version: String) {
             self.endpoint = endpoint
@@ -206,7 +208,8 @@ public final class WorkerAgent {
     func register() {
         send(.register(Register(
             workerId: configuration.workerId, host: ProcessInfo.processInfo.hostName, pid: getpid(),
-            slots: configuration.slots, version: configuration.version, labels: configuration.labels
+            slots: configuration.slots, version: configuration.version, labels: configuration.labels,
+            sandbox: configuration.sandbox.summary
         )))
     }
 
@@ -270,7 +273,7 @@ public final class WorkerAgent {
             do {
                 let job = try RunningJob(
                     spec: spec, workFolder: configuration.workFolder.appendingPathComponent("jobs"), logFile: log,
-                    outputStaging: URL(fileURLWithPath: outputStaging)
+                    outputStaging: URL(fileURLWithPath: outputStaging), mode: configuration.sandbox
                 )
                 jobs[key] = (job, LogFollower(path: log, key: key, ownsFile: true))
             } catch {
@@ -291,7 +294,10 @@ public final class WorkerAgent {
             } else {
                 let log = configuration.workFolder.appendingPathComponent("logs/function-\(invocation.functionName).log").path
                 do {
-                    slot = FunctionSlot(process: try FunctionProcess(codeFolder: invocation.codePath, handler: invocation.handler, logFile: log), log: log)
+                    slot = FunctionSlot(process: try FunctionProcess(
+                        codeFolder: invocation.codePath, handler: invocation.handler, logFile: log, mode: configuration.sandbox,
+                        scratchFolder: configuration.workFolder.appendingPathComponent("functions-run")
+                    ), log: log)
                 } catch {
                     let reply = LambdaReply(result: nil, error: "cannot start the function's Python process: \(error)")
                     finish(key, .lambda(replies: Array(repeating: reply, count: invocation.events.count), seconds: 0))

@@ -17,17 +17,41 @@ public final class FunctionProcess: @unchecked Sendable {
     private let input = Pipe()
     private let output = Pipe()
     private var buffer = Data()
+    /// The sandbox's root and /tmp, removed with the process.
+    private var scratch: URL?
     /// Replies longer than this end the process: a handler's result is small.
     public static let maxReplyBytes = 1 << 20
 
-    public init(codeFolder: String, handler: String, logFile: String) throws {
+    /// Sandboxed, the process runs in a root of its own with the code read-only
+    /// at /var/task (as on Lambda) and a /tmp of its own under `scratchFolder`.
+    public init(codeFolder: String, handler: String, logFile: String, mode: SandboxMode = .detected,
+                limits: JobLimits = .function, scratchFolder: URL = FileManager.default.temporaryDirectory) throws {
         self.handler = handler
         self.codeFolder = codeFolder
+        if let refusal = mode.refusal { throw JobSandbox.StagingFailed(description: refusal) }
         try FileManager.default.createDirectory(atPath: (logFile as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         if !FileManager.default.fileExists(atPath: logFile) { _ = FileManager.default.createFile(atPath: logFile, contents: nil) }
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-u", "-c", Self.shim, handler]
-        process.currentDirectoryURL = URL(fileURLWithPath: codeFolder)
+        let command = ["python3", "-u", "-c", Self.shim, handler]
+        if case let .jail(helper, user) = mode {
+            let scratch = scratchFolder.appendingPathComponent("function-\(UUID().uuidString.prefix(8))")
+            let tmp = scratch.appendingPathComponent("tmp")
+            try FileManager.default.createDirectory(at: scratch.appendingPathComponent("root"), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+            guard lchown(tmp.path, user.uid, user.gid) == 0 else {
+                throw JobSandbox.StagingFailed(description: "cannot give \(tmp.path) to the job user \(user.name): \(String(cString: strerror(errno)))")
+            }
+            self.scratch = scratch
+            process.executableURL = URL(fileURLWithPath: helper)
+            process.arguments = ["--root", scratch.appendingPathComponent("root").path, "--user", user.argument,
+                                 "--bind-ro", codeFolder, "/var/task", "--bind", tmp.path, "/tmp", "--workdir", "/var/task"]
+                + limits.helperArguments + ["--"] + command
+            process.environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "LAMBDA_TASK_ROOT": "/var/task"]
+                .merging(ProcessInfo.processInfo.environment.filter { $0.key.hasPrefix("AWS_") }) { own, _ in own }
+        } else {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = command
+            process.currentDirectoryURL = URL(fileURLWithPath: codeFolder)
+        }
         process.standardInput = input
         process.standardOutput = output
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logFile))
@@ -89,6 +113,8 @@ public final class FunctionProcess: @unchecked Sendable {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
+        if let scratch { try? FileManager.default.removeItem(at: scratch) }
+        scratch = nil
     }
 
     /// Loads `module.function` from the working folder, then serves events.

@@ -25,16 +25,22 @@ public final class RunningJob: @unchecked Sendable {
         guard FileManager.default.createFile(atPath: logFile, contents: nil) else {
             throw JobSandbox.StagingFailed(description: "cannot create the job's log file \(logFile)")
         }
-        sandbox = try JobSandbox.create(for: spec, in: workFolder)
+        if let refusal = mode.refusal { throw JobSandbox.StagingFailed(description: refusal) }
+        var owner: JobUser?
+        if case let .jail(_, user) = mode { owner = user }
+        sandbox = try JobSandbox.create(for: spec, in: workFolder, owner: owner)
         guard !spec.command.isEmpty else {
             sandbox.remove()
             throw JobSandbox.StagingFailed(description: "the job has no ContainerEntrypoint; Shoal runs images by their entrypoint")
         }
         var environment = spec.environment
         let host = ProcessInfo.processInfo.environment
-        for key in ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH"] where environment[key] == nil {
+        // In its own root the job sees none of the host's folders: HOME and TMPDIR are its /tmp.
+        let inherited = owner == nil ? ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH"] : ["PATH", "LANG", "LC_ALL"]
+        for key in inherited where environment[key] == nil {
             if let value = host[key] { environment[key] = value }
         }
+        if owner != nil { environment["HOME"] = environment["HOME"] ?? "/tmp" }
         if let items = spec.items {
             environment["SHOAL_ITEMS_FILE"] = JobSandbox.itemsPath
             if items.utf8.count <= JobSandbox.maxItemsInEnvironment { environment["SHOAL_ITEMS"] = items }
@@ -44,24 +50,28 @@ public final class RunningJob: @unchecked Sendable {
         let arguments: [String]
         let directory: String
         switch mode {
-        case let .mountNamespace(helper):
+        case let .jail(helper, user):
             // The helper also arms the parent-death signal: the job dies with its worker.
             let overlays: [String]
-            do { overlays = try sandbox.overlayArguments(for: spec) } catch {
+            do { overlays = try sandbox.overlayArguments(for: spec, owner: user) } catch {
                 sandbox.remove()
                 throw error
             }
-            arguments = [helper] + (spec.networkIsolation ? ["--isolate-network"] : []) + overlays + [sandbox.root.path] + spec.command
+            arguments = [helper, "--root", sandbox.jailRoot, "--user", user.argument, "--report", sandbox.verdictPath]
+                + (spec.networkIsolation ? ["--isolate-network"] : [])
+                + ["--bind", sandbox.root.path, "/opt/ml"] + overlays + ["--bind", sandbox.privateTmp, "/tmp"]
+                + (spec.limits ?? JobLimits()).helperArguments + ["--"] + spec.command
             directory = "/"
-        case .pathRewriting:
+        case .unsandboxed, .unavailable:
             // Fail closed: a job that asked for isolation never runs without it.
             guard !spec.networkIsolation else {
                 sandbox.remove()
-                throw JobSandbox.StagingFailed(description: "EnableNetworkIsolation is set, but this worker cannot create network namespaces (it needs root and the shoal-sandbox helper); the job was not started")
+                throw JobSandbox.StagingFailed(description: "EnableNetworkIsolation is set, but this worker runs jobs unsandboxed (--unsandboxed), without network namespaces; the job was not started")
             }
-            let note = "shoal: warning: no mount namespace here (not root, or no shoal-sandbox helper); /opt/ml in the command and environment is rewritten to \(sandbox.root.path), and input files are hard links to the stored objects (no overlay): writing into them changes the objects\n"
-            FileHandle(forWritingAtPath: logFile)?.write(Data(note.utf8))
-            arguments = spec.command.map(sandbox.rewrite)
+            let note = "shoal: warning: this worker runs jobs UNSANDBOXED (--unsandboxed): the job runs as the worker's user and can read and write what it can; /opt/ml in the command and environment is rewritten to \(sandbox.root.path), and input files are hard links to the stored objects (no overlay): writing into them changes the objects\n"
+            Self.append(note, to: logFile)
+            // Through the helper where there is one, so that no descendant outlives the job or the worker.
+            arguments = (SandboxMode.foundHelper.map { [$0, "--unsandboxed", "--"] } ?? []) + spec.command.map(sandbox.rewrite)
             environment = environment.mapValues(sandbox.rewrite)
             directory = sandbox.root.path
         }
@@ -117,7 +127,8 @@ public final class RunningJob: @unchecked Sendable {
                 outputs: [], wallSeconds: wall, cpuSeconds: exit.cpuSeconds, peakRSSBytes: exit.peakRSSBytes
             )
         }
-        if timedOut { return failed("MaxRuntimeInSeconds (\(spec.maxRuntimeSeconds)) exceeded; the job was stopped") }
+        if timedOut { return failed("MaxRuntimeInSeconds (\(spec.maxRuntimeSeconds)) exceeded; the job was stopped" + (sandbox.verdict.map { " (\($0))" } ?? "")) }
+        if let verdict = sandbox.verdict, exit.code != 0 { return failed("AlgorithmError: \(verdict)") }
         if let signal = exit.signal { return failed("AlgorithmError: killed by signal \(signal) (\(signalName(signal)))" + detail(message)) }
         guard exit.code == 0 else { return failed("AlgorithmError: exit code \(exit.code ?? -1)" + detail(message)) }
         do {
@@ -137,10 +148,14 @@ public final class RunningJob: @unchecked Sendable {
 
     /// Appends a line of Shoal's own to the job's log, which the coordinator receives with the rest.
     private func noteInLog(_ text: String) {
+        Self.append("shoal: \(text)\n", to: logFile)
+    }
+
+    private static func append(_ text: String, to logFile: String) {
         let descriptor = open(logFile, O_WRONLY | O_APPEND | O_CLOEXEC)
         guard descriptor >= 0 else { return }
         defer { close(descriptor) }
-        let line = Array("shoal: \(text)\n".utf8)
+        let line = Array(text.utf8)
         _ = line.withUnsafeBytes { writeAll($0, to: descriptor) }
     }
 

@@ -11,7 +11,9 @@ public struct JobSandbox: Sendable {
 
     /// Creates the layout, links (or, across filesystems, copies) every input
     /// file into place and creates every input and output folder, even empty ones.
-    public static func create(for spec: ProcessingInstanceSpec, in folder: URL) throws -> JobSandbox {
+    /// With an `owner`, the folders (not `config/`, not the input files) are
+    /// that user's, so a job running as it can write its outputs.
+    public static func create(for spec: ProcessingInstanceSpec, in folder: URL, owner: JobUser? = nil) throws -> JobSandbox {
         let root = folder.appendingPathComponent("\(spec.jobName)-algo-\(spec.host)-\(UUID().uuidString.prefix(8))")
         let sandbox = JobSandbox(root: root)
         let manager = FileManager.default
@@ -51,7 +53,28 @@ public struct JobSandbox: Sendable {
             try manager.createDirectory(atPath: try sandbox.hostPath("/opt/ml/shoal"), withIntermediateDirectories: true)
             try write(Data(items.utf8), to: try sandbox.hostPath(JobSandbox.itemsPath))
         }
+        if let owner { try sandbox.hand(to: owner) }
         return sandbox
+    }
+
+    /// Gives the sandbox's folders to the job's user, and makes the folders the
+    /// helper needs beside it: the job's root and its /tmp.
+    private func hand(to owner: JobUser) throws {
+        try FileManager.default.createDirectory(atPath: jailRoot, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: privateTmp, withIntermediateDirectories: true)
+        var folders = [root.path, privateTmp]
+        if let walker = FileManager.default.enumerator(atPath: root.path) {
+            while let relative = walker.nextObject() as? String {
+                if relative == "config" {
+                    walker.skipDescendants()
+                } else if walker.fileAttributes?[.type] as? FileAttributeType == .typeDirectory {
+                    folders.append(root.path + "/" + relative)
+                }
+            }
+        }
+        for folder in folders where lchown(folder, owner.uid, owner.gid) != 0 {
+            throw StagingFailed(description: "cannot give \(folder) to the job user \(owner.name): \(String(cString: strerror(errno)))")
+        }
     }
 
     /// Writes a file of the sandbox. Not with `Data.write`, which syncs it to
@@ -71,7 +94,10 @@ public struct JobSandbox: Sendable {
     /// folder that holds an output folder, or lies in one, is left as it is
     /// (the job's outputs must land in the sandbox), and so is one whose path
     /// the mount options could not carry.
-    public func overlayArguments(for spec: ProcessingInstanceSpec) throws -> [String] {
+    /// The overlay's top folder takes its owner from the upper folder, so that is
+    /// `owner`'s: the job may then add and replace files in its input folders,
+    /// though not write into the stored objects' bytes (those stay the worker's).
+    public func overlayArguments(for spec: ProcessingInstanceSpec, owner: JobUser? = nil) throws -> [String] {
         let outputs = try spec.outputs.map { try hostPath($0.localPath) }
         // Parents first, so a nested input's overlay goes on top of its parent's.
         let inputs = Set(try spec.inputs.map { try hostPath($0.localPath) }).sorted { $0.count < $1.count }
@@ -84,6 +110,9 @@ public struct JobSandbox: Sendable {
             let upper = overlayRoot + "/\(index)/upper", work = overlayRoot + "/\(index)/work"
             try FileManager.default.createDirectory(atPath: upper, withIntermediateDirectories: true)
             try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+            if let owner, lchown(upper, owner.uid, owner.gid) != 0 {
+                throw StagingFailed(description: "cannot give \(upper) to the job user \(owner.name): \(String(cString: strerror(errno)))")
+            }
             arguments += ["--overlay", "/opt/ml/" + lower.dropFirst(root.path.count + 1), lower, upper, work]
         }
         return arguments
@@ -91,6 +120,18 @@ public struct JobSandbox: Sendable {
 
     /// Beside the sandbox, not in it: an overlay's upper folder may not lie in its lower one.
     private var overlayRoot: String { root.path + ".overlay" }
+    /// Where the helper assembles the job's root (an empty folder it mounts over).
+    var jailRoot: String { root.path + ".root" }
+    /// The job's /tmp, on disk beside its folder rather than in memory.
+    var privateTmp: String { root.path + ".tmp" }
+    /// Where the helper writes which limit, if any, ended the job.
+    var verdictPath: String { root.path + ".verdict" }
+
+    /// The sentence the helper wrote when a limit ended the job.
+    var verdict: String? {
+        guard let data = FileManager.default.contents(atPath: verdictPath), !data.isEmpty else { return nil }
+        return String(decoding: data.prefix(512), as: UTF8.self)
+    }
 
     /// Where an instance finds its share of a `Shoal:ItemShards` list.
     public static let itemsPath = "/opt/ml/shoal/items.json"
@@ -128,11 +169,11 @@ public struct JobSandbox: Sendable {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// Moves an output folder out of the sandbox (a rename) and lists its regular
-    /// files; symbolic links are not followed, as SageMaker does not upload them.
     /// Moves an output folder to `destination` and lists its regular files;
     /// anything else in it (symbolic links, sockets, devices) is left out and
-    /// returned, for the step's log to say so.
+    /// returned, for the step's log to say so. Each file becomes the worker's,
+    /// writable by it alone: an output becomes a stored object that later jobs
+    /// get as a hard link, which no job's user may then change.
     public func takeOutput(_ output: ProcessingInstanceSpec.Output, to destination: URL) throws -> (files: InstanceOutcome.OutputFiles, leftOut: [String]) {
         let source = try hostPath(output.localPath)
         try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -150,6 +191,14 @@ public struct JobSandbox: Sendable {
                     leftOut.append(relative)
                     continue
                 }
+                let path = destination.path + "/" + relative
+                if (walker.fileAttributes?[.ownerAccountID] as? Int).map({ $0 != Int(geteuid()) }) ?? true {
+                    guard lchown(path, geteuid(), getegid()) == 0 else {
+                        throw StagingFailed(description: "output '\(output.name)': cannot take \(relative) from the job's user: \(String(cString: strerror(errno)))")
+                    }
+                }
+                let mode = (walker.fileAttributes?[.posixPermissions] as? Int) ?? 0o644
+                if mode & ~0o755 != 0 { chmod(path, mode_t(mode & 0o755)) }
                 files.append(relative)
                 bytes += (walker.fileAttributes?[.size] as? Int) ?? 0
             }
@@ -159,6 +208,6 @@ public struct JobSandbox: Sendable {
 
     public func remove() {
         try? FileManager.default.removeItem(at: root)
-        try? FileManager.default.removeItem(atPath: overlayRoot)
+        for sibling in [overlayRoot, jailRoot, privateTmp, verdictPath] { try? FileManager.default.removeItem(atPath: sibling) }
     }
 }

@@ -60,6 +60,8 @@ public struct ProcessingInstanceSpec: Codable, Sendable, Equatable {
     public var networkIsolation: Bool
     /// This instance's share of the step's `Shoal:ItemShards` items, as a JSON list.
     public var items: String?
+    /// What the sandbox holds the instance to (from its instance type); none when absent.
+    public var limits: JobLimits?
 
     /// Bytes staged into this instance's inputs.
     public var inputBytes: Int { inputs.reduce(0) { $0 + $1.files.reduce(0) { $0 + $1.size } } }

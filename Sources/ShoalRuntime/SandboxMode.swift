@@ -1,29 +1,86 @@
 import Foundation
 
-/// How a job instance sees `/opt/ml`.
+/// How a job instance (or a function's process) is isolated from the host.
 public enum SandboxMode: Sendable, Equatable {
-    /// The sandbox folder is bind-mounted at /opt/ml in a private mount
-    /// namespace by the `shoal-sandbox` helper, so scripts with hard-coded
-    /// paths run unchanged.
-    case mountNamespace(helper: String)
-    /// Namespaces are unavailable (not root, no unshare): `/opt/ml` in the
-    /// command and environment is rewritten to the sandbox folder, with a warning.
-    case pathRewriting
+    /// The full sandbox, built by the `shoal-sandbox` helper: a root of the
+    /// job's own (the host's system folders and /etc essentials read-only, its
+    /// instance folder at /opt/ml), an unprivileged user, no capabilities, a
+    /// seccomp filter, PID and mount namespaces, memory and process limits.
+    case jail(helper: String, user: JobUser)
+    /// Chosen explicitly (`--unsandboxed`): the job runs as the worker's user
+    /// with the host's filesystem; `/opt/ml` in its command and environment is
+    /// rewritten to its instance folder, and each job's log says so.
+    case unsandboxed
+    /// The host cannot build the sandbox: every job fails with this reason,
+    /// rather than run with less isolation than it was promised.
+    case unavailable(reason: String)
 
-    /// Probes once whether this process may create mount namespaces with the
-    /// helper (found beside the running executable, else on PATH).
-    public static let detected: SandboxMode = {
-        guard geteuid() == 0, let helper = helperPath() else { return .pathRewriting }
-        try? FileManager.default.createDirectory(atPath: "/opt/ml", withIntermediateDirectories: true)
+    /// What a worker started without `--unsandboxed` would use here, for the default job user.
+    public static let detected: SandboxMode = detect()
+
+    /// Probes once whether this process can build the sandbox for `jobUser`
+    /// (a user name, or `UID[:GID]`), with the helper found beside the running
+    /// executable, else on PATH.
+    public static func detect(jobUser: String = JobUser.defaultName) -> SandboxMode {
+        guard geteuid() == 0 else {
+            return .unavailable(reason: "the job sandbox (a root of its own, an unprivileged user, limits) needs a worker running as root, and this one runs as uid \(geteuid())")
+        }
+        guard let helper = helperPath() else {
+            return .unavailable(reason: "the shoal-sandbox helper is neither beside the shoal executable nor on PATH")
+        }
+        let user: JobUser
+        switch JobUser.resolve(jobUser) {
+        case let .success(found): user = found
+        case let .failure(problem): return .unavailable(reason: problem.description)
+        }
+        let mode = SandboxMode.jail(helper: helper, user: user)
+        if let problem = mode.probe() { return .unavailable(reason: "the shoal-sandbox helper cannot build a sandbox on this host: \(problem)") }
+        return mode
+    }
+
+    /// Runs `/bin/true` in a sandbox; nil when that worked, else what the helper said.
+    func probe() -> String? {
+        guard case let .jail(helper, user) = self else { return nil }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-probe-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        do {
+            try FileManager.default.createDirectory(at: folder.appendingPathComponent("root"), withIntermediateDirectories: true)
+        } catch {
+            return "cannot create \(folder.path): \(error.localizedDescription)"
+        }
         let probe = Process()
         probe.executableURL = URL(fileURLWithPath: helper)
-        probe.arguments = [NSTemporaryDirectory(), "/bin/true"]
+        probe.arguments = ["--root", folder.appendingPathComponent("root").path, "--user", user.argument, "--", "/bin/true"]
+        let errors = Pipe()
         probe.standardOutput = FileHandle.nullDevice
-        probe.standardError = FileHandle.nullDevice
-        guard (try? probe.run()) != nil else { return .pathRewriting }
+        probe.standardError = errors
+        do { try probe.run() } catch { return "cannot run \(helper): \(error.localizedDescription)" }
+        let said = errors.fileHandleForReading.readDataToEndOfFile()
         probe.waitUntilExit()
-        return probe.terminationStatus == 0 ? .mountNamespace(helper: helper) : .pathRewriting
-    }()
+        guard probe.terminationStatus != 0 else { return nil }
+        let text = String(decoding: said.prefix(1024), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.isEmpty ? "it ended with status \(probe.terminationStatus)" : text
+    }
+
+    /// Why a job cannot start here, as its failure reason, or nil when it can.
+    public var refusal: String? {
+        guard case let .unavailable(reason) = self else { return nil }
+        return "\(reason); the job was not started (a worker started with --unsandboxed runs jobs without the sandbox)"
+    }
+
+    /// One line for a worker's start and `shoal cluster status`.
+    public var summary: String {
+        switch self {
+        case let .jail(_, user): "sandboxed (jobs run as \(user.name), uid \(user.uid))"
+        case .unsandboxed: "UNSANDBOXED (--unsandboxed: jobs can read and write what the worker's user can)"
+        case let .unavailable(reason): "cannot sandbox, jobs fail: \(reason)"
+        }
+    }
+
+    /// The helper, looked up once.
+    static let foundHelper: String? = helperPath()
+    /// For tests that drive the helper itself.
+    public static var helperForTests: String? { foundHelper }
 
     static func helperPath() -> String? {
         if let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {

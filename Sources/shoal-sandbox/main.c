@@ -1,50 +1,62 @@
-// shoal-sandbox [--isolate-network] [--overlay TARGET LOWER UPPER WORK]... SANDBOX COMMAND [ARG...]
+// shoal-sandbox --root DIR --user UID:GID:NAME [--isolate-network] [--workdir DIR]
+//               [--bind SOURCE TARGET]... [--bind-ro SOURCE TARGET]... [--overlay TARGET LOWER UPPER WORK]...
+//               [--memory BYTES] [--processes N] [--files N] [--report FILE] -- COMMAND [ARG...]
 //
-// Runs COMMAND with SANDBOX bind-mounted at /opt/ml in a private mount
-// namespace and a PID namespace of its own, killed (SIGKILL) when its parent —
-// the worker — dies. One exec instead of the setpriv → unshare → sh → mount
-// chain util-linux would need.
+// Runs COMMAND as an unprivileged user in a root of its own, assembled in DIR
+// (an empty folder): the host's /usr (and its links) and /etc essentials
+// read-only, a minimal /dev, a fresh /proc, a private /tmp unless one is bound,
+// and the mounts asked for, in order (TARGETs are paths inside the new root).
+// Nothing else of the host is there: not its home folders, keys, other jobs'
+// folders or the worker's. The job gets no capabilities, no_new_privs and a
+// seccomp filter, and its memory and process count are limited by cgroups
+// where mounted (resource limits otherwise). --report names a host file where
+// the helper writes which limit, if any, ended the job.
 //
-// The PID namespace is what makes "no job outlives its worker" hold for every
-// descendant, detached ones included (a new session and a double fork leave
-// the process group a worker kills): its first process is a small init, this
-// helper forked, which starts COMMAND, reaps whatever is orphaned to it, and
-// ends when COMMAND ends; the kernel then kills every process left in the
-// namespace. The init also dies with the helper (parent-death signal), so a
-// worker killed outright takes the whole namespace with it. The helper stays
-// outside as COMMAND's stand-in for the worker: it ends the way COMMAND ended
-// (the same exit code, or killed by the same signal). A fresh /proc shows the
-// job its own processes only.
+// The job runs in mount and PID namespaces of its own (a network namespace
+// with loopback only with --isolate-network), and is killed (SIGKILL) when the
+// helper's parent — the worker — dies. The PID namespace makes "no job
+// outlives its worker" hold for every descendant, detached ones included: its
+// first process is a small init this helper forks, which starts COMMAND, reaps
+// whatever is orphaned to it, and ends when COMMAND ends; the kernel then kills
+// every process left in the namespace. The helper stays outside as COMMAND's
+// stand-in for the worker: it ends the way COMMAND ended (the same exit code,
+// or killed by the same signal).
 //
-// --overlay mounts an overlay at TARGET (a path under /opt/ml) over LOWER, with
-// UPPER and WORK to take what the job writes: input files are hard links to the
-// object store's files, and a job writing into its input must change a copy,
-// never the stored object. Where the kernel refuses the overlay, the job runs
-// without it and a warning says so.
+// --overlay puts an overlay at TARGET over LOWER, with UPPER and WORK taking
+// what the job writes: input files are hard links to the object store's files,
+// and a job writing into its input folder must change a copy, never the stored
+// object.
 //
-// --isolate-network also gives the job a network namespace of its own with only
-// loopback (up), and a private, empty /tmp, so neither the network nor the unix
-// sockets other processes keep in /tmp (the coordinator's, for one) are reachable.
+// shoal-sandbox --unsandboxed -- COMMAND [ARG...] is the fallback of a worker
+// started with --unsandboxed (and of local mode without root): no isolation at
+// all, only "no job outlives its worker", without namespaces: the helper is a
+// child subreaper, so every descendant of COMMAND that loses its parent (a
+// double fork included) becomes its child, and all of them are killed when
+// COMMAND ends or when the worker dies.
 //
 // Exit status 125 means the sandbox could not be set up; the reason is on stderr.
 // The job never runs without the isolation it asked for.
 #define _GNU_SOURCE
+#include "sandbox.h"
+
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <unistd.h>
 
-static int fail(const char *what, const char *detail) {
+int fail(const char *what, const char *detail) {
     fprintf(stderr, "shoal-sandbox: %s%s%s: %s\n", what, detail ? " " : "", detail ? detail : "", strerror(errno));
     return 125;
 }
@@ -64,7 +76,89 @@ static int loopback_up(void) {
     return rc;
 }
 
-#define MAX_OVERLAYS 64
+#define MAX_MOUNTS 128
+
+struct options {
+    int unsandboxed;
+    const char *root, *user, *workdir, *report;
+    uid_t uid;
+    gid_t gid;
+    int isolate;
+    struct mount_request mounts[MAX_MOUNTS];
+    int mount_count;
+    struct limits limits;
+    char **command;
+};
+
+static int usage(const char *problem) {
+    fprintf(stderr, "shoal-sandbox: %s\nusage: shoal-sandbox --root DIR --user UID:GID:NAME [--isolate-network] [--workdir DIR] "
+                    "[--bind SOURCE TARGET]... [--bind-ro SOURCE TARGET]... [--overlay TARGET LOWER UPPER WORK]... "
+                    "[--memory BYTES] [--processes N] [--files N] [--report FILE] -- COMMAND [ARG...]\n", problem);
+    return 125;
+}
+
+static int parse(int argc, char **argv, struct options *options) {
+    memset(options, 0, sizeof *options);
+    options->workdir = "/";
+    char **at = argv + 1, **end = argv + argc;
+    while (at < end && strcmp(*at, "--") != 0) {
+        const char *flag = *at;
+        long left = end - at - 1;
+        int mounting = strcmp(flag, "--bind") == 0 || strcmp(flag, "--bind-ro") == 0 || strcmp(flag, "--overlay") == 0;
+        if (mounting && options->mount_count == MAX_MOUNTS) return usage("too many mounts");
+        struct mount_request *request = &options->mounts[options->mount_count];
+        if (strcmp(flag, "--unsandboxed") == 0) {
+            options->unsandboxed = 1;
+            at += 1;
+            continue;
+        }
+        if (strcmp(flag, "--isolate-network") == 0) {
+            options->isolate = 1;
+            at += 1;
+            continue;
+        }
+        if (mounting && strcmp(flag, "--overlay") == 0) {
+            if (left < 4) return usage("--overlay takes TARGET LOWER UPPER WORK");
+            *request = (struct mount_request){OVERLAY, at[2], at[1], at[3], at[4]};
+            options->mount_count++;
+            at += 5;
+            continue;
+        }
+        if (mounting) {
+            if (left < 2) return usage("--bind and --bind-ro take SOURCE TARGET");
+            *request = (struct mount_request){strcmp(flag, "--bind") == 0 ? BIND : BIND_READ_ONLY, at[1], at[2], NULL, NULL};
+            if (request->target[0] != '/') return usage("a mount target must be an absolute path");
+            options->mount_count++;
+            at += 3;
+            continue;
+        }
+        if (left < 1) return usage("an option lacks its value");
+        const char *value = at[1];
+        if (strcmp(flag, "--root") == 0) options->root = value;
+        else if (strcmp(flag, "--user") == 0) options->user = value;
+        else if (strcmp(flag, "--workdir") == 0) options->workdir = value;
+        else if (strcmp(flag, "--report") == 0) options->report = value;
+        else if (strcmp(flag, "--memory") == 0) options->limits.memory = atoll(value);
+        else if (strcmp(flag, "--processes") == 0) options->limits.processes = atol(value);
+        else if (strcmp(flag, "--files") == 0) options->limits.files = atol(value);
+        else return usage("unknown option");
+        at += 2;
+    }
+    if (at == end || at + 1 == end) return usage("no command");
+    options->command = at + 1;
+    if (options->unsandboxed) return 0;
+    if (!options->root || !options->user) return usage("--root and --user are required");
+    unsigned uid, gid;
+    int name_at = 0;
+    if (sscanf(options->user, "%u:%u:%n", &uid, &gid, &name_at) != 2 || name_at == 0 || options->user[name_at] == '\0') {
+        return usage("--user takes UID:GID:NAME");
+    }
+    if (uid == 0 || gid == 0) return usage("a job never runs as root");
+    options->uid = uid;
+    options->gid = gid;
+    options->user += name_at;
+    return 0;
+}
 
 // Signals a worker sends a job's process group, caught (not ignored: an
 // ignored signal stays ignored across exec) so that the helper and the init
@@ -83,25 +177,46 @@ static int catch_job_signals(void) {
     return 0;
 }
 
+static void write_self(const char *file, const char *text) {
+    int descriptor = open(file, O_WRONLY | O_CLOEXEC);
+    if (descriptor < 0) return;
+    ssize_t ignored = write(descriptor, text, strlen(text));
+    (void)ignored;
+    close(descriptor);
+}
+
+// The job's own process, from root in the new root to the unprivileged user
+// that runs COMMAND; never returns.
+static void become_job(const struct options *options, const struct cgroups *groups) {
+    // The helper and init are shielded from the OOM killer; the job must not be.
+    write_self("/proc/self/oom_score_adj", "0");
+    if (apply_rlimits(&options->limits, groups) != 0) _exit(125);
+    if (chdir(options->workdir) != 0) _exit(fail("cannot enter the working folder", options->workdir));
+    for (int capability = 0; capability <= 63; capability++) {
+        if (prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0 && errno == EINVAL) break;
+    }
+    if (setgroups(0, NULL) != 0 || setresgid(options->gid, options->gid, options->gid) != 0) _exit(fail("cannot take the job's group", NULL));
+    if (setresuid(options->uid, options->uid, options->uid) != 0) _exit(fail("cannot become the job's user", options->user));
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) _exit(fail("cannot clear ambient capabilities", NULL));
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) _exit(fail("prctl(PR_SET_NO_NEW_PRIVS)", NULL));
+    if (install_seccomp() != 0) _exit(125);
+    execvp(options->command[0], options->command);
+    // The shell's convention: 127 for a command that cannot be found or run.
+    fprintf(stderr, "shoal-sandbox: cannot run %s: %s\n", options->command[0], strerror(errno));
+    _exit(127);
+}
+
 // PID 1 of the job's namespace: runs COMMAND, reaps everything, and reports
 // COMMAND's wait status on `report`, then ends (and the kernel ends the rest).
-static int init_process(int alive, int report, char **command) {
+static int init_process(int alive, int report, const struct options *options, const struct cgroups *groups) {
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return fail("prctl(PR_SET_PDEATHSIG) in the job's init", NULL);
     // The helper may have died before the signal was armed: its end of `alive` is then closed.
     struct pollfd check = {.fd = alive, .events = POLLIN};
     if (poll(&check, 1, 0) > 0 && (check.revents & (POLLHUP | POLLIN))) return 125;
-    if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) {
-        fprintf(stderr, "shoal-sandbox: warning: no fresh /proc (%s); the job sees the host's processes there\n", strerror(errno));
-    }
+    if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2") != 0) return fail("cannot mount a fresh /proc", NULL);
     pid_t job = fork();
     if (job < 0) return fail("fork", NULL);
-    if (job == 0) {
-        if (chdir("/") != 0) return fail("chdir", "/");
-        execvp(command[0], command);
-        // The shell's convention: 127 for a command that cannot be found or run.
-        fprintf(stderr, "shoal-sandbox: cannot run %s: %s\n", command[0], strerror(errno));
-        _exit(127);
-    }
+    if (job == 0) become_job(options, groups);
     for (;;) {
         int status;
         pid_t ended = waitpid(-1, &status, 0);
@@ -115,58 +230,29 @@ static int init_process(int alive, int report, char **command) {
     }
 }
 
-int main(int argc, char **argv) {
-    int isolate = 0, overlays = 0;
-    char **overlay[MAX_OVERLAYS];
-    char **rest = argv + 1, **end = argv + argc;
-    while (rest < end) {
-        if (strcmp(*rest, "--isolate-network") == 0) {
-            isolate = 1;
-            rest += 1;
-        } else if (strcmp(*rest, "--overlay") == 0 && end - rest > 4 && overlays < MAX_OVERLAYS) {
-            overlay[overlays++] = rest + 1;
-            rest += 5;
-        } else {
-            break;
-        }
-    }
-    if (end - rest < 2) {
-        fprintf(stderr, "usage: shoal-sandbox [--isolate-network] [--overlay TARGET LOWER UPPER WORK]... SANDBOX COMMAND [ARG...]\n");
-        return 125;
-    }
+static int set_up(struct options *options, struct cgroups *groups, int *verdict) {
     pid_t parent = getppid();
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return fail("prctl(PR_SET_PDEATHSIG)", NULL);
     // The parent may have died before the signal was armed.
     if (getppid() != parent) return 125;
-    if (unshare(CLONE_NEWNS | CLONE_NEWPID | (isolate ? CLONE_NEWNET : 0)) != 0) {
-        return fail(isolate ? "unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET)" : "unshare(CLONE_NEWNS | CLONE_NEWPID)", NULL);
+    write_self("/proc/self/oom_score_adj", "-1000");
+    if (options->report) {
+        *verdict = open(options->report, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (*verdict < 0) return fail("cannot create", options->report);
+    }
+    if (cgroups_enter(&options->limits, groups) != 0) return 125;
+    if (unshare(CLONE_NEWNS | CLONE_NEWPID | (options->isolate ? CLONE_NEWNET : 0)) != 0) {
+        return fail(options->isolate ? "unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET)" : "unshare(CLONE_NEWNS | CLONE_NEWPID)", NULL);
     }
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) return fail("making / private", NULL);
-    if (mount(rest[0], "/opt/ml", NULL, MS_BIND | MS_REC, NULL) != 0) return fail("bind-mounting at /opt/ml", rest[0]);
-    for (int i = 0; i < overlays; i++) {
-        // volatile (Linux 5.10+): the upper folder is scratch, thrown away with the
-        // job; without it the overlay syncs the whole upper file system when the
-        // namespace goes, which cost a third of a data-heavy run. Older kernels
-        // refuse the option, and get the overlay with its sync.
-        char options[12288];
-        int length = snprintf(options, sizeof options, "lowerdir=%s,upperdir=%s,workdir=%s,volatile", overlay[i][1], overlay[i][2], overlay[i][3]);
-        int fits = length > 0 && (size_t)length < sizeof options;
-        if (!fits) errno = ENAMETOOLONG;
-        int mounted = fits && mount("overlay", overlay[i][0], "overlay", 0, options) == 0;
-        if (fits && !mounted && errno == EINVAL) {
-            options[length - (int)strlen(",volatile")] = '\0';
-            mounted = mount("overlay", overlay[i][0], "overlay", 0, options) == 0;
-        }
-        if (!mounted) {
-            fprintf(stderr, "shoal-sandbox: warning: no overlay at %s (%s); a job writing into its input files there changes the stored objects\n",
-                    overlay[i][0], strerror(errno));
-        }
-    }
-    if (isolate) {
-        if (loopback_up() != 0) return fail("bringing up loopback", NULL);
-        if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777") != 0) return fail("mounting a private /tmp", NULL);
-    }
+    if (assemble_root(options->root, options->mounts, options->mount_count, options->uid, options->gid, options->user) != 0) return 125;
+    if (options->isolate && loopback_up() != 0) return fail("bringing up loopback", NULL);
+    if (enter_root(options->root) != 0) return 125;
     if (catch_job_signals() != 0) return fail("sigaction", NULL);
+    return 0;
+}
+
+static int run(struct options *options, struct cgroups *groups, int verdict) {
     int alive[2], report[2];
     if (pipe2(alive, O_CLOEXEC) != 0 || pipe2(report, O_CLOEXEC) != 0) return fail("pipe2", NULL);
     pid_t init = fork();
@@ -174,7 +260,7 @@ int main(int argc, char **argv) {
     if (init == 0) {
         close(alive[1]);
         close(report[0]);
-        _exit(init_process(alive[0], report[1], rest + 1));
+        _exit(init_process(alive[0], report[1], options, groups));
     }
     close(alive[0]);
     close(report[1]);
@@ -185,6 +271,14 @@ int main(int argc, char **argv) {
     int status;
     ssize_t got;
     do got = read(report[0], &status, sizeof status); while (got < 0 && errno == EINTR);
+    char reason[256];
+    cgroups_verdict(&options->limits, groups, reason, sizeof reason);
+    if (reason[0] && verdict >= 0) {
+        ssize_t ignored = write(verdict, reason, strlen(reason));
+        (void)ignored;
+    }
+    if (reason[0]) fprintf(stderr, "shoal-sandbox: %s\n", reason);
+    cgroups_leave(groups);
     // No report: the init failed before COMMAND ran, and said why on stderr.
     if (got != (ssize_t)sizeof status) return WIFEXITED(init_status) ? WEXITSTATUS(init_status) : 125;
     if (WIFSIGNALED(status)) {
@@ -201,4 +295,98 @@ int main(int argc, char **argv) {
         return 128 + signal;
     }
     return WIFEXITED(status) ? WEXITSTATUS(status) : 125;
+}
+
+// Kills every child of this (subreaper) process until none is left: killing
+// one hands its own children to us, and the loop takes them next.
+static void kill_descendants(void) {
+    for (int round = 0; round < 1000; round++) {
+        char path[64], list[4096];
+        snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
+        int descriptor = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t length = descriptor >= 0 ? read(descriptor, list, sizeof list - 1) : -1;
+        if (descriptor >= 0) close(descriptor);
+        if (length <= 0) {
+            // Nothing listed (or no /proc): reap what is left and stop.
+            while (waitpid(-1, NULL, WNOHANG) > 0) {}
+            if (waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD) return;
+            if (length < 0) return;
+            usleep(1000);
+            continue;
+        }
+        list[length] = '\0';
+        for (char *at = list; *at;) {
+            char *end;
+            long pid = strtol(at, &end, 10);
+            if (end == at) break;
+            if (pid > 0) kill((pid_t)pid, SIGKILL);
+            at = end;
+        }
+        while (waitpid(-1, NULL, WNOHANG) > 0) {}
+    }
+}
+
+static volatile sig_atomic_t parent_died = 0;
+static void on_parent_death(int signal) {
+    (void)signal;
+    parent_died = 1;
+}
+
+static int run_unsandboxed(char **command) {
+    // A signal of its own for the parent's death, caught: SIGKILL would take the
+    // helper without its job's descendants.
+    int death = SIGRTMIN + 3;
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_parent_death;
+    sigemptyset(&action.sa_mask);
+    pid_t parent = getppid();
+    if (sigaction(death, &action, NULL) != 0 || prctl(PR_SET_PDEATHSIG, death) != 0) return fail("arming the parent-death signal", NULL);
+    if (getppid() != parent) return 125;
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) return fail("prctl(PR_SET_CHILD_SUBREAPER)", NULL);
+    if (catch_job_signals() != 0) return fail("sigaction", NULL);
+    pid_t job = fork();
+    if (job < 0) return fail("fork", NULL);
+    if (job == 0) {
+        signal(death, SIG_DFL);
+        prctl(PR_SET_PDEATHSIG, 0);
+        execvp(command[0], command);
+        fprintf(stderr, "shoal-sandbox: cannot run %s: %s\n", command[0], strerror(errno));
+        _exit(127);
+    }
+    int status = 0;
+    for (;;) {
+        if (parent_died) {
+            kill_descendants();
+            return 137;
+        }
+        pid_t ended = waitpid(-1, &status, 0);
+        if (ended == job) break;
+        if (ended < 0 && errno != EINTR) return fail("waitpid", NULL);
+    }
+    kill_descendants();
+    if (WIFSIGNALED(status)) {
+        signal(WTERMSIG(status), SIG_DFL);
+        raise(WTERMSIG(status));
+        return 128 + WTERMSIG(status);
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 125;
+}
+
+int main(int argc, char **argv) {
+    // Whatever the worker's runtime had blocked must not stay blocked for the
+    // helper (its parent-death signal) or the job.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    struct options options;
+    if (parse(argc, argv, &options) != 0) return 125;
+    if (options.unsandboxed) return run_unsandboxed(options.command);
+    struct cgroups groups = {.memory = -1, .pids = -1, .memory_parent = -1, .pids_parent = -1, .memory_top_procs = -1, .pids_top_procs = -1};
+    int verdict = -1;
+    if (set_up(&options, &groups, &verdict) != 0) {
+        cgroups_leave(&groups);
+        return 125;
+    }
+    return run(&options, &groups, verdict);
 }

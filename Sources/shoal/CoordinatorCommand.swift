@@ -108,7 +108,7 @@ struct ClusterCommand: ParsableCommand {
     )
 
     struct Status: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List workers: host, slots, busy, labels, last heartbeat, version.")
+        static let configuration = CommandConfiguration(abstract: "List workers: host, slots, busy, labels, last heartbeat, version, how jobs are sandboxed.")
         @OptionGroup var connection: ClusterConnection
         @OptionGroup var output: TableOutputOptions
 
@@ -116,10 +116,10 @@ struct ClusterCommand: ParsableCommand {
             guard let client = try connection.client() else { throw CommandFailure("give --coordinator tcp://HOST:PORT") }
             guard case let .workers(workers) = try client.request(.clusterStatus) else { throw CommandFailure("unexpected reply") }
             try output.emit(
-                header: ["WORKER", "HOST", "SLOTS", "BUSY", "LABELS", "LAST HEARTBEAT", "VERSION"],
+                header: ["WORKER", "HOST", "SLOTS", "BUSY", "LABELS", "LAST HEARTBEAT", "VERSION", "SANDBOX"],
                 rows: workers.map { worker in
                     let labels = worker.labels.sorted { $0.key < $1.key }.flatMap { key, values in values.map { "\(key)=\($0)" } }.joined(separator: ",")
-                    return [worker.id, worker.host, "\(worker.slots)", "\(worker.busy)", labels, Formatting.time(worker.lastHeartbeat), worker.version]
+                    return [worker.id, worker.host, "\(worker.slots)", "\(worker.busy)", labels, Formatting.time(worker.lastHeartbeat), worker.version, worker.sandbox ?? "-"]
                 },
                 json: workers
             )

@@ -48,6 +48,12 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Labels for the local workers, k=v,… (a step's VpcConfig.Subnets runs only on workers with a matching subnet=…).")
     var workerLabels: String?
 
+    @Option(help: "As root: the unprivileged user jobs run as in their sandbox, a name or UID[:GID] (default: shoal-job).")
+    var jobUser: String?
+
+    @Flag(help: "Run jobs without the sandbox, as this user with the host's filesystem (always so without root).")
+    var unsandboxed = false
+
     @Option(help: "Each job instance's log keeps at most this many MiB of its output; a line marks the cut.")
     var maxLogMib = JobLogFile.defaultCapBytes >> 20
 
@@ -93,7 +99,10 @@ struct RunCommand: ParsableCommand {
             for problem in refused.problems { printError(problem) }
             throw ExitCode(1)
         }
-        let cluster = try LocalCluster(home: store, workers: workers, executable: try ownExecutable(), labels: workerLabels)
+        let cluster = try LocalCluster(home: store, workers: workers, executable: try ownExecutable(), labels: workerLabels,
+            sandbox: unsandboxed ? .unsandboxed : .automatic(jobUser: jobUser)
+        )
+        if let warning = cluster.sandboxWarning { printError(warning) }
         defer { cluster.shutdown() }
         let printer = ProgressPrinter()
         // The same service a coordinator runs, serving this one execution; `shoal stop` reaches it on cluster.api.

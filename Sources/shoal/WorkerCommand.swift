@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ShoalCluster
+import ShoalRuntime
 import ZeroMQ
 
 struct WorkerCommand: ParsableCommand {
@@ -50,6 +51,12 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "This worker's secret key file (from shoal keys generate).")
     var key: String?
 
+    @Option(help: "The unprivileged user jobs run as in their sandbox: a name, or UID[:GID].")
+    var jobUser: String = JobUser.defaultName
+
+    @Flag(help: "Run jobs without the sandbox, as this worker's user with the host's filesystem (where the sandbox cannot be built; each job's log and `shoal cluster status` say so).")
+    var unsandboxed = false
+
     func validate() throws {
         guard (1...1024).contains(slots) else { throw ValidationError("--slots must be between 1 and 1024.") }
         guard (serverKey == nil) == (key == nil) else { throw ValidationError("--server-key and --key go together.") }
@@ -68,6 +75,9 @@ struct WorkerCommand: ParsableCommand {
         configuration.fetchData = fetchData
         configuration.inputCacheBytes = inputCacheMib << 20
         configuration.recycledBytes = recycleMib << 20
+        configuration.sandbox = unsandboxed ? .unsandboxed : SandboxMode.detect(jobUser: jobUser)
+        // Said at every start, in the worker's log: what a job here can reach.
+        StandardStreams.error("shoal worker \(name): sandbox: \(configuration.sandbox.summary)\n")
         if let serverKey, let key {
             configuration.curve = (try KeyFile.read(serverKey), try CurveKeyPair.derive(secretKey: try KeyFile.read(key)))
         }

@@ -97,7 +97,8 @@ import Testing
         let coordinator = try home.start(["coordinator", "--bind", bind, "--api", api])
         defer { coordinator.terminate(); coordinator.waitUntilExit() }
         let work = home.url.appendingPathComponent("remote-work")
-        let worker = try home.start(["worker", "--connect", bind, "--id", "w", "--slots", "2", "--fetch-data", "--reconnect", "--work-dir", work.path])
+        // Unsandboxed: the handler and the test meet through files of the test's.
+        let worker = try home.start(["worker", "--connect", bind, "--id", "w", "--slots", "2", "--fetch-data", "--reconnect", "--unsandboxed", "--work-dir", work.path])
         defer { worker.terminate(); worker.waitUntilExit() }
         let started = home.url.appendingPathComponent("v1-started").path
         let release = home.url.appendingPathComponent("v1-release").path

@@ -25,6 +25,7 @@ import ZeroMQ
         Thread {
             var configuration = WorkerAgent.Configuration(endpoint: address, workerId: "far", slots: 1, workFolder: work, version: "test")
             configuration.fetchData = true
+            configuration.sandbox = TestSandbox.mode
             _ = try? WorkerAgent(configuration).run(shouldStop: { stop.isSet })
             done.set()
         }.start()

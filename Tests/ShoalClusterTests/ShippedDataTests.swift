@@ -44,6 +44,7 @@ struct ShippedDataTests {
             Thread {
                 var configuration = WorkerAgent.Configuration(endpoint: address, workerId: "far", slots: 1, workFolder: work, version: "test")
                 configuration.fetchData = true
+                configuration.sandbox = TestSandbox.mode
                 // Frequent heartbeats: `interrupt` waits on them.
                 configuration.heartbeatInterval = 0.05
                 configuration.inputCacheBytes = inputCacheBytes
@@ -196,10 +197,12 @@ struct ShippedDataTests {
         #expect(seen(try cluster.run(copyJob([input]))) == bytes)
         #expect(cluster.transfers.bytesServed == bytes.count, "the second instance was served from the cache")
 
-        // This job appends to its own input. Under the sandbox's overlay it changed a
-        // copy and the kept one is still good; without it (no root) the kept copy
-        // changed with it and is fetched anew. Either way the next job sees the object.
-        #expect(seen(try cluster.run(copyJob([input], then: " && echo tampered >> /opt/ml/processing/input/in/data.bin"))) == bytes)
+        // This job replaces its own input with a changed copy (in the sandbox the
+        // file itself is not its user's to write). Under the sandbox's overlay it
+        // changed the overlay and the kept copy is still good; unsandboxed the kept
+        // copy may have changed with it and is fetched anew. Either way the next job sees the object.
+        let replace = " && cat /opt/ml/processing/input/in/data.bin > /tmp/copy && echo tampered >> /tmp/copy && mv -f /tmp/copy /opt/ml/processing/input/in/data.bin"
+        #expect(seen(try cluster.run(copyJob([input], then: replace))) == bytes)
         #expect(seen(try cluster.run(copyJob([input]))) == bytes)
         let served = cluster.transfers.bytesServed
         #expect([bytes.count, 2 * bytes.count].contains(served))

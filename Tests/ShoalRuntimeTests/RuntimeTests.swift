@@ -66,30 +66,6 @@ import Testing
         #expect(try String(contentsOfFile: staged.stagedAt + "/lines.txt", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) == "2")
     }
 
-    @Test(.enabled(if: geteuid() == 0, "a mount namespace needs root"))
-    func asRootTheSandboxIsAPrivateMountNamespace() throws {
-        guard case .mountNamespace = SandboxMode.detected else {
-            Issue.record("running as root, yet the shoal-sandbox helper was not usable")
-            return
-        }
-        // Seen from inside the job: a mount namespace other than ours, with a mount at /opt/ml.
-        // The path is assembled in the shell so that path rewriting, were it used, could not touch it.
-        let (outcome, _) = try run(spec("""
-            readlink /proc/self/ns/mnt > /opt/ml/processing/out/namespace
-            root=/opt; awk -v at="$root/ml" '$5 == at' /proc/self/mountinfo | wc -l > /opt/ml/processing/out/mounts
-            touch /opt/ml/processing/out/inside
-            """))
-        #expect(outcome.status == .completed)
-        let staged = try #require(outcome.outputs.first?.stagedAt)
-        let inside = try String(contentsOfFile: staged + "/namespace", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        let ours = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/mnt")
-        #expect(inside.hasPrefix("mnt:[") && inside != ours, "the job ran in \(inside), the test in \(ours)")
-        let mounts = Int(try String(contentsOfFile: staged + "/mounts", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
-        #expect(mounts >= 1, "nothing is mounted at /opt/ml inside the job")
-        // /opt/ml on the host is untouched by the job's bind mount.
-        #expect(!FileManager.default.fileExists(atPath: "/opt/ml/processing/out/inside"))
-    }
-
     @Test func whatIsNotARegularFileInAnOutputIsLeftOutAndTheLogSaysSo() throws {
         let (outcome, log) = try run(spec("""
             echo kept > /opt/ml/processing/out/real.txt
@@ -101,18 +77,32 @@ import Testing
         #expect(log.contains("shoal: output 'out': 2 entries that are not regular files were left out (outputs hold regular files; not symbolic links, sockets or devices): link, sub/elsewhere"), "\(log)")
     }
 
-    @Test func withoutNamespacesPathsAreRewrittenWithAWarning() throws {
-        let (outcome, log) = try run(spec("echo \"$GREETING\" > /opt/ml/processing/out/greeting.txt; cat /opt/ml/config/resourceconfig.json > /dev/null"), mode: .pathRewriting)
+    @Test func unsandboxedPathsAreRewrittenWithAWarning() throws {
+        let (outcome, log) = try run(spec("echo \"$GREETING\" > /opt/ml/processing/out/greeting.txt; cat /opt/ml/config/resourceconfig.json > /dev/null"), mode: .unsandboxed)
         #expect(outcome.status == .completed)
         #expect(outcome.outputs.first?.files == ["greeting.txt"])
-        #expect(log.contains("shoal: warning: no mount namespace here"))
+        #expect(log.contains("shoal: warning: this worker runs jobs UNSANDBOXED (--unsandboxed)"))
     }
 
     @Test func isolationThatCannotBeHadFailsClosed() throws {
         var isolated = spec("touch /opt/ml/processing/out/ran")
         isolated.networkIsolation = true
-        let error = #expect(throws: JobSandbox.StagingFailed.self) { try run(isolated, mode: .pathRewriting) }
+        let error = #expect(throws: JobSandbox.StagingFailed.self) { try run(isolated, mode: .unsandboxed) }
         #expect(error?.description.contains("the job was not started") == true)
+    }
+
+    /// Where the sandbox cannot be built, no job runs: the reason names what is
+    /// missing and the explicit way out.
+    @Test func aSandboxThatCannotBeBuiltFailsClosed() throws {
+        let marker = folder.appendingPathComponent("ran").path
+        let error = #expect(throws: JobSandbox.StagingFailed.self) {
+            try run(spec("touch \(marker)"), mode: .unavailable(reason: "no user 'nobody-here' for jobs to run as"))
+        }
+        #expect(error?.description == "no user 'nobody-here' for jobs to run as; the job was not started (a worker started with --unsandboxed runs jobs without the sandbox)")
+        #expect(!FileManager.default.fileExists(atPath: marker))
+        let missing = SandboxMode.detect(jobUser: "no-such-user-\(getpid())")
+        #expect(missing.refusal?.contains("--unsandboxed") == true)
+        if geteuid() == 0 { #expect(missing.refusal?.contains("there is no user 'no-such-user-") == true, "\(missing)") }
     }
 
     @Test func nonZeroExitFailsWithTheContainersMessage() throws {
@@ -136,23 +126,27 @@ import Testing
     }
 
     @Test func maxRuntimeStopsTheJobAndItsChildren() throws {
-        let namespaceFile = folder.appendingPathComponent("job-namespace").path
-        let pidFile = folder.appendingPathComponent("child-pid").path
-        let (outcome, _) = try run(spec(
-            "readlink /proc/self/ns/pid > \(namespaceFile); sh -c 'echo $$ > \(pidFile); exec sleep 30' & sleep 30", maxRuntime: 1
-        ))
-        #expect(outcome.failureReason == "MaxRuntimeInSeconds (1) exceeded; the job was stopped")
-        let namespace = try String(contentsOfFile: namespaceFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        if namespace != ProcessTable.ownPIDNamespace {
-            // A PID namespace of its own (root): nothing of the job is left in it.
-            #expect(ProcessTable.waitUntilEmpty(pidNamespace: namespace), "processes of the job outlived it in \(namespace)")
-        } else {
-            let pid = try #require(Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
-            // Gone, or a zombie waiting for whoever adopted it to reap it: either way no longer running.
-            let deadline = Date().addingTimeInterval(5)
-            while Date() < deadline && ProcessTable.isRunning(pid) { usleep(10_000) }
-            #expect(!ProcessTable.isRunning(pid), "the job's background child \(pid) outlived it")
+        // Found from the host by a marker in their command line: the job's own
+        // folders are gone with it, and in its sandbox it can write nowhere else.
+        let marker = "\(30 + Int.random(in: 0..<1000)).\(getpid())"
+        let log = folder.appendingPathComponent("runtime.log").path
+        let job = try RunningJob(
+            spec: spec("sh -c 'exec sleep \(marker)' & sleep \(marker)", maxRuntime: 1), workFolder: folder.appendingPathComponent("work"),
+            logFile: log, outputStaging: folder.appendingPathComponent("staged-runtime"), termGraceSeconds: 1
+        )
+        var sleepers: [Int32] = []
+        var outcome: InstanceOutcome?
+        let deadline = Date().addingTimeInterval(30)
+        while outcome == nil && Date() < deadline {
+            if sleepers.count < 2 { sleepers = ProcessTable.running(commandLine: ["sleep", marker]) }
+            outcome = job.poll()
+            usleep(5_000)
         }
+        #expect(outcome?.failureReason == "MaxRuntimeInSeconds (1) exceeded; the job was stopped")
+        #expect(sleepers.count == 2, "the job's two sleeps were never seen running")
+        let gone = Date().addingTimeInterval(5)
+        while Date() < gone && !ProcessTable.running(commandLine: ["sleep", marker]).isEmpty { usleep(10_000) }
+        #expect(ProcessTable.running(commandLine: ["sleep", marker]).isEmpty, "a sleep of the job outlived it")
     }
 
     /// D3: a descendant that left the job's process group and session (setsid
@@ -172,6 +166,32 @@ import Testing
         let processes = Int(try String(contentsOfFile: staged + "/processes", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
         #expect((1...6).contains(processes), "the job saw \(processes) processes")
         #expect(ProcessTable.waitUntilEmpty(pidNamespace: namespace), "the detached sleep outlived the job in \(namespace)")
+    }
+
+    /// Unsandboxed (no root), the helper stands in for the PID namespace: a
+    /// detached descendant still ends with the job.
+    @Test func unsandboxedADetachedDescendantEndsWithTheJob() throws {
+        let marker = "\(40 + Int.random(in: 0..<1000)).\(getpid())"
+        let (outcome, _) = try run(spec("setsid sh -c 'sleep \(marker) & exit 0' < /dev/null > /dev/null 2>&1; sleep 0.2"), mode: .unsandboxed)
+        #expect(outcome.status == .completed)
+        #expect(ProcessTable.running(commandLine: ["sleep", marker]).isEmpty, "the detached sleep outlived the job")
+    }
+
+    /// ... and when its parent, the worker, dies: every descendant is killed with it.
+    @Test func unsandboxedEveryDescendantEndsWithTheWorker() throws {
+        let helper = try #require(SandboxMode.helperForTests)
+        let marker = "\(40 + Int.random(in: 0..<1000)).\(getpid())"
+        // A stand-in worker: starts the helper, then dies by SIGKILL.
+        let worker = Process()
+        worker.executableURL = URL(fileURLWithPath: "/bin/sh")
+        worker.arguments = ["-c", "\(helper) --unsandboxed -- sh -c \"setsid sh -c 'sleep \(marker) & exit 0'; sleep \(marker)\" & sleep 0.3; kill -9 $$"]
+        try worker.run()
+        // Foundation sees the exit only once every descendant let go of its descriptors: bounded.
+        let deadline = Date().addingTimeInterval(5)
+        while worker.isRunning && Date() < deadline { usleep(10_000) }
+        #expect(!worker.isRunning, "a descendant of the job still holds the stand-in worker's descriptors")
+        while Date() < deadline && !ProcessTable.running(commandLine: ["sleep", marker]).isEmpty { usleep(10_000) }
+        #expect(ProcessTable.running(commandLine: ["sleep", marker]).isEmpty, "a descendant of the job outlived its worker")
     }
 
     @Test func missingExecutableIsAClearFailure() throws {

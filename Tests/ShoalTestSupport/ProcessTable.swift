@@ -17,6 +17,15 @@ public enum ProcessTable {
         return stat[stat.index(close, offsetBy: 2)] != "Z"
     }
 
+    /// Running processes whose command line is exactly `arguments`.
+    public static func running(commandLine arguments: [String]) -> [Int32] {
+        let wanted = Array(arguments.joined(separator: "\0").utf8) + [0]
+        return pids().filter { pid in
+            guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+            return Array(data) == wanted && isRunning(pid)
+        }
+    }
+
     /// This process's PID namespace, `pid:[…]`.
     public static var ownPIDNamespace: String { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/pid")) ?? "" }
 

@@ -107,8 +107,9 @@ public enum ApiMessage: Sendable, Equatable {
         public var labels: [String: [String]]
         public var lastHeartbeat: Date
         public var version: String
+        public var sandbox: String?
 
-        public init(id: String, host: String, slots: Int, busy: Int, labels: [String: [String]], lastHeartbeat: Date, version: String) {
+        public init(id: String, host: String, slots: Int, busy: Int, labels: [String: [String]], lastHeartbeat: Date, version: String, sandbox: String? = nil) {
             self.id = id
             self.host = host
             self.slots = slots
@@ -116,6 +117,7 @@ public enum ApiMessage: Sendable, Equatable {
             self.labels = labels
             self.lastHeartbeat = lastHeartbeat
             self.version = version
+            self.sandbox = sandbox
         }
     }
 }

@@ -46,14 +46,17 @@ public struct Register: Codable, Sendable, Equatable {
     public var version: String
     /// `--labels k=v,…`; a key may carry several values (`subnet=a,subnet=b`).
     public var labels: [String: [String]]?
+    /// How the worker isolates jobs (`SandboxMode.summary`), for `shoal cluster status`.
+    public var sandbox: String?
 
-    public init(workerId: String, host: String, pid: Int32, slots: Int, version: String, labels: [String: [String]] = [:]) {
+    public init(workerId: String, host: String, pid: Int32, slots: Int, version: String, labels: [String: [String]] = [:], sandbox: String? = nil) {
         self.workerId = workerId
         self.host = host
         self.pid = pid
         self.slots = slots
         self.version = version
         self.labels = labels
+        self.sandbox = sandbox
     }
 
     public static let slotRange = 1...1024
@@ -69,6 +72,7 @@ public struct Register: Codable, Sendable, Equatable {
         if bad(host) { return "worker \(workerId): a host name must be 1 to \(Self.maxNameBytes) bytes without control characters" }
         if bad(version) { return "worker \(workerId): a version must be 1 to \(Self.maxNameBytes) bytes without control characters" }
         if !Self.slotRange.contains(slots) { return "worker \(workerId): \(slots) slots; a worker has \(Self.slotRange.lowerBound) to \(Self.slotRange.upperBound)" }
+        if let sandbox, sandbox.utf8.count > 1024 { return "worker \(workerId): a sandbox description of \(sandbox.utf8.count) bytes; at most 1024" }
         let labels = labels ?? [:]
         if labels.count > Self.maxLabelKeys { return "worker \(workerId): \(labels.count) label keys; at most \(Self.maxLabelKeys)" }
         for (key, values) in labels {

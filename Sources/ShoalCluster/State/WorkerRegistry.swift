@@ -12,6 +12,8 @@ public struct WorkerRegistry: Sendable {
         public let slots: Int
         public let version: String
         public let labels: [String: [String]]
+        /// How it isolates jobs, as it said when registering (nil: a worker older than sandboxes).
+        public let sandbox: String?
         public var running: Set<TaskKey> = []
         public var lastHeard: Date
         /// Heartbeats received. A peer's messages arrive in the order it sent
@@ -49,7 +51,7 @@ public struct WorkerRegistry: Sendable {
         let forgotten = workers[identity].map { Array($0.running) } ?? []
         workers[identity] = Worker(
             id: hello.workerId, identity: identity, host: hello.host, slots: max(0, hello.slots), version: hello.version,
-            labels: hello.labels ?? [:], lastHeard: now
+            labels: hello.labels ?? [:], sandbox: hello.sandbox, lastHeard: now
         )
         return forgotten.sorted { $0.description < $1.description }
     }

@@ -24,6 +24,9 @@ public final class LocalCluster {
     private let home: ShoalHome
     private let executable: String
     private let labels: String?
+    private let sandbox: Sandbox
+    /// Said once, loudly, when the run's jobs are not sandboxed.
+    public let sandboxWarning: String?
     private let address: String
     private let logFolder: URL
     /// Workers that died are started again, this many times in all: a worker
@@ -38,9 +41,24 @@ public final class LocalCluster {
         public var description: String { "only \(started) of \(wanted) workers registered in time; see their logs in \(logFolder)" }
     }
 
+    /// How the workers isolate their jobs.
+    public enum Sandbox: Sendable, Equatable {
+        /// The full sandbox where this process is root (jobs run as `jobUser`);
+        /// without root, unsandboxed, with a warning: local mode is for a user's own laptop.
+        case automatic(jobUser: String?)
+        case unsandboxed
+    }
+
     /// Starts `count` workers running `executable worker …` and waits (bounded) until all registered.
     /// `labels` (`k=v,…`) are given to every worker.
-    public init(home: ShoalHome, workers count: Int, executable: String, labels: String? = nil, registrationTimeout: TimeInterval = 20) throws {
+    public init(home: ShoalHome, workers count: Int, executable: String, labels: String? = nil, sandbox: Sandbox = .automatic(jobUser: nil),
+                registrationTimeout: TimeInterval = 20) throws {
+        self.sandbox = geteuid() == 0 ? sandbox : .unsandboxed
+        switch (self.sandbox, sandbox) {
+        case (.unsandboxed, .unsandboxed): sandboxWarning = "shoal: warning: --unsandboxed: jobs run as \(NSUserName()) and can read and write everything it can"
+        case (.unsandboxed, _): sandboxWarning = "shoal: WARNING: not running as root, so jobs run UNSANDBOXED: as \(NSUserName()), able to read and write everything it can (keys, the home, other files). Run as root for the sandbox: a root of its own per job, an unprivileged user, memory and process limits."
+        default: sandboxWarning = nil
+        }
         context = try Context()
         // ipc:// paths are limited to about 100 bytes, so the socket lives in /tmp, not under
         // the home; network-isolated jobs get a private /tmp and so cannot reach it.
@@ -113,9 +131,16 @@ public final class LocalCluster {
             arguments: [
                 executable, "worker", "--connect", address, "--slots", "1", "--id", id,
                 "--work-dir", home.workFolder.appendingPathComponent(folder).path,
-            ] + (labels.map { ["--labels", $0] } ?? []),
+            ] + (labels.map { ["--labels", $0] } ?? []) + sandboxArguments,
             environment: ProcessInfo.processInfo.environment, directory: FileManager.default.currentDirectoryPath, outputFile: log.path
         )
+    }
+
+    private var sandboxArguments: [String] {
+        switch sandbox {
+        case .unsandboxed: ["--unsandboxed"]
+        case let .automatic(jobUser): jobUser.map { ["--job-user", $0] } ?? []
+        }
     }
 
     /// A worker whose process exited (killed, crashed) is declared lost at

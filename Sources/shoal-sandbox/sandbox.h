@@ -1,0 +1,50 @@
+#ifndef SHOAL_SANDBOX_H
+#define SHOAL_SANDBOX_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+// Prints "shoal-sandbox: WHAT DETAIL: strerror(errno)" and returns 125, the
+// status that means the sandbox could not be set up.
+int fail(const char *what, const char *detail);
+
+// One mount the caller asked for, made in argument order inside the new root.
+struct mount_request {
+    enum { BIND, BIND_READ_ONLY, OVERLAY } kind;
+    const char *source;  // host path (the lower folder of an overlay)
+    const char *target;  // path inside the new root
+    const char *upper, *work;
+};
+
+// Assembles the job's root in `root` (an empty folder), a read-only tmpfs
+// holding the host's system folders and /etc essentials read-only, a minimal
+// /dev, an empty /proc, and the requested mounts; then makes it the root.
+int assemble_root(const char *root, const struct mount_request *mounts, int count, uid_t uid, gid_t gid, const char *user);
+int enter_root(const char *root);
+
+struct limits {
+    long long memory;  // bytes; 0 for none
+    long processes;
+    long files;
+};
+
+// The cgroups (v1 memory and pids controllers) one job runs in, where mounted.
+struct cgroups {
+    int memory, pids;  // the job's cgroup folders, or -1
+    int memory_parent, pids_parent;
+    int memory_top_procs, pids_top_procs;  // cgroup.procs of each hierarchy's root, to leave by
+    char name[32];
+};
+
+int cgroups_enter(const struct limits *limits, struct cgroups *groups);
+// Why the job ended, if a limit ended it: one sentence, or "" when none did.
+void cgroups_verdict(const struct limits *limits, const struct cgroups *groups, char *reason, size_t size);
+void cgroups_leave(struct cgroups *groups);
+// The limits no cgroup enforces, as resource limits of the calling process.
+int apply_rlimits(const struct limits *limits, const struct cgroups *groups);
+
+// Refuses (EPERM) the system calls a job never needs: mounts, namespaces,
+// kernel modules, kexec, the clock, keyrings, bpf, perf.
+int install_seccomp(void);
+
+#endif
