@@ -53,7 +53,7 @@ let package = Package(
         .testTarget(name: "ShoalStoreTests", dependencies: ["ShoalStore", "ShoalTestSupport"]),
         .testTarget(name: "ShoalRuntimeTests", dependencies: ["ShoalRuntime", "shoal-sandbox", "ShoalTestSupport"]),
         .testTarget(name: "ShoalClusterTests", dependencies: ["ShoalCluster", "ShoalRuntime", "ShoalStore", "ZeroMQ", "ShoalTestSupport"]),
-        .testTarget(name: "ShoalEngineTests", dependencies: ["ShoalEngine", "ShoalDefinition", "ShoalStore", "ShoalTestSupport"]),
+        .testTarget(name: "ShoalEngineTests", dependencies: ["ShoalEngine", "ShoalDefinition", "ShoalStore", "ShoalRuntime", "ShoalTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -137,8 +137,14 @@ void cgroups_leave(struct cgroups *groups) {
     leave(&groups->pids, &groups->pids_parent, &groups->pids_top_procs, groups->name);
 }
 
+// Raising a hard limit needs CAP_SYS_RESOURCE, which a worker's root may lack:
+// then the job gets the worker's own hard limit, the most it can give.
 static int set_limit(int resource, rlim_t value, const char *name) {
     struct rlimit limit = {value, value};
+    if (setrlimit(resource, &limit) == 0) return 0;
+    struct rlimit current;
+    if (errno != EPERM || getrlimit(resource, &current) != 0 || current.rlim_max >= value) return fail("cannot set", name);
+    limit.rlim_cur = limit.rlim_max = current.rlim_max;
     return setrlimit(resource, &limit) == 0 ? 0 : fail("cannot set", name);
 }
 

@@ -153,49 +153,54 @@ struct Scenario {
         #expect(outcome.stderr.contains("MaxRuntimeInSeconds (1) exceeded"))
     }
 
-    /// The first attempt starts a detached descendant (a new session, a
-    /// double fork), writes its PID namespace into the marker and waits to be
-    /// killed with its worker.
+    /// Each attempt starts a detached descendant (a new session, a double
+    /// fork) and sleeps: sleeps the test finds by their length (MARK + 1 and
+    /// MARK + 2), since a job in its sandbox can write no file of the test's.
     static let waitsToBeKilledOnce = """
-            import os, time
-            marker = os.environ['MARKER']
-            if not os.path.exists(marker):
-                os.system("setsid sh -c 'sleep 60 & exit 0' < /dev/null > /dev/null 2>&1")
-                open(marker + '.tmp', 'w').write(os.readlink('/proc/self/ns/pid'))
-                os.rename(marker + '.tmp', marker)
-                time.sleep(30)
-            open('/opt/ml/processing/out/done.txt', 'w').write('second attempt')
+            import os, subprocess
+            mark = os.environ['MARK']
+            os.system("setsid sh -c 'sleep " + mark + "1 & exit 0' < /dev/null > /dev/null 2>&1")
+            subprocess.run(['sleep', mark + '2'])
+            open('/opt/ml/processing/out/done.txt', 'w').write('done')
             """
 
     /// Runs `waitsToBeKilledOnce` with `workers` local workers, kills (SIGKILL),
-    /// as a crash would, the worker whose job has written its marker, and waits
-    /// for the run; returns what the first attempt wrote in its marker (its PID namespace).
-    static func runKillingTheBusyWorker(workers: Int) throws -> (scenario: Scenario, status: Int32, stderr: String, namespace: String) {
-        let marker = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-marker-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: marker) }
-        let scenario = try Scenario(script: Self.waitsToBeKilledOnce, environment: ["MARKER": .string(marker)])
+    /// as a crash would, the worker whose job is sleeping, once, and waits for
+    /// the run; returns the first attempt's PID namespace and detached sleep.
+    static func runKillingTheBusyWorker(workers: Int) throws -> (scenario: Scenario, status: Int32, stderr: String, namespace: String, detached: Int32?) {
+        let mark = "2.\(1000 + Int.random(in: 0..<9000))\(getpid() % 100)"
+        let scenario = try Scenario(script: Self.waitsToBeKilledOnce, environment: ["MARK": .string(mark)])
         let log = scenario.home.url.appendingPathComponent("run-stderr.txt")
         let run = try scenario.home.start(["run", scenario.definitionPath, "--workers", String(workers)], standardError: log)
         defer { if run.isRunning { run.terminate(); run.waitUntilExit() } }
         let deadline = Date().addingTimeInterval(30)
-        while !FileManager.default.fileExists(atPath: marker) && Date() < deadline && run.isRunning { usleep(20_000) }
+        var sleeping: [Int32] = []
+        var detached: [Int32] = []
+        while (sleeping.isEmpty || detached.isEmpty) && Date() < deadline && run.isRunning {
+            sleeping = ProcessTable.running(commandLine: ["sleep", mark + "2"])
+            detached = ProcessTable.running(commandLine: ["sleep", mark + "1"])
+            usleep(20_000)
+        }
+        let namespace = sleeping.first.flatMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\($0)/ns/pid") } ?? ""
         // The busy worker is the one with a child: the job's sandbox.
         let busy = ProcessTable.children(of: run.processIdentifier).filter { !ProcessTable.children(of: $0).isEmpty }
         #expect(busy.count == 1, "one worker runs the job")
         for worker in busy { kill(worker, SIGKILL) }
         while run.isRunning && Date() < deadline.addingTimeInterval(30) { usleep(50_000) }
         let stderr = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-        return (scenario, run.isRunning ? -1 : run.terminationStatus, stderr, (try? String(contentsOfFile: marker, encoding: .utf8)) ?? "")
+        return (scenario, run.isRunning ? -1 : run.terminationStatus, stderr, namespace, detached.first)
     }
 
     @Test func workerKilledMidStepIsReplacedByANewAttempt() throws {
-        let (scenario, status, stderr, namespace) = try Self.runKillingTheBusyWorker(workers: 2)
+        let (scenario, status, stderr, namespace, detached) = try Self.runKillingTheBusyWorker(workers: 2)
         #expect(status == 0, "\(stderr)")
         // D3: nothing of the first attempt outlived its worker, the detached descendant included.
         if geteuid() == 0 {
-            #expect(namespace != ProcessTable.ownPIDNamespace)
+            #expect(namespace.hasPrefix("pid:[") && namespace != ProcessTable.ownPIDNamespace, "\(namespace)")
             #expect(ProcessTable.waitUntilEmpty(pidNamespace: namespace), "processes of the killed worker's job outlived it")
         }
+        let first = try #require(detached, "the first attempt's detached sleep was never seen")
+        #expect(!ProcessTable.isRunning(first), "the first attempt's detached sleep outlived its worker")
         let steps = try scenario.steps()
         #expect(steps[0]["attempts"] as? Int == 2)
         let outputs = try scenario.objects(under: "s3://b/out")
@@ -207,7 +212,7 @@ struct Scenario {
     /// for ever; a worker of `shoal run` that dies is replaced, and the lost
     /// instance runs again on its replacement.
     @Test func theOnlyLocalWorkerKilledIsReplacedAndTheRunSucceeds() throws {
-        let (scenario, status, stderr, _) = try Self.runKillingTheBusyWorker(workers: 1)
+        let (scenario, status, stderr, _, _) = try Self.runKillingTheBusyWorker(workers: 1)
         #expect(status == 0, "\(stderr)")
         #expect(stderr.contains("shoal run: worker local-1 exited; started another in its place"), "\(stderr)")
         let steps = try scenario.steps()
@@ -238,14 +243,22 @@ struct Scenario {
         #expect(left.isEmpty, "\(left)")
     }
 
-    /// Input files are hard links to the stored objects: a job that writes into
-    /// one (here, its own script) must change a copy, never the object.
-    @Test(.enabled(if: geteuid() == 0, "without root there is no mount namespace, and inputs are plain hard links"))
+    /// Input files are hard links to the stored objects: a job may replace one
+    /// (here, its own script) in its input folder, seeing its change, but never
+    /// write into the object's bytes.
+    @Test(.enabled(if: geteuid() == 0, "without root there is no sandbox, and inputs are plain hard links"))
     func aJobWritingIntoItsInputLeavesTheStoredObjectAlone() throws {
         let scenario = try Scenario(script: """
             import os
-            with open(__file__, 'a') as f:
-                f.write('# changed by the job\\n')
+            try:
+                open(__file__, 'a').write('# written in place\\n')
+                print('wrote in place')
+            except PermissionError:
+                print('in place: refused')
+            text = open(__file__).read()
+            with open(__file__ + '.new', 'w') as f:
+                f.write(text + '# changed by the job\\n')
+            os.replace(__file__ + '.new', __file__)
             print('job sees its change:', open(__file__).read().endswith('# changed by the job\\n'))
             """)
         let before = try Data(contentsOf: scenario.home.url.appendingPathComponent("objects/b/code/job.py"))
@@ -253,6 +266,7 @@ struct Scenario {
         #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)")
         let logs = try scenario.home.shoal(["logs", try scenario.home.latestExecutionId(), "Work"])
         #expect(logs.stdout.contains("job sees its change: True"), "\(logs.stdout)")
+        #expect(logs.stdout.contains("in place: refused"), "\(logs.stdout)")
         #expect(try Data(contentsOf: scenario.home.url.appendingPathComponent("objects/b/code/job.py")) == before)
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: scenario.home.url.appendingPathComponent("work").path)
             .flatMap { (try? FileManager.default.contentsOfDirectory(atPath: scenario.home.url.appendingPathComponent("work/\($0)/jobs").path)) ?? [] }

@@ -37,6 +37,9 @@ import Testing
         #expect(workers.first?["id"] as? String == "worker-1")
         #expect(workers.first?["slots"] as? Int == 2)
         #expect((workers.first?["labels"] as? [String: [String]]) == ["zone": ["a"]])
+        // How the worker isolates jobs is part of its status.
+        let sandbox = workers.first?["sandbox"] as? String ?? ""
+        #expect(geteuid() == 0 ? sandbox.hasPrefix("sandboxed (jobs run as shoal-job") : sandbox.hasPrefix("cannot sandbox"), "\(sandbox)")
 
         let definition = PipelineDefinition {
             Parameter(name: "Word", type: .string, defaultValue: "hello")

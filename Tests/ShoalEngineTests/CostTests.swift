@@ -1,6 +1,7 @@
 import Foundation
 import ShoalEngine
 import ShoalStore
+import ShoalRuntime
 import Testing
 
 @Suite struct CostTests {
@@ -78,5 +79,21 @@ import Testing
         #expect(throws: Tags.Invalid.self) { try Tags.validate((0..<51).map { ("k\($0)", "v") }, source: "--tags") }
         #expect(throws: Tags.Invalid.self) { try Tags.validate([("aws:cost", "v")], source: "--tags") }
         #expect(Tags.merge([("a", "1"), ("b", "2")], [("b", "3")]).map { "\($0.key)=\($0.value)" } == ["a=1", "b=3"])
+    }
+}
+
+@Suite struct InstanceLimitTableTests {
+    @Test func aTypesMemoryComesFromTheTableAndAFileOverridesOrAddsTypes() throws {
+        #expect(InstanceLimitTable.default.limits(for: "ml.m5.xlarge").memoryBytes == 16 << 30)
+        #expect(InstanceLimitTable.default.limits(for: "ml.unknown").memoryBytes == nil)
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("limits-\(UUID().uuidString.prefix(8)).json")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try Data(#"{"ml.m5.xlarge": {"Processes": 100}, "ml.custom": {"MemoryMiB": 512, "OpenFiles": 128}}"#.utf8).write(to: file)
+        let table = try InstanceLimitTable.default.overridden(by: file.path)
+        #expect(table.limits(for: "ml.m5.xlarge") == JobLimits(memoryBytes: 16 << 30, processes: 100, openFiles: 65_536))
+        #expect(table.limits(for: "ml.custom") == JobLimits(memoryBytes: 512 << 20, processes: 4096, openFiles: 128))
+        try Data(#"{"ml.custom": {"Memory": 512}}"#.utf8).write(to: file)
+        let error = #expect(throws: InstanceLimitTable.Invalid.self) { try InstanceLimitTable.default.overridden(by: file.path) }
+        #expect(error?.description == "\(file.path): $['ml.custom'].Memory is not a limit; they are MemoryMiB, Processes, OpenFiles")
     }
 }

@@ -8,7 +8,11 @@ import ShoalStore
 /// instance; outputs committed when every instance succeeded.
 extension ExecutionRunner {
     func startProcessing(_ index: Int, step: Step, arguments: ProcessingArguments, evaluator: Evaluator) throws {
-        let plan = try ProcessingJobPlan.make(step: step, arguments: arguments, executionId: executionId, evaluator: evaluator, objects: home.objects)
+        let limitTable: InstanceLimitTable
+        do { limitTable = try InstanceLimitTable.load(for: home) } catch { throw EvaluationError(error.description) }
+        let plan = try ProcessingJobPlan.make(
+            step: step, arguments: arguments, executionId: executionId, evaluator: evaluator, objects: home.objects, limitTable: limitTable
+        )
         var request = PolicyRequest(action: "shoal:CreateProcessingJob")
         request.set("shoal:InstanceType", plan.instanceType)
         request.set("shoal:InstanceCount", String(plan.instanceCount))

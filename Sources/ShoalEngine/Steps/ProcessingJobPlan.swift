@@ -34,7 +34,8 @@ struct ProcessingJobPlan {
     static let maxInputObjects = 1_000_000
 
     static func make(
-        step: Step, arguments: ProcessingArguments, executionId: String, evaluator: Evaluator, objects: ObjectStore
+        step: Step, arguments: ProcessingArguments, executionId: String, evaluator: Evaluator, objects: ObjectStore,
+        limitTable: InstanceLimitTable = .default
     ) throws(EvaluationError) -> ProcessingJobPlan {
         let jobName = Identifiers.jobName(execution: executionId, step: step.name)
         var notes: [String] = []
@@ -195,6 +196,7 @@ struct ProcessingJobPlan {
                 maxRuntimeSeconds: maxRuntime, jobConfigJSON: requestText, networkIsolation: isolation
             )
             spec.items = itemShares?[host]
+            spec.limits = limitTable.limits(for: instanceType)
             return spec
         }
         try checkMessageSize(specs)

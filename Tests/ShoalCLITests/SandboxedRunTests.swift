@@ -1,0 +1,66 @@
+import Foundation
+import ShoalDefinition
+import ShoalTestSupport
+import Testing
+
+/// `shoal run` as root: its jobs in the sandbox, held to their instance type's
+/// limits, and failing closed where the sandbox cannot be built.
+@Suite(.serialized, .enabled(if: geteuid() == 0, "the sandbox needs root"))
+struct SandboxedRunTests {
+    func definition(_ script: String, instanceType: String = "ml.m5.large") -> PipelineDefinition {
+        PipelineDefinition {
+            Step.processing("Job", arguments: ProcessingArguments(
+                instanceType: .string(instanceType), instanceCount: 1, imageUri: "sh", entrypoint: ["/bin/sh", "-c", .string(script)], roleArn: "r",
+                outputs: [ProcessingOutput(outputName: "out", s3Output: S3Output(s3Uri: "s3://b/out", localPath: "/opt/ml/processing/out"))]
+            ))
+        }
+    }
+
+    /// The home's database and the run's own folders are not there for a job.
+    @Test func aJobCannotReachTheHomeItRunsFrom() throws {
+        let home = try TemporaryHome()
+        let database = home.url.appendingPathComponent("shoal.sqlite").path
+        let script = """
+            if cat \(database) > /dev/null; then echo read > /opt/ml/processing/out/reached; fi
+            if ls \(home.url.path)/work > /dev/null; then echo listed >> /opt/ml/processing/out/reached; fi
+            id -un > /opt/ml/processing/out/user
+            """
+        let outcome = try home.shoal(["run", try home.file("p.json", definition(script).jsonText()), "--workers", "1"])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let out = home.url.appendingPathComponent("objects/b/out")
+        #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("reached").path))
+        #expect(try String(contentsOf: out.appendingPathComponent("user"), encoding: .utf8) == "shoal-job\n")
+        let log = try home.shoal(["logs", try home.latestExecutionId(), "Job"])
+        #expect(log.stdout.contains("No such file or directory"), "\(log.stdout)\(log.stderr)")
+    }
+
+    /// The home's instance-limits.json overrides the table: here, a memory
+    /// limit the job goes past, which its failure reason names.
+    @Test func theHomesInstanceLimitsHoldTheJob() throws {
+        let home = try TemporaryHome()
+        try Data(#"{"ml.m5.large": {"MemoryMiB": 96}}"#.utf8).write(to: home.url.appendingPathComponent("instance-limits.json"))
+        let script = "python3 -c 'x = bytearray(512 << 20)'"
+        let outcome = try home.shoal(["run", try home.file("p.json", definition(script).jsonText()), "--workers", "1"])
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr.contains("AlgorithmError: the job went past its memory limit of 96 MiB and was killed"), "\(outcome.stderr)")
+
+        try Data(#"{"ml.m5.large": {"MemoryMiB": "lots"}}"#.utf8).write(to: home.url.appendingPathComponent("instance-limits.json"))
+        let refused = try home.shoal(["run", try home.file("p.json", definition("true").jsonText()), "--workers", "1"])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("instance-limits.json: $['ml.m5.large'].MemoryMiB must be a whole number from 16 to 16777216, not \"lots\""), "\(refused.stderr)")
+    }
+
+    /// A worker that cannot build the sandbox (here: no such job user) fails its
+    /// steps, saying what is missing and how to run unsandboxed instead.
+    @Test func withoutItsJobUserAStepFailsClosed() throws {
+        let home = try TemporaryHome()
+        let marker = home.url.appendingPathComponent("ran").path
+        let outcome = try home.shoal([
+            "run", try home.file("p.json", definition("touch \(marker)").jsonText()), "--workers", "1", "--job-user", "no-such-user",
+        ])
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr.contains("there is no user 'no-such-user' for jobs to run as"), "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("--unsandboxed"))
+        #expect(!FileManager.default.fileExists(atPath: marker))
+    }
+}
