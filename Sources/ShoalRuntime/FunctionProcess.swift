@@ -42,7 +42,7 @@ public final class FunctionProcess: @unchecked Sendable {
             }
             self.scratch = scratch
             process.executableURL = URL(fileURLWithPath: helper)
-            process.arguments = ["--root", scratch.appendingPathComponent("root").path, "--user", user.argument,
+            process.arguments = ["--root", scratch.appendingPathComponent("root").path, "--user", user.argument, "--cache", SandboxMode.skeletonCache,
                                  "--bind-ro", codeFolder, "/var/task", "--bind", tmp.path, "/tmp", "--workdir", "/var/task"]
                 + limits.helperArguments + ["--"] + command
             process.environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "LAMBDA_TASK_ROOT": "/var/task"]

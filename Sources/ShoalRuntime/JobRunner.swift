@@ -57,7 +57,7 @@ public final class RunningJob: @unchecked Sendable {
                 sandbox.remove()
                 throw error
             }
-            arguments = [helper, "--root", sandbox.jailRoot, "--user", user.argument, "--report", sandbox.verdictPath]
+            arguments = [helper, "--root", sandbox.jailRoot, "--user", user.argument, "--cache", SandboxMode.skeletonCache, "--report", sandbox.verdictPath]
                 + (spec.networkIsolation ? ["--isolate-network"] : [])
                 + ["--bind", sandbox.root.path, "/opt/ml"] + overlays + ["--bind", sandbox.privateTmp, "/tmp"]
                 + (spec.limits ?? JobLimits()).helperArguments + ["--"] + spec.command

@@ -50,7 +50,7 @@ public enum SandboxMode: Sendable, Equatable {
         }
         let probe = Process()
         probe.executableURL = URL(fileURLWithPath: helper)
-        probe.arguments = ["--root", folder.appendingPathComponent("root").path, "--user", user.argument, "--", "/bin/true"]
+        probe.arguments = ["--root", folder.appendingPathComponent("root").path, "--user", user.argument, "--cache", Self.skeletonCache, "--", "/bin/true"]
         let errors = Pipe()
         probe.standardOutput = FileHandle.nullDevice
         probe.standardError = errors
@@ -76,6 +76,15 @@ public enum SandboxMode: Sendable, Equatable {
         case let .unavailable(reason): "cannot sandbox, jobs fail: \(reason)"
         }
     }
+
+    /// Where the helper keeps the part of a job's root every job shares (links,
+    /// mount points, /etc's essentials), rebuilt when the host's /etc changes:
+    /// the system's cache folder, else a temporary one.
+    static let skeletonCache: String = {
+        let system = "/var/cache/shoal/sandbox"
+        if (try? FileManager.default.createDirectory(atPath: system, withIntermediateDirectories: true)) != nil, access(system, W_OK) == 0 { return system }
+        return FileManager.default.temporaryDirectory.appendingPathComponent("shoal-sandbox-cache").path
+    }()
 
     /// The helper, looked up once.
     static let foundHelper: String? = helperPath()

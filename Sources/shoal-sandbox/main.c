@@ -1,6 +1,6 @@
 // shoal-sandbox --root DIR --user UID:GID:NAME [--isolate-network] [--workdir DIR]
 //               [--bind SOURCE TARGET]... [--bind-ro SOURCE TARGET]... [--overlay TARGET LOWER UPPER WORK]...
-//               [--memory BYTES] [--processes N] [--files N] [--report FILE] -- COMMAND [ARG...]
+//               [--memory BYTES] [--processes N] [--files N] [--report FILE] [--cache DIR] -- COMMAND [ARG...]
 //
 // Runs COMMAND as an unprivileged user in a root of its own, assembled in DIR
 // (an empty folder): the host's /usr (and its links) and /etc essentials
@@ -10,7 +10,9 @@
 // folders or the worker's. The job gets no capabilities, no_new_privs and a
 // seccomp filter, and its memory and process count are limited by cgroups
 // where mounted (resource limits otherwise). --report names a host file where
-// the helper writes which limit, if any, ended the job.
+// the helper writes which limit, if any, ended the job. --cache names a folder
+// (root's) where the part of the root that every job shares is kept between
+// jobs; without it, that part is built afresh in a tmpfs for each job.
 //
 // The job runs in mount and PID namespaces of its own (a network namespace
 // with loopback only with --isolate-network), and is killed (SIGKILL) when the
@@ -80,7 +82,7 @@ static int loopback_up(void) {
 
 struct options {
     int unsandboxed;
-    const char *root, *user, *workdir, *report;
+    const char *root, *user, *workdir, *report, *cache;
     uid_t uid;
     gid_t gid;
     int isolate;
@@ -93,7 +95,7 @@ struct options {
 static int usage(const char *problem) {
     fprintf(stderr, "shoal-sandbox: %s\nusage: shoal-sandbox --root DIR --user UID:GID:NAME [--isolate-network] [--workdir DIR] "
                     "[--bind SOURCE TARGET]... [--bind-ro SOURCE TARGET]... [--overlay TARGET LOWER UPPER WORK]... "
-                    "[--memory BYTES] [--processes N] [--files N] [--report FILE] -- COMMAND [ARG...]\n", problem);
+                    "[--memory BYTES] [--processes N] [--files N] [--report FILE] [--cache DIR] -- COMMAND [ARG...]\n", problem);
     return 125;
 }
 
@@ -138,6 +140,7 @@ static int parse(int argc, char **argv, struct options *options) {
         else if (strcmp(flag, "--user") == 0) options->user = value;
         else if (strcmp(flag, "--workdir") == 0) options->workdir = value;
         else if (strcmp(flag, "--report") == 0) options->report = value;
+        else if (strcmp(flag, "--cache") == 0) options->cache = value;
         else if (strcmp(flag, "--memory") == 0) options->limits.memory = atoll(value);
         else if (strcmp(flag, "--processes") == 0) options->limits.processes = atol(value);
         else if (strcmp(flag, "--files") == 0) options->limits.files = atol(value);
@@ -245,7 +248,7 @@ static int set_up(struct options *options, struct cgroups *groups, int *verdict)
         return fail(options->isolate ? "unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET)" : "unshare(CLONE_NEWNS | CLONE_NEWPID)", NULL);
     }
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) return fail("making / private", NULL);
-    if (assemble_root(options->root, options->mounts, options->mount_count, options->uid, options->gid, options->user) != 0) return 125;
+    if (assemble_root(options->root, options->cache, options->mounts, options->mount_count, options->uid, options->gid, options->user) != 0) return 125;
     if (options->isolate && loopback_up() != 0) return fail("bringing up loopback", NULL);
     if (enter_root(options->root) != 0) return 125;
     if (catch_job_signals() != 0) return fail("sigaction", NULL);

@@ -1,4 +1,5 @@
-// The job's own root: nothing of the host but what is listed here, read-only.
+// The job's own root: the skeleton (skeleton.c), the host's system folders
+// read-only, a minimal /dev, and the job's own mounts; nothing else of the host.
 #define _GNU_SOURCE
 #include "sandbox.h"
 
@@ -14,23 +15,16 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-// The host's programs and libraries; on merged-/usr systems all but /usr are symbolic links.
-static const char *const system_folders[] = {"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32"};
-
-// What programs read from /etc: name resolution, certificates, the dynamic
-// linker's cache, time zone, alternatives (Debian's /usr/bin links go through
-// them). Not the host's users, keys, or anything a service configured.
-static const char *const etc_entries[] = {
-    "resolv.conf", "hosts", "host.conf", "nsswitch.conf", "gai.conf", "protocols", "services", "networks",
-    "ssl", "ca-certificates", "ca-certificates.conf", "pki", "ld.so.cache", "ld.so.conf", "ld.so.conf.d",
-    "localtime", "timezone", "alternatives", "mime.types", "os-release", "debian_version", "locale.alias",
-    "magic", "magic.mime", "matplotlibrc", "fonts",
-};
-
 static const char *const devices[] = {"null", "zero", "full", "random", "urandom", "tty"};
 
+// The folders of `path` below its first `skip` bytes (a folder that exists:
+// the new root), so the host's own folders above it are not tried each time.
+static size_t skip = 1;
+
 static int make_folders(char *path, mode_t mode) {
-    for (char *slash = strchr(path + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+    if (mkdir(path, mode) == 0 || errno == EEXIST) return 0;
+    if (errno != ENOENT) return -1;
+    for (char *slash = strchr(path + (strlen(path) > skip ? skip : 1), '/'); slash; slash = strchr(slash + 1, '/')) {
         *slash = '\0';
         int made = mkdir(path, mode) == 0 || errno == EEXIST;
         *slash = '/';
@@ -62,12 +56,18 @@ static int mount_point(char *target, const struct stat *source) {
     return 0;
 }
 
-static int bind(const char *root, const char *source, const char *path, int read_only, unsigned long extra) {
+// Mounts `source` at `path` in the new root; where nothing is there to mount
+// on, makes it if `create` (a tmpfs of the job's), else refuses: the cached
+// skeleton is shared by every job and stays as built.
+static int bind(const char *root, const char *source, const char *path, int read_only, unsigned long extra, int create) {
     char target[PATH_MAX];
-    struct stat status;
+    struct stat status, existing;
     if (inside(target, sizeof target, root, path) != 0) return fail("a mount target too long:", path);
     if (stat(source, &status) != 0) return fail("cannot mount", source);
-    if (mount_point(target, &status) != 0) return fail("cannot make a mount point at", path);
+    if (stat(target, &existing) != 0) {
+        if (!create) return fail("no mount point in the job's root for", path);
+        if (mount_point(target, &status) != 0) return fail("cannot make a mount point at", path);
+    }
     if (mount(source, target, NULL, MS_BIND | MS_REC, NULL) != 0) return fail("cannot bind-mount", source);
     if (read_only && mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | extra, NULL) != 0) {
         return fail("cannot make read-only", path);
@@ -98,50 +98,6 @@ static int overlay(const char *root, const struct mount_request *request) {
     return 0;
 }
 
-static int write_file(const char *root, const char *path, const char *text) {
-    char target[PATH_MAX];
-    if (inside(target, sizeof target, root, path) != 0) return fail("a path too long:", path);
-    int descriptor = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (descriptor < 0) return fail("cannot write", path);
-    size_t length = strlen(text);
-    ssize_t wrote = write(descriptor, text, length);
-    close(descriptor);
-    if (wrote != (ssize_t)length) return fail("cannot write", path);
-    return 0;
-}
-
-static int system_folder(const char *root, const char *name) {
-    char host[64], link[PATH_MAX], target[PATH_MAX];
-    snprintf(host, sizeof host, "/%s", name);
-    struct stat status;
-    if (lstat(host, &status) != 0) return 0;
-    if (S_ISLNK(status.st_mode)) {
-        ssize_t length = readlink(host, link, sizeof link - 1);
-        if (length < 0) return fail("cannot read the link", host);
-        link[length] = '\0';
-        if (inside(target, sizeof target, root, name) != 0 || symlink(link, target) != 0) return fail("cannot link", host);
-        return 0;
-    }
-    return S_ISDIR(status.st_mode) ? bind(root, host, host, 1, MS_NOSUID | MS_NODEV) : 0;
-}
-
-static int etc_entry(const char *root, const char *name) {
-    char host[PATH_MAX], resolved[PATH_MAX];
-    snprintf(host, sizeof host, "/etc/%s", name);
-    // A link (resolv.conf into /run, localtime into /usr/share) is mounted as what it names.
-    if (realpath(host, resolved) == NULL) return 0;
-    return bind(root, resolved, host, 1, MS_NOSUID | MS_NODEV);
-}
-
-static int accounts(const char *root, uid_t uid, gid_t gid, const char *user) {
-    char passwd[512], group[512];
-    snprintf(passwd, sizeof passwd, "root:x:0:0:root:/root:/usr/sbin/nologin\n%s:x:%u:%u:Shoal job:/tmp:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
-             user, (unsigned)uid, (unsigned)gid);
-    snprintf(group, sizeof group, "root:x:0:\n%s:x:%u:\nnogroup:x:65534:\n", user, (unsigned)gid);
-    if (write_file(root, "/etc/passwd", passwd) != 0) return 125;
-    return write_file(root, "/etc/group", group);
-}
-
 static int device_folder(const char *root) {
     char path[PATH_MAX];
     if (inside(path, sizeof path, root, "/dev") != 0 || make_folders(path, 0755) != 0) return fail("cannot make", "/dev");
@@ -149,7 +105,7 @@ static int device_folder(const char *root) {
     for (size_t i = 0; i < sizeof devices / sizeof devices[0]; i++) {
         char host[32];
         snprintf(host, sizeof host, "/dev/%s", devices[i]);
-        if (bind(root, host, host, 0, 0) != 0) return 125;
+        if (bind(root, host, host, 0, 0, 1) != 0) return 125;
     }
     static const char *const links[][2] = {{"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"}};
     for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
@@ -164,39 +120,32 @@ static int device_folder(const char *root) {
     return 0;
 }
 
-int assemble_root(const char *root, const struct mount_request *mounts, int count, uid_t uid, gid_t gid, const char *user) {
-    if (mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=1m") != 0) return fail("cannot mount the job's root at", root);
-    for (size_t i = 0; i < sizeof system_folders / sizeof system_folders[0]; i++) {
-        if (system_folder(root, system_folders[i]) != 0) return 125;
+int assemble_root(const char *root, const char *cache, const struct mount_request *mounts, int count, uid_t uid, gid_t gid, const char *user) {
+    skip = strlen(root);
+    if (cache) {
+        char skeleton[PATH_MAX];
+        if (cached_skeleton(cache, uid, gid, user, skeleton, sizeof skeleton) != 0) return 125;
+        if (mount(skeleton, root, NULL, MS_BIND, NULL) != 0) return fail("cannot bind the job's root at", root);
+    } else {
+        if (mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=4m") != 0) return fail("cannot mount the job's root at", root);
+        if (build_skeleton(root, uid, gid, user) != 0) return 125;
     }
-    char path[PATH_MAX];
-    static const char *const empty[] = {"/etc", "/proc", "/tmp", "/opt/ml", "/root"};
-    for (size_t i = 0; i < sizeof empty / sizeof empty[0]; i++) {
-        if (inside(path, sizeof path, root, empty[i]) != 0 || make_folders(path, 0755) != 0) return fail("cannot make", empty[i]);
+    for (int i = 0; i < SYSTEM_FOLDERS; i++) {
+        char host[64];
+        struct stat status;
+        snprintf(host, sizeof host, "/%s", system_folders[i]);
+        if (lstat(host, &status) == 0 && S_ISDIR(status.st_mode) && bind(root, host, host, 1, MS_NOSUID | MS_NODEV, 0) != 0) return 125;
     }
-    for (size_t i = 0; i < sizeof etc_entries / sizeof etc_entries[0]; i++) {
-        if (etc_entry(root, etc_entries[i]) != 0) return 125;
-    }
-    // Python's own configuration (Debian keeps sitecustomize.py there).
-    DIR *etc = opendir("/etc");
-    if (etc) {
-        struct dirent *entry;
-        while ((entry = readdir(etc)) != NULL) {
-            if (strncmp(entry->d_name, "python", 6) == 0 && etc_entry(root, entry->d_name) != 0) {
-                closedir(etc);
-                return 125;
-            }
-        }
-        closedir(etc);
-    }
-    if (accounts(root, uid, gid, user) != 0) return 125;
     if (device_folder(root) != 0) return 125;
     int private_tmp = 1;
+    char path[PATH_MAX];
     for (int i = 0; i < count; i++) {
         const struct mount_request *request = &mounts[i];
         if (strcmp(request->target, "/tmp") == 0) private_tmp = 0;
+        // Targets inside /opt/ml lie in the job's own folder, mounted by then: made there when missing.
+        int own = cache == NULL || strncmp(request->target, "/opt/ml/", 8) == 0;
         int failed = request->kind == OVERLAY ? overlay(root, request)
-                                              : bind(root, request->source, request->target, request->kind == BIND_READ_ONLY, MS_NOSUID | MS_NODEV);
+                                              : bind(root, request->source, request->target, request->kind == BIND_READ_ONLY, MS_NOSUID | MS_NODEV, own);
         if (failed) return 125;
     }
     if (private_tmp) {
@@ -214,6 +163,6 @@ int enter_root(const char *root) {
     if (syscall(SYS_pivot_root, ".", ".") != 0) return fail("pivot_root into", root);
     if (umount2(".", MNT_DETACH) != 0) return fail("cannot detach the host's root", NULL);
     if (chdir("/") != 0) return fail("chdir", "/");
-    if (mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, "mode=755,size=1m") != 0) return fail("cannot make the job's root read-only", NULL);
+    if (mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) != 0) return fail("cannot make the job's root read-only", NULL);
     return 0;
 }

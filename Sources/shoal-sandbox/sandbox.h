@@ -16,10 +16,22 @@ struct mount_request {
     const char *upper, *work;
 };
 
-// Assembles the job's root in `root` (an empty folder), a read-only tmpfs
-// holding the host's system folders and /etc essentials read-only, a minimal
-// /dev, an empty /proc, and the requested mounts; then makes it the root.
-int assemble_root(const char *root, const struct mount_request *mounts, int count, uid_t uid, gid_t gid, const char *user);
+#define SYSTEM_FOLDERS 7
+// usr, bin, sbin, lib…: linked as the host links them, else mounted read-only.
+extern const char *const system_folders[SYSTEM_FOLDERS];
+
+// Writes into `folder` (empty) what every job's root holds: links and mount
+// points for the system folders, /etc's essentials copied with a passwd and
+// group for the job's user, empty mount points.
+int build_skeleton(const char *folder, uid_t uid, gid_t gid, const char *user);
+// The skeleton for this host's /etc and this user in `cache`, built there first if missing; its path in `path`.
+int cached_skeleton(const char *cache, uid_t uid, gid_t gid, const char *user, char *path, size_t size);
+
+// Assembles the job's root in `root` (an empty folder): the skeleton (from
+// `cache`, else built in a tmpfs), the host's system folders read-only, a
+// minimal /dev, and the requested mounts; enter_root then makes it the root,
+// read-only.
+int assemble_root(const char *root, const char *cache, const struct mount_request *mounts, int count, uid_t uid, gid_t gid, const char *user);
 int enter_root(const char *root);
 
 struct limits {
