@@ -217,8 +217,8 @@ static int remove_entry(const char *path, const struct stat *status, int type, s
     return type == FTW_DP ? rmdir(path) : unlink(path);
 }
 
-// Skeletons of an /etc since changed: kept a week, as a job started on one
-// still has it as its root, then removed.
+// Skeletons of an /etc since changed: kept until no job started on one for a
+// week (a running job has it as its root), then removed.
 static void remove_old_skeletons(const char *cache, const char *current) {
     DIR *folder = opendir(cache);
     if (!folder) return;
@@ -240,7 +240,11 @@ int cached_skeleton(const char *cache, uid_t uid, gid_t gid, const char *user, c
         return fail("a cache path too long:", cache);
     }
     struct stat status;
-    if (stat(path, &status) == 0) return 0;
+    if (stat(path, &status) == 0) {
+        // Its time says when a job last started on it (to within a day), which is what keeps it.
+        if (status.st_mtime < time(NULL) - 86400) utimensat(AT_FDCWD, path, NULL, 0);
+        return 0;
+    }
     if (mkdir(cache, 0755) != 0 && errno != EEXIST) return fail("cannot make the sandbox cache", cache);
     char lock_path[PATH_MAX], building[PATH_MAX];
     snprintf(lock_path, sizeof lock_path, "%s/lock", cache);
