@@ -63,7 +63,8 @@ if os.geteuid() == 0:
     for folder in ["opt-ml", "root", "tmp"]:
         os.makedirs(f"{work}/sandbox/{folder}", exist_ok=True)
     os.chown(f"{work}/sandbox/tmp", user.pw_uid, user.pw_gid)
-    full = [helper, "--root", f"{work}/sandbox/root", "--user", f"{user.pw_uid}:{user.pw_gid}:shoal-job",
+    # As a worker runs it: the shared part of the root from a cache (built on the first run).
+    full = [helper, "--root", f"{work}/sandbox/root", "--user", f"{user.pw_uid}:{user.pw_gid}:shoal-job", "--cache", f"{work}/sandbox/cache",
             "--bind", f"{work}/sandbox/opt-ml", "/opt/ml", "--bind", f"{work}/sandbox/tmp", "/tmp",
             "--memory", str(8 << 30), "--processes", "4096", "--files", "65536", "--", "/bin/true"]
     old = [previous, f"{work}/sandbox/opt-ml", "/bin/true"]
