@@ -63,4 +63,40 @@ struct SandboxedRunTests {
         #expect(outcome.stderr.contains("--unsandboxed"))
         #expect(!FileManager.default.fileExists(atPath: marker))
     }
+
+    /// A worker that is not root cannot build the sandbox: it says so in
+    /// `shoal cluster status`, and the steps it is given fail naming what is
+    /// missing and `--unsandboxed`, without running.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"), "runs a worker as nobody with setpriv"))
+    func aWorkerWithoutRootFailsItsStepsClosed() throws {
+        let home = try TemporaryHome()
+        let bind = "tcp://127.0.0.1:\(try LoopbackListener().port)"
+        let api = "tcp://127.0.0.1:\(try LoopbackListener().port)"
+        let coordinator = try home.start(["coordinator", "--bind", bind, "--api", api])
+        defer { coordinator.terminate(); coordinator.waitUntilExit() }
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-nobody-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        chown(work.path, 65534, 65534)
+        let worker = Process()
+        worker.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        worker.arguments = ["--reuid", "65534", "--regid", "65534", "--clear-groups", ShoalProcess.executable.path,
+                            "worker", "--connect", bind, "--id", "nobody", "--reconnect", "--work-dir", work.path]
+        worker.standardOutput = FileHandle.nullDevice
+        worker.standardError = FileHandle.nullDevice
+        try worker.run()
+        defer { worker.terminate(); worker.waitUntilExit() }
+        var workers: [[String: Any]] = []
+        for _ in 0..<50 where workers.isEmpty {
+            usleep(100_000)
+            workers = (try? home.json(["cluster", "status", "--coordinator", api]) as? [[String: Any]]) ?? []
+        }
+        #expect((workers.first?["sandbox"] as? String)?.hasPrefix("cannot sandbox, jobs fail: the job sandbox") == true, "\(workers)")
+        let marker = work.appendingPathComponent("ran").path
+        let outcome = try home.shoal(["run", try home.file("p.json", definition("touch \(marker)").jsonText()), "--coordinator", api])
+        #expect(outcome.status == 1)
+        #expect(outcome.stderr.contains("needs a worker running as root, and this one runs as uid 65534"), "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("a worker started with --unsandboxed runs jobs without the sandbox"))
+        #expect(!FileManager.default.fileExists(atPath: marker))
+    }
 }
