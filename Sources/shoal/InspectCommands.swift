@@ -9,8 +9,8 @@ import ShoalStore
 struct ExecutionsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "executions",
-        abstract: "List executions or describe one.",
-        subcommands: [List.self, Describe.self],
+        abstract: "List executions, describe one, or resume one whose process died.",
+        subcommands: [List.self, Describe.self, Resume.self],
         defaultSubcommand: List.self
     )
 
@@ -29,10 +29,40 @@ struct ExecutionsCommand: ParsableCommand {
             case .json: try printJSON(executions.map(ExecutionSummary.init))
             case .text:
                 print(Formatting.table(["ID", "PIPELINE", "STATUS", "STARTED", "ELAPSED"], executions.map {
-                    let status = ExecutionSummary.ownerIsGone($0) ? "\($0.status) (its process is gone: shoal stop \($0.id))" : $0.status.rawValue
+                    let status = ExecutionSummary.ownerIsGone($0) ? "\($0.status) (its process is gone: shoal executions resume \($0.id), or shoal stop \($0.id))" : $0.status.rawValue
                     return [$0.id, $0.pipelineName, status, Formatting.time($0.startedAt), Formatting.duration(from: $0.startedAt, to: $0.endedAt)]
                 }))
             }
+        }
+    }
+
+    struct Resume: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Carry on an execution left Executing by a `shoal run` that died, on new local workers.",
+            discussion: """
+                Steps that ended stay as they ended; steps that were running start again,
+                their attempts numbered after the recorded ones (those the dead process
+                left running are recorded Lost). Exits 0 only when the execution Succeeded.
+                A fan-out step that was running cannot be resumed yet: `shoal stop ID`
+                records the end instead.
+                """
+        )
+        @Argument(help: "The execution id (`shoal executions list` marks those whose process is gone).") var id: String
+        @Option(help: "At most this many steps run at once.") var maxParallelSteps: Int?
+        @OptionGroup var local: LocalWorkerOptions
+        @OptionGroup var home: HomeOptions
+
+        func run() throws {
+            let store = try home.open()
+            let record: ExecutionRecord
+            do {
+                record = try local.serve(store) { service, progress in
+                    try service.resume(executionId: id, maxParallelSteps: maxParallelSteps, progress: progress)
+                }
+            } catch let refused as ExecutionRunner.CannotResume {
+                throw CommandFailure(refused.description)
+            }
+            if record.status != .succeeded { throw ExitCode(1) }
         }
     }
 

@@ -30,9 +30,6 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("param"), help: "A parameter value, Name=Value (repeatable).")
     var parameters: [String] = []
 
-    @Option(help: "Worker processes to start (default: the number of cores).")
-    var workers: Int = ProcessInfo.processInfo.activeProcessorCount
-
     @Option(help: "At most this many steps run at once (ParallelismConfiguration.MaxParallelExecutionSteps).")
     var maxParallelSteps: Int?
 
@@ -45,18 +42,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "A policy file: IAM-style Deny statements checked before the execution and every job start.")
     var policy: String?
 
-    @Option(help: "Labels for the local workers, k=v,… (a step's VpcConfig.Subnets runs only on workers with a matching subnet=…).")
-    var workerLabels: String?
-
-    @Option(help: "As root: the unprivileged user jobs run as in their sandbox, a name or UID[:GID] (default: shoal-job).")
-    var jobUser: String?
-
-    @Flag(help: "Run jobs without the sandbox, as this user with the host's filesystem (always so without root).")
-    var unsandboxed = false
-
-    @Option(help: "Each job instance's log keeps at most this many MiB of its output; a line marks the cut.")
-    var maxLogMib = JobLogFile.defaultCapBytes >> 20
-
+    @OptionGroup var local: LocalWorkerOptions
     @OptionGroup var home: HomeOptions
     @OptionGroup var connection: ClusterConnection
 
@@ -66,10 +52,7 @@ struct RunCommand: ParsableCommand {
             guard policy == nil else { throw ValidationError("With --coordinator, the coordinator's own --policy applies.") }
         }
         guard (file == nil) != (pipeline == nil) else { throw ValidationError("Give a definition file or --pipeline NAME[@VERSION], not both.") }
-        guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256.") }
-        _ = try Labels.parse(workerLabels)
         do { try Tags.validate(try Labels.pairs(tags), source: "--tags") } catch let error as Tags.Invalid { throw ValidationError(error.description) }
-        guard (1...1_048_576).contains(maxLogMib) else { throw ValidationError("--max-log-mib must be between 1 and 1048576.") }
         if let maxParallelSteps, maxParallelSteps < 1 { throw ValidationError("--max-parallel-steps must be at least 1.") }
         for parameter in parameters where !parameter.contains("=") {
             throw ValidationError("--param takes Name=Value; got '\(parameter)'.")
@@ -90,7 +73,7 @@ struct RunCommand: ParsableCommand {
         request.parameters = try parameters.map(ExecutionRequest.parameter)
         request.tags = try Labels.pairs(tags)
         request.maxParallelSteps = maxParallelSteps
-        request.maxLogBytes = maxLogMib << 20
+        request.maxLogBytes = local.maxLogMib << 20
         request.policy = loadedPolicy
         let resolved: ExecutionRequest.Resolved
         do {
@@ -99,27 +82,9 @@ struct RunCommand: ParsableCommand {
             for problem in refused.problems { printError(problem) }
             throw ExitCode(1)
         }
-        let cluster = try LocalCluster(home: store, workers: workers, executable: try ownExecutable(), labels: workerLabels,
-            sandbox: unsandboxed ? .unsandboxed : .automatic(jobUser: jobUser)
-        )
-        if let warning = cluster.sandboxWarning { printError(warning) }
-        defer { cluster.shutdown() }
-        let printer = ProgressPrinter()
-        // The same service a coordinator runs, serving this one execution; `shoal stop` reaches it on cluster.api.
-        let service = CoordinatorService(home: store, workers: cluster.endpoint, api: cluster.api, policy: nil, log: { _ in })
-        let id = try service.start(definition: resolved.definition, graph: resolved.graph, options: resolved.options, progress: printer.show)
-        Interrupt.install()
-        var stopAsked = false
-        try service.run {
-            for id in cluster.replaceExitedWorkers() { printError("shoal run: worker \(id) exited; started another in its place") }
-            if Interrupt.requested && !stopAsked {
-                stopAsked = true
-                try? service.requestStop(executionId: id)
-            }
-            return service.isIdle
+        let record = try local.serve(store) { service, progress in
+            try service.start(definition: resolved.definition, graph: resolved.graph, options: resolved.options, progress: progress)
         }
-        guard let record = try store.metadata.execution(id: id) else { throw CommandFailure("execution \(id) is no longer recorded") }
-        printer.summary(record, steps: (try? store.metadata.steps(executionId: record.id)) ?? [])
         if record.status != .succeeded { throw ExitCode(1) }
     }
 }

@@ -214,7 +214,7 @@ struct Scenario {
     @Test func theOnlyLocalWorkerKilledIsReplacedAndTheRunSucceeds() throws {
         let (scenario, status, stderr, _, _) = try Self.runKillingTheBusyWorker(workers: 1)
         #expect(status == 0, "\(stderr)")
-        #expect(stderr.contains("shoal run: worker local-1 exited; started another in its place"), "\(stderr)")
+        #expect(stderr.contains("shoal: worker local-1 exited; started another in its place"), "\(stderr)")
         let steps = try scenario.steps()
         #expect(steps[0]["attempts"] as? Int == 2)
         let attempts = try MetadataStore(path: scenario.home.url.appendingPathComponent("shoal.sqlite").path)

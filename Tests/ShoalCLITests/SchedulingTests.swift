@@ -61,7 +61,7 @@ struct LongStepDidNotStart: Error, CustomStringConvertible {
         let described = try home.json(["executions", "describe", id]) as? [String: Any]
         #expect(described?["status"] as? String == "Executing")
         #expect(described?["ownerGone"] as? Bool == true, "the listing says nobody runs it any more")
-        #expect(try home.shoal(["executions", "list"]).stdout.contains("Executing (its process is gone: shoal stop \(id))"))
+        #expect(try home.shoal(["executions", "list"]).stdout.contains("Executing (its process is gone: shoal executions resume \(id), or shoal stop \(id))"))
         let stop = try home.shoal(["stop", id])
         #expect(stop.status == 0, "\(stop.stderr)")
         #expect(stop.stdout.contains("execution \(id) Stopped: its owner, process \(pid) on \(ProcessInfo.processInfo.hostName), ended without finishing it"), "\(stop.stdout)")

@@ -51,6 +51,19 @@ public final class CoordinatorService {
         return runner.executionId
     }
 
+    /// Carries on an execution whose owner died (see `ExecutionRunner.resuming`); this service becomes its owner.
+    public func resume(
+        executionId id: String, maxParallelSteps: Int? = nil, progress: @escaping (ProgressEvent) -> Void = { _ in }
+    ) throws -> String {
+        let runner = try ExecutionRunner.resuming(
+            id, home: home, dispatcher: workers, owner: ExecutionOwner(endpoint: api.endpoint), maxParallelSteps: maxParallelSteps,
+            maxLogBytes: maxLogBytes, progress: progress
+        )
+        runners[id] = runner
+        log("execution \(id) of \(runner.options.pipelineName) resumed")
+        return id
+    }
+
     /// Asks a running execution to stop (what an API `stop` request does).
     public func requestStop(executionId id: String) throws {
         guard let runner = runners[id] else { throw ApiRefusal(description: "execution '\(id)' is not running here") }

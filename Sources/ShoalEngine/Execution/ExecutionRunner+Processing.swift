@@ -27,7 +27,7 @@ extension ExecutionRunner {
         let run = steps[index]
         run.plan = plan
         for note in plan.notes {
-            if let failure = appendLog(index, instance: 1, attempt: 1, "shoal: \(note)\n") { throw EvaluationError(failure.description) }
+            if let failure = appendLog(index, instance: 1, attempt: run.attemptBase + 1, "shoal: \(note)\n") { throw EvaluationError(failure.description) }
         }
         guard !options.failWhenNoWorkerFits || dispatcher.canPlace(plan.requirements) else {
             let wanted = plan.requirements.sorted { $0.key < $1.key }.map { key, values in values.map { "\(key)=\($0)" }.joined(separator: " or ") }

@@ -18,10 +18,13 @@ extension ExecutionRunner {
         var record: InstanceRecord
     }
 
+    /// `attempt` counts from 1 in this run of the step; records and keys carry
+    /// it after the attempts made before a resume.
     func submit(
-        _ index: Int, instance: Int, task: Task, owner kind: TaskKind, attempt: Int = 1, requirements: [String: [String]] = [:]
+        _ index: Int, instance: Int, task: Task, owner kind: TaskKind, attempt relative: Int = 1, requirements: [String: [String]] = [:]
     ) throws {
         let run = steps[index]
+        let attempt = run.attemptBase + relative
         let label = if case .mapBatch = kind { "batch-\(instance)" } else { "algo-\(instance)" }
         let key = TaskKey(taskId: "\(executionId)/\(run.node.name)/\(label)", attempt: attempt)
         var task = task
@@ -100,7 +103,7 @@ extension ExecutionRunner {
                 owner.record.endedAt = Date()
                 owner.record.failureReason = reason
                 try home.metadata.update(owner.record)
-                try retry(owner, after: finished.key) { "algo-\(owner.instance): moving its data failed \(finished.key.attempt) times; last: \(reason)" }
+                try retry(owner, after: finished.key) { "algo-\(owner.instance): moving its data failed \(self.relativeAttempt(finished.key, owner)) times; last: \(reason)" }
             }
         case let .workerLost(id, host, keys):
             for key in keys {
@@ -116,7 +119,7 @@ extension ExecutionRunner {
                 try home.metadata.update(owner.record)
                 run.lostHosts.insert("\(id)@\(host)")
                 try retry(owner, after: key) {
-                    "algo-\(owner.instance) was lost with its worker \(key.attempt) times (lost: \(run.lostHosts.sorted().joined(separator: ", ")))."
+                    "algo-\(owner.instance) was lost with its worker \(self.relativeAttempt(key, owner)) times (lost: \(run.lostHosts.sorted().joined(separator: ", ")))."
                 }
             }
         }
@@ -128,9 +131,10 @@ extension ExecutionRunner {
     func retry(_ owner: TaskOwner, after key: TaskKey, reason: () -> String) throws {
         try? FileManager.default.removeItem(atPath: stagingFolder(owner.step, host: owner.instance, attempt: key.attempt))
         guard state.statuses[owner.step] == .executing else { return }
-        if key.attempt < options.maxAttempts {
+        let attempt = relativeAttempt(key, owner)
+        if attempt < options.maxAttempts {
             try submit(
-                owner.step, instance: owner.instance, task: owner.task, owner: owner.kind, attempt: key.attempt + 1,
+                owner.step, instance: owner.instance, task: owner.task, owner: owner.kind, attempt: attempt + 1,
                 requirements: owner.requirements
             )
         } else {
@@ -139,6 +143,8 @@ extension ExecutionRunner {
     }
 
     /// Appends to an instance's log (capped); returns why it could not, for the caller to fail the step.
+    func relativeAttempt(_ key: TaskKey, _ owner: TaskOwner) -> Int { key.attempt - steps[owner.step].attemptBase }
+
     func appendLog(_ index: Int, instance: Int, attempt: Int, _ text: String) -> JobLogFile.WriteFailed? {
         let file = home.logFile(execution: executionId, step: steps[index].node.name, instance: instance, attempt: attempt)
         do {

@@ -57,9 +57,16 @@ public final class ExecutionRunner {
     var succeededProperties: [String: JSONValue] = [:]
     var succeededPropertyFiles: [String: [PropertyFile]] = [:]
 
-    public init(
+    public convenience init(
         definition: PipelineDefinition, graph: PipelineGraph, home: ShoalHome, dispatcher: any TaskDispatcher, options: Options,
         progress: @escaping (ProgressEvent) -> Void = { _ in }
+    ) {
+        self.init(definition: definition, graph: graph, home: home, dispatcher: dispatcher, options: options, executionId: Identifiers.executionId(), progress: progress)
+    }
+
+    init(
+        definition: PipelineDefinition, graph: PipelineGraph, home: ShoalHome, dispatcher: any TaskDispatcher, options: Options, executionId: String,
+        progress: @escaping (ProgressEvent) -> Void
     ) {
         self.definition = definition
         self.graph = graph
@@ -68,7 +75,7 @@ public final class ExecutionRunner {
         self.options = options
         self.progress = progress
         parameters = options.parameters
-        executionId = Identifiers.executionId()
+        self.executionId = executionId
         steps = graph.nodes.map { node in StepRun(node: node) }
         state = ExecutionState(graph: graph, maxParallelSteps: options.maxParallelSteps)
         record = ExecutionRecord(

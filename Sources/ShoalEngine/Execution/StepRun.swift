@@ -13,6 +13,8 @@ final class StepRun {
     var failureReason: String?
     var properties: JSONValue?
     var attempts = 0
+    /// Attempts recorded before the execution was resumed: new ones are numbered after them.
+    var attemptBase = 0
     var plan: ProcessingJobPlan?
     var completed: [Int: InstanceOutcome] = [:]
     var openTasks: Set<TaskKey> = []
