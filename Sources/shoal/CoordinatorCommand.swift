@@ -72,7 +72,10 @@ struct CoordinatorCommand: ParsableCommand {
         let clients = try ApiEndpoint(bind: api, security: clientSecurity, diagnostics: log)
         log("coordinator: workers on \(workers.endpoint), clients on \(clients.endpoint), home \(store.root.path)")
         Interrupt.install()
-        try CoordinatorService(home: store, workers: workers, api: clients, policy: loadedPolicy, maxLogBytes: maxLogMib << 20, log: log).run { Interrupt.requested }
+        let service = CoordinatorService(home: store, workers: workers, api: clients, policy: loadedPolicy, maxLogBytes: maxLogMib << 20, log: log)
+        // What this coordinator ran when it died (killed, crashed, a host reboot) carries on.
+        _ = try service.adoptOrphans()
+        try service.run { Interrupt.requested }
         log("coordinator: stopped")
     }
 

@@ -115,6 +115,9 @@ enum Interrupt {
 }
 
 extension RunCommand {
+    /// How long a client following an execution waits for a silent coordinator to come back.
+    static let coordinatorWait: TimeInterval = 300
+
     /// Submits the definition to a running coordinator and follows the execution there.
     func runRemotely(_ client: CoordinatorClient) throws {
         let data = try DefinitionFile.read(file!)
@@ -138,13 +141,28 @@ extension RunCommand {
         var seen: [String: StepStatus] = [:]
         var stopSent = false
         var fingerprint: String?
+        var silentSince: Date?
         while true {
             if Interrupt.requested && !stopSent {
                 stopSent = true
                 _ = try? client.request(.stop(executionId: id))
             }
             // The coordinator answers as soon as something changed (or after a while unchanged).
-            guard case let .execution(status) = try client.request(.watch(.init(executionId: id, seen: fingerprint))) else {
+            let reply: ApiMessage
+            do {
+                reply = try client.request(.watch(.init(executionId: id, seen: fingerprint)))
+                silentSince = nil
+            } catch let silent as CoordinatorClient.Unreachable {
+                // A restarted coordinator resumes its executions: wait for it, within a bound.
+                let since = silentSince ?? Date()
+                if silentSince == nil { printError("shoal run: \(silent); waiting up to \(Int(Self.coordinatorWait / 60)) minutes for it to come back (Ctrl-C stops waiting)") }
+                silentSince = since
+                guard Date().timeIntervalSince(since) < Self.coordinatorWait, !Interrupt.requested else {
+                    throw CommandFailure("the coordinator at \(client.endpoint) did not come back; execution \(id) may still run there")
+                }
+                continue
+            }
+            guard case let .execution(status) = reply else {
                 throw CommandFailure("unexpected reply from the coordinator")
             }
             // Unchanged: the wait ran out, or a busy coordinator answered at once; don't spin.

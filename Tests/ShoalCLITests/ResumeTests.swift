@@ -63,4 +63,39 @@ import Testing
         #expect(again.status != 0)
         #expect(again.stderr.contains("is Succeeded; only one left Executing by a process that died can be resumed"), "\(again.stderr)")
     }
+
+    /// A coordinator killed outright and started again on the same home and
+    /// address resumes what it ran; the client following the execution waits
+    /// for it and sees it end.
+    @Test func aRestartedCoordinatorCarriesOnWhatItRan() throws {
+        let home = try TemporaryHome()
+        let mark = "2.\(1000 + Int.random(in: 0..<9000))"
+        let bind = "tcp://127.0.0.1:\(try LoopbackListener().port)"
+        let api = "tcp://127.0.0.1:\(try LoopbackListener().port)"
+        let log = home.url.appendingPathComponent("coordinator.log")
+        var coordinator = try home.start(["coordinator", "--bind", bind, "--api", api], standardError: log)
+        defer { if coordinator.isRunning { coordinator.terminate(); coordinator.waitUntilExit() } }
+        let worker = try home.start(["worker", "--connect", bind, "--id", "w", "--slots", "2", "--reconnect", "--work-dir", home.url.appendingPathComponent("work").path])
+        defer { worker.terminate(); worker.waitUntilExit() }
+        let clientLog = home.url.appendingPathComponent("client.log")
+        let client = try home.start(["run", try home.file("p.json", definition(mark: mark).jsonText()), "--coordinator", api], standardError: clientLog)
+        defer { if client.isRunning { client.terminate(); client.waitUntilExit() } }
+        let deadline = Date().addingTimeInterval(30)
+        while ProcessTable.running(commandLine: ["sleep", mark]).isEmpty && Date() < deadline && client.isRunning { usleep(20_000) }
+        #expect(!ProcessTable.running(commandLine: ["sleep", mark]).isEmpty, "the second step never started")
+        let id = try home.latestExecutionId()
+
+        kill(coordinator.processIdentifier, SIGKILL)
+        coordinator.waitUntilExit()
+        coordinator = try home.start(["coordinator", "--bind", bind, "--api", api], standardError: log)
+        while client.isRunning && Date() < deadline.addingTimeInterval(30) { usleep(50_000) }
+        let said = (try? String(contentsOf: clientLog, encoding: .utf8)) ?? ""
+        #expect(!client.isRunning && client.terminationStatus == 0, "\(said)")
+        #expect(((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains("execution \(id) of p resumed"))
+        let execution = try #require(try home.json(["executions", "describe", id]) as? [String: Any])
+        #expect(execution["status"] as? String == "Succeeded")
+        let attempts = try MetadataStore(path: home.url.appendingPathComponent("shoal.sqlite").path).instances(executionId: id)
+        #expect(attempts.filter { $0.stepName == "First" }.count == 1, "the step that had ended ran again")
+        #expect(attempts.filter { $0.stepName == "Second" }.map(\.status).last == .completed, "\(attempts)")
+    }
 }

@@ -53,15 +53,33 @@ public final class CoordinatorService {
 
     /// Carries on an execution whose owner died (see `ExecutionRunner.resuming`); this service becomes its owner.
     public func resume(
-        executionId id: String, maxParallelSteps: Int? = nil, progress: @escaping (ProgressEvent) -> Void = { _ in }
+        executionId id: String, maxParallelSteps: Int? = nil, failWhenNoWorkerFits: Bool = true, progress: @escaping (ProgressEvent) -> Void = { _ in }
     ) throws -> String {
         let runner = try ExecutionRunner.resuming(
             id, home: home, dispatcher: workers, owner: ExecutionOwner(endpoint: api.endpoint), maxParallelSteps: maxParallelSteps,
-            maxLogBytes: maxLogBytes, progress: progress
+            maxLogBytes: maxLogBytes, failWhenNoWorkerFits: failWhenNoWorkerFits, progress: progress
         )
         runners[id] = runner
-        log("execution \(id) of \(runner.options.pipelineName) resumed")
+        log("execution \(id) of \(runner.options.pipelineName) resumed: its steps that were running start again")
         return id
+    }
+
+    /// Resumes the executions a previous life of this coordinator left running:
+    /// recorded with this API address and host, their process gone. One that
+    /// cannot be resumed (a fan-out was running) is logged and left for
+    /// `shoal stop`. Returns the ids resumed.
+    public func adoptOrphans() throws -> [String] {
+        var adopted: [String] = []
+        for execution in try home.metadata.executions(limit: 10_000) where execution.status == .executing && execution.parentExecutionId == nil {
+            guard let owner = ExecutionOwner(of: execution), owner.endpoint == api.endpoint, owner.isGoneFromThisHost else { continue }
+            do {
+                // Its workers rejoin over the next seconds: work waits for them, as a submission's would.
+                adopted.append(try resume(executionId: execution.id, failWhenNoWorkerFits: false))
+            } catch {
+                log("execution \(execution.id) of \(execution.pipelineName) was left running by process \(owner.process) and cannot be resumed: \(error)")
+            }
+        }
+        return adopted
     }
 
     /// Asks a running execution to stop (what an API `stop` request does).

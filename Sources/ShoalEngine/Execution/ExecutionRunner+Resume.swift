@@ -17,7 +17,7 @@ extension ExecutionRunner {
     /// and its owner is gone from this host.
     public static func resuming(
         _ id: String, home: ShoalHome, dispatcher: any TaskDispatcher, owner: ExecutionOwner, maxParallelSteps: Int? = nil,
-        maxLogBytes: Int = JobLogFile.defaultCapBytes, progress: @escaping (ProgressEvent) -> Void = { _ in }
+        maxLogBytes: Int = JobLogFile.defaultCapBytes, failWhenNoWorkerFits: Bool = true, progress: @escaping (ProgressEvent) -> Void = { _ in }
     ) throws -> ExecutionRunner {
         guard var record = try home.metadata.execution(id: id) else { throw CannotResume(description: "no execution '\(id)'") }
         guard record.status == .executing else {
@@ -46,6 +46,7 @@ extension ExecutionRunner {
         options.maxParallelSteps = maxParallelSteps
         options.maxLogBytes = maxLogBytes
         options.owner = owner
+        options.failWhenNoWorkerFits = failWhenNoWorkerFits
         let runner = ExecutionRunner(
             definition: definition, graph: graph, home: home, dispatcher: dispatcher, options: options, executionId: id, progress: progress
         )
