@@ -15,7 +15,8 @@ struct CoordinatorCommand: ParsableCommand {
             --api (`shoal run FILE --coordinator …`, `shoal cluster status --coordinator …`).
             With --key, CURVE protects both sockets: only worker keys in --allow and client
             keys in --allow-clients (folders of .pub files) get in; refusals are logged.
-            A non-loopback address without CURVE needs --insecure. SIGTERM or Ctrl-C stops
+            A tcp:// address without CURVE needs --insecure, loopback included (any user of
+            the host could reach it); ipc:// needs neither. SIGTERM or Ctrl-C stops
             the executions still running and leaves the workers up.
 
             Workers that see the coordinator's home (same host or shared storage) read and
@@ -33,7 +34,7 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(help: "The coordinator's secret key file (turns CURVE on).") var key: String?
     @Option(help: "A folder of worker public keys (.pub) allowed to join.") var allow: String?
     @Option(help: "A folder of client public keys (.pub) allowed to use the API.") var allowClients: String?
-    @Flag(help: "Run without CURVE on a non-loopback address.") var insecure = false
+    @Flag(help: "Run without CURVE on a tcp:// address (loopback included): anyone who can connect may join and submit.") var insecure = false
     @Option(help: "Seconds of silence after which a worker is lost.") var liveness: Double = 3
     @Option(help: "A policy file checked before every execution and job.") var policy: String?
     @Option(help: "Each job instance's log keeps at most this many MiB of its output.") var maxLogMib = JobLogFile.defaultCapBytes >> 20
@@ -41,9 +42,12 @@ struct CoordinatorCommand: ParsableCommand {
 
     func validate() throws {
         if key != nil && (allow == nil || allowClients == nil) { throw ValidationError("--key needs --allow and --allow-clients.") }
-        let loopback = [bind, api].allSatisfy { $0.hasPrefix("tcp://127.") || $0.hasPrefix("tcp://localhost:") || $0.hasPrefix("ipc://") || $0.hasPrefix("inproc://") }
-        if key == nil && !loopback && !insecure {
-            throw ValidationError("\(bind) or \(api) is reachable from other hosts: give --key with --allow and --allow-clients, or --insecure.")
+        // A loopback port is open to every user of the host, and without keys an
+        // unauthenticated peer can also grow the coordinator's memory with a
+        // multipart message it never finishes (libzmq bounds each frame, not their number).
+        let hostOnly = [bind, api].allSatisfy { $0.hasPrefix("ipc://") || $0.hasPrefix("inproc://") }
+        if key == nil && !hostOnly && !insecure {
+            throw ValidationError("\(bind) and \(api) accept anyone who can connect (on loopback, any user of this host): give --key with --allow and --allow-clients, or --insecure.")
         }
         guard liveness >= 0.5 && liveness <= 600 else { throw ValidationError("--liveness must be between 0.5 and 600 seconds.") }
         guard (1...1_048_576).contains(maxLogMib) else { throw ValidationError("--max-log-mib must be between 1 and 1048576.") }

@@ -11,7 +11,7 @@ import ZeroMQ
         let bind = "tcp://127.0.0.1:\(try LoopbackListener().port)"
         let api = "tcp://127.0.0.1:\(try LoopbackListener().port)"
         let log = home.url.appendingPathComponent("coordinator.log")
-        let coordinator = try home.start(["coordinator", "--bind", bind, "--api", api], standardError: log)
+        let coordinator = try home.start(["coordinator", "--bind", bind, "--api", api, "--insecure"], standardError: log)
         defer { if coordinator.isRunning { coordinator.terminate() }; coordinator.waitUntilExit() }
         let client = ["--coordinator", api]
         #expect(try Self.waitForAnswer(home, client, coordinator), "the coordinator answers before the test")

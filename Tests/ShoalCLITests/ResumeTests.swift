@@ -73,7 +73,7 @@ import Testing
         let bind = "tcp://127.0.0.1:\(try LoopbackListener().port)"
         let api = "tcp://127.0.0.1:\(try LoopbackListener().port)"
         let log = home.url.appendingPathComponent("coordinator.log")
-        var coordinator = try home.start(["coordinator", "--bind", bind, "--api", api], standardError: log)
+        var coordinator = try home.start(["coordinator", "--bind", bind, "--api", api, "--insecure"], standardError: log)
         defer { if coordinator.isRunning { coordinator.terminate(); coordinator.waitUntilExit() } }
         let worker = try home.start(["worker", "--connect", bind, "--id", "w", "--slots", "2", "--reconnect", "--work-dir", home.url.appendingPathComponent("work").path])
         defer { worker.terminate(); worker.waitUntilExit() }
@@ -87,7 +87,7 @@ import Testing
 
         kill(coordinator.processIdentifier, SIGKILL)
         coordinator.waitUntilExit()
-        coordinator = try home.start(["coordinator", "--bind", bind, "--api", api], standardError: log)
+        coordinator = try home.start(["coordinator", "--bind", bind, "--api", api, "--insecure"], standardError: log)
         while client.isRunning && Date() < deadline.addingTimeInterval(30) { usleep(50_000) }
         let said = (try? String(contentsOf: clientLog, encoding: .utf8)) ?? ""
         #expect(!client.isRunning && client.terminationStatus == 0, "\(said)")

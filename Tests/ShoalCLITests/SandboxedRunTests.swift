@@ -72,7 +72,7 @@ struct SandboxedRunTests {
         let home = try TemporaryHome()
         let bind = "tcp://127.0.0.1:\(try LoopbackListener().port)"
         let api = "tcp://127.0.0.1:\(try LoopbackListener().port)"
-        let coordinator = try home.start(["coordinator", "--bind", bind, "--api", api])
+        let coordinator = try home.start(["coordinator", "--bind", bind, "--api", api, "--insecure"])
         defer { coordinator.terminate(); coordinator.waitUntilExit() }
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-nobody-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)

@@ -18,7 +18,7 @@ json.dump(definition(100, ["/bin/true"]), open(sys.argv[1] + "/queued.json", "w"
 PY
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 bind="tcp://127.0.0.1:$(port)"; api="tcp://127.0.0.1:$(port)"
-"$shoal" coordinator --bind "$bind" --api "$api" > "$work/coordinator.log" 2>&1 &
+"$shoal" coordinator --bind "$bind" --api "$api" --insecure > "$work/coordinator.log" 2>&1 &
 coordinator=$!
 trap 'kill $coordinator ${w1:-} ${w2:-} 2>/dev/null; rm -rf "$work"' EXIT
 sleep 0.5

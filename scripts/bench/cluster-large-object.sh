@@ -20,7 +20,7 @@ json.dump({"Version": "2020-12-01", "Parameters": [], "PipelineExperimentConfig"
 PY
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 bind="tcp://127.0.0.1:$(port)"; api="tcp://127.0.0.1:$(port)"
-"$shoal" coordinator --bind "$bind" --api "$api" > "$work/coordinator.log" 2>&1 & coordinator=$!
+"$shoal" coordinator --bind "$bind" --api "$api" --insecure > "$work/coordinator.log" 2>&1 & coordinator=$!
 trap 'kill $coordinator ${worker:-} 2>/dev/null; rm -rf "$work"' EXIT
 sleep 0.5
 "$shoal" worker --connect "$bind" --id w1 --fetch-data --reconnect --work-dir "$work/w1" 2> "$work/worker.log" & worker=$!

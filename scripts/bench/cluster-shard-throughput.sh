@@ -50,7 +50,7 @@ for name in w1 w2; do "$shoal" keys generate "$name" --dir "$keys/workers" > /de
 # also pays for the daemons' first use (and lands in memory the virtual
 # machine has not touched yet, see the README): the summary takes the median.
 measure() {
-  local bind="tcp://127.0.0.1:$(port)" api="tcp://127.0.0.1:$(port)" server=() worker1=() worker2=() client=()
+  local bind="tcp://127.0.0.1:$(port)" api="tcp://127.0.0.1:$(port)" server=(--insecure) worker1=() worker2=() client=()
   if [ "$1" = on ]; then
     server=(--key "$keys/coordinator.key" --allow "$keys/workers" --allow-clients "$keys/clients")
     worker1=(--server-key "$keys/coordinator.pub" --key "$keys/workers/w1.key")
