@@ -35,13 +35,7 @@ import Testing
             spec: spec, workFolder: folder.appendingPathComponent("work"), logFile: log,
             outputStaging: folder.appendingPathComponent("staged-\(UUID().uuidString.prefix(6))"), mode: mode, termGraceSeconds: 1
         )
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline {
-            if let outcome = job.poll() { return (outcome, try String(contentsOfFile: log, encoding: .utf8)) }
-            usleep(5_000)
-        }
-        job.kill()
-        throw CancellationError()
+        return try job.finish(within: 30)
     }
 
     @Test func jobSeesContractLayoutAndItsOutputIsStaged() throws {

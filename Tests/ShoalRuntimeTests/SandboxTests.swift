@@ -36,19 +36,8 @@ struct SandboxTests {
         return (job, log)
     }
 
-    func finish(_ job: RunningJob, _ log: String) throws -> (InstanceOutcome, String) {
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            if let outcome = job.poll() { return (outcome, try String(contentsOfFile: log, encoding: .utf8)) }
-            usleep(5_000)
-        }
-        job.kill()
-        throw CancellationError()
-    }
-
     func run(_ spec: ProcessingInstanceSpec) throws -> (InstanceOutcome, String) {
-        let (job, log) = try start(spec)
-        return try finish(job, log)
+        try start(spec).0.finish()
     }
 
     struct SandboxMissing: Error, CustomStringConvertible {
@@ -105,7 +94,7 @@ struct SandboxTests {
 
     /// A job cannot read another running instance's folder, nor write into its output.
     @Test func anotherInstancesFolderIsOutOfReach() throws {
-        let (first, firstLog) = try start(spec("echo mine > /opt/ml/processing/out/result; sleep 2"))
+        let (first, _) = try start(spec("echo mine > /opt/ml/processing/out/result; sleep 2"))
         let work = folder.appendingPathComponent("work")
         var sandbox: String?
         for _ in 0..<200 where sandbox == nil {
@@ -120,7 +109,7 @@ struct SandboxTests {
             """))
         #expect(second.status == .completed)
         #expect(second.outputs.first?.files == [], "\(secondLog)")
-        let (outcome, _) = try finish(first, firstLog)
+        let (outcome, _) = try first.finish()
         #expect(try output(outcome, "result") == "mine")
     }
 
