@@ -37,12 +37,12 @@ public final class FunctionProcess: @unchecked Sendable {
             let tmp = scratch.appendingPathComponent("tmp")
             try FileManager.default.createDirectory(at: scratch.appendingPathComponent("root"), withIntermediateDirectories: true)
             try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
-            guard lchown(tmp.path, user.uid, user.gid) == 0 else {
+            if let user, lchown(tmp.path, user.uid, user.gid) != 0 {
                 throw JobSandbox.StagingFailed(description: "cannot give \(tmp.path) to the job user \(user.name): \(String(cString: strerror(errno)))")
             }
             self.scratch = scratch
             process.executableURL = URL(fileURLWithPath: helper)
-            process.arguments = ["--root", scratch.appendingPathComponent("root").path, "--user", user.argument, "--cache", SandboxMode.skeletonCache,
+            process.arguments = ["--root", scratch.appendingPathComponent("root").path] + SandboxMode.identityArguments(user) + ["--cache", SandboxMode.skeletonCache,
                                  "--bind-ro", codeFolder, "/var/task", "--bind", tmp.path, "/tmp", "--workdir", "/var/task"]
                 + limits.helperArguments + ["--"] + command
             process.environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "LAMBDA_TASK_ROOT": "/var/task"]

@@ -27,8 +27,9 @@ public final class RunningJob: @unchecked Sendable {
         }
         if let refusal = mode.refusal { throw JobSandbox.StagingFailed(description: refusal) }
         var owner: JobUser?
-        if case let .jail(_, user) = mode { owner = user }
-        sandbox = try JobSandbox.create(for: spec, in: workFolder, owner: owner)
+        var jailed = false
+        if case let .jail(_, user) = mode { (owner, jailed) = (user, true) }
+        sandbox = try JobSandbox.create(for: spec, in: workFolder, jailed: jailed, owner: owner)
         guard !spec.command.isEmpty else {
             sandbox.remove()
             throw JobSandbox.StagingFailed(description: "the job has no ContainerEntrypoint; Shoal runs images by their entrypoint")
@@ -36,11 +37,11 @@ public final class RunningJob: @unchecked Sendable {
         var environment = spec.environment
         let host = ProcessInfo.processInfo.environment
         // In its own root the job sees none of the host's folders: HOME and TMPDIR are its /tmp.
-        let inherited = owner == nil ? ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH"] : ["PATH", "LANG", "LC_ALL"]
+        let inherited = jailed ? ["PATH", "LANG", "LC_ALL"] : ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH"]
         for key in inherited where environment[key] == nil {
             if let value = host[key] { environment[key] = value }
         }
-        if owner != nil { environment["HOME"] = environment["HOME"] ?? "/tmp" }
+        if jailed { environment["HOME"] = environment["HOME"] ?? "/tmp" }
         if let items = spec.items {
             environment["SHOAL_ITEMS_FILE"] = JobSandbox.itemsPath
             if items.utf8.count <= JobSandbox.maxItemsInEnvironment { environment["SHOAL_ITEMS"] = items }
@@ -57,7 +58,7 @@ public final class RunningJob: @unchecked Sendable {
                 sandbox.remove()
                 throw error
             }
-            arguments = [helper, "--root", sandbox.jailRoot, "--user", user.argument, "--cache", SandboxMode.skeletonCache, "--report", sandbox.verdictPath]
+            arguments = [helper, "--root", sandbox.jailRoot] + SandboxMode.identityArguments(user) + ["--cache", SandboxMode.skeletonCache, "--report", sandbox.verdictPath]
                 + (spec.networkIsolation ? ["--isolate-network"] : [])
                 + ["--bind", sandbox.root.path, "/opt/ml"] + overlays + ["--bind", sandbox.privateTmp, "/tmp"]
                 + (spec.limits ?? JobLimits()).helperArguments + ["--"] + spec.command

@@ -11,9 +11,10 @@ public struct JobSandbox: Sendable {
 
     /// Creates the layout, links (or, across filesystems, copies) every input
     /// file into place and creates every input and output folder, even empty ones.
-    /// With an `owner`, the folders (not `config/`, not the input files) are
-    /// that user's, so a job running as it can write its outputs.
-    public static func create(for spec: ProcessingInstanceSpec, in folder: URL, owner: JobUser? = nil) throws -> JobSandbox {
+    /// `jailed`, the folders the helper needs are made beside it (the job's root
+    /// and /tmp); with an `owner`, the folders (not `config/`, not the input
+    /// files) are that user's, so a job running as it can write its outputs.
+    public static func create(for spec: ProcessingInstanceSpec, in folder: URL, jailed: Bool = false, owner: JobUser? = nil) throws -> JobSandbox {
         let root = folder.appendingPathComponent("\(spec.jobName)-algo-\(spec.host)-\(UUID().uuidString.prefix(8))")
         let sandbox = JobSandbox(root: root)
         let manager = FileManager.default
@@ -53,15 +54,16 @@ public struct JobSandbox: Sendable {
             try manager.createDirectory(atPath: try sandbox.hostPath("/opt/ml/shoal"), withIntermediateDirectories: true)
             try write(Data(items.utf8), to: try sandbox.hostPath(JobSandbox.itemsPath))
         }
+        if jailed || owner != nil {
+            try manager.createDirectory(atPath: sandbox.jailRoot, withIntermediateDirectories: true)
+            try manager.createDirectory(atPath: sandbox.privateTmp, withIntermediateDirectories: true)
+        }
         if let owner { try sandbox.hand(to: owner) }
         return sandbox
     }
 
-    /// Gives the sandbox's folders to the job's user, and makes the folders the
-    /// helper needs beside it: the job's root and its /tmp.
+    /// Gives the sandbox's folders and its /tmp to the job's user.
     private func hand(to owner: JobUser) throws {
-        try FileManager.default.createDirectory(atPath: jailRoot, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: privateTmp, withIntermediateDirectories: true)
         var folders = [root.path, privateTmp]
         if let walker = FileManager.default.enumerator(atPath: root.path) {
             while let relative = walker.nextObject() as? String {

@@ -6,7 +6,9 @@ public enum SandboxMode: Sendable, Equatable {
     /// job's own (the host's system folders and /etc essentials read-only, its
     /// instance folder at /opt/ml), an unprivileged user, no capabilities, a
     /// seccomp filter, PID and mount namespaces, memory and process limits.
-    case jail(helper: String, user: JobUser)
+    /// With no `user` it is rootless: built in a user namespace where the
+    /// worker's own (unprivileged) user is root, limits by resource limits.
+    case jail(helper: String, user: JobUser?)
     /// Chosen explicitly (`--unsandboxed`): the job runs as the worker's user
     /// with the host's filesystem; `/opt/ml` in its command and environment is
     /// rewritten to its instance folder, and each job's log says so.
@@ -20,13 +22,16 @@ public enum SandboxMode: Sendable, Equatable {
 
     /// Probes once whether this process can build the sandbox for `jobUser`
     /// (a user name, or `UID[:GID]`), with the helper found beside the running
-    /// executable, else on PATH.
+    /// executable, else on PATH. Not root, it tries the rootless sandbox (and
+    /// `jobUser` does not apply: jobs keep this process's user).
     public static func detect(jobUser: String = JobUser.defaultName) -> SandboxMode {
-        guard geteuid() == 0 else {
-            return .unavailable(reason: "the job sandbox (a root of its own, an unprivileged user, limits) needs a worker running as root, and this one runs as uid \(geteuid())")
-        }
         guard let helper = helperPath() else {
             return .unavailable(reason: "the shoal-sandbox helper is neither beside the shoal executable nor on PATH")
+        }
+        guard geteuid() == 0 else {
+            let rootless = SandboxMode.jail(helper: helper, user: nil)
+            guard let problem = rootless.probe() else { return rootless }
+            return .unavailable(reason: "this worker is not root (uid \(geteuid())) and cannot build the rootless sandbox either: \(problem)")
         }
         let user: JobUser
         switch JobUser.resolve(jobUser) {
@@ -50,7 +55,7 @@ public enum SandboxMode: Sendable, Equatable {
         }
         let probe = Process()
         probe.executableURL = URL(fileURLWithPath: helper)
-        probe.arguments = ["--root", folder.appendingPathComponent("root").path, "--user", user.argument, "--cache", Self.skeletonCache, "--", "/bin/true"]
+        probe.arguments = ["--root", folder.appendingPathComponent("root").path] + Self.identityArguments(user) + ["--cache", Self.skeletonCache, "--", "/bin/true"]
         let errors = Pipe()
         probe.standardOutput = FileHandle.nullDevice
         probe.standardError = errors
@@ -71,19 +76,29 @@ public enum SandboxMode: Sendable, Equatable {
     /// One line for a worker's start and `shoal cluster status`.
     public var summary: String {
         switch self {
-        case let .jail(_, user): "sandboxed (jobs run as \(user.name), uid \(user.uid))"
+        case let .jail(_, user?): "sandboxed (jobs run as \(user.name), uid \(user.uid))"
+        case .jail(_, nil): "sandboxed, rootless (jobs run as uid \(geteuid()) in a user namespace; limits by rlimits)"
         case .unsandboxed: "UNSANDBOXED (--unsandboxed: jobs can read and write what the worker's user can)"
         case let .unavailable(reason): "cannot sandbox, jobs fail: \(reason)"
         }
     }
 
+    /// The helper's `--user`, or `--rootless` without a job user.
+    static func identityArguments(_ user: JobUser?) -> [String] { user.map { ["--user", $0.argument] } ?? ["--rootless"] }
+
     /// Where the helper keeps the part of a job's root every job shares (links,
     /// mount points, /etc's essentials), rebuilt when the host's /etc changes:
-    /// the system's cache folder, else a temporary one.
+    /// the system's cache folder as root, else a folder of this user's own in
+    /// the temporary folder (never one someone else made: its /etc would be theirs).
     static let skeletonCache: String = {
         let system = "/var/cache/shoal/sandbox"
-        if (try? FileManager.default.createDirectory(atPath: system, withIntermediateDirectories: true)) != nil, access(system, W_OK) == 0 { return system }
-        return FileManager.default.temporaryDirectory.appendingPathComponent("shoal-sandbox-cache").path
+        if geteuid() == 0, (try? FileManager.default.createDirectory(atPath: system, withIntermediateDirectories: true)) != nil { return system }
+        let own = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-sandbox-cache-\(geteuid())").path
+        _ = mkdir(own, 0o700)
+        var status = stat()
+        if lstat(own, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR, status.st_uid == geteuid(), status.st_mode & 0o022 == 0 { return own }
+        var template = Array(FileManager.default.temporaryDirectory.appendingPathComponent("shoal-sandbox-cache-XXXXXX").path.utf8CString)
+        return mkdtemp(&template).map { String(cString: $0) } ?? own
     }()
 
     /// The helper, looked up once.

@@ -36,6 +36,12 @@
 // double fork included) becomes its child, and all of them are killed when
 // COMMAND ends or when the worker dies.
 //
+// --rootless, for a worker that is not root, builds the same root inside a user
+// namespace of the job's own, where the worker's user is mapped to root: the
+// job keeps that user's identity on the host (and no capability there), and
+// --user is not needed. Memory and processes are then held by resource limits:
+// an unprivileged user cannot make cgroups.
+//
 // Exit status 125 means the sandbox could not be set up; the reason is on stderr.
 // The job never runs without the isolation it asked for.
 #define _GNU_SOURCE
@@ -81,7 +87,7 @@ static int loopback_up(void) {
 #define MAX_MOUNTS 128
 
 struct options {
-    int unsandboxed;
+    int unsandboxed, rootless;
     const char *root, *user, *workdir, *report, *cache;
     uid_t uid;
     gid_t gid;
@@ -109,8 +115,8 @@ static int parse(int argc, char **argv, struct options *options) {
         int mounting = strcmp(flag, "--bind") == 0 || strcmp(flag, "--bind-ro") == 0 || strcmp(flag, "--overlay") == 0;
         if (mounting && options->mount_count == MAX_MOUNTS) return usage("too many mounts");
         struct mount_request *request = &options->mounts[options->mount_count];
-        if (strcmp(flag, "--unsandboxed") == 0) {
-            options->unsandboxed = 1;
+        if (strcmp(flag, "--unsandboxed") == 0 || strcmp(flag, "--rootless") == 0) {
+            if (flag[2] == 'u') options->unsandboxed = 1; else options->rootless = 1;
             at += 1;
             continue;
         }
@@ -150,7 +156,15 @@ static int parse(int argc, char **argv, struct options *options) {
     if (at == end || at + 1 == end) return usage("no command");
     options->command = at + 1;
     if (options->unsandboxed) return 0;
-    if (!options->root || !options->user) return usage("--root and --user are required");
+    if (!options->root) return usage("--root is required");
+    if (options->rootless) {
+        // Root of its own user namespace, and nobody else is there.
+        options->uid = 0;
+        options->gid = 0;
+        options->user = "root";
+        return 0;
+    }
+    if (!options->user) return usage("--user is required (or --rootless)");
     unsigned uid, gid;
     int name_at = 0;
     if (sscanf(options->user, "%u:%u:%n", &uid, &gid, &name_at) != 2 || name_at == 0 || options->user[name_at] == '\0') {
@@ -198,8 +212,12 @@ static void become_job(const struct options *options, const struct cgroups *grou
     for (int capability = 0; capability <= 63; capability++) {
         if (prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0 && errno == EINVAL) break;
     }
-    if (setgroups(0, NULL) != 0 || setresgid(options->gid, options->gid, options->gid) != 0) _exit(fail("cannot take the job's group", NULL));
-    if (setresuid(options->uid, options->uid, options->uid) != 0) _exit(fail("cannot become the job's user", options->user));
+    // Rootless, the job stays root of its user namespace (the worker's user on
+    // the host): with the bounding set empty, exec leaves it no capability.
+    if (!options->rootless) {
+        if (setgroups(0, NULL) != 0 || setresgid(options->gid, options->gid, options->gid) != 0) _exit(fail("cannot take the job's group", NULL));
+        if (setresuid(options->uid, options->uid, options->uid) != 0) _exit(fail("cannot become the job's user", options->user));
+    }
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) _exit(fail("cannot clear ambient capabilities", NULL));
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) _exit(fail("prctl(PR_SET_NO_NEW_PRIVS)", NULL));
     if (install_seccomp() != 0) _exit(125);
@@ -211,12 +229,26 @@ static void become_job(const struct options *options, const struct cgroups *grou
 
 // PID 1 of the job's namespace: runs COMMAND, reaps everything, and reports
 // COMMAND's wait status on `report`, then ends (and the kernel ends the rest).
-static int init_process(int alive, int report, const struct options *options, const struct cgroups *groups) {
+//
+// Its /proc is mounted in the new root before the helper enters it: in a user
+// namespace the kernel allows a new proc only while one is fully visible, as
+// the host's still is then. `ready` tells the helper it is mounted; a byte on
+// `alive` says the root was entered (its end of file, that the helper died).
+static int init_process(int alive, int ready, int report, const struct options *options, const struct cgroups *groups) {
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return fail("prctl(PR_SET_PDEATHSIG) in the job's init", NULL);
     // The helper may have died before the signal was armed: its end of `alive` is then closed.
     struct pollfd check = {.fd = alive, .events = POLLIN};
     if (poll(&check, 1, 0) > 0 && (check.revents & (POLLHUP | POLLIN))) return 125;
-    if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2") != 0) return fail("cannot mount a fresh /proc", NULL);
+    char proc[4096];
+    snprintf(proc, sizeof proc, "%s/proc", options->root);
+    if (mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2") != 0) return fail("cannot mount a fresh /proc", NULL);
+    char byte = 1;
+    ssize_t moved;
+    do moved = write(ready, &byte, 1); while (moved < 0 && errno == EINTR);
+    close(ready);
+    do moved = read(alive, &byte, 1); while (moved < 0 && errno == EINTR);
+    if (moved != 1) return 125;
+    if (chdir("/") != 0) return fail("chdir", "/");
     pid_t job = fork();
     if (job < 0) return fail("fork", NULL);
     if (job == 0) become_job(options, groups);
@@ -233,6 +265,29 @@ static int init_process(int alive, int report, const struct options *options, co
     }
 }
 
+static int write_map(const char *file, const char *text) {
+    int descriptor = open(file, O_WRONLY | O_CLOEXEC);
+    if (descriptor < 0) return -1;
+    ssize_t length = (ssize_t)strlen(text);
+    ssize_t wrote = write(descriptor, text, (size_t)length);
+    close(descriptor);
+    return wrote == length ? 0 : -1;
+}
+
+// A user namespace where this process's user is root; what follows (mounts,
+// namespaces, pivot_root) needs no privilege on the host.
+static int enter_user_namespace(void) {
+    char map[64];
+    uid_t uid = geteuid();
+    gid_t gid = getegid();
+    if (unshare(CLONE_NEWUSER) != 0) return fail("unshare(CLONE_NEWUSER): this kernel refuses unprivileged user namespaces", NULL);
+    snprintf(map, sizeof map, "0 %u 1", (unsigned)uid);
+    if (write_map("/proc/self/setgroups", "deny") != 0 || write_map("/proc/self/uid_map", map) != 0) return fail("cannot map the user into its namespace", NULL);
+    snprintf(map, sizeof map, "0 %u 1", (unsigned)gid);
+    if (write_map("/proc/self/gid_map", map) != 0) return fail("cannot map the group into its namespace", NULL);
+    return 0;
+}
+
 static int set_up(struct options *options, struct cgroups *groups, int *verdict) {
     pid_t parent = getppid();
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return fail("prctl(PR_SET_PDEATHSIG)", NULL);
@@ -243,30 +298,44 @@ static int set_up(struct options *options, struct cgroups *groups, int *verdict)
         *verdict = open(options->report, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (*verdict < 0) return fail("cannot create", options->report);
     }
-    if (cgroups_enter(&options->limits, groups) != 0) return 125;
+    if (options->rootless) {
+        if (enter_user_namespace() != 0) return 125;
+    } else if (cgroups_enter(&options->limits, groups) != 0) {
+        return 125;
+    }
     if (unshare(CLONE_NEWNS | CLONE_NEWPID | (options->isolate ? CLONE_NEWNET : 0)) != 0) {
         return fail(options->isolate ? "unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET)" : "unshare(CLONE_NEWNS | CLONE_NEWPID)", NULL);
     }
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) return fail("making / private", NULL);
     if (assemble_root(options->root, options->cache, options->mounts, options->mount_count, options->uid, options->gid, options->user) != 0) return 125;
     if (options->isolate && loopback_up() != 0) return fail("bringing up loopback", NULL);
-    if (enter_root(options->root) != 0) return 125;
     if (catch_job_signals() != 0) return fail("sigaction", NULL);
     return 0;
 }
 
 static int run(struct options *options, struct cgroups *groups, int verdict) {
-    int alive[2], report[2];
-    if (pipe2(alive, O_CLOEXEC) != 0 || pipe2(report, O_CLOEXEC) != 0) return fail("pipe2", NULL);
+    int alive[2], ready[2], report[2];
+    if (pipe2(alive, O_CLOEXEC) != 0 || pipe2(ready, O_CLOEXEC) != 0 || pipe2(report, O_CLOEXEC) != 0) return fail("pipe2", NULL);
     pid_t init = fork();
     if (init < 0) return fail("fork", NULL);
     if (init == 0) {
         close(alive[1]);
+        close(ready[0]);
         close(report[0]);
-        _exit(init_process(alive[0], report[1], options, groups));
+        _exit(init_process(alive[0], ready[1], report[1], options, groups));
     }
     close(alive[0]);
+    close(ready[1]);
     close(report[1]);
+    char byte = 1;
+    ssize_t moved;
+    do moved = read(ready[0], &byte, 1); while (moved < 0 && errno == EINTR);
+    close(ready[0]);
+    // Without its /proc the init has said why and ends; the helper ends as it does.
+    if (moved == 1) {
+        if (enter_root(options->root) != 0) return 125;
+        do moved = write(alive[1], &byte, 1); while (moved < 0 && errno == EINTR);
+    }
     int init_status;
     while (waitpid(init, &init_status, 0) < 0) {
         if (errno != EINTR) return fail("waitpid", NULL);

@@ -159,9 +159,15 @@ int build_skeleton(const char *folder, uid_t uid, gid_t gid, const char *user) {
         closedir(etc);
     }
     char passwd[512], group[512];
-    snprintf(passwd, sizeof passwd, "root:x:0:0:root:/root:/usr/sbin/nologin\n%s:x:%u:%u:Shoal job:/tmp:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
-             user, (unsigned)uid, (unsigned)gid);
-    snprintf(group, sizeof group, "root:x:0:\n%s:x:%u:\nnogroup:x:65534:\n", user, (unsigned)gid);
+    // Rootless, the job is root of its namespace: root is its only account.
+    if (uid == 0) {
+        snprintf(passwd, sizeof passwd, "root:x:0:0:root:/tmp:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
+        snprintf(group, sizeof group, "root:x:0:\nnogroup:x:65534:\n");
+    } else {
+        snprintf(passwd, sizeof passwd, "root:x:0:0:root:/root:/usr/sbin/nologin\n%s:x:%u:%u:Shoal job:/tmp:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+                 user, (unsigned)uid, (unsigned)gid);
+        snprintf(group, sizeof group, "root:x:0:\n%s:x:%u:\nnogroup:x:65534:\n", user, (unsigned)gid);
+    }
     snprintf(path, sizeof path, "%s/etc/passwd", folder);
     if (write_text(path, passwd) != 0) return 125;
     snprintf(path, sizeof path, "%s/etc/group", folder);

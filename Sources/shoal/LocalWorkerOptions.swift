@@ -15,7 +15,7 @@ struct LocalWorkerOptions: ParsableArguments {
     @Option(help: "As root: the unprivileged user jobs run as in their sandbox, a name or UID[:GID] (default: shoal-job).")
     var jobUser: String?
 
-    @Flag(help: "Run jobs without the sandbox, as this user with the host's filesystem (always so without root).")
+    @Flag(help: "Run jobs without the sandbox, as this user with the host's filesystem (what happens anyway, with a warning, when a user who is not root cannot build even the rootless sandbox).")
     var unsandboxed = false
 
     @Option(help: "Each job instance's log keeps at most this many MiB of its output; a line marks the cut.")

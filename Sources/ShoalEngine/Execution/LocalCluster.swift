@@ -43,8 +43,10 @@ public final class LocalCluster {
 
     /// How the workers isolate their jobs.
     public enum Sandbox: Sendable, Equatable {
-        /// The full sandbox where this process is root (jobs run as `jobUser`);
-        /// without root, unsandboxed, with a warning: local mode is for a user's own laptop.
+        /// The sandbox: as root, jobs run as `jobUser`; otherwise rootless, in a
+        /// user namespace. Where neither can be built and this process is not
+        /// root, unsandboxed with a warning: local mode is a user's own laptop.
+        /// (As root, a sandbox that cannot be built fails the steps instead.)
         case automatic(jobUser: String?)
         case unsandboxed
     }
@@ -53,10 +55,12 @@ public final class LocalCluster {
     /// `labels` (`k=v,…`) are given to every worker.
     public init(home: ShoalHome, workers count: Int, executable: String, labels: String? = nil, sandbox: Sandbox = .automatic(jobUser: nil),
                 registrationTimeout: TimeInterval = 20) throws {
-        self.sandbox = geteuid() == 0 ? sandbox : .unsandboxed
+        var unavailable: String?
+        if geteuid() != 0, sandbox != .unsandboxed, case let .unavailable(reason) = SandboxMode.detected { unavailable = reason }
+        self.sandbox = unavailable == nil ? sandbox : .unsandboxed
         switch (self.sandbox, sandbox) {
         case (.unsandboxed, .unsandboxed): sandboxWarning = "shoal: warning: --unsandboxed: jobs run as \(NSUserName()) and can read and write everything it can"
-        case (.unsandboxed, _): sandboxWarning = "shoal: WARNING: not running as root, so jobs run UNSANDBOXED: as \(NSUserName()), able to read and write everything it can (keys, the home, other files). Run as root for the sandbox: a root of its own per job, an unprivileged user, memory and process limits."
+        case (.unsandboxed, _): sandboxWarning = "shoal: WARNING: jobs run UNSANDBOXED, as \(NSUserName()), able to read and write everything it can (keys, the home, other files): \(unavailable ?? "")."
         default: sandboxWarning = nil
         }
         context = try Context()
