@@ -61,6 +61,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -445,7 +446,17 @@ static int run_unsandboxed(char **command) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 125;
 }
 
+// Descriptors the worker let through (its runtime's sockets and pipes, made
+// without close-on-exec) must not reach the job: one may be a connection to
+// the coordinator. Only standard input, output and error go on.
+static void close_inherited(void) {
+    if (syscall(SYS_close_range, 3U, ~0U, 0U) == 0) return;
+    long limit = sysconf(_SC_OPEN_MAX);
+    for (long fd = 3; fd < (limit > 0 && limit < 65536 ? limit : 65536); fd++) close((int)fd);
+}
+
 int main(int argc, char **argv) {
+    close_inherited();
     // Whatever the worker's runtime had blocked must not stay blocked for the
     // helper (its parent-death signal) or the job.
     sigset_t none;

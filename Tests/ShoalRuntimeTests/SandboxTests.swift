@@ -76,6 +76,7 @@ struct SandboxTests {
             try mount -t tmpfs none /opt/ml/processing/out
             try cat /etc/shoal/keys/worker.key
             id -u > $out/uid
+            ls /proc/self/fd | tr '\\n' ' ' > $out/descriptors
             grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status | tr -s '\\t' ' ' > $out/status
             python3 -c 'import sys; print(sum(1 for _ in open(sys.argv[1])))' /opt/ml/processing/input/rows.csv > $out/rows
             true
@@ -86,6 +87,8 @@ struct SandboxTests {
         #expect(refused.split(separator: "\n").count == 8, "\(refused)")
         #expect(log.contains("No such file or directory") && log.contains("Read-only file system"), "\(log)")
         #expect(try output(outcome, "uid") != "0")
+        // Standard input, output, error and ls's own: nothing of the worker's (or this test's).
+        #expect(try output(outcome, "descriptors") == "0 1 2 3")
         #expect(try output(outcome, "status") == "CapEff: 0000000000000000\nNoNewPrivs: 1\nSeccomp: 2")
         #expect(try output(outcome, "rows") == "3")
         // The stored object behind the input is untouched.
