@@ -1,4 +1,5 @@
 import Foundation
+import ShoalDefinition
 
 /// A warm Python process for one Lambda-style function: the handler is
 /// imported once, then fed one event per line; replies come back one per line.
@@ -96,7 +97,17 @@ public final class FunctionProcess: @unchecked Sendable {
         let line = buffer[buffer.startIndex..<newline]
         buffer.removeSubrange(buffer.startIndex...newline)
         guard let object = try? JSONSerialization.jsonObject(with: line) as? [String: Any] else {
-            return .failed(message: "the function process sent a reply that is not JSON")
+            // Python writes any integer, 10**400 included, which JSON readers cannot carry: say what was wrong.
+            let reason: String
+            do {
+                _ = try JSONParser.parse(Data(line))
+                reason = "a reply Shoal cannot read"
+            } catch {
+                reason = error.description.contains("out of range")
+                    ? "a result holding a number too large for JSON readers (\(error.description)); return it as a string"
+                    : "a reply that is not JSON (\(error.description))"
+            }
+            return .failed(message: "the handler returned \(reason)")
         }
         if let ready = object["ready"] as? Bool {
             return ready ? .ready : .loadFailed(message: object["error"] as? String ?? "the handler could not be loaded")

@@ -251,6 +251,15 @@ import Testing
         #expect(try String(contentsOfFile: log, encoding: .utf8).contains("Traceback"))
     }
 
+    /// Python writes 10**400 as an integer JSON readers cannot hold: the failure says so.
+    @Test func aNumberTooLargeForJSONIsNamedAsSuch() throws {
+        let (process, _) = try start("def handler(event, context):\n    return {'big': 10**400}\n")
+        #expect(next(process) == .ready)
+        try process.invoke(event: Data("{}".utf8))
+        guard case let .failed(message)? = next(process) else { Issue.record("expected a failure"); return }
+        #expect(message.hasPrefix("the handler returned a result holding a number too large for JSON readers"), "\(message)")
+    }
+
     @Test func missingHandlerFailsToLoad() throws {
         let (process, _) = try start("x = 1\n", handler: "fn.nope")
         guard case let .loadFailed(message)? = next(process) else { Issue.record("expected a load failure"); return }
