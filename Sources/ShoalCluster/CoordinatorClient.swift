@@ -30,11 +30,13 @@ public final class CoordinatorClient {
         try socket.connect(endpoint)
     }
 
-    /// Sends a request and returns the reply; a `failure` reply is thrown as `Refused`.
-    public func request(_ message: ApiMessage) throws -> ApiMessage {
+    /// Sends a request and returns the reply (waiting `timeout`, else the
+    /// client's); a `failure` reply is thrown as `Refused`.
+    public func request(_ message: ApiMessage, timeout: TimeInterval? = nil) throws -> ApiMessage {
         _ = try socket.send(ApiCodec.encode(message))
         var poller = Poller()
         poller.add(socket)
+        let timeout = timeout ?? self.timeout
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             let ready = try poller.poll(timeoutMilliseconds: 100)

@@ -38,6 +38,11 @@ public final class CoordinatorEndpoint {
     private let heartbeatInterval: TimeInterval
     private var lastHeartbeat = Date.distantPast
     private let diagnostics: @Sendable (String) -> Void
+    /// When each unregistered peer was last said to be dropped: a worker that
+    /// outlived a coordinator heartbeats until it registers again, and once a
+    /// minute is enough to say so (bounded: the oldest are forgotten).
+    private var droppedPeers: [[UInt8]: Date] = [:]
+    private static let maxDroppedPeers = 1024
 
     /// With `security`, the ZAP handler runs before the socket binds (without one
     /// libzmq would admit any client that knows the server key), and refused
@@ -142,13 +147,18 @@ public final class CoordinatorEndpoint {
             // A worker cut off queues a registration at every retry; they arrive together. One join is news, the rest are not.
             let known = registry.workers[identity]?.id == hello.workerId
             let forgotten = registry.register(identity: identity, hello, now: now)
+            droppedPeers[identity] = nil
             send(.welcome(Welcome(heartbeatMilliseconds: Int(heartbeatInterval * 1000), livenessMilliseconds: Int(registry.liveness * 1000))), to: identity)
             if !known { events.append(.workerJoined(id: hello.workerId, host: hello.host, slots: hello.slots)) }
             if !forgotten.isEmpty { events.append(.workerLost(id: hello.workerId, host: hello.host, tasks: forgotten)) }
             return
         }
         guard registry.heard(from: identity, now: now) else {
-            diagnostics("dropped a '\(message.kind)' message from unregistered peer \(peerName(identity))")
+            if droppedPeers[identity].map({ now.timeIntervalSince($0) >= 60 }) ?? true {
+                if droppedPeers.count >= Self.maxDroppedPeers, let oldest = droppedPeers.min(by: { $0.value < $1.value })?.key { droppedPeers[oldest] = nil }
+                droppedPeers[identity] = now
+                diagnostics("dropped a '\(message.kind)' message from unregistered peer \(peerName(identity)) (said once a minute per peer)")
+            }
             return
         }
         switch message {

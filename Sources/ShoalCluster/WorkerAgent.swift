@@ -53,8 +53,12 @@ public final class WorkerAgent {
     let configuration: Configuration
     let context: Context
     let claim: WorkFolderClaim
-    /// With CURVE: handshake outcomes, the only way a refused key shows on this side.
+    /// Handshake outcomes: the only way a refused key shows on this side, and
+    /// how a new connection (a restarted coordinator, a dropped link) is seen at once.
     let monitor: SocketMonitor?
+    var handshakes = 0
+    /// A connection after the first was made: the peer may not know this worker.
+    var reconnected = false
     var welcomed = false
     var refusalReported = false
     let socket: Socket
@@ -93,7 +97,7 @@ public final class WorkerAgent {
         try socket.setOption(.linger, 1000)
         try socket.setMaxMessageSize(Int64(WireCodec.maxPayloadBytes + 4096))
         if let curve = configuration.curve { try socket.makeCurveClient(serverKey: curve.serverKey, keys: curve.keys) }
-        monitor = configuration.curve == nil ? nil : try SocketMonitor(watching: socket, context: context)
+        monitor = try SocketMonitor(watching: socket, context: context)
         try FileManager.default.createDirectory(at: configuration.workFolder, withIntermediateDirectories: true)
         try socket.connect(configuration.endpoint)
     }
@@ -120,6 +124,18 @@ public final class WorkerAgent {
             if shouldStop() { return .shutdown }
             if let refusal = try checkHandshakes() { return .refused(refusal) }
             let now = Date()
+            if reconnected {
+                // A restarted coordinator knows neither this worker nor its jobs, and one that
+                // only lost the link may have missed their results: stop them and register
+                // at once, rather than after the liveness window (their instances run again).
+                reconnected = false
+                if !jobs.isEmpty || !shipped.isEmpty || allFunctionSlots.contains(where: { $0.current != nil }) {
+                    StandardStreams.error("shoal worker \(configuration.workerId): connected to the coordinator anew; its running tasks were stopped\n")
+                }
+                stopAllWork()
+                register()
+                lastHeard = now
+            }
             while let frames = try receiveFromCoordinator() {
                 lastHeard = now
                 if !connected {
@@ -186,6 +202,8 @@ public final class WorkerAgent {
                 }
             case .handshakeSucceeded:
                 refusalReported = false
+                handshakes += 1
+                if handshakes > 1 { reconnected = true }
             default:
                 continue
             }

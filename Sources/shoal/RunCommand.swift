@@ -150,7 +150,8 @@ extension RunCommand {
             // The coordinator answers as soon as something changed (or after a while unchanged).
             let reply: ApiMessage
             do {
-                reply = try client.request(.watch(.init(executionId: id, seen: fingerprint)))
+                // A watch is answered within ApiMessage.watchWait: silence well past it means the coordinator is gone.
+                reply = try client.request(.watch(.init(executionId: id, seen: fingerprint)), timeout: ApiMessage.watchWait + 3)
                 silentSince = nil
             } catch let silent as CoordinatorClient.Unreachable {
                 // A restarted coordinator resumes its executions: wait for it, within a bound.

@@ -75,7 +75,11 @@ import Testing
         let log = home.url.appendingPathComponent("coordinator.log")
         var coordinator = try home.start(["coordinator", "--bind", bind, "--api", api, "--insecure"], standardError: log)
         defer { if coordinator.isRunning { coordinator.terminate(); coordinator.waitUntilExit() } }
-        let worker = try home.start(["worker", "--connect", bind, "--id", "w", "--slots", "2", "--reconnect", "--work-dir", home.url.appendingPathComponent("work").path])
+        let workerLog = home.url.appendingPathComponent("worker.log")
+        let worker = try home.start(
+            ["worker", "--connect", bind, "--id", "w", "--slots", "2", "--reconnect", "--work-dir", home.url.appendingPathComponent("work").path],
+            standardError: workerLog
+        )
         defer { worker.terminate(); worker.waitUntilExit() }
         let clientLog = home.url.appendingPathComponent("client.log")
         let client = try home.start(["run", try home.file("p.json", definition(mark: mark).jsonText()), "--coordinator", api], standardError: clientLog)
@@ -92,6 +96,8 @@ import Testing
         let said = (try? String(contentsOf: clientLog, encoding: .utf8)) ?? ""
         #expect(!client.isRunning && client.terminationStatus == 0, "\(said)")
         #expect(((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains("execution \(id) of p resumed"))
+        // The worker saw the new connection and registered at once, its job of the dead coordinator stopped.
+        #expect(((try? String(contentsOf: workerLog, encoding: .utf8)) ?? "").contains("connected to the coordinator anew; its running tasks were stopped"))
         let execution = try #require(try home.json(["executions", "describe", id]) as? [String: Any])
         #expect(execution["status"] as? String == "Succeeded")
         let attempts = try MetadataStore(path: home.url.appendingPathComponent("shoal.sqlite").path).instances(executionId: id)
