@@ -83,16 +83,25 @@ public final class MetadataStore: Sendable {
     /// that already ended is recorded as ending after its tags, so that its usage
     /// is rolled up under them.
     public func insert(_ instance: inout InstanceRecord, tags: [(key: String, value: String)] = []) throws {
-        instance = try pool.write { [instance] db in
-            var inserted = instance
-            inserted.endedAt = nil
-            try inserted.insert(db)
-            for (key, value) in tags { try InstanceTagRecord(instanceId: inserted.id!, key: key, value: value).insert(db) }
-            if let ended = instance.endedAt {
-                inserted.endedAt = ended
-                try inserted.update(db)
+        var batch = [instance]
+        try insert(&batch, tags: tags)
+        instance = batch[0]
+    }
+
+    /// Inserts attempts (with the same tags) in one transaction; each gets its id.
+    public func insert(_ instances: inout [InstanceRecord], tags: [(key: String, value: String)] = []) throws {
+        instances = try pool.write { [instances] db in
+            try instances.map { instance in
+                var inserted = instance
+                inserted.endedAt = nil
+                try inserted.insert(db)
+                for (key, value) in tags { try InstanceTagRecord(instanceId: inserted.id!, key: key, value: value).insert(db) }
+                if let ended = instance.endedAt {
+                    inserted.endedAt = ended
+                    try inserted.update(db)
+                }
+                return inserted
             }
-            return inserted
         }
     }
 

@@ -33,12 +33,10 @@ extension ExecutionRunner {
             let wanted = plan.requirements.sorted { $0.key < $1.key }.map { key, values in values.map { "\(key)=\($0)" }.joined(separator: " or ") }
             throw EvaluationError("No worker carries the labels this step needs (\(wanted.joined(separator: "; and "))), which come from its VpcConfig; start workers with --labels.")
         }
-        for spec in plan.specs {
-            try submit(
-                index, instance: spec.host, task: .processing(spec: spec, outputStaging: ""), owner: .processing(host: spec.host),
-                requirements: plan.requirements
-            )
-        }
+        try submit(
+            index, plan.specs.map { spec in (spec.host, Task.processing(spec: spec, outputStaging: ""), TaskKind.processing(host: spec.host)) },
+            requirements: plan.requirements
+        )
         progress(.instances(step: run.node.name, done: 0, total: plan.instanceCount))
     }
 
