@@ -123,9 +123,10 @@ static void leave(int *group, int *parent, int *top_procs, const char *name) {
         ssize_t ignored = write(*top_procs, pid, strlen(pid));
         (void)ignored;
     }
-    // The job's namespace is empty once its init has been reaped; a process
-    // still leaving the cgroup makes the folder busy for a moment.
-    for (int attempt = 0; attempt < 200 && unlinkat(*parent, name, AT_REMOVEDIR) != 0 && errno == EBUSY; attempt++) usleep(1000);
+    // A process still leaving the cgroup makes the folder busy for a moment;
+    // waiting for it here held every job's end by milliseconds, so a busy
+    // folder is left to the next helper's sweep (its owner, this helper, will be gone).
+    unlinkat(*parent, name, AT_REMOVEDIR);
     close(*group);
     close(*parent);
     if (*top_procs >= 0) close(*top_procs);
