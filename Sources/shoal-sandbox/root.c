@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -120,12 +121,24 @@ static int device_folder(const char *root) {
     return 0;
 }
 
+// Whether the skeleton's own device nodes work: made (as root), on a file
+// system that allows devices.
+static int skeleton_devices_usable(const char *skeleton) {
+    char null[PATH_MAX];
+    struct stat status;
+    struct statvfs volume;
+    snprintf(null, sizeof null, "%s/dev/null", skeleton);
+    return stat(null, &status) == 0 && S_ISCHR(status.st_mode) && statvfs(skeleton, &volume) == 0 && !(volume.f_flag & ST_NODEV);
+}
+
 int assemble_root(const char *root, const char *cache, const struct mount_request *mounts, int count, uid_t uid, gid_t gid, const char *user) {
     skip = strlen(root);
+    int devices = 0;
     if (cache) {
         char skeleton[PATH_MAX];
         if (cached_skeleton(cache, uid, gid, user, skeleton, sizeof skeleton) != 0) return 125;
         if (mount(skeleton, root, NULL, MS_BIND, NULL) != 0) return fail("cannot bind the job's root at", root);
+        devices = skeleton_devices_usable(skeleton);
     } else {
         if (mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=4m") != 0) return fail("cannot mount the job's root at", root);
         if (build_skeleton(root, uid, gid, user) != 0) return 125;
@@ -136,7 +149,7 @@ int assemble_root(const char *root, const char *cache, const struct mount_reques
         snprintf(host, sizeof host, "/%s", system_folders[i]);
         if (lstat(host, &status) == 0 && S_ISDIR(status.st_mode) && bind(root, host, host, 1, MS_NOSUID | MS_NODEV, 0) != 0) return 125;
     }
-    if (device_folder(root) != 0) return 125;
+    if (!devices && device_folder(root) != 0) return 125;
     int private_tmp = 1;
     char path[PATH_MAX];
     for (int i = 0; i < count; i++) {
@@ -163,6 +176,18 @@ int enter_root(const char *root) {
     if (syscall(SYS_pivot_root, ".", ".") != 0) return fail("pivot_root into", root);
     if (umount2(".", MNT_DETACH) != 0) return fail("cannot detach the host's root", NULL);
     if (chdir("/") != 0) return fail("chdir", "/");
-    if (mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) != 0) return fail("cannot make the job's root read-only", NULL);
+    // Not nodev unless it was: the skeleton's /dev may hold the devices (a
+    // read-only mount keeps them usable). The flags the root already has are
+    // kept: in a user namespace a mount's own flags are locked.
+    struct statvfs volume;
+    unsigned long keep = 0;
+    if (statvfs("/", &volume) == 0) {
+        if (volume.f_flag & ST_NODEV) keep |= MS_NODEV;
+        if (volume.f_flag & ST_NOEXEC) keep |= MS_NOEXEC;
+        if (volume.f_flag & ST_NOATIME) keep |= MS_NOATIME;
+        if (volume.f_flag & ST_NODIRATIME) keep |= MS_NODIRATIME;
+        if (volume.f_flag & ST_RELATIME) keep |= MS_RELATIME;
+    }
+    if (mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | keep, NULL) != 0) return fail("cannot make the job's root read-only", NULL);
     return 0;
 }

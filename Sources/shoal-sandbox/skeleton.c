@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 const char *const system_folders[SYSTEM_FOLDERS] = {"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32"};
@@ -106,6 +107,27 @@ static int copy_etc_entry(const char *folder, const char *name) {
     return copy_entry(host, target, 6);
 }
 
+// The devices a job may open, made in the skeleton as root: with them there,
+// a job's /dev costs no mount of its own (a tmpfs and six binds did). Rootless,
+// mknod is refused, and the root gets a /dev of binds instead (root.c).
+static void make_devices(const char *folder) {
+    static const struct { const char *name; unsigned major, minor; } nodes[] = {
+        {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+    };
+    char path[PATH_MAX];
+    for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
+        snprintf(path, sizeof path, "%s/dev/%s", folder, nodes[i].name);
+        if (mknod(path, S_IFCHR | 0666, makedev(nodes[i].major, nodes[i].minor)) != 0) return;
+        chmod(path, 0666);
+    }
+    static const char *const links[][2] = {{"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
+                                           {"/proc/self/fd/2", "stderr"}, {"/tmp", "shm"}};
+    for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
+        snprintf(path, sizeof path, "%s/dev/%s", folder, links[i][1]);
+        if (symlink(links[i][0], path) != 0) return;
+    }
+}
+
 static int is_python_entry(const char *name) { return strncmp(name, "python", 6) == 0; }
 
 static int write_text(const char *path, const char *text) {
@@ -158,6 +180,7 @@ int build_skeleton(const char *folder, uid_t uid, gid_t gid, const char *user) {
         }
         closedir(etc);
     }
+    make_devices(folder);
     char passwd[512], group[512];
     // Rootless, the job is root of its namespace: root is its only account.
     if (uid == 0) {
@@ -195,7 +218,7 @@ static void mix_status(unsigned long long *hash, const char *path) {
 // (the certificates), or the job's user does.
 static unsigned long long skeleton_key(uid_t uid, gid_t gid, const char *user) {
     unsigned long long hash = 14695981039346656037ULL;
-    const char version[] = "skeleton-1";
+    const char version[] = "skeleton-2";
     mix(&hash, version, sizeof version);
     unsigned ids[] = {(unsigned)uid, (unsigned)gid};
     mix(&hash, ids, sizeof ids);
