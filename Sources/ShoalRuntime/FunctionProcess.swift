@@ -38,9 +38,7 @@ public final class FunctionProcess: @unchecked Sendable {
             let tmp = scratch.appendingPathComponent("tmp")
             try FileManager.default.createDirectory(at: scratch.appendingPathComponent("root"), withIntermediateDirectories: true)
             try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
-            if let user, lchown(tmp.path, user.uid, user.gid) != 0 {
-                throw JobSandbox.StagingFailed(description: "cannot give \(tmp.path) to the job user \(user.name): \(String(cString: strerror(errno)))")
-            }
+            try user?.give(tmp.path)
             self.scratch = scratch
             process.executableURL = URL(fileURLWithPath: helper)
             process.arguments = ["--root", scratch.appendingPathComponent("root").path] + SandboxMode.identityArguments(user) + ["--cache", SandboxMode.skeletonCache,
@@ -56,7 +54,7 @@ public final class FunctionProcess: @unchecked Sendable {
         process.standardInput = input
         process.standardOutput = output
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logFile))
-        log.seekToEndOfFile()
+        try log.seekToEnd()
         process.standardError = log
         try process.run()
         let flags = fcntl(output.fileHandleForReading.fileDescriptor, F_GETFL)

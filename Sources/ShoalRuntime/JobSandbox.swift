@@ -74,9 +74,7 @@ public struct JobSandbox: Sendable {
                 }
             }
         }
-        for folder in folders where lchown(folder, owner.uid, owner.gid) != 0 {
-            throw StagingFailed(description: "cannot give \(folder) to the job user \(owner.name): \(String(cString: strerror(errno)))")
-        }
+        for folder in folders { try owner.give(folder) }
     }
 
     /// Writes a file of the sandbox. Not with `Data.write`, which syncs it to
@@ -112,9 +110,7 @@ public struct JobSandbox: Sendable {
             let upper = overlayRoot + "/\(index)/upper", work = overlayRoot + "/\(index)/work"
             try FileManager.default.createDirectory(atPath: upper, withIntermediateDirectories: true)
             try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-            if let owner, lchown(upper, owner.uid, owner.gid) != 0 {
-                throw StagingFailed(description: "cannot give \(upper) to the job user \(owner.name): \(String(cString: strerror(errno)))")
-            }
+            try owner?.give(upper)
             arguments += ["--overlay", "/opt/ml/" + lower.dropFirst(root.path.count + 1), lower, upper, work]
         }
         return arguments

@@ -38,6 +38,13 @@ public struct JobUser: Sendable, Equatable {
         return .success(JobUser(uid: entry.pointee.pw_uid, gid: entry.pointee.pw_gid, name: text))
     }
 
+    /// Makes `path` (a folder the job writes in) this user's.
+    func give(_ path: String) throws(JobSandbox.StagingFailed) {
+        guard lchown(path, uid, gid) == 0 else {
+            throw JobSandbox.StagingFailed(description: "cannot give \(path) to the job user \(name): \(String(cString: strerror(errno)))")
+        }
+    }
+
     /// The helper's `--user` value.
     var argument: String { "\(uid):\(gid):\(name)" }
 }

@@ -60,7 +60,8 @@ public enum SandboxMode: Sendable, Equatable {
         probe.standardOutput = FileHandle.nullDevice
         probe.standardError = errors
         do { try probe.run() } catch { return "cannot run \(helper): \(error.localizedDescription)" }
-        let said = errors.fileHandleForReading.readDataToEndOfFile()
+        // Not readDataToEndOfFile, which traps on a read error.
+        let said = (try? errors.fileHandleForReading.readToEnd()) ?? Data()
         probe.waitUntilExit()
         guard probe.terminationStatus != 0 else { return nil }
         let text = String(decoding: said.prefix(1024), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)

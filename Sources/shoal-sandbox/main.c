@@ -195,19 +195,21 @@ static int catch_job_signals(void) {
     return 0;
 }
 
-static void write_self(const char *file, const char *text) {
+// Writes `text` into an existing file of /proc: 0, or -1 when it could not.
+static int write_proc(const char *file, const char *text) {
     int descriptor = open(file, O_WRONLY | O_CLOEXEC);
-    if (descriptor < 0) return;
-    ssize_t ignored = write(descriptor, text, strlen(text));
-    (void)ignored;
+    if (descriptor < 0) return -1;
+    ssize_t length = (ssize_t)strlen(text);
+    ssize_t wrote = write(descriptor, text, (size_t)length);
     close(descriptor);
+    return wrote == length ? 0 : -1;
 }
 
 // The job's own process, from root in the new root to the unprivileged user
 // that runs COMMAND; never returns.
 static void become_job(const struct options *options, const struct cgroups *groups) {
     // The helper and init are shielded from the OOM killer; the job must not be.
-    write_self("/proc/self/oom_score_adj", "0");
+    (void)write_proc("/proc/self/oom_score_adj", "0");
     if (apply_rlimits(&options->limits, groups) != 0) _exit(125);
     if (chdir(options->workdir) != 0) _exit(fail("cannot enter the working folder", options->workdir));
     for (int capability = 0; capability <= 63; capability++) {
@@ -266,15 +268,6 @@ static int init_process(int alive, int ready, int report, const struct options *
     }
 }
 
-static int write_map(const char *file, const char *text) {
-    int descriptor = open(file, O_WRONLY | O_CLOEXEC);
-    if (descriptor < 0) return -1;
-    ssize_t length = (ssize_t)strlen(text);
-    ssize_t wrote = write(descriptor, text, (size_t)length);
-    close(descriptor);
-    return wrote == length ? 0 : -1;
-}
-
 // A user namespace where this process's user is root; what follows (mounts,
 // namespaces, pivot_root) needs no privilege on the host.
 static int enter_user_namespace(void) {
@@ -283,9 +276,9 @@ static int enter_user_namespace(void) {
     gid_t gid = getegid();
     if (unshare(CLONE_NEWUSER) != 0) return fail("unshare(CLONE_NEWUSER): this kernel refuses unprivileged user namespaces", NULL);
     snprintf(map, sizeof map, "0 %u 1", (unsigned)uid);
-    if (write_map("/proc/self/setgroups", "deny") != 0 || write_map("/proc/self/uid_map", map) != 0) return fail("cannot map the user into its namespace", NULL);
+    if (write_proc("/proc/self/setgroups", "deny") != 0 || write_proc("/proc/self/uid_map", map) != 0) return fail("cannot map the user into its namespace", NULL);
     snprintf(map, sizeof map, "0 %u 1", (unsigned)gid);
-    if (write_map("/proc/self/gid_map", map) != 0) return fail("cannot map the group into its namespace", NULL);
+    if (write_proc("/proc/self/gid_map", map) != 0) return fail("cannot map the group into its namespace", NULL);
     return 0;
 }
 
@@ -294,7 +287,7 @@ static int set_up(struct options *options, struct cgroups *groups, int *verdict)
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return fail("prctl(PR_SET_PDEATHSIG)", NULL);
     // The parent may have died before the signal was armed.
     if (getppid() != parent) return 125;
-    write_self("/proc/self/oom_score_adj", "-1000");
+    (void)write_proc("/proc/self/oom_score_adj", "-1000");
     if (options->report) {
         *verdict = open(options->report, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (*verdict < 0) return fail("cannot create", options->report);
