@@ -18,6 +18,8 @@ missing=()
 [ -f /usr/include/zmq.h ] || missing+=(libzmq3-dev)
 [ -f /usr/include/sqlite3.h ] || missing+=(libsqlite3-dev)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
+# An instance's volume (VolumeSizeInGB) is an ext4 made by mke2fs.
+[ -x /usr/sbin/mke2fs ] || [ -x /sbin/mke2fs ] || missing+=(e2fsprogs)
 # shoal-sandbox is linked statically: the C library's static archive.
 [ -f "/usr/lib/$(uname -m)-linux-gnu/libc.a" ] || missing+=(libc6-dev)
 [ ${#missing[@]} -eq 0 ] && exit 0

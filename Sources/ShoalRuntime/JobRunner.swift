@@ -54,14 +54,19 @@ public final class RunningJob: @unchecked Sendable {
         case let .jail(helper, user):
             // The helper also arms the parent-death signal: the job dies with its worker.
             let overlays: [String]
-            do { overlays = try sandbox.overlayArguments(for: spec, owner: user) } catch {
+            var volume: [String] = []
+            do {
+                overlays = try sandbox.overlayArguments(for: spec, owner: user)
+                // Loop devices are root's: a rootless worker cannot bound the volume.
+                if user != nil { volume = try sandbox.volumeArguments(for: spec) }
+            } catch {
                 sandbox.remove()
                 throw error
             }
             arguments = [helper, "--root", sandbox.jailRoot] + SandboxMode.identityArguments(user) + ["--cache", SandboxMode.skeletonCache, "--report", sandbox.verdictPath]
                 + (spec.networkIsolation ? ["--isolate-network"] : [])
                 + ["--bind", sandbox.root.path, "/opt/ml"] + overlays + ["--bind", sandbox.privateTmp, "/tmp"]
-                + (spec.limits ?? JobLimits()).helperArguments + ["--"] + spec.command
+                + (spec.limits ?? JobLimits()).helperArguments + volume + ["--"] + spec.command
             directory = "/"
         case .unsandboxed, .unavailable:
             // Fail closed: a job that asked for isolation never runs without it.

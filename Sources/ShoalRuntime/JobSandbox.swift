@@ -58,23 +58,49 @@ public struct JobSandbox: Sendable {
             try manager.createDirectory(atPath: sandbox.jailRoot, withIntermediateDirectories: true)
             try manager.createDirectory(atPath: sandbox.privateTmp, withIntermediateDirectories: true)
         }
-        if let owner { try sandbox.hand(to: owner) }
+        let volume = owner != nil && (spec.limits?.volumeBytes ?? 0) > 0
+        if volume { try manager.createDirectory(atPath: sandbox.volumeMount, withIntermediateDirectories: true) }
+        if let owner {
+            // On a volume, the helper gives the job the volume's folders; the
+            // rest of /opt/ml must then stay the worker's, or writes there would
+            // bypass the volume.
+            let inputs = volume ? try spec.inputs.map { try sandbox.hostPath($0.localPath) } : nil
+            try sandbox.hand(to: owner, onlyWithin: inputs)
+        }
         return sandbox
     }
 
-    /// Gives the sandbox's folders and its /tmp to the job's user.
-    private func hand(to owner: JobUser) throws {
-        var folders = [root.path, privateTmp]
+    /// Gives the sandbox's folders and its /tmp to the job's user, or, with
+    /// `onlyWithin`, only those folders and what they hold.
+    private func hand(to owner: JobUser, onlyWithin: [String]?) throws {
+        var folders = onlyWithin == nil ? [root.path, privateTmp] : []
         if let walker = FileManager.default.enumerator(atPath: root.path) {
             while let relative = walker.nextObject() as? String {
+                let path = root.path + "/" + relative
                 if relative == "config" {
                     walker.skipDescendants()
-                } else if walker.fileAttributes?[.type] as? FileAttributeType == .typeDirectory {
-                    folders.append(root.path + "/" + relative)
+                } else if walker.fileAttributes?[.type] as? FileAttributeType == .typeDirectory,
+                          onlyWithin?.contains(where: { path == $0 || path.hasPrefix($0 + "/") }) ?? true {
+                    folders.append(path)
                 }
             }
         }
         for folder in folders { try owner.give(folder) }
+    }
+
+    /// The helper's `--volume` arguments: the volume's size, file and mount
+    /// point, and each folder it covers (none nested in another: a covered
+    /// folder's copy on the volume holds the folders below it).
+    public func volumeArguments(for spec: ProcessingInstanceSpec) throws -> [String] {
+        guard let bytes = spec.limits?.volumeBytes, bytes > 0 else { return [] }
+        var arguments = ["--volume", String(bytes), volumeImage, volumeMount]
+        var covered: [String] = []
+        for path in try spec.outputs.map({ try hostPath($0.localPath) }).sorted(by: { $0.count < $1.count })
+        where !covered.contains(where: { path == $0 || path.hasPrefix($0 + "/") }) {
+            covered.append(path)
+            arguments += ["--volume-output", path]
+        }
+        return arguments + ["--volume-status", root.path + "/output", "--volume-scratch", privateTmp]
     }
 
     /// Writes a file of the sandbox. Not with `Data.write`, which syncs it to
@@ -122,6 +148,9 @@ public struct JobSandbox: Sendable {
     var jailRoot: String { root.path + ".root" }
     /// The job's /tmp, on disk beside its folder rather than in memory.
     var privateTmp: String { root.path + ".tmp" }
+    /// The job's volume: its sparse file, and where the helper mounts it.
+    var volumeImage: String { root.path + ".volume.img" }
+    var volumeMount: String { root.path + ".volume" }
     /// Where the helper writes which limit, if any, ended the job.
     var verdictPath: String { root.path + ".verdict" }
 
@@ -206,6 +235,6 @@ public struct JobSandbox: Sendable {
 
     public func remove() {
         try? FileManager.default.removeItem(at: root)
-        for sibling in [overlayRoot, jailRoot, privateTmp, verdictPath] { try? FileManager.default.removeItem(atPath: sibling) }
+        for sibling in [overlayRoot, jailRoot, privateTmp, verdictPath, volumeImage, volumeMount] { try? FileManager.default.removeItem(atPath: sibling) }
     }
 }

@@ -54,11 +54,15 @@ public struct JobLimits: Codable, Sendable, Equatable {
     public var memoryBytes: Int?
     public var processes: Int?
     public var openFiles: Int?
+    /// What the job may write in all (VolumeSizeInGB): its outputs, /opt/ml/output,
+    /// /tmp and what it adds to its input folders. Enforced where the worker is root.
+    public var volumeBytes: Int?
 
-    public init(memoryBytes: Int? = nil, processes: Int? = nil, openFiles: Int? = nil) {
+    public init(memoryBytes: Int? = nil, processes: Int? = nil, openFiles: Int? = nil, volumeBytes: Int? = nil) {
         self.memoryBytes = memoryBytes
         self.processes = processes
         self.openFiles = openFiles
+        self.volumeBytes = volumeBytes
     }
 
     /// A warm function process: Lambda's own bounds for processes and files.

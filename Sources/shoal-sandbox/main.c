@@ -1,6 +1,8 @@
 // shoal-sandbox --root DIR --user UID:GID:NAME [--isolate-network] [--workdir DIR]
 //               [--bind SOURCE TARGET]... [--bind-ro SOURCE TARGET]... [--overlay TARGET LOWER UPPER WORK]...
-//               [--memory BYTES] [--processes N] [--files N] [--report FILE] [--cache DIR] -- COMMAND [ARG...]
+//               [--memory BYTES] [--processes N] [--files N] [--report FILE] [--cache DIR]
+//               [--volume BYTES IMAGE DIR [--volume-output PATH]... [--volume-status PATH]... [--volume-scratch PATH]...]
+//               -- COMMAND [ARG...]
 //
 // Runs COMMAND as an unprivileged user in a root of its own, assembled in DIR
 // (an empty folder): the host's /usr (and its links) and /etc essentials
@@ -41,6 +43,12 @@
 // job keeps that user's identity on the host (and no capability there), and
 // --user is not needed. Memory and processes are then held by resource limits:
 // an unprivileged user cannot make cgroups.
+//
+// --volume bounds what the job writes (volume.c): an ext4 of BYTES in a new
+// sparse file IMAGE, mounted on the empty folder DIR in the helper's
+// namespace, covering each host folder named by --volume-output (copied back
+// when COMMAND exits 0), --volume-status (copied back always) and
+// --volume-scratch (dropped), and the upper folders of the overlays.
 //
 // Exit status 125 means the sandbox could not be set up; the reason is on stderr.
 // The job never runs without the isolation it asked for.
@@ -96,19 +104,22 @@ struct options {
     struct mount_request mounts[MAX_MOUNTS];
     int mount_count;
     struct limits limits;
+    struct volume volume;
     char **command;
 };
 
 static int usage(const char *problem) {
     fprintf(stderr, "shoal-sandbox: %s\nusage: shoal-sandbox --root DIR --user UID:GID:NAME [--isolate-network] [--workdir DIR] "
                     "[--bind SOURCE TARGET]... [--bind-ro SOURCE TARGET]... [--overlay TARGET LOWER UPPER WORK]... "
-                    "[--memory BYTES] [--processes N] [--files N] [--report FILE] [--cache DIR] -- COMMAND [ARG...]\n", problem);
+                    "[--memory BYTES] [--processes N] [--files N] [--report FILE] [--cache DIR] "
+                    "[--volume BYTES IMAGE DIR [--volume-output PATH]... [--volume-status PATH]... [--volume-scratch PATH]...] -- COMMAND [ARG...]\n", problem);
     return 125;
 }
 
 static int parse(int argc, char **argv, struct options *options) {
     memset(options, 0, sizeof *options);
     options->workdir = "/";
+    options->volume.root = -1;
     char **at = argv + 1, **end = argv + argc;
     while (at < end && strcmp(*at, "--") != 0) {
         const char *flag = *at;
@@ -124,6 +135,29 @@ static int parse(int argc, char **argv, struct options *options) {
         if (strcmp(flag, "--isolate-network") == 0) {
             options->isolate = 1;
             at += 1;
+            continue;
+        }
+        if (strcmp(flag, "--volume") == 0) {
+            if (left < 3) return usage("--volume takes BYTES IMAGE DIR");
+            options->volume.bytes = atoll(at[1]);
+            options->volume.image = at[2];
+            options->volume.mount = at[3];
+            if (options->volume.bytes < (8LL << 20)) return usage("a volume holds at least 8 MiB");
+            at += 4;
+            continue;
+        }
+        if (strncmp(flag, "--volume-", 9) == 0) {
+            struct volume_folder *folder = &options->volume.folders[options->volume.count];
+            if (strcmp(flag + 9, "output") == 0) folder->kind = OUTPUT;
+            else if (strcmp(flag + 9, "status") == 0) folder->kind = STATUS;
+            else if (strcmp(flag + 9, "scratch") == 0) folder->kind = SCRATCH;
+            else return usage("unknown option");
+            if (left < 1) return usage("an option lacks its value");
+            if (options->volume.count == MAX_VOLUME_FOLDERS) return usage("too many volume folders");
+            folder->path = at[1];
+            folder->under = -1;
+            options->volume.count++;
+            at += 2;
             continue;
         }
         if (mounting && strcmp(flag, "--overlay") == 0) {
@@ -158,7 +192,10 @@ static int parse(int argc, char **argv, struct options *options) {
     options->command = at + 1;
     if (options->unsandboxed) return 0;
     if (!options->root) return usage("--root is required");
+    if (options->volume.count > 0 && options->volume.bytes == 0) return usage("--volume-output, --volume-status and --volume-scratch need --volume");
     if (options->rootless) {
+        // Loop devices are the host root's.
+        if (options->volume.bytes > 0) return usage("--volume needs root (loop devices), not --rootless");
         // Root of its own user namespace, and nobody else is there.
         options->uid = 0;
         options->gid = 0;
@@ -297,10 +334,14 @@ static int set_up(struct options *options, struct cgroups *groups, int *verdict)
     } else if (cgroups_enter(&options->limits, groups) != 0) {
         return 125;
     }
-    if (unshare(CLONE_NEWNS | CLONE_NEWPID | (options->isolate ? CLONE_NEWNET : 0)) != 0) {
-        return fail(options->isolate ? "unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET)" : "unshare(CLONE_NEWNS | CLONE_NEWPID)", NULL);
-    }
+    if (unshare(CLONE_NEWNS) != 0) return fail("unshare(CLONE_NEWNS)", NULL);
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) return fail("making / private", NULL);
+    // Before the PID namespace: making a volume may run mke2fs, and the first
+    // child forked after unshare(CLONE_NEWPID) must be the job's init.
+    if (options->volume.bytes > 0 && volume_attach(&options->volume, options->cache, options->mounts, options->mount_count, options->uid, options->gid) != 0) return 125;
+    if (unshare(CLONE_NEWPID | (options->isolate ? CLONE_NEWNET : 0)) != 0) {
+        return fail(options->isolate ? "unshare(CLONE_NEWPID | CLONE_NEWNET)" : "unshare(CLONE_NEWPID)", NULL);
+    }
     if (assemble_root(options->root, options->cache, options->mounts, options->mount_count, options->uid, options->gid, options->user) != 0) return 125;
     if (options->isolate && loopback_up() != 0) return fail("bringing up loopback", NULL);
     if (catch_job_signals() != 0) return fail("sigaction", NULL);
@@ -339,6 +380,10 @@ static int run(struct options *options, struct cgroups *groups, int verdict) {
     do got = read(report[0], &status, sizeof status); while (got < 0 && errno == EINTR);
     char reason[256];
     cgroups_verdict(&options->limits, groups, reason, sizeof reason);
+    int succeeded = got == (ssize_t)sizeof status && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (!reason[0] && !succeeded && options->volume.bytes > 0) volume_verdict(&options->volume, reason, sizeof reason);
+    // Outputs that did not all come back fail the job: the worker would take a part of them as the whole.
+    int lost = options->volume.bytes > 0 && volume_detach(&options->volume, succeeded, reason[0] ? NULL : reason, sizeof reason) != 0;
     if (reason[0] && verdict >= 0) {
         ssize_t ignored = write(verdict, reason, strlen(reason));
         (void)ignored;
@@ -347,6 +392,7 @@ static int run(struct options *options, struct cgroups *groups, int verdict) {
     cgroups_leave(groups);
     // No report: the init failed before COMMAND ran, and said why on stderr.
     if (got != (ssize_t)sizeof status) return WIFEXITED(init_status) ? WEXITSTATUS(init_status) : 125;
+    if (lost && succeeded) return 125;
     if (WIFSIGNALED(status)) {
         int signal = WTERMSIG(status);
         struct sigaction reset;

@@ -55,6 +55,36 @@ void cgroups_leave(struct cgroups *groups);
 // The limits no cgroup enforces, as resource limits of the calling process.
 int apply_rlimits(const struct limits *limits, const struct cgroups *groups);
 
+#define MAX_VOLUME_FOLDERS 128
+
+// A host folder the job writes in, covered by a folder of its volume: OUTPUT
+// is copied back when the job succeeded, STATUS (/opt/ml/output) always,
+// SCRATCH (/tmp) never.
+struct volume_folder {
+    enum { OUTPUT, STATUS, SCRATCH } kind;
+    const char *path;
+    int under;  // the covered host folder, open, or -1
+};
+
+struct volume {
+    long long bytes;    // 0 for no volume
+    int capped;         // the disk had less free space than asked
+    const char *image;  // the sparse file to make (it must not exist)
+    const char *mount;  // an empty folder to mount it on
+    int root;           // the mounted volume, open, or -1
+    struct volume_folder folders[MAX_VOLUME_FOLDERS];
+    int count;
+};
+
+// Makes, attaches and mounts the volume, covers its folders and moves the
+// overlays' upper folders onto it. Call in the helper's own mount namespace.
+int volume_attach(struct volume *volume, const char *cache, struct mount_request *mounts, int count, uid_t uid, gid_t gid);
+// One sentence when the volume is full, else leaves `reason` as it is.
+void volume_verdict(const struct volume *volume, char *reason, size_t size);
+// Copies back what the worker takes and lets go of the volume; -1 (with a
+// sentence in `reason`) when something could not be copied back.
+int volume_detach(struct volume *volume, int succeeded, char *reason, size_t size);
+
 // Refuses (EPERM) the system calls a job never needs: mounts, namespaces,
 // kernel modules, kexec, the clock, keyrings, bpf, perf.
 int install_seccomp(void);

@@ -53,15 +53,27 @@ import Testing
 
 /// D2: a job that fills the disk the home lives on. The run ends Failed with a
 /// sentence naming the full filesystem, what it staged is gone, and the
-/// database is intact.
+/// database is intact. Only an unsandboxed job can: a sandboxed one fills its
+/// volume, which leaves the disk a reserve.
 @Suite(.serialized) struct FullDiskTests {
     /// A job that fills the disk and succeeds (its output is the filler): the
     /// records cannot be written; a job that fills it and fails: its reason says why.
     @Test(.enabled(if: getuid() == 0, "mounting a small filesystem needs root"), arguments: [
-        ("dd if=/dev/zero of=/opt/ml/processing/out/fill bs=64k 2>/dev/null; exit 0", "the execution's records could not be written"),
-        ("dd if=/dev/zero of=/opt/ml/processing/out/fill bs=64k 2>/dev/null; echo filled", "was full when it ended"),
+        // The pause lets the instance's start be recorded before the disk is full.
+        ("sleep 0.5; dd if=/dev/zero of=/opt/ml/processing/out/fill bs=64k 2>/dev/null; exit 0", "the execution's records could not be written"),
+        // Either the job's end or a record written while the disk is full says so first.
+        ("sleep 0.5; dd if=/dev/zero of=/opt/ml/processing/out/fill bs=64k 2>/dev/null; echo filled", "was full when it ended|the execution's records could not be written"),
     ])
     func aJobFillingTheHomesDiskFailsTheExecutionAndLeavesTheStoreIntact(command: String, saying: String) throws {
+        try fill(command: command, saying: saying, worker: ["--unsandboxed"])
+    }
+
+    @Test(.enabled(if: getuid() == 0, "mounting a small filesystem needs root"))
+    func aSandboxedJobFillsItsVolumeNotTheDisk() throws {
+        try fill(command: "dd if=/dev/zero of=/opt/ml/processing/out/fill bs=64k", saying: "VolumeSizeInGB cut to the space free on the worker's disk) was full", worker: [])
+    }
+
+    private func fill(command: String, saying: String, worker: [String]) throws {
         let home = try TemporaryHome()
         let mount = try ShoalProcess.run(executable: URL(fileURLWithPath: "/bin/mount"), ["-t", "tmpfs", "-o", "size=24m", "tmpfs", home.url.path])
         try #require(mount.status == 0, "\(mount.stderr)")
@@ -73,9 +85,9 @@ import Testing
                 outputs: [ProcessingOutput(outputName: "out", s3Output: S3Output(s3Uri: "s3://b/out", localPath: "/opt/ml/processing/out"))]
             ))
         }
-        let run = try home.shoal(["run", try home.file("p.json", definition.jsonText()), "--workers", "1"], timeout: 60)
+        let run = try home.shoal(["run", try home.file("p.json", definition.jsonText()), "--workers", "1"] + worker, timeout: 60)
         #expect(run.status == 1, "\(run.stdout)\n\(run.stderr)")
-        #expect((run.stdout + run.stderr).contains(saying), "\(run.stdout)\n\(run.stderr)")
+        #expect(saying.split(separator: "|").contains { (run.stdout + run.stderr).contains($0) }, "\(run.stdout)\n\(run.stderr)")
         #expect((run.stdout + run.stderr).contains(" full"), "\(run.stdout)\n\(run.stderr)")
         let execution = try #require(try home.json(["executions", "list"]) as? [[String: Any]]).first
         #expect(execution?["status"] as? String == "Failed")

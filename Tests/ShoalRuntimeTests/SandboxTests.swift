@@ -132,6 +132,43 @@ struct SandboxTests {
         #expect(try output(next, "ok") == "fine")
     }
 
+    /// VolumeSizeInGB bounds everything the job writes: past it, writes fail
+    /// with ENOSPC in the job, and the reason says the volume was full.
+    @Test(arguments: ["/opt/ml/processing/out/big", "/tmp/big", "/opt/ml/processing/input/big"])
+    func aJobFillingItsVolumeFailsWithVolumeFull(target: String) throws {
+        let source = folder.appendingPathComponent("rows-\(UUID().uuidString.prefix(6)).csv")
+        try Data("a\n".utf8).write(to: source)
+        let input = ProcessingInstanceSpec.Input(name: "data", localPath: "/opt/ml/processing/input", files: [.init(source: source.path, relativePath: "rows.csv")])
+        let (outcome, log) = try run(spec("head -c 64000000 /dev/zero > \(target)", inputs: [input], limits: JobLimits(volumeBytes: 16 << 20)))
+        #expect(outcome.status == .failed)
+        #expect(outcome.failureReason?.hasPrefix("AlgorithmError: the instance's volume (16 MiB, VolumeSizeInGB) was full") == true, "\(outcome.failureReason ?? "")")
+        #expect(log.contains("No space left on device"), "\(log)")
+        // Nothing is left behind: no volume file, no mount.
+        let left = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("work").path)
+        #expect(left.isEmpty, "\(left)")
+        let mounts = try String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)
+        #expect(!mounts.contains(folder.path), "\(mounts)")
+    }
+
+    /// On a volume, what the job writes in its outputs (folders and links too)
+    /// and /opt/ml/output comes back; the rest of /opt/ml stays closed.
+    @Test func aJobOnAVolumeGivesItsOutputsBack() throws {
+        let job = spec("""
+            mkdir -p /opt/ml/processing/out/deep/er && echo nested > /opt/ml/processing/out/deep/er/file
+            echo top > /opt/ml/processing/out/file && ln -s file /opt/ml/processing/out/link
+            echo 'all good' > /opt/ml/output/message
+            if touch /opt/ml/stray 2>/dev/null; then echo yes > /opt/ml/processing/out/stray; fi
+            """, limits: JobLimits(volumeBytes: 16 << 20))
+        let (outcome, log) = try run(job)
+        #expect(outcome.status == .completed, "\(outcome.failureReason ?? "") \(log)")
+        #expect(outcome.exitMessage == "all good")
+        let staged = try #require(outcome.outputs.first { $0.name == "out" })
+        #expect(staged.files.contains("file") && !staged.files.contains("stray"), "\(staged.files)")
+        #expect(try output(outcome, "file") == "top")
+        #expect(log.contains("link"), "the link is named as left out: \(log)")
+        #expect(try output(outcome, "deep/er/file") == "nested")
+    }
+
     @Test func openFilesAreLimited() throws {
         let (outcome, _) = try run(spec("ulimit -n > /opt/ml/processing/out/files", limits: JobLimits(openFiles: 512)))
         #expect(try output(outcome, "files") == "512")

@@ -7,7 +7,8 @@
 # fork+exec; and, as root, what the sandbox helper adds to one exec: the full
 # sandbox (its own root, an unprivileged user, seccomp, cgroup limits) against
 # the helper it replaced (mount and PID namespaces only, built here from commit
-# a7ec654's source), the two alternated in the same run. The 200 instances also
+# a7ec654's source), and the full sandbox with a volume (VolumeSizeInGB), the
+# three alternated in the same run. The 200 instances also
 # run --unsandboxed, for the whole run's difference. Every run must have
 # recorded 200 completed instances.
 set -euo pipefail
@@ -60,23 +61,30 @@ if os.geteuid() == 0:
     open(previous + ".c", "wb").write(source)
     subprocess.run(["cc", "-O2", "-static", "-o", previous, previous + ".c"], check=True)
     user = pwd.getpwnam("shoal-job")
-    for folder in ["opt-ml", "root", "tmp"]:
+    for folder in ["opt-ml/out", "opt-ml/output", "root", "tmp", "volume"]:
         os.makedirs(f"{work}/sandbox/{folder}", exist_ok=True)
     os.chown(f"{work}/sandbox/tmp", user.pw_uid, user.pw_gid)
     # As a worker runs it: the shared part of the root from a cache (built on the first run).
     full = [helper, "--root", f"{work}/sandbox/root", "--user", f"{user.pw_uid}:{user.pw_gid}:shoal-job", "--cache", f"{work}/sandbox/cache",
             "--bind", f"{work}/sandbox/opt-ml", "/opt/ml", "--bind", f"{work}/sandbox/tmp", "/tmp",
             "--memory", str(8 << 30), "--processes", "4096", "--files", "65536", "--", "/bin/true"]
+    # And with a volume of 1 GiB (VolumeSizeInGB) under the output, /opt/ml/output and /tmp, as a step's instance gets.
+    def with_volume(run):
+        at = full.index("--")
+        return full[:at] + ["--volume", str(1 << 30), f"{work}/sandbox/volume-{run}.img", f"{work}/sandbox/volume",
+                            "--volume-output", f"{work}/sandbox/opt-ml/out", "--volume-status", f"{work}/sandbox/opt-ml/output",
+                            "--volume-scratch", f"{work}/sandbox/tmp"] + full[at:]
     old = [previous, f"{work}/sandbox/opt-ml", "/bin/true"]
-    took = {"full": [], "old": []}
-    for _ in range(300):
-        for name, command in (("old", old), ("full", full)):
+    took = {"full": [], "old": [], "volume": []}
+    for run in range(300):
+        for name, command in (("old", old), ("full", full), ("volume", with_volume(run))):
             start = time.perf_counter()
             subprocess.run(command, check=True)
             took[name].append(time.perf_counter() - start)
-    old_ms, full_ms = (statistics.median(took[name]) * 1000 for name in ("old", "full"))
+    old_ms, full_ms, volume_ms = (statistics.median(took[name]) * 1000 for name in ("old", "full", "volume"))
     print(f"sandbox helper, median of 300 alternated runs of /bin/true: the full sandbox {full_ms:.2f} ms, "
-          f"the mount-namespace helper it replaced {old_ms:.2f} ms: {full_ms - old_ms:.2f} ms more per instance (target: at most 2 ms)")
+          f"the mount-namespace helper it replaced {old_ms:.2f} ms: {full_ms - old_ms:.2f} ms more per instance (target: at most 2 ms); "
+          f"with a 1 GiB volume {volume_ms:.2f} ms: the volume adds {volume_ms - full_ms:.2f} ms")
 else:
     print("sandbox helper: not measured (the sandbox needs root)")
 PY

@@ -197,6 +197,7 @@ struct ProcessingJobPlan {
             )
             spec.items = itemShares?[host]
             spec.limits = limitTable.limits(for: instanceType)
+            spec.limits?.volumeBytes = volume.map { $0 << 30 }
             return spec
         }
         try checkMessageSize(specs)
