@@ -163,6 +163,24 @@ enum Migrations {
                 table.add(column: "ownerProcess", .integer)
             }
         }
+        migrator.registerMigration("v7: step cache") { db in
+            try db.create(table: "step_cache") { table in
+                table.autoIncrementedPrimaryKey("id")
+                table.column("pipelineName", .text).notNull()
+                table.column("stepName", .text).notNull()
+                table.column("argumentsKey", .text).notNull()
+                table.column("inputsKey", .text).notNull()
+                table.column("executionId", .text).notNull()
+                table.column("properties", .text).notNull()
+                table.column("outputs", .text).notNull()
+                table.column("createdAt", .datetime).notNull()
+            }
+            try db.create(index: "step_cache_lookup", on: "step_cache", columns: ["pipelineName", "stepName", "argumentsKey"])
+            try db.alter(table: "step") { table in
+                table.add(column: "cacheSourceExecutionId", .text)
+                table.add(column: "cacheNote", .text)
+            }
+        }
         return migrator
     }
 }

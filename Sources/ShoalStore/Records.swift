@@ -56,6 +56,10 @@ public struct StepRecord: Codable, Sendable, Equatable, FetchableRecord, Persist
     public var properties: String?
     /// How many times the step's work was attempted (instances re-run after a lost worker count).
     public var attempts: Int
+    /// The execution whose run of this step was reused (a cache hit).
+    public var cacheSourceExecutionId: String?
+    /// Why a step with caching on was not a hit, or what the hit reused.
+    public var cacheNote: String?
 
     public init(executionId: String, name: String, type: String, status: StepStatus) {
         self.executionId = executionId

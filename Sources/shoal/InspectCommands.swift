@@ -144,11 +144,18 @@ struct StepsCommand: ParsableCommand {
         let attempts: Int
         let failureReason: String?
         let properties: JSONValue?
+        let cacheHitResult: CacheHitResult?
+        let cacheNote: String?
+    }
+
+    /// As ListPipelineExecutionSteps names it.
+    struct CacheHitResult: Encodable {
+        let sourcePipelineExecutionArn: String
     }
 
     func run() throws {
         let store = try home.open()
-        guard try store.metadata.execution(id: id) != nil else { throw CommandFailure("no execution '\(id)'") }
+        guard let execution = try store.metadata.execution(id: id) else { throw CommandFailure("no execution '\(id)'") }
         let steps = try store.metadata.steps(executionId: id)
         switch output.output {
         case .json:
@@ -156,12 +163,15 @@ struct StepsCommand: ParsableCommand {
                 StepSummary(
                     name: step.name, type: step.type, status: step.status.rawValue, startedAt: step.startedAt, endedAt: step.endedAt,
                     attempts: step.attempts, failureReason: step.failureReason,
-                    properties: step.properties.flatMap { try? JSONParser.parse($0) }
+                    properties: step.properties.flatMap { try? JSONParser.parse($0) },
+                    cacheHitResult: step.cacheSourceExecutionId.map { CacheHitResult(sourcePipelineExecutionArn: Identifiers.executionArn(execution.pipelineName, $0)) },
+                    cacheNote: step.cacheNote
                 )
             })
         case .text:
             print(Formatting.table(["STEP", "TYPE", "STATUS", "STARTED", "ELAPSED", "REASON"], steps.map {
-                [$0.name, $0.type, $0.status.rawValue, Formatting.time($0.startedAt), Formatting.duration(from: $0.startedAt, to: $0.endedAt), $0.failureReason ?? ""]
+                [$0.name, $0.type, $0.status.rawValue, Formatting.time($0.startedAt), Formatting.duration(from: $0.startedAt, to: $0.endedAt),
+                 $0.failureReason ?? $0.cacheNote ?? ""]
             }))
         }
     }

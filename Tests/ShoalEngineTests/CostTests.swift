@@ -97,3 +97,15 @@ import Testing
         #expect(error?.description == "\(file.path): $['ml.custom'].Memory is not a limit; they are MemoryMiB, Processes, OpenFiles")
     }
 }
+
+@Suite struct ISODurationTests {
+    @Test(arguments: [("PT1H", 3_600.0), ("p30d", 2_592_000), ("P1DT12H", 129_600), ("PT0.5S", 0.5), ("P1W", 604_800), ("P1Y2M", 36_720_000), ("PT1M", 60)])
+    func durationsAreRead(text: String, seconds: Double) {
+        #expect(ISODuration.seconds(text) == seconds)
+    }
+
+    @Test(arguments: ["", "P", "PT", "1H", "PT1D", "P1H", "PTT1H", "P1", "P1DT", "PxD"])
+    func malformedDurationsAreRefused(text: String) {
+        #expect(ISODuration.seconds(text) == nil)
+    }
+}

@@ -13,6 +13,10 @@ extension ExecutionRunner {
         let plan = try ProcessingJobPlan.make(
             step: step, arguments: arguments, executionId: executionId, evaluator: evaluator, objects: home.objects, limitTable: limitTable
         )
+        if try reuseCachedRun(index, step: step, type: "Processing", arguments: .object(plan.request),
+                              inputFiles: plan.specs.flatMap { $0.inputs.flatMap { $0.files.map(\.source) } }) {
+            return
+        }
         var request = PolicyRequest(action: "shoal:CreateProcessingJob")
         request.set("shoal:InstanceType", plan.instanceType)
         request.set("shoal:InstanceCount", String(plan.instanceCount))
@@ -63,8 +67,9 @@ extension ExecutionRunner {
         run.completed[host] = outcome
         progress(.instances(step: run.node.name, done: run.completed.count, total: plan.instanceCount))
         guard run.completed.count == plan.instanceCount else { return }
+        let written: [S3URI]
         do {
-            _ = try OutputCommit.commit(
+            written = try OutputCommit.commit(
                 outputs: plan.outputs, instances: run.completed.map { OutputCommit.StagedInstance(host: $0.key, outcome: $0.value) },
                 into: home.objects
             )
@@ -78,6 +83,9 @@ extension ExecutionRunner {
         properties["ProcessingEndTime"] = .string(Identifiers.timestamp(Date()))
         properties["CreationTime"] = .string(Identifiers.timestamp(run.startedAt ?? Date()))
         run.properties = .object(properties)
+        if let key = run.cacheKey {
+            try stepCache.record(step: run.node.name, key: key, executionId: executionId, properties: .object(properties), outputs: written)
+        }
         recordPropertyFileMetrics(index)
         try? FileManager.default.removeItem(atPath: home.root.appendingPathComponent("staging/\(executionId)/\(run.node.name)").path)
         try end(index, .succeeded, reason: nil)

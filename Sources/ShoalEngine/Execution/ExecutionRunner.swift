@@ -263,6 +263,8 @@ public final class ExecutionRunner {
         stepRecord.failureReason = run.failureReason.map { String($0.prefix(1024)) }
         stepRecord.properties = run.properties.map { JSONWriter.string($0) }
         stepRecord.attempts = run.attempts
+        stepRecord.cacheSourceExecutionId = run.cacheSource
+        stepRecord.cacheNote = run.cacheNote
         try home.metadata.update(stepRecord)
     }
 

@@ -23,6 +23,10 @@ final class StepRun {
     var componentIds: [Int: Int64] = [:]
     /// A Shoal:Map step's fan-out.
     var map: MapRun?
+    /// With caching on: the step's key (recorded when it succeeds), and what the lookup found.
+    var cacheKey: StepCache.Key?
+    var cacheSource: String?
+    var cacheNote: String?
 
     init(node: PipelineGraph.Node) { self.node = node }
 }

@@ -15,8 +15,9 @@ enum OutputCommit {
         let outcome: InstanceOutcome
     }
 
-    /// Returns the number of objects committed.
-    static func commit(outputs: [ProcessingJobPlan.Output], instances: [StagedInstance], into store: ObjectStore) throws -> Int {
+    /// Returns the objects committed.
+    @discardableResult
+    static func commit(outputs: [ProcessingJobPlan.Output], instances: [StagedInstance], into store: ObjectStore) throws -> [S3URI] {
         var plan: [(source: String, target: S3URI)] = []
         for output in outputs {
             var chosen: [String: (host: Int, path: String)] = [:]
@@ -38,6 +39,6 @@ enum OutputCommit {
             }
         }
         for (source, target) in plan { try store.commit(file: source, to: target) }
-        return plan.count
+        return plan.map(\.target)
     }
 }

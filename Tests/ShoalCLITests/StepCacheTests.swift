@@ -1,0 +1,120 @@
+import Foundation
+import ShoalDefinition
+import ShoalStore
+import ShoalTestSupport
+import Testing
+
+/// Step caching end to end through `shoal run` with real workers: a
+/// processing step with CacheConfig, and a condition that reads its property
+/// file, so a hit must hand the downstream step what the reused run wrote.
+@Suite(.serialized) struct StepCacheTests {
+    let home: TemporaryHome
+    let data: String
+
+    init() throws {
+        home = try TemporaryHome()
+        data = try home.file("data.txt", "3\n")
+        try #require(try home.shoal(["cp", data, "s3://b/in/data.txt"]).status == 0)
+    }
+
+    func definition(expireAfter: String? = nil) throws -> String {
+        let report = PropertyFile(name: "Report", outputName: "out", filePath: "report.json")
+        let work = Step.processing("Work", arguments: ProcessingArguments(
+            instanceType: "ml.m5.large", instanceCount: 1, imageUri: "python",
+            entrypoint: ["python3", "-c", .string("""
+                import json
+                value = int(open('/opt/ml/processing/input/data/data.txt').read())
+                json.dump({'value': value}, open('/opt/ml/processing/out/report.json', 'w'))
+                """)],
+            roleArn: "arn:aws:iam::1:role/R",
+            inputs: [ProcessingInput(inputName: "data", s3Input: S3Input(s3Uri: "s3://b/in/data.txt", localPath: "/opt/ml/processing/input/data"))],
+            outputs: [ProcessingOutput(outputName: "out", s3Output: S3Output(s3Uri: "s3://b/out", localPath: "/opt/ml/processing/out"))]
+        ), propertyFiles: [report], cacheConfig: CacheConfig(enabled: true, expireAfter: expireAfter))
+        let definition = PipelineDefinition {
+            work
+            Step.condition("Check", [.greaterThan(work.jsonGet(report, path: "value"), 2)])
+        }
+        return try home.file("pipeline.json", definition.jsonText(pretty: true))
+    }
+
+    /// Runs the pipeline and returns its execution id and steps by name.
+    func run(_ path: String) throws -> (id: String, steps: [String: [String: Any]]) {
+        let outcome = try home.shoal(["run", path, "--workers", "1"])
+        #expect(outcome.status == 0, "\(outcome.stdout)\(outcome.stderr)")
+        let id = try home.latestExecutionId()
+        let steps = try #require(try home.json(["steps", id]) as? [[String: Any]])
+        return (id, Dictionary(uniqueKeysWithValues: steps.map { ($0["name"] as? String ?? "", $0) }))
+    }
+
+    func source(_ step: [String: Any]?) -> String? {
+        (step?["cacheHitResult"] as? [String: Any])?["sourcePipelineExecutionArn"] as? String
+    }
+
+    @Test func aSecondRunWithTheSameInputIsACacheHitAndTheConditionReadsTheReusedOutput() throws {
+        let path = try definition()
+        let first = try run(path)
+        #expect(first.steps["Work"]?["attempts"] as? Int == 1)
+        #expect(source(first.steps["Work"]) == nil)
+        #expect((first.steps["Work"]?["cacheNote"] as? String)?.hasPrefix("cache miss: no earlier successful run") == true)
+
+        let second = try run(path)
+        #expect(second.steps["Work"]?["status"] as? String == "Succeeded")
+        #expect(second.steps["Work"]?["attempts"] as? Int == 0, "no instance ran")
+        #expect(source(second.steps["Work"])?.hasSuffix("/execution/\(first.id)") == true, "\(second.steps["Work"] ?? [:])")
+        #expect(second.steps["Check"]?["status"] as? String == "Succeeded")
+        #expect((second.steps["Check"]?["properties"] as? [String: Any])?["Outcome"] as? String == "True")
+        let listed = try #require(try home.json(["cache", "list", "--pipeline", "pipeline"]) as? [[String: Any]])
+        #expect(listed.count == 1 && listed.first?["executionId"] as? String == first.id, "\(listed)")
+        let text = try home.shoal(["steps", second.id])
+        #expect(text.stdout.contains("cache hit: reused the run of execution \(first.id)"), "\(text.stdout)")
+    }
+
+    /// New data at the same URI is a miss (SageMaker would hit), and the new run is used after.
+    @Test func anInputObjectChangedAtTheSameURIIsAMiss() throws {
+        let path = try definition()
+        let first = try run(path)
+        try Data("1\n".utf8).write(to: URL(fileURLWithPath: data))
+        try #require(try home.shoal(["cp", data, "s3://b/in/data.txt"]).status == 0)
+        let second = try run(path)
+        #expect(second.steps["Work"]?["attempts"] as? Int == 1)
+        #expect(second.steps["Work"]?["cacheNote"] as? String == "cache miss: an input object changed since the run of execution \(first.id)")
+        #expect((second.steps["Check"]?["properties"] as? [String: Any])?["Outcome"] as? String == "False", "the new data was read")
+        #expect(source(try run(path).steps["Work"])?.hasSuffix(second.id) == true)
+    }
+
+    @Test func deletedOutputsAreAMissNotAFailure() throws {
+        let path = try definition()
+        let first = try run(path)
+        let report = home.url.appendingPathComponent("objects/b/out/report.json")
+        try FileManager.default.removeItem(at: report)
+        let second = try run(path)
+        #expect(second.steps["Work"]?["attempts"] as? Int == 1)
+        #expect(second.steps["Work"]?["cacheNote"] as? String == "cache miss: the outputs of execution \(first.id)'s run changed in the store (s3://b/out/report.json)")
+        #expect(FileManager.default.fileExists(atPath: report.path))
+    }
+
+    @Test func anExpiredRunIsAMiss() throws {
+        let path = try definition(expireAfter: "PT1S")
+        let first = try run(path)
+        Thread.sleep(forTimeInterval: 1.2)
+        let second = try run(path)
+        #expect(second.steps["Work"]?["cacheNote"] as? String == "cache miss: the run of execution \(first.id) expired (ExpireAfter)")
+        #expect(second.steps["Work"]?["attempts"] as? Int == 1)
+    }
+
+    @Test func clearingTheCacheMakesTheNextRunWork() throws {
+        let path = try definition(expireAfter: "P30D")
+        _ = try run(path)
+        let cleared = try home.shoal(["cache", "clear", "--pipeline", "pipeline", "--step", "Work"])
+        #expect(cleared.stdout == "removed 1 cached run\n", "\(cleared.stdout)\(cleared.stderr)")
+        let second = try run(path)
+        #expect(second.steps["Work"]?["attempts"] as? Int == 1)
+        #expect(source(second.steps["Work"]) == nil)
+    }
+
+    @Test func aBadExpireAfterFailsTheStepNamingIt() throws {
+        let outcome = try home.shoal(["run", try definition(expireAfter: "1 hour"), "--workers", "1"])
+        #expect(outcome.status == 1)
+        #expect((outcome.stdout + outcome.stderr).contains("CacheConfig.ExpireAfter '1 hour' is not an ISO 8601 duration"), "\(outcome.stdout)\(outcome.stderr)")
+    }
+}
