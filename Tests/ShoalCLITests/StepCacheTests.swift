@@ -112,6 +112,34 @@ import Testing
         #expect(source(second.steps["Work"]) == nil)
     }
 
+    /// A Lambda step's key is its function (as registered) and its event.
+    @Test func aLambdaStepIsReusedUntilItsFunctionIsRegisteredAgain() throws {
+        let script = try home.file("fn.py", "def handler(event, context):\n    return {'n': str(event['rows'] * 2)}\n")
+        func register() throws { #expect(try home.shoal(["functions", "create", "--name", "fn", "--script", script, "--handler", "fn.handler"]).status == 0) }
+        try register()
+        let ask = Step.lambda("Ask", functionArn: "fn", arguments: ["rows": 3], outputs: [.init(name: "n", type: .integer)], cacheConfig: CacheConfig(enabled: true))
+        let definition = PipelineDefinition {
+            ask
+            Step.fail("Report", message: .join(on: " ", ["n is", ask.output("n")]), dependsOn: ["Ask"])
+        }
+        let path = try home.file("lambda.json", definition.jsonText())
+        func run() throws -> [String: [String: Any]] {
+            let outcome = try home.shoal(["run", path, "--workers", "1"])
+            #expect(outcome.stderr.contains("Failed: n is 6"), "\(outcome.stderr)")
+            let steps = try #require(try home.json(["steps", try home.latestExecutionId()]) as? [[String: Any]])
+            return Dictionary(uniqueKeysWithValues: steps.map { ($0["name"] as? String ?? "", $0) })
+        }
+        let first = try run()
+        #expect(first["Ask"]?["attempts"] as? Int == 1)
+        let second = try run()
+        #expect(second["Ask"]?["attempts"] as? Int == 0)
+        #expect(source(second["Ask"]) != nil)
+        Thread.sleep(forTimeInterval: 0.01)
+        try register()
+        let third = try run()
+        #expect(third["Ask"]?["attempts"] as? Int == 1, "new code, new key")
+    }
+
     @Test func aBadExpireAfterFailsTheStepNamingIt() throws {
         let outcome = try home.shoal(["run", try definition(expireAfter: "1 hour"), "--workers", "1"])
         #expect(outcome.status == 1)

@@ -15,6 +15,12 @@ extension ExecutionRunner {
         }
         var payload: JSONValue = .object([:])
         if case let .lambda(fields)? = event { payload = try evaluator.evaluate(.object(fields)) }
+        // The function's registration time stands for its code: `shoal functions create` replaces both.
+        let key: JSONValue = .object([
+            "Function": .string(function.name), "Handler": .string(function.handler), "Registered": .string(Identifiers.timestamp(function.createdAt)),
+            "Event": payload, "Outputs": .array((step.outputParameters ?? []).map { .string("\($0.name):\($0.typeName ?? "String")") }),
+        ])
+        if try reuseCachedRun(index, step: step, type: "Lambda", arguments: key, inputFiles: []) { return }
         var request = PolicyRequest(action: "shoal:InvokeFunction")
         request.set("shoal:FunctionName", function.name)
         try authorizeJob(&request, step: step)
@@ -26,15 +32,19 @@ extension ExecutionRunner {
         let run = steps[index]
         guard let step = run.step else { return }
         if let error { return try end(index, .failed, reason: error) }
+        let outputs: OrderedFields<JSONValue>
         do {
-            let value = try JSONParser.parse(result ?? "null")
-            let outputs = try LambdaOutputs.cast(result: value, declared: step.outputParameters ?? [])
-            run.properties = .object(["OutputParameters": .object(outputs), "FunctionArn": .string(step.functionArn ?? "")])
-            try end(index, .succeeded, reason: nil)
+            outputs = try LambdaOutputs.cast(result: try JSONParser.parse(result ?? "null"), declared: step.outputParameters ?? [])
         } catch let failure as EvaluationError {
-            try end(index, .failed, reason: failure.message)
+            return try end(index, .failed, reason: failure.message)
         } catch {
-            try end(index, .failed, reason: "The function's result cannot be read: \(error)")
+            return try end(index, .failed, reason: "The function's result cannot be read: \(error)")
         }
+        let properties: JSONValue = .object(["OutputParameters": .object(outputs), "FunctionArn": .string(step.functionArn ?? "")])
+        run.properties = properties
+        if let key = run.cacheKey {
+            try stepCache.record(step: run.node.name, key: key, executionId: executionId, properties: properties, outputs: [])
+        }
+        try end(index, .succeeded, reason: nil)
     }
 }
