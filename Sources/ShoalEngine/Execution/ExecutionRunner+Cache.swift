@@ -7,6 +7,11 @@ import ShoalStore
 extension ExecutionRunner {
     var stepCache: StepCache { StepCache(metadata: home.metadata, objects: home.objects, pipelineName: options.pipelineName) }
 
+    /// The step types whose start looks up the cache.
+    static func looksUpCache(_ step: Step) -> Bool {
+        step.cacheConfig?.enabled == true && (step.type == .processing || step.type == .lambda)
+    }
+
     /// Ends the step with a cached run's properties and returns true on a hit;
     /// on a miss, notes why and keeps the key for the run to be remembered.
     func reuseCachedRun(_ index: Int, step: Step, type: String, arguments: JSONValue, inputFiles: [String]) throws -> Bool {
@@ -30,6 +35,7 @@ extension ExecutionRunner {
             return true
         case let .miss(reason):
             run.cacheNote = "cache miss: " + reason
+            try save(index)
             return false
         }
     }

@@ -190,7 +190,9 @@ public final class ExecutionRunner {
     func start(_ index: Int) throws {
         let run = steps[index]
         run.startedAt = Date()
-        try save(index)
+        // A step with caching on is recorded as started once its lookup missed:
+        // a hit ends it at once, and one record is half the cost of a hit.
+        if !(run.step.map(Self.looksUpCache) ?? false) { try save(index) }
         progress(.step(name: run.node.name, type: run.node.typeName, status: .executing, detail: nil))
         guard let step = run.step else { return try end(index, .failed, reason: "the step could not be read from the definition") }
         let evaluator = Evaluator(scope: scope(for: step))
