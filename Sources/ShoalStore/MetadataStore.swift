@@ -66,8 +66,19 @@ public final class MetadataStore: Sendable {
 
     // MARK: Steps
 
+    /// Through a cached statement: a step is saved as it starts and ends, and
+    /// building the record's UPDATE each time cost more than running it.
     public func update(_ step: StepRecord) throws {
-        try pool.write { db in try step.update(db) }
+        try pool.write { db in
+            let statement = try db.cachedStatement(sql: """
+                UPDATE step SET type = ?, status = ?, startedAt = ?, endedAt = ?, failureReason = ?, properties = ?, attempts = ?,
+                    cacheSourceExecutionId = ?, cacheNote = ? WHERE executionId = ? AND name = ?
+                """)
+            try statement.execute(arguments: [
+                step.type, step.status.rawValue, step.startedAt, step.endedAt, step.failureReason, step.properties, step.attempts,
+                step.cacheSourceExecutionId, step.cacheNote, step.executionId, step.name,
+            ])
+        }
     }
 
     /// Steps of an execution in the order they were recorded (document order).

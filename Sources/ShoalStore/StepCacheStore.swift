@@ -41,9 +41,12 @@ extension MetadataStore {
 
     /// The entries of one step with these arguments, newest first.
     public func cacheEntries(pipelineName: String, stepName: String, argumentsKey: String, limit: Int = 100) throws -> [StepCacheEntry] {
+        // A cached statement: this runs once per cached step, and building the query cost more than running it.
         try pool.read { db in
-            try StepCacheEntry.filter(Column("pipelineName") == pipelineName && Column("stepName") == stepName && Column("argumentsKey") == argumentsKey)
-                .order(Column("createdAt").desc, Column("id").desc).limit(limit).fetchAll(db)
+            let statement = try db.cachedStatement(sql: """
+                SELECT * FROM step_cache WHERE pipelineName = ? AND stepName = ? AND argumentsKey = ? ORDER BY createdAt DESC, id DESC LIMIT ?
+                """)
+            return try StepCacheEntry.fetchAll(statement, arguments: [pipelineName, stepName, argumentsKey, limit])
         }
     }
 
