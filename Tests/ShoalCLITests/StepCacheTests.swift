@@ -143,6 +143,6 @@ import Testing
     @Test func aBadExpireAfterFailsTheStepNamingIt() throws {
         let outcome = try home.shoal(["run", try definition(expireAfter: "1 hour"), "--workers", "1"])
         #expect(outcome.status == 1)
-        #expect((outcome.stdout + outcome.stderr).contains("CacheConfig.ExpireAfter '1 hour' is not an ISO 8601 duration"), "\(outcome.stdout)\(outcome.stderr)")
+        #expect((outcome.stdout + outcome.stderr).contains("ExpireAfter '1 hour' is not an ISO 8601 duration"), "\(outcome.stdout)\(outcome.stderr)")
     }
 }

@@ -241,3 +241,30 @@ import Testing
         #expect(ValidationTests.errors(ValidationTests.document(steps: [map, gate])).isEmpty)
     }
 }
+
+/// CacheConfig and RetryPolicies the engine would misread are refused before anything runs.
+@Suite struct StepPolicyValidationTests {
+    @Test(arguments: [
+        (#""RetryPolicies": [{"ExceptionType": ["SageMaker.OOPS"], "MaxAttempts": 2}]"#, "$.Steps[0].RetryPolicies[0].ExceptionType[0]", "'SageMaker.OOPS' is not an exception type"),
+        (#""RetryPolicies": [{"ExceptionType": []}]"#, "$.Steps[0].RetryPolicies[0].ExceptionType", "names at least one ExceptionType"),
+        (#""RetryPolicies": [{"ExceptionType": ["Step.THROTTLING"], "MaxAttempts": 21}]"#, "$.Steps[0].RetryPolicies[0].MaxAttempts", "MaxAttempts must be a whole number from 0 to 20; got 21.0"),
+        (#""RetryPolicies": [{"ExceptionType": ["Step.THROTTLING"], "IntervalSeconds": 0}]"#, "$.Steps[0].RetryPolicies[0].IntervalSeconds", "IntervalSeconds must be a whole number from 1 to 43200"),
+        (#""RetryPolicies": [{"ExceptionType": ["Step.THROTTLING"], "BackoffRate": 0.5}]"#, "$.Steps[0].RetryPolicies[0].BackoffRate", "BackoffRate must be between 1 and 10"),
+        (#""RetryPolicies": [{"ExceptionType": ["Step.THROTTLING"], "MaxAttempts": 2, "ExpireAfterMin": 5}]"#, "$.Steps[0].RetryPolicies[0]", "MaxAttempts or ExpireAfterMin, not both"),
+        (#""CacheConfig": {"Enabled": true, "ExpireAfter": "a week"}"#, "$.Steps[0].CacheConfig.ExpireAfter", "'a week' is not an ISO 8601 duration"),
+    ])
+    func badPoliciesAreRefusedNamingThePath(extra: String, path: String, message: String) throws {
+        let error = try ValidationTests.onlyError(ValidationTests.document(steps: [ValidationTests.processing("P", extra: ", " + extra)]))
+        #expect(error.path.description == path)
+        #expect(error.message.contains(message), "\(error.message)")
+    }
+
+    @Test func theSDKsPoliciesPass() {
+        let text = ValidationTests.document(steps: [ValidationTests.processing("P", extra: #"""
+            , "CacheConfig": {"Enabled": true, "ExpireAfter": "30dT5h"},
+            "RetryPolicies": [{"BackoffRate": 2.0, "IntervalSeconds": 10, "ExpireAfterMin": 5, "ExceptionType": ["Step.SERVICE_FAULT", "Step.THROTTLING"]},
+                              {"BackoffRate": 2.0, "IntervalSeconds": 30, "MaxAttempts": 10, "ExceptionType": ["SageMaker.JOB_INTERNAL_ERROR", "SageMaker.CAPACITY_ERROR"]}]
+            """#)])
+        #expect(ValidationTests.errors(text).isEmpty, "\(ValidationTests.errors(text).map(\.description))")
+    }
+}

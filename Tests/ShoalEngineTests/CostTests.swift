@@ -1,4 +1,5 @@
 import Foundation
+import ShoalDefinition
 import ShoalEngine
 import ShoalStore
 import ShoalRuntime
@@ -99,12 +100,12 @@ import Testing
 }
 
 @Suite struct ISODurationTests {
-    @Test(arguments: [("PT1H", 3_600.0), ("p30d", 2_592_000), ("P1DT12H", 129_600), ("PT0.5S", 0.5), ("P1W", 604_800), ("P1Y2M", 36_720_000), ("PT1M", 60)])
+    @Test(arguments: [("PT1H", 3_600.0), ("p30d", 2_592_000), ("P1DT12H", 129_600), ("PT0.5S", 0.5), ("P1W", 604_800), ("P1Y2M", 36_720_000), ("PT1M", 60), ("30d", 2_592_000), ("T12H", 43_200), ("30dT5h", 2_610_000), ("T16m", 960)])
     func durationsAreRead(text: String, seconds: Double) {
         #expect(ISODuration.seconds(text) == seconds)
     }
 
-    @Test(arguments: ["", "P", "PT", "1H", "PT1D", "P1H", "PTT1H", "P1", "P1DT", "PxD"])
+    @Test(arguments: ["", "P", "PT", "1H", "PT1D", "P1H", "PTT1H", "P1", "P1DT", "PxD", "1 hour"])
     func malformedDurationsAreRefused(text: String) {
         #expect(ISODuration.seconds(text) == nil)
     }

@@ -205,6 +205,7 @@ final class Validator {
         if step.propertyFiles != nil && type != .processing {
             collector.error("invalid-value", entry.path.key("PropertyFiles"), "Step '\(step.name)' is \(type.rawValue); only Processing steps declare PropertyFiles.")
         }
+        StepPolicyChecks(step: step, path: entry.path, collector: collector).run()
         switch step.arguments {
         case let .processing(arguments)?:
             ProcessingChecks(step: step, arguments: arguments, path: entry.path, collector: collector).run()

@@ -14,7 +14,7 @@ extension ExecutionRunner {
 
     /// Ends the step with a cached run's properties and returns true on a hit;
     /// on a miss, notes why and keeps the key for the run to be remembered.
-    func reuseCachedRun(_ index: Int, step: Step, type: String, arguments: JSONValue, inputFiles: [String]) throws -> Bool {
+    func reuseCachedRun(_ index: Int, step: Step, type: String, arguments: JSONValue, attributes: [String]? = nil, inputFiles: [String]) throws -> Bool {
         guard let config = step.cacheConfig, config.enabled == true else { return false }
         var expireAfter: TimeInterval?
         if let text = config.expireAfter {
@@ -24,7 +24,7 @@ extension ExecutionRunner {
             expireAfter = seconds
         }
         let run = steps[index]
-        let key = StepCache.key(type: type, arguments: arguments, inputFiles: inputFiles)
+        let key = StepCache.key(type: type, step: step.name, arguments: arguments, attributes: attributes, inputFiles: inputFiles)
         run.cacheKey = key
         switch try stepCache.lookup(step: step.name, key: key, expireAfter: expireAfter) {
         case let .hit(entry, properties):

@@ -13,7 +13,7 @@ extension ExecutionRunner {
         let plan = try ProcessingJobPlan.make(
             step: step, arguments: arguments, executionId: executionId, evaluator: evaluator, objects: home.objects, limitTable: limitTable
         )
-        if try reuseCachedRun(index, step: step, type: "Processing", arguments: .object(plan.request),
+        if try reuseCachedRun(index, step: step, type: "Processing", arguments: .object(plan.request), attributes: StepCache.processingAttributes,
                               inputFiles: plan.specs.flatMap { $0.inputs.flatMap { $0.files.map(\.source) } }) {
             return
         }

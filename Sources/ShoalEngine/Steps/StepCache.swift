@@ -23,17 +23,19 @@ struct StepCache {
         case miss(String)
     }
 
-    /// Fields that name the run rather than describe the work.
-    static let unkeyedFields: Set<String> = ["ProcessingJobName", "ProcessingJobArn"]
+    /// What SageMaker keys a processing step by; its outputs, resources,
+    /// stopping condition and network are left out, so changing them still hits.
+    static let processingAttributes = ["AppSpecification", "Environment", "ProcessingInputs"]
 
-    /// The key of a step: its type and evaluated arguments, and the version of
-    /// each input file (store paths) it reads.
-    static func key(type: String, arguments: JSONValue, inputFiles: [String]) -> Key {
-        var request = arguments
-        if case let .object(fields) = arguments {
-            request = .object(OrderedFields(fields.entries.filter { !unkeyedFields.contains($0.key) }.map { ($0.key, $0.value) }))
+    /// The key of a step: its type, name and evaluated arguments (of an
+    /// object, only `attributes` when given), and the version of each input
+    /// file (store paths) it reads.
+    static func key(type: String, step: String, arguments: JSONValue, attributes: [String]? = nil, inputFiles: [String]) -> Key {
+        var keyed = arguments
+        if let attributes, case let .object(fields) = arguments {
+            keyed = .object(OrderedFields(fields.entries.filter { attributes.contains($0.key) }.map { ($0.key, $0.value) }))
         }
-        let argumentsText = type + "\n" + JSONWriter.canonical(request)
+        let argumentsText = JSONWriter.canonical(.object(["stepType": .string(type), "stepName": .string(step), "attributes": keyed]))
         let versions = Set(inputFiles).sorted().map { path in
             path + "=" + ((try? FileManager.default.attributesOfItem(atPath: path)).map(ObjectStore.version) ?? "missing")
         }
@@ -89,47 +91,5 @@ struct StepCache {
             guard case let .string(expected) = recorded, version(of: uri) == expected else { return text }
         }
         return nil
-    }
-}
-
-/// ISO 8601 durations as `ExpireAfter` takes them (`PT1H`, `P30D`, `p1dt12h`,
-/// `P1W`); a month is 30 days and a year 365, as the service counts them.
-public enum ISODuration {
-    public static func seconds(_ text: String) -> TimeInterval? {
-        let upper = text.uppercased()
-        guard upper.hasPrefix("P"), upper.count > 1 else { return nil }
-        var total = 0.0
-        var number = ""
-        var inTime = false
-        var sawUnit = false
-        var sawTimeUnit = false
-        for character in upper.dropFirst() {
-            if character == "T" {
-                guard !inTime, number.isEmpty else { return nil }
-                inTime = true
-                continue
-            }
-            if character.isNumber || character == "." || character == "," {
-                number.append(character == "," ? "." : character)
-                continue
-            }
-            guard let value = Double(number) else { return nil }
-            number = ""
-            let unit: Double
-            switch (character, inTime) {
-            case ("Y", false): unit = 365 * 86_400
-            case ("M", false): unit = 30 * 86_400
-            case ("W", false): unit = 7 * 86_400
-            case ("D", false): unit = 86_400
-            case ("H", true): unit = 3_600
-            case ("M", true): unit = 60
-            case ("S", true): unit = 1
-            default: return nil
-            }
-            total += value * unit
-            sawUnit = true
-            sawTimeUnit = sawTimeUnit || inTime
-        }
-        return number.isEmpty && sawUnit && inTime == sawTimeUnit ? total : nil
     }
 }
