@@ -181,6 +181,9 @@ enum Migrations {
                 table.add(column: "cacheNote", .text)
             }
         }
+        migrator.registerMigration("v8: step retry note") { db in
+            try db.alter(table: "step") { table in table.add(column: "retryNote", .text) }
+        }
         return migrator
     }
 }

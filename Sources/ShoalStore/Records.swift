@@ -60,6 +60,8 @@ public struct StepRecord: Codable, Sendable, Equatable, FetchableRecord, Persist
     public var cacheSourceExecutionId: String?
     /// Why a step with caching on was not a hit, or what the hit reused.
     public var cacheNote: String?
+    /// A retry waiting out its policy's interval (or that a stop ended the wait).
+    public var retryNote: String?
 
     public init(executionId: String, name: String, type: String, status: StepStatus) {
         self.executionId = executionId

@@ -16,6 +16,21 @@ extension ExecutionRunner {
         let task: Task
         let requirements: [String: [String]]
         var record: InstanceRecord
+
+        /// How retry policies name a failure of this task: a processing
+        /// instance lost with its worker is capacity, one whose data could not
+        /// be moved an internal error; a Lambda call or batch, a service fault.
+        func failureClass(lost: Bool) -> FailureClass {
+            guard case .processing = kind else { return .serviceFault }
+            return lost ? .capacityError : .jobInternalError
+        }
+    }
+
+    /// An attempt waiting for its policy's interval before it is submitted.
+    struct PendingRetry {
+        let due: Date
+        let owner: TaskOwner
+        let attempt: Int
     }
 
     /// `attempt` counts from 1 in this run of the step; records and keys carry
@@ -120,7 +135,9 @@ extension ExecutionRunner {
                 owner.record.endedAt = Date()
                 owner.record.failureReason = reason
                 try home.metadata.update(owner.record)
-                try retry(owner, after: finished.key) { "algo-\(owner.instance): moving its data failed \(self.relativeAttempt(finished.key, owner)) times; last: \(reason)" }
+                try retry(owner, after: finished.key, failure: owner.failureClass(lost: false)) {
+                    "algo-\(owner.instance): moving its data failed \(self.relativeAttempt(finished.key, owner)) times; last: \(reason)"
+                }
             }
         case let .workerLost(id, host, keys):
             for key in keys {
@@ -135,7 +152,7 @@ extension ExecutionRunner {
                 owner.record.failureReason = "worker \(id) on \(host) was lost"
                 try home.metadata.update(owner.record)
                 run.lostHosts.insert("\(id)@\(host)")
-                try retry(owner, after: key) {
+                try retry(owner, after: key, failure: owner.failureClass(lost: true)) {
                     "algo-\(owner.instance) was lost with its worker \(self.relativeAttempt(key, owner)) times (lost: \(run.lostHosts.sorted().joined(separator: ", ")))."
                 }
             }
@@ -144,20 +161,51 @@ extension ExecutionRunner {
 
     /// An attempt that ended without a verdict on the job (its worker lost, its
     /// data not moved): nothing it staged is committed, and a new attempt runs
-    /// while the limit allows, else the step fails with `reason`.
-    func retry(_ owner: TaskOwner, after key: TaskKey, reason: () -> String) throws {
+    /// when the step's retry policies (or Shoal's default) allow, at once or
+    /// after the policy's interval; else the step fails with `reason`.
+    func retry(_ owner: TaskOwner, after key: TaskKey, failure: FailureClass, reason: () -> String) throws {
         try? FileManager.default.removeItem(atPath: stagingFolder(owner.step, host: owner.instance, attempt: key.attempt))
         guard state.statuses[owner.step] == .executing else { return }
+        let run = steps[owner.step]
         let attempt = relativeAttempt(key, owner)
-        if attempt < options.maxAttempts {
-            try submit(
-                owner.step, instance: owner.instance, task: owner.task, owner: owner.kind, attempt: attempt + 1,
-                requirements: owner.requirements
-            )
-        } else {
-            try end(owner.step, .failed, reason: reason())
+        let policies = run.step?.retryPolicies ?? []
+        let rule = RetryRule(policies: policies, defaultAttempts: options.maxAttempts)
+        guard attempt < Self.maxAttemptsPerInstance,
+              let decision = rule.decide(after: attempt, failure: failure, stepStarted: run.startedAt ?? Date(), now: Date())
+        else {
+            let policyNote = policies.isEmpty ? "" : " (\(failure.rawValue): no retry left under the step's RetryPolicies)"
+            return try end(owner.step, .failed, reason: reason() + policyNote)
+        }
+        let due = Date().addingTimeInterval(decision.delay)
+        let when = decision.delay > 0 ? "starts at \(Identifiers.timestamp(due)), in \(String(format: "%.1f", decision.delay)) s" : "starts now"
+        run.retryNote = "algo-\(owner.instance): attempt \(attempt) failed (\(failure.rawValue)); attempt \(attempt + 1) \(when), under \(decision.rule)"
+        if let failed = appendLog(owner.step, instance: owner.instance, attempt: key.attempt, "shoal: \(run.retryNote!)\n") {
+            return try end(owner.step, .failed, reason: "algo-\(owner.instance): \(failed)")
+        }
+        guard decision.delay > 0 else {
+            return try submit(owner.step, instance: owner.instance, task: owner.task, owner: owner.kind, attempt: attempt + 1, requirements: owner.requirements)
+        }
+        pendingRetries.append(PendingRetry(due: due, owner: owner, attempt: attempt + 1))
+        try save(owner.step)
+    }
+
+    /// Starts the retries whose wait is over (`advance` calls it).
+    func startDueRetries(now: Date = Date()) throws {
+        guard pendingRetries.contains(where: { $0.due <= now }) else { return }
+        let due = pendingRetries.filter { $0.due <= now }
+        pendingRetries.removeAll { $0.due <= now }
+        for retry in due where state.statuses[retry.owner.step] == .executing {
+            let owner = retry.owner
+            try submit(owner.step, instance: owner.instance, task: owner.task, owner: owner.kind, attempt: retry.attempt, requirements: owner.requirements)
+            if !pendingRetries.contains(where: { $0.owner.step == owner.step }) {
+                steps[owner.step].retryNote = nil
+                try save(owner.step)
+            }
         }
     }
+
+    /// However generous a policy, an instance runs at most this many times.
+    static let maxAttemptsPerInstance = 100
 
     /// Appends to an instance's log (capped); returns why it could not, for the caller to fail the step.
     func relativeAttempt(_ key: TaskKey, _ owner: TaskOwner) -> Int { key.attempt - steps[owner.step].attemptBase }

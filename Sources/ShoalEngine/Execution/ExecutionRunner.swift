@@ -16,7 +16,7 @@ public final class ExecutionRunner {
         public var parameters: OrderedFields<JSONValue> = [:]
         /// Cap on steps running at once (ParallelismConfiguration.MaxParallelExecutionSteps).
         public var maxParallelSteps: Int?
-        /// Attempts per instance when its worker is lost.
+        /// Shoal's default retry policy (a step without RetryPolicies): attempts in all per instance lost with its worker or whose data could not be moved, each at once.
         public var maxAttempts = 3
         /// Each instance attempt's log keeps at most this much of the job's output.
         public var maxLogBytes = JobLogFile.defaultCapBytes
@@ -53,6 +53,8 @@ public final class ExecutionRunner {
     /// Which steps wait, run and ended: the one place scheduling is decided.
     var state: ExecutionState
     var tasks: [TaskKey: TaskOwner] = [:]
+    /// Attempts waiting out a retry policy's interval; a stopped or ended step drops its own.
+    var pendingRetries: [PendingRetry] = []
     /// What later steps may read, kept as steps succeed rather than gathered at every start.
     var succeededProperties: [String: JSONValue] = [:]
     var succeededPropertyFiles: [String: [PropertyFile]] = [:]
@@ -132,6 +134,7 @@ public final class ExecutionRunner {
 
     /// Starts what is ready and moves fan-outs along; never waits.
     public func advance() throws {
+        try startDueRetries()
         try startReadySteps()
         for index in steps.indices where state.statuses[index] == .executing && steps[index].map != nil {
             try advanceMap(index)
@@ -248,6 +251,10 @@ public final class ExecutionRunner {
             stopped.append(record)
         }
         run.openTasks.removeAll()
+        pendingRetries.removeAll { $0.owner.step == index }
+        if run.retryNote != nil {
+            run.retryNote = status == .stopped ? "a retry was waiting; the step was stopped" : nil
+        }
         try home.metadata.update(stopped)
         if let map = run.map {
             for child in map.children.values { try child.stopNow() }
@@ -267,6 +274,7 @@ public final class ExecutionRunner {
         stepRecord.attempts = run.attempts
         stepRecord.cacheSourceExecutionId = run.cacheSource
         stepRecord.cacheNote = run.cacheNote
+        stepRecord.retryNote = run.retryNote
         try home.metadata.update(stepRecord)
     }
 

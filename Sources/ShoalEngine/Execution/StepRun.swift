@@ -27,6 +27,8 @@ final class StepRun {
     var cacheKey: StepCache.Key?
     var cacheSource: String?
     var cacheNote: String?
+    /// A retry waiting out its policy's interval, while it waits.
+    var retryNote: String?
 
     init(node: PipelineGraph.Node) { self.node = node }
 }
