@@ -9,8 +9,8 @@ import ShoalStore
 struct ExecutionsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "executions",
-        abstract: "List executions, describe one, or resume one whose process died.",
-        subcommands: [List.self, Describe.self, Resume.self],
+        abstract: "List executions, describe one, resume one whose process died, or retry one that failed.",
+        subcommands: [List.self, Describe.self, Resume.self, Retry.self],
         defaultSubcommand: List.self
     )
 
@@ -58,6 +58,39 @@ struct ExecutionsCommand: ParsableCommand {
             do {
                 record = try local.serve(store) { service, progress in
                     try service.resume(executionId: id, maxParallelSteps: maxParallelSteps, progress: progress)
+                }
+            } catch let refused as ExecutionRunner.CannotResume {
+                throw CommandFailure(refused.description)
+            }
+            if record.status != .succeeded { throw ExitCode(1) }
+        }
+    }
+
+    struct Retry: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a Failed or Stopped execution again from its failed and not-run steps, on new local workers.",
+            discussion: """
+                RetryPipelineExecution: the same execution, with the same parameters and
+                definition; steps that succeeded keep their results and do not run again,
+                the others run, their attempts numbered after the recorded ones. Fix what
+                made a step fail (an input object, a registered function) first. Exits 0
+                only when the execution Succeeded.
+
+                Example:
+                  shoal executions retry 4wemqw2sucgh
+                """
+        )
+        @Argument(help: "The execution id.") var id: String
+        @Option(help: "At most this many steps run at once.") var maxParallelSteps: Int?
+        @OptionGroup var local: LocalWorkerOptions
+        @OptionGroup var home: HomeOptions
+
+        func run() throws {
+            let store = try home.open()
+            let record: ExecutionRecord
+            do {
+                record = try local.serve(store) { service, progress in
+                    try service.retry(executionId: id, maxParallelSteps: maxParallelSteps, progress: progress)
                 }
             } catch let refused as ExecutionRunner.CannotResume {
                 throw CommandFailure(refused.description)

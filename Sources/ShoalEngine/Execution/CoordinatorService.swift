@@ -64,6 +64,18 @@ public final class CoordinatorService {
         return id
     }
 
+    /// Carries a Failed or Stopped execution on from its failed and not-run
+    /// steps (see `ExecutionRunner.retrying`); this service becomes its owner.
+    public func retry(executionId id: String, maxParallelSteps: Int? = nil, progress: @escaping (ProgressEvent) -> Void = { _ in }) throws -> String {
+        let runner = try ExecutionRunner.retrying(
+            id, home: home, dispatcher: workers, owner: ExecutionOwner(endpoint: api.endpoint), maxParallelSteps: maxParallelSteps,
+            maxLogBytes: maxLogBytes, progress: progress
+        )
+        runners[id] = runner
+        log("execution \(id) of \(runner.options.pipelineName) retried: its failed and not-run steps run again")
+        return id
+    }
+
     /// Resumes the executions a previous life of this coordinator left running:
     /// recorded with this API address and host, their process gone. One that
     /// cannot be resumed (a fan-out was running) is logged and left for

@@ -6,7 +6,8 @@ import ShoalStore
 /// Carrying on an execution whose owner died: what ended stays as it ended
 /// (succeeded steps keep their properties, a condition its branch), what was
 /// running starts again with new attempts numbered after the recorded ones,
-/// and the attempts the dead owner left running are recorded lost.
+/// and the attempts the dead owner left running are recorded lost. Retrying a
+/// failed execution is the same, with only its succeeded steps kept.
 extension ExecutionRunner {
     public struct CannotResume: Error, Sendable, CustomStringConvertible {
         public let description: String
@@ -19,22 +20,56 @@ extension ExecutionRunner {
         _ id: String, home: ShoalHome, dispatcher: any TaskDispatcher, owner: ExecutionOwner, maxParallelSteps: Int? = nil,
         maxLogBytes: Int = JobLogFile.defaultCapBytes, failWhenNoWorkerFits: Bool = true, progress: @escaping (ProgressEvent) -> Void = { _ in }
     ) throws -> ExecutionRunner {
-        guard var record = try home.metadata.execution(id: id) else { throw CannotResume(description: "no execution '\(id)'") }
+        guard let record = try home.metadata.execution(id: id) else { throw CannotResume(description: "no execution '\(id)'") }
         guard record.status == .executing else {
             throw CannotResume(description: "execution '\(id)' is \(record.status); only one left Executing by a process that died can be resumed")
         }
-        if record.parentExecutionId != nil {
-            throw CannotResume(description: "execution '\(id)' is a child of a fan-out; resume its parent, \(record.parentExecutionId!)")
-        }
         guard let previous = ExecutionOwner(of: record), previous.isGoneFromThisHost else {
             throw CannotResume(description: "execution '\(id)' is not orphaned: its owner is running, or ran on another host (only a process on this host can be known gone)")
+        }
+        return try reopening(
+            record, home: home, dispatcher: dispatcher, owner: owner, maxParallelSteps: maxParallelSteps, maxLogBytes: maxLogBytes,
+            failWhenNoWorkerFits: failWhenNoWorkerFits, keep: { $0.status.isFinal },
+            lostReason: "its owner, process \(previous.process) on \(previous.host), ended without finishing it; the execution was resumed", progress: progress
+        )
+    }
+
+    /// A runner that carries a Failed or Stopped execution on (RetryPipelineExecution):
+    /// its succeeded steps stay as they are, its failed, stopped and not-run
+    /// steps run again, with the same parameters. Refused, with nothing
+    /// changed, for any other status.
+    public static func retrying(
+        _ id: String, home: ShoalHome, dispatcher: any TaskDispatcher, owner: ExecutionOwner, maxParallelSteps: Int? = nil,
+        maxLogBytes: Int = JobLogFile.defaultCapBytes, progress: @escaping (ProgressEvent) -> Void = { _ in }
+    ) throws -> ExecutionRunner {
+        guard let record = try home.metadata.execution(id: id) else { throw CannotResume(description: "no execution '\(id)'") }
+        guard record.status == .failed || record.status == .stopped else {
+            throw CannotResume(description: "execution '\(id)' is \(record.status); only a Failed or Stopped execution can be retried")
+        }
+        return try reopening(
+            record, home: home, dispatcher: dispatcher, owner: owner, maxParallelSteps: maxParallelSteps, maxLogBytes: maxLogBytes,
+            failWhenNoWorkerFits: true, keep: { $0.status == .succeeded }, lostReason: "the execution was retried", progress: progress
+        )
+    }
+
+    /// Reopens an execution: the steps `keep` accepts stay as recorded, the
+    /// others wait to run again; attempts still recorded running become lost.
+    private static func reopening(
+        _ recorded: ExecutionRecord, home: ShoalHome, dispatcher: any TaskDispatcher, owner: ExecutionOwner, maxParallelSteps: Int?,
+        maxLogBytes: Int, failWhenNoWorkerFits: Bool, keep: (StepRecord) -> Bool, lostReason reason: String,
+        progress: @escaping (ProgressEvent) -> Void
+    ) throws -> ExecutionRunner {
+        var record = recorded
+        let id = record.id
+        if let parent = record.parentExecutionId {
+            throw CannotResume(description: "execution '\(id)' is a child of a fan-out; carry on its parent, \(parent)")
         }
         let check = DefinitionCheck.check(data: Data(record.definition.utf8))
         guard let definition = check.definition, let graph = check.graph else {
             throw CannotResume(description: "execution '\(id)': its recorded definition no longer checks: \(check.lines(source: "definition").joined(separator: "; "))")
         }
         let stepRecords = try home.metadata.steps(executionId: id)
-        for step in stepRecords where !step.status.isFinal && step.type == StepType.shoalMap.rawValue {
+        for step in stepRecords where !step.status.isFinal && !keep(step) && step.type == StepType.shoalMap.rawValue {
             throw CannotResume(description: "execution '\(id)': step '\(step.name)' is a fan-out that was running; resuming one is not built yet (`shoal stop \(id)` records its end)")
         }
         var options = Options(pipelineName: record.pipelineName)
@@ -52,7 +87,6 @@ extension ExecutionRunner {
         )
         let attempts = try home.metadata.instances(executionId: id)
         let now = Date()
-        let reason = "its owner, process \(previous.process) on \(previous.host), ended without finishing it; the execution was resumed"
         var left: [InstanceRecord] = []
         for var attempt in attempts where attempt.status == .inProgress {
             attempt.status = .lost
@@ -60,12 +94,15 @@ extension ExecutionRunner {
             attempt.failureReason = reason
             left.append(attempt)
         }
-        try runner.restore(stepRecords, attempts: attempts)
+        try runner.restore(stepRecords, attempts: attempts, keep: keep)
         // What the dead owner staged belongs to attempts that will not be committed.
         try? FileManager.default.removeItem(at: home.root.appendingPathComponent("staging/\(id)"))
         // The experiment and trial names, for the run components of the steps to come; the record keeps its own.
         try runner.resolveExperimentConfig()
         owner.record(in: &record)
+        record.status = .executing
+        record.endedAt = nil
+        record.failureReason = nil
         runner.record = record
         try home.metadata.update(left)
         try home.metadata.update(record)
@@ -75,13 +112,13 @@ extension ExecutionRunner {
     }
 
     /// Takes the recorded ends into the scheduler; steps that had not ended wait to start again.
-    private func restore(_ records: [StepRecord], attempts: [InstanceRecord]) throws {
+    private func restore(_ records: [StepRecord], attempts: [InstanceRecord], keep: (StepRecord) -> Bool) throws {
         let byName = Dictionary(records.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         for (index, run) in steps.enumerated() {
             run.attemptBase = attempts.filter { $0.stepName == run.node.name }.map(\.attempt).max() ?? 0
             guard let stored = byName[run.node.name] else { continue }
             run.attempts = stored.attempts
-            guard stored.status.isFinal else { continue }
+            guard stored.status.isFinal, keep(stored) else { continue }
             run.startedAt = stored.startedAt
             run.endedAt = stored.endedAt
             run.failureReason = stored.failureReason
