@@ -178,7 +178,7 @@ enum Migrations {
             try db.create(index: "step_cache_lookup", on: "step_cache", columns: ["pipelineName", "stepName", "argumentsKey"])
             try db.alter(table: "step") { table in
                 table.add(column: "cacheSourceExecutionId", .text)
-                table.add(column: "cacheNote", .text)
+                table.add(column: "note", .text)
             }
         }
         migrator.registerMigration("v8: step retry note") { db in

@@ -59,7 +59,7 @@ public struct StepRecord: Codable, Sendable, Equatable, FetchableRecord, Persist
     /// The execution whose run of this step was reused (a cache hit).
     public var cacheSourceExecutionId: String?
     /// Why a step with caching on was not a hit, or what the hit reused.
-    public var cacheNote: String?
+    public var note: String?
     /// A retry waiting out its policy's interval (or that a stop ended the wait).
     public var retryNote: String?
 

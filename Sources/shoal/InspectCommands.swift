@@ -178,7 +178,7 @@ struct StepsCommand: ParsableCommand {
         let failureReason: String?
         let properties: JSONValue?
         let cacheHitResult: CacheHitResult?
-        let cacheNote: String?
+        let note: String?
         let retryNote: String?
     }
 
@@ -199,13 +199,13 @@ struct StepsCommand: ParsableCommand {
                     attempts: step.attempts, failureReason: step.failureReason,
                     properties: step.properties.flatMap { try? JSONParser.parse($0) },
                     cacheHitResult: step.cacheSourceExecutionId.map { CacheHitResult(sourcePipelineExecutionArn: Identifiers.executionArn(execution.pipelineName, $0)) },
-                    cacheNote: step.cacheNote, retryNote: step.retryNote
+                    note: step.note, retryNote: step.retryNote
                 )
             })
         case .text:
             print(Formatting.table(["STEP", "TYPE", "STATUS", "STARTED", "ELAPSED", "REASON"], steps.map {
                 [$0.name, $0.type, $0.status.rawValue, Formatting.time($0.startedAt), Formatting.duration(from: $0.startedAt, to: $0.endedAt),
-                 $0.failureReason ?? $0.retryNote ?? $0.cacheNote ?? ""]
+                 $0.failureReason ?? $0.retryNote ?? $0.note ?? ""]
             }))
         }
     }

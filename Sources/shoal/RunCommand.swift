@@ -18,6 +18,7 @@ struct RunCommand: ParsableCommand {
               shoal run examples/abalone/pipeline.json
               shoal run pipeline.json --param MseThreshold=3.5 --workers 4
               shoal run --pipeline abalone@2
+              shoal run pipeline.json --from 4wemqw2sucgh --steps Evaluate,Report
             """
     )
 
@@ -42,13 +43,21 @@ struct RunCommand: ParsableCommand {
     @Option(help: "A policy file: IAM-style Deny statements checked before the execution and every job start.")
     var policy: String?
 
+    @Option(help: "Selective execution: the earlier execution of this pipeline to take the steps that are not selected from (with --steps).")
+    var from: String?
+
+    @Option(help: "Selective execution: only these steps run, A,B,… (with --from); the steps upstream of them are taken from that execution.")
+    var steps: String?
+
     @OptionGroup var local: LocalWorkerOptions
     @OptionGroup var home: HomeOptions
     @OptionGroup var connection: ClusterConnection
 
     func validate() throws {
+        guard (from == nil) == (steps == nil) else { throw ValidationError("Selective execution takes both --from EXECUTION_ID and --steps A,B.") }
         if connection.coordinator != nil {
             guard file != nil else { throw ValidationError("With --coordinator, give a definition file.") }
+            guard from == nil else { throw ValidationError("Selective execution (--from, --steps) runs in local mode only for now.") }
             guard policy == nil else { throw ValidationError("With --coordinator, the coordinator's own --policy applies.") }
         }
         guard (file == nil) != (pipeline == nil) else { throw ValidationError("Give a definition file or --pipeline NAME[@VERSION], not both.") }
@@ -75,6 +84,9 @@ struct RunCommand: ParsableCommand {
         request.maxParallelSteps = maxParallelSteps
         request.maxLogBytes = local.maxLogMib << 20
         request.policy = loadedPolicy
+        if let from, let steps {
+            request.selection = ExecutionRunner.Selection(sourceExecutionId: from, steps: steps.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        }
         let resolved: ExecutionRequest.Resolved
         do {
             resolved = try request.resolve(in: store)

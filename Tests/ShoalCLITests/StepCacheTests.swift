@@ -55,7 +55,7 @@ import Testing
         let first = try run(path)
         #expect(first.steps["Work"]?["attempts"] as? Int == 1)
         #expect(source(first.steps["Work"]) == nil)
-        #expect((first.steps["Work"]?["cacheNote"] as? String)?.hasPrefix("cache miss: no earlier successful run") == true)
+        #expect((first.steps["Work"]?["note"] as? String)?.hasPrefix("cache miss: no earlier successful run") == true)
 
         let second = try run(path)
         #expect(second.steps["Work"]?["status"] as? String == "Succeeded")
@@ -77,7 +77,7 @@ import Testing
         try #require(try home.shoal(["cp", data, "s3://b/in/data.txt"]).status == 0)
         let second = try run(path)
         #expect(second.steps["Work"]?["attempts"] as? Int == 1)
-        #expect(second.steps["Work"]?["cacheNote"] as? String == "cache miss: an input object changed since the run of execution \(first.id)")
+        #expect(second.steps["Work"]?["note"] as? String == "cache miss: an input object changed since the run of execution \(first.id)")
         #expect((second.steps["Check"]?["properties"] as? [String: Any])?["Outcome"] as? String == "False", "the new data was read")
         #expect(source(try run(path).steps["Work"])?.hasSuffix(second.id) == true)
     }
@@ -89,7 +89,7 @@ import Testing
         try FileManager.default.removeItem(at: report)
         let second = try run(path)
         #expect(second.steps["Work"]?["attempts"] as? Int == 1)
-        #expect(second.steps["Work"]?["cacheNote"] as? String == "cache miss: the outputs of execution \(first.id)'s run changed in the store (s3://b/out/report.json)")
+        #expect(second.steps["Work"]?["note"] as? String == "cache miss: the outputs of execution \(first.id)'s run changed in the store (s3://b/out/report.json)")
         #expect(FileManager.default.fileExists(atPath: report.path))
     }
 
@@ -98,7 +98,7 @@ import Testing
         let first = try run(path)
         Thread.sleep(forTimeInterval: 1.2)
         let second = try run(path)
-        #expect(second.steps["Work"]?["cacheNote"] as? String == "cache miss: the run of execution \(first.id) expired (ExpireAfter)")
+        #expect(second.steps["Work"]?["note"] as? String == "cache miss: the run of execution \(first.id) expired (ExpireAfter)")
         #expect(second.steps["Work"]?["attempts"] as? Int == 1)
     }
 

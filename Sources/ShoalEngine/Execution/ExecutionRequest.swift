@@ -28,6 +28,8 @@ public struct ExecutionRequest: Sendable {
     public var maxParallelSteps: Int?
     public var maxLogBytes = JobLogFile.defaultCapBytes
     public var policy: Policy?
+    /// Run only these steps, the rest taken from an earlier execution (SelectiveExecutionConfig).
+    public var selection: ExecutionRunner.Selection?
 
     public init(source: Source, pipelineName: String? = nil) {
         self.source = source
@@ -88,6 +90,7 @@ public struct ExecutionRequest: Sendable {
         options.maxParallelSteps = maxParallelSteps
         options.maxLogBytes = maxLogBytes
         options.policy = policy
+        options.selection = selection
         options.tags = Tags.merge(pipelineTags, tags)
         do { options.parameters = try ParameterResolution.resolve(definition, given: parameters) } catch { throw Refused(error.problems) }
         return Resolved(definition: definition, graph: graph, options: options)

@@ -30,11 +30,11 @@ extension ExecutionRunner {
         case let .hit(entry, properties):
             run.properties = properties
             run.cacheSource = entry.executionId
-            run.cacheNote = "cache hit: reused the run of execution \(entry.executionId) of \(Identifiers.timestamp(entry.createdAt))"
+            run.note = "cache hit: reused the run of execution \(entry.executionId) of \(Identifiers.timestamp(entry.createdAt))"
             try end(index, .succeeded, reason: nil, detail: "cache hit (execution \(entry.executionId))")
             return true
         case let .miss(reason):
-            run.cacheNote = "cache miss: " + reason
+            run.note = "cache miss: " + reason
             try save(index)
             return false
         }

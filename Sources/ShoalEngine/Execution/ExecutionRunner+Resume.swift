@@ -119,19 +119,26 @@ extension ExecutionRunner {
             guard let stored = byName[run.node.name] else { continue }
             run.attempts = stored.attempts
             guard stored.status.isFinal, keep(stored) else { continue }
-            run.startedAt = stored.startedAt
-            run.endedAt = stored.endedAt
-            run.failureReason = stored.failureReason
-            run.properties = stored.properties.flatMap { try? JSONParser.parse($0) }
-            var outcome: Bool?
-            if case let .object(fields)? = run.properties, case let .string(text)? = fields["Outcome"], run.node.typeName == StepType.condition.rawValue {
-                outcome = text == "True"
-            }
-            _ = state.on(.stepEnded(step: index, status: stored.status, outcome: outcome))
-            if stored.status == .succeeded {
-                succeededProperties[run.node.name] = run.properties
-                succeededPropertyFiles[run.node.name] = run.step?.propertyFiles ?? []
-            }
+            takeEnd(index, from: stored)
+        }
+    }
+
+    /// Ends a step that has not started as `stored` (a record of it) ended:
+    /// its times, reason and properties, and a condition's branch.
+    func takeEnd(_ index: Int, from stored: StepRecord) {
+        let run = steps[index]
+        run.startedAt = stored.startedAt
+        run.endedAt = stored.endedAt
+        run.failureReason = stored.failureReason
+        run.properties = stored.properties.flatMap { try? JSONParser.parse($0) }
+        var outcome: Bool?
+        if case let .object(fields)? = run.properties, case let .string(text)? = fields["Outcome"], run.node.typeName == StepType.condition.rawValue {
+            outcome = text == "True"
+        }
+        _ = state.on(.stepEnded(step: index, status: stored.status, outcome: outcome))
+        if stored.status == .succeeded {
+            succeededProperties[run.node.name] = run.properties
+            succeededPropertyFiles[run.node.name] = run.step?.propertyFiles ?? []
         }
     }
 }

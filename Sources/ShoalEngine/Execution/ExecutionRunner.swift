@@ -34,6 +34,8 @@ public final class ExecutionRunner {
         public var failWhenNoWorkerFits = true
         /// The process running the execution, recorded for `shoal stop` and for finding orphans.
         public var owner: ExecutionOwner?
+        /// Only these steps run; the others are taken from an earlier execution.
+        public var selection: Selection?
 
         public init(pipelineName: String) { self.pipelineName = pipelineName }
     }
@@ -109,9 +111,11 @@ public final class ExecutionRunner {
         }
         try checkChildPipelines()
         try resolveExperimentConfig()
+        let taken = try applySelection()
         try home.metadata.insert(record, steps: steps.map { run in
             StepRecord(executionId: executionId, name: run.node.name, type: run.node.typeName, status: .pending)
         })
+        for index in taken { try save(index) }
         progress(.started(executionId: executionId, pipeline: options.pipelineName, steps: steps.count))
     }
 
@@ -273,7 +277,7 @@ public final class ExecutionRunner {
         stepRecord.properties = run.properties.map { JSONWriter.string($0) }
         stepRecord.attempts = run.attempts
         stepRecord.cacheSourceExecutionId = run.cacheSource
-        stepRecord.cacheNote = run.cacheNote
+        stepRecord.note = run.note
         stepRecord.retryNote = run.retryNote
         try home.metadata.update(stepRecord)
     }

@@ -26,7 +26,7 @@ final class StepRun {
     /// With caching on: the step's key (recorded when it succeeds), and what the lookup found.
     var cacheKey: StepCache.Key?
     var cacheSource: String?
-    var cacheNote: String?
+    var note: String?
     /// A retry waiting out its policy's interval, while it waits.
     var retryNote: String?
 
