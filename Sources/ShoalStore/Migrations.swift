@@ -184,6 +184,20 @@ enum Migrations {
         migrator.registerMigration("v8: step retry note") { db in
             try db.alter(table: "step") { table in table.add(column: "retryNote", .text) }
         }
+        migrator.registerMigration("v9: callbacks") { db in
+            try db.create(table: "callback") { table in
+                table.primaryKey("token", .text)
+                table.column("executionId", .text).notNull().references("execution", onDelete: .cascade).indexed()
+                table.column("stepName", .text).notNull()
+                table.column("queueUrl", .text)
+                table.column("message", .text).notNull()
+                table.column("status", .text).notNull().indexed()
+                table.column("createdAt", .datetime).notNull()
+                table.column("answeredAt", .datetime)
+                table.column("outputs", .text)
+                table.column("failureReason", .text)
+            }
+        }
         return migrator
     }
 }

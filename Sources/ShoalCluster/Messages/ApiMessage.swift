@@ -13,6 +13,8 @@ public enum ApiMessage: Sendable, Equatable {
     case watch(Watch)
     case execution(ExecutionStatusReply)
     case stop(executionId: String)
+    /// SendPipelineExecutionStepSuccess / …Failure for a Callback step's token.
+    case callback(CallbackAnswer)
     case clusterStatus
     case workers([WorkerStatus])
     case failure(String)
@@ -25,6 +27,7 @@ public enum ApiMessage: Sendable, Equatable {
         case .watch: "watch"
         case .execution: "execution"
         case .stop: "stop"
+        case .callback: "callback"
         case .clusterStatus: "cluster"
         case .workers: "workers"
         case .failure: "failure"
@@ -99,6 +102,22 @@ public enum ApiMessage: Sendable, Equatable {
         }
     }
 
+    public struct CallbackAnswer: Codable, Sendable, Equatable {
+        public var token: String
+        public var succeeded: Bool
+        /// Output parameters of a success, as text; the step's declared types cast them.
+        public var outputs: [String: String]
+        /// Why, for a failure.
+        public var reason: String?
+
+        public init(token: String, succeeded: Bool, outputs: [String: String] = [:], reason: String? = nil) {
+            self.token = token
+            self.succeeded = succeeded
+            self.outputs = outputs
+            self.reason = reason
+        }
+    }
+
     public struct WorkerStatus: Codable, Sendable, Equatable {
         public var id: String
         public var host: String
@@ -131,6 +150,7 @@ public enum ApiCodec {
         case let .submit(body): WireCodec.json(body)
         case let .submitted(id), let .status(id), let .stop(id): WireCodec.json(Text(value: id))
         case let .watch(body): WireCodec.json(body)
+        case let .callback(body): WireCodec.json(body)
         case let .execution(body): WireCodec.json(body)
         case .clusterStatus: Data("{}".utf8)
         case let .workers(list): WireCodec.json(list)
@@ -150,6 +170,7 @@ public enum ApiCodec {
             case "watch": return .watch(try decoder.decode(ApiMessage.Watch.self, from: payload))
             case "execution": return .execution(try decoder.decode(ApiMessage.ExecutionStatusReply.self, from: payload))
             case "stop": return .stop(executionId: try decoder.decode(Text.self, from: payload).value)
+            case "callback": return .callback(try decoder.decode(ApiMessage.CallbackAnswer.self, from: payload))
             case "cluster": return .clusterStatus
             case "workers": return .workers(try decoder.decode([ApiMessage.WorkerStatus].self, from: payload))
             case "failure": return .failure(try decoder.decode(Text.self, from: payload).value)

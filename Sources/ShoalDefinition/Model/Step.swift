@@ -163,6 +163,8 @@ public struct Step: Sendable, Equatable, ObjectModel {
         propertyFiles = reader.objects("PropertyFiles") { "PropertyFiles[\($0)]" }
         if type == .lambda {
             functionArn = reader.string("FunctionArn", required: true)
+        }
+        if type == .lambda || type == .callback {
             outputParameters = reader.objects("OutputParameters") { "OutputParameters[\($0)]" }
         }
     }

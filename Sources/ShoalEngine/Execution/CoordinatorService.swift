@@ -203,6 +203,15 @@ public final class CoordinatorService {
             case let .stop(id):
                 try requestStop(executionId: id)
                 return .execution(try status(id))
+            case let .callback(answer):
+                guard let callback = try home.metadata.callback(token: answer.token) else {
+                    throw ApiRefusal(description: "no callback with token '\(answer.token)'")
+                }
+                guard let runner = runners.values.lazy.compactMap({ $0.runner(for: callback.executionId) }).first else {
+                    throw ApiRefusal(description: "execution '\(callback.executionId)', whose step \(callback.stepName) holds token '\(answer.token)', is not running here")
+                }
+                try runner.answerCallback(answer)
+                return .execution(try status(callback.executionId))
             case .clusterStatus:
                 return .workers(workers.registry.workers.values.sorted { $0.id < $1.id }.map { worker in
                     .init(id: worker.id, host: worker.host, slots: worker.slots, busy: worker.running.count, labels: worker.labels,

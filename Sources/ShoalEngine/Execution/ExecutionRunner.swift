@@ -218,8 +218,10 @@ public final class ExecutionRunner {
                 try startProcessing(index, step: step, arguments: arguments, evaluator: evaluator)
             case let (.shoalMap?, .other(arguments)?):
                 try startMap(index, step: step, arguments: arguments, evaluator: evaluator)
+            case (.callback?, _):
+                try startCallback(index, step: step, evaluator: evaluator)
             default:
-                try end(index, .failed, reason: "Step type \(step.typeName) is not supported yet; Shoal runs Processing, Lambda, Condition and Fail steps.")
+                try end(index, .failed, reason: "Step type \(step.typeName) is not supported yet; Shoal runs Processing, Lambda, Callback, Condition, Fail and Shoal:Map steps.")
             }
         } catch let error as EvaluationError {
             try end(index, .failed, reason: error.message)
@@ -256,6 +258,7 @@ public final class ExecutionRunner {
         }
         run.openTasks.removeAll()
         pendingRetries.removeAll { $0.owner.step == index }
+        if status == .stopped || status == .failed { try closeCallback(of: index, because: status) }
         if run.retryNote != nil {
             run.retryNote = status == .stopped ? "a retry was waiting; the step was stopped" : nil
         }

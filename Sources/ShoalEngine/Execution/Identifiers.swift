@@ -8,6 +8,8 @@ public enum Identifiers {
 
     /// 12 lowercase letters and digits, like `4wemqw2sucgh`.
     public static func executionId() -> String { random(12, alphabet: "abcdefghijklmnopqrstuvwxyz0123456789") }
+    /// A Callback step's token: whoever holds it may end the step.
+    public static func callbackToken() -> String { random(32, alphabet: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") }
 
     public static func pipelineArn(_ pipeline: String) -> String {
         "arn:aws:sagemaker:\(region):\(account):pipeline/\(pipeline.lowercased())"

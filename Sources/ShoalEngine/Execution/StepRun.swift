@@ -27,6 +27,8 @@ final class StepRun {
     var cacheKey: StepCache.Key?
     var cacheSource: String?
     var note: String?
+    /// A Callback step's token, once its message was sent.
+    var callbackToken: String?
     /// A retry waiting out its policy's interval, while it waits.
     var retryNote: String?
 

@@ -1,16 +1,19 @@
 import ShoalDefinition
 
-/// Casts a handler's returned keys to the declared output types (spec §3.2).
+/// Casts a handler's returned keys (or a callback's answer) to the declared
+/// output types (spec §3.2); `kind` and `source` name them in errors.
 enum LambdaOutputs {
-    static func cast(result: JSONValue, declared: [OutputParameter]) throws(EvaluationError) -> OrderedFields<JSONValue> {
+    static func cast(
+        result: JSONValue, declared: [OutputParameter], kind: String = "Lambda output", source: String = "the function"
+    ) throws(EvaluationError) -> OrderedFields<JSONValue> {
         guard case let .object(fields) = result else {
             if declared.isEmpty { return [:] }
-            throw EvaluationError("The function returned \(result.kindDescription), not an object with the outputs \(declared.map(\.name).joined(separator: ", ")).")
+            throw EvaluationError("\(source.prefix(1).uppercased() + source.dropFirst()) returned \(result.kindDescription), not an object with the outputs \(declared.map(\.name).joined(separator: ", ")).")
         }
         var outputs = OrderedFields<JSONValue>()
         for output in declared {
             guard let value = fields[output.name] else {
-                throw EvaluationError("Lambda output '\(output.name)' is missing from the function's result.")
+                throw EvaluationError("\(kind) '\(output.name)' is missing from \(source)'s result.")
             }
             let type = output.type ?? .string
             let cast: JSONValue?
@@ -29,7 +32,7 @@ enum LambdaOutputs {
                 cast = (try? ValueRendering.boolean(value, output.name)).map(JSONValue.bool)
             }
             guard let cast else {
-                throw EvaluationError("Lambda output '\(output.name)' is not \(type.rawValue): the function returned \(JSONWriter.string(value)).")
+                throw EvaluationError("\(kind) '\(output.name)' is not \(type.rawValue): \(source) returned \(JSONWriter.string(value)).")
             }
             outputs[output.name] = cast
         }
