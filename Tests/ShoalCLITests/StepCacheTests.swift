@@ -140,6 +140,35 @@ import Testing
         #expect(third["Ask"]?["attempts"] as? Int == 1, "new code, new key")
     }
 
+    /// A fan-out is reused whole: no item runs again, and its results stay where they were gathered.
+    @Test func aMapStepIsReusedUntilItsItemsChange() throws {
+        let code = "def handler(event, context):\n    return {'double': event['item'] * 2}\n"
+        #expect(try home.shoal(["functions", "create", "--name", "fn", "--script", try home.file("fn.py", code), "--handler", "fn.handler"]).status == 0)
+        func path(_ items: [Int]) throws -> String {
+            var map = Step.map(
+                "Each", items: .array(items.map { .number(.int($0)) }),
+                work: ("Function", ["FunctionArn": "fn", "OutputParameters": [["OutputName": "double", "OutputType": "Integer"]]]),
+                extra: ["ResultsS3Uri": "s3://b/results.json"]
+            )
+            map.cacheConfig = CacheConfig(enabled: true)
+            return try home.file("map.json", PipelineDefinition(parameters: [], steps: [map]).jsonText())
+        }
+        func run(_ items: [Int]) throws -> [String: Any] {
+            let outcome = try home.shoal(["run", try path(items), "--workers", "1"])
+            #expect(outcome.status == 0, "\(outcome.stderr)")
+            return try #require((try home.json(["steps", try home.latestExecutionId()]) as? [[String: Any]])?.first)
+        }
+        let first = try run([1, 2, 3])
+        #expect(first["attempts"] as? Int == 3, "one invocation per item")
+        let second = try run([1, 2, 3])
+        #expect(second["attempts"] as? Int == 0)
+        #expect(source(second) != nil)
+        #expect((second["properties"] as? [String: Any])?["Succeeded"] as? Int == 3)
+        let third = try run([1, 2, 3, 4])
+        #expect(third["attempts"] as? Int == 4)
+        #expect(third["note"] as? String == "cache miss: no earlier successful run of this step with these arguments")
+    }
+
     @Test func aBadExpireAfterFailsTheStepNamingIt() throws {
         let outcome = try home.shoal(["run", try definition(expireAfter: "1 hour"), "--workers", "1"])
         #expect(outcome.status == 1)

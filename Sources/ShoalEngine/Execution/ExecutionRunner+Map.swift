@@ -77,6 +77,8 @@ extension ExecutionRunner {
         do { resultsURI = try S3URI(resultsText) } catch { throw EvaluationError("ResultsS3Uri: \(error)") }
 
         let work: MapRun.Work
+        // What the work is, for the cache key: the function as registered, or the child pipeline's digest.
+        let workKey: JSONValue
         switch arguments.work {
         case let .function(arnExpression, outputs)?:
             let arn = ValueRendering.string(try evaluator.evaluate(arnExpression))
@@ -84,6 +86,10 @@ extension ExecutionRunner {
             guard let function = try home.metadata.function(named: name) else {
                 throw EvaluationError("Function '\(name)' (from FunctionArn '\(arn)') is not registered; add it with shoal functions create --name \(name).")
             }
+            workKey = .object([
+                "Function": .string(function.name), "Handler": .string(function.handler), "Registered": .string(Identifiers.timestamp(function.createdAt)),
+                "Outputs": .array(outputs.map { .string("\($0.name):\($0.typeName ?? "String")") }),
+            ])
             var request = PolicyRequest(action: "shoal:InvokeFunction")
             request.set("shoal:FunctionName", function.name)
             try authorizeJob(&request, step: step)
@@ -97,12 +103,25 @@ extension ExecutionRunner {
             }
             let (definition, graph) = try childPipeline(DefinitionCheck.check(data: Data(record.definition.utf8)), what: "pipeline '\(name)' version \(record.version)")
             work = .pipeline(definition: definition, graph: graph, name: name, version: record.version)
+            workKey = .object(["Pipeline": .string(name), "Version": .number(.int(record.version)), "Digest": .string(record.digest)])
         case let .definition(json)?:
             let (definition, graph) = try childPipeline(DefinitionCheck.check(json: json), what: "the inline child definition")
             work = .pipeline(definition: definition, graph: graph, name: "\(options.pipelineName)-\(step.name)", version: nil)
+            workKey = .object(["Definition": json])
         case nil:
             throw EvaluationError("Shoal:Map has no work: give Function, Pipeline or Definition.")
         }
+        let key: JSONValue = .object([
+            "Items": .array(items), "Work": workKey, "Parameters": .object(extra), "ResultsS3Uri": .string(resultsURI.description),
+            "Gathered": .array(arguments.outputs.map { .string([$0.name, $0.property ?? "", $0.propertyFile ?? "", $0.path ?? ""].joined(separator: "|")) }),
+            "ToleratedFailures": .number(.int(tolerated)),
+        ])
+        // Items listed from a prefix are objects: their versions are part of the key.
+        let itemFiles = arguments.itemsFromS3Prefix == nil ? [] : items.compactMap { item -> String? in
+            guard case let .string(text) = item, let uri = try? S3URI(text) else { return nil }
+            return home.objects.path(of: uri)
+        }
+        if try reuseCachedRun(index, step: step, type: "Shoal:Map", arguments: key, inputFiles: itemFiles) { return }
         steps[index].map = MapRun(
             arguments: arguments, work: work, items: items, maxConcurrency: maxConcurrency, tolerated: tolerated,
             resultsURI: resultsURI, extra: extra
@@ -250,10 +269,14 @@ extension ExecutionRunner {
         } catch {
             return try end(index, .failed, reason: "the gathered results cannot be written to \(map.resultsURI): \(error)")
         }
-        steps[index].properties = [
+        let properties: JSONValue = [
             "ResultsS3Uri": .string(map.resultsURI.description), "ItemCount": .number(.int(map.items.count)),
             "Succeeded": .number(.int(map.succeeded)), "Failed": .number(.int(map.failed)),
         ]
+        steps[index].properties = properties
+        if map.failed <= map.tolerated, let key = steps[index].cacheKey {
+            try stepCache.record(step: steps[index].node.name, key: key, executionId: executionId, properties: properties, outputs: [map.resultsURI])
+        }
         if map.failed > map.tolerated {
             try end(index, .failed, reason: "\(map.failed) of \(map.items.count) items failed; at most \(map.tolerated) may (results in \(map.resultsURI))")
         } else {
