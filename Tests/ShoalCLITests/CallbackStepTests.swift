@@ -86,6 +86,30 @@ import Testing
         #expect(steps.last?["status"] as? String == "NotRun")
     }
 
+    /// The run dies while its step waits; resumed, the step waits on the same token.
+    @Test func aResumedExecutionKeepsItsToken() throws {
+        let (run, _, callback) = try startAndWaitForToken()
+        let token = try #require(callback["token"] as? String)
+        let id = try #require(callback["executionId"] as? String)
+        kill(run.processIdentifier, SIGKILL)
+        run.waitUntilExit()
+        let log = home.url.appendingPathComponent("resume.txt")
+        let resumed = try home.start(["executions", "resume", id, "--workers", "1"], standardError: log)
+        defer { if resumed.isRunning { resumed.terminate(); resumed.waitUntilExit() } }
+        let deadline = Date().addingTimeInterval(30)
+        var answered = false
+        while !answered && Date() < deadline && resumed.isRunning {
+            answered = try home.shoal(["callbacks", "succeed", token, "--output", "approved_by=bo", "--output", "partitions=2"]).status == 0
+            if !answered { usleep(50_000) }
+        }
+        #expect(answered)
+        wait(resumed)
+        let stderr = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        #expect(stderr.contains("Failed: approved by bo in 2"), "\(stderr)")
+        let tokens = try #require(try home.json(["callbacks", "list", "--execution", id]) as? [[String: Any]])
+        #expect(tokens.count == 1, "no second token was sent")
+    }
+
     @Test func aStopDuringTheWaitFailsTheToken() throws {
         let (run, _, callback) = try startAndWaitForToken()
         defer { if run.isRunning { run.terminate(); run.waitUntilExit() } }
