@@ -53,16 +53,9 @@ struct ExecutionsCommand: ParsableCommand {
         @OptionGroup var home: HomeOptions
 
         func run() throws {
-            let store = try home.open()
-            let record: ExecutionRecord
-            do {
-                record = try local.serve(store) { service, progress in
-                    try service.resume(executionId: id, maxParallelSteps: maxParallelSteps, progress: progress)
-                }
-            } catch let refused as ExecutionRunner.CannotResume {
-                throw CommandFailure(refused.description)
+            try ExecutionsCommand.carryOn(home: home, local: local) { service, progress in
+                try service.resume(executionId: id, maxParallelSteps: maxParallelSteps, progress: progress)
             }
-            if record.status != .succeeded { throw ExitCode(1) }
         }
     }
 
@@ -86,17 +79,23 @@ struct ExecutionsCommand: ParsableCommand {
         @OptionGroup var home: HomeOptions
 
         func run() throws {
-            let store = try home.open()
-            let record: ExecutionRecord
-            do {
-                record = try local.serve(store) { service, progress in
-                    try service.retry(executionId: id, maxParallelSteps: maxParallelSteps, progress: progress)
-                }
-            } catch let refused as ExecutionRunner.CannotResume {
-                throw CommandFailure(refused.description)
+            try ExecutionsCommand.carryOn(home: home, local: local) { service, progress in
+                try service.retry(executionId: id, maxParallelSteps: maxParallelSteps, progress: progress)
             }
-            if record.status != .succeeded { throw ExitCode(1) }
         }
+    }
+
+    /// Serves an execution carried on by `reopen` (resumed or retried) on local workers; exits 0 only when it Succeeded.
+    static func carryOn(
+        home: HomeOptions, local: LocalWorkerOptions, _ reopen: (CoordinatorService, @escaping (ProgressEvent) -> Void) throws -> String
+    ) throws {
+        let record: ExecutionRecord
+        do {
+            record = try local.serve(try home.open(), start: reopen)
+        } catch let refused as ExecutionRunner.CannotResume {
+            throw CommandFailure(refused.description)
+        }
+        if record.status != .succeeded { throw ExitCode(1) }
     }
 
     struct Describe: ParsableCommand {
