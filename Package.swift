@@ -13,6 +13,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.14.0"),
     ],
     targets: [
         // libzmq from Debian's libzmq3-dev; zmq.h lives in /usr/include, so a plain
@@ -37,10 +40,16 @@ let package = Package(
         ),
         .target(name: "ShoalCluster", dependencies: ["CShoalSystem", "ZeroMQ", "ShoalRuntime"]),
         .target(name: "ShoalEngine", dependencies: ["ShoalStore", "ShoalCluster", "ShoalRuntime", "ShoalDefinition", "ZeroMQ"]),
+        // The AWS-compatible HTTP endpoint: it translates requests into the engine's and the store's calls.
+        .target(name: "ShoalHTTP", dependencies: [
+            "ShoalEngine", "ShoalStore", "ShoalCluster", "ShoalDefinition",
+            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(
             name: "shoal",
             dependencies: [
-                "ShoalEngine", "ShoalStore", "ShoalCluster", "ShoalRuntime", "ShoalDefinition", "ZeroMQ", "shoal-sandbox",
+                "ShoalEngine", "ShoalStore", "ShoalCluster", "ShoalRuntime", "ShoalDefinition", "ShoalHTTP", "ZeroMQ", "shoal-sandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -2,7 +2,9 @@
 # Installs what Shoal needs that a fresh Debian/Ubuntu machine with the Swift
 # toolchain lacks: libzmq and SQLite (headers and libraries), python3 and the
 # static C library; as root, also the unprivileged user sandboxed jobs run as
-# (shoal-job). Does nothing when all are present.
+# (shoal-job); and the virtual environment of the AWS clients the endpoint's
+# tests use (.venv-aws, from scripts/requirements-aws.txt). Does nothing when
+# all are present.
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -22,8 +24,20 @@ command -v python3 >/dev/null 2>&1 || missing+=(python3)
 [ -x /usr/sbin/mke2fs ] || [ -x /sbin/mke2fs ] || missing+=(e2fsprogs)
 # shoal-sandbox is linked statically: the C library's static archive.
 [ -f "/usr/lib/$(uname -m)-linux-gnu/libc.a" ] || missing+=(libc6-dev)
-[ ${#missing[@]} -eq 0 ] && exit 0
+# Virtual environments for the tests' Python clients (Debian splits venv out of python3).
+python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
 
-echo "setup: installing ${missing[*]}" >&2
-as_root apt-get update -qq
-as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+# The AWS clients the endpoint's tests use, in a virtual environment of the repository's own.
+cd "$(dirname "$0")/.."
+venv=.venv-aws
+if [ ! -x "$venv/bin/python" ] || ! cmp -s scripts/requirements-aws.txt "$venv/requirements.txt"; then
+  echo "setup: creating $venv from scripts/requirements-aws.txt" >&2
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r scripts/requirements-aws.txt
+  cp scripts/requirements-aws.txt "$venv/requirements.txt"
+fi

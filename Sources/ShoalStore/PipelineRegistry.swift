@@ -77,6 +77,15 @@ extension MetadataStore {
         }
     }
 
+    /// Replaces a pipeline's tags (JSON text of an object); its versions stay.
+    public func setPipelineTags(_ name: String, tags: String) throws {
+        try pool.write { db in
+            guard var pipeline = try PipelineRecord.fetchOne(db, key: name) else { throw RegistryError(description: "no pipeline '\(name)'") }
+            pipeline.tags = tags
+            try pipeline.update(db)
+        }
+    }
+
     /// Removes a pipeline and its versions; its executions stay.
     public func deletePipeline(_ name: String) throws {
         try pool.write { db in

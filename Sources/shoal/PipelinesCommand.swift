@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ShoalDefinition
+import ShoalEngine
 import ShoalStore
 
 struct PipelinesCommand: ParsableCommand {
@@ -31,25 +32,22 @@ struct PipelinesCommand: ParsableCommand {
         @OptionGroup var home: HomeOptions
 
         func validate() throws {
-            guard name.range(of: "^[a-zA-Z0-9](-*[a-zA-Z0-9_.]){0,255}$", options: .regularExpression) != nil else {
-                throw ValidationError("'\(name)' is not a pipeline name: letters and digits, '-', '_' and '.' inside, up to 256.")
-            }
+            do { try PipelineRegistration.checkName(name) } catch { throw ValidationError(error.description) }
             _ = try Labels.pairs(tags)
         }
 
         func register(update: Bool) throws {
-            let check = DefinitionCheck.check(data: try DefinitionFile.read(definition))
-            guard check.isValid, let model = check.definition else {
-                for line in check.lines(source: definition) { printError(line) }
+            let change: MetadataStore.RegistryChange
+            do {
+                change = try PipelineRegistration.register(
+                    name: name, definition: try DefinitionFile.read(definition), source: definition, description: description,
+                    tags: try tags.map { try Labels.pairs($0).map { (key: $0.key, value: $0.value) } },
+                    author: author ?? ProcessInfo.processInfo.environment["USER"] ?? "unknown", update: update, in: try home.open()
+                )
+            } catch let refused as PipelineRegistration.Refused {
+                for line in refused.problems { printError(line) }
                 throw ExitCode(1)
             }
-            let tagText = try tags.map { text in
-                JSONWriter.string(.object(OrderedFields(try Labels.pairs(text).map { ($0.key, JSONValue.string($0.value)) })))
-            }
-            let change = try home.open().metadata.register(
-                name: name, definition: model.jsonText(), canonical: JSONWriter.canonical(model.json), description: description, tags: tagText,
-                author: author ?? ProcessInfo.processInfo.environment["USER"] ?? "unknown", update: update
-            )
             switch change {
             case let .created(version): print("pipeline \(name) created, version \(version)")
             case let .newVersion(version): print("pipeline \(name) updated, version \(version)")

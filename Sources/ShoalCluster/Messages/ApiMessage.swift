@@ -13,6 +13,8 @@ public enum ApiMessage: Sendable, Equatable {
     case watch(Watch)
     case execution(ExecutionStatusReply)
     case stop(executionId: String)
+    /// RetryPipelineExecution: a Failed or Stopped execution goes on from its failed steps.
+    case retry(executionId: String)
     /// SendPipelineExecutionStepSuccess / …Failure for a Callback step's token.
     case callback(CallbackAnswer)
     case clusterStatus
@@ -27,6 +29,7 @@ public enum ApiMessage: Sendable, Equatable {
         case .watch: "watch"
         case .execution: "execution"
         case .stop: "stop"
+        case .retry: "retry"
         case .callback: "callback"
         case .clusterStatus: "cluster"
         case .workers: "workers"
@@ -41,13 +44,24 @@ public enum ApiMessage: Sendable, Equatable {
         public var parameters: [[String]]
         public var tags: [[String]]
         public var maxParallelSteps: Int?
+        /// A registered pipeline to run instead of `definition`: `NAME` or `NAME@VERSION`.
+        public var registered: String?
+        /// Selective execution: the execution the steps not selected are taken from, and the selected steps.
+        public var sourceExecutionId: String?
+        public var selectedSteps: [String]?
 
-        public init(definition: String, pipelineName: String, parameters: [(String, String)], tags: [(String, String)], maxParallelSteps: Int?) {
+        public init(
+            definition: String, pipelineName: String, parameters: [(String, String)], tags: [(String, String)], maxParallelSteps: Int?,
+            registered: String? = nil, sourceExecutionId: String? = nil, selectedSteps: [String]? = nil
+        ) {
             self.definition = definition
             self.pipelineName = pipelineName
             self.parameters = parameters.map { [$0.0, $0.1] }
             self.tags = tags.map { [$0.0, $0.1] }
             self.maxParallelSteps = maxParallelSteps
+            self.registered = registered
+            self.sourceExecutionId = sourceExecutionId
+            self.selectedSteps = selectedSteps
         }
     }
 
@@ -148,7 +162,7 @@ public enum ApiCodec {
     public static func encode(_ message: ApiMessage) -> [[UInt8]] {
         let payload: Data = switch message {
         case let .submit(body): WireCodec.json(body)
-        case let .submitted(id), let .status(id), let .stop(id): WireCodec.json(Text(value: id))
+        case let .submitted(id), let .status(id), let .stop(id), let .retry(id): WireCodec.json(Text(value: id))
         case let .watch(body): WireCodec.json(body)
         case let .callback(body): WireCodec.json(body)
         case let .execution(body): WireCodec.json(body)
@@ -170,6 +184,7 @@ public enum ApiCodec {
             case "watch": return .watch(try decoder.decode(ApiMessage.Watch.self, from: payload))
             case "execution": return .execution(try decoder.decode(ApiMessage.ExecutionStatusReply.self, from: payload))
             case "stop": return .stop(executionId: try decoder.decode(Text.self, from: payload).value)
+            case "retry": return .retry(executionId: try decoder.decode(Text.self, from: payload).value)
             case "callback": return .callback(try decoder.decode(ApiMessage.CallbackAnswer.self, from: payload))
             case "cluster": return .clusterStatus
             case "workers": return .workers(try decoder.decode([ApiMessage.WorkerStatus].self, from: payload))

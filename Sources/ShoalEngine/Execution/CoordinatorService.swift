@@ -203,6 +203,9 @@ public final class CoordinatorService {
             case let .stop(id):
                 try requestStop(executionId: id)
                 return .execution(try status(id))
+            case let .retry(id):
+                _ = try retry(executionId: id)
+                return .execution(try status(id))
             case let .callback(answer):
                 guard let callback = try home.metadata.callback(token: answer.token) else {
                     throw ApiRefusal(description: "no callback with token '\(answer.token)'")
@@ -226,7 +229,16 @@ public final class CoordinatorService {
     }
 
     private func submit(_ submission: ApiMessage.Submission) throws -> String {
-        var request = ExecutionRequest(source: .document(Data(submission.definition.utf8), label: "the definition"), pipelineName: submission.pipelineName)
+        let source: ExecutionRequest.Source
+        if let registered = submission.registered {
+            do { source = try ExecutionRequest.registered(registered) } catch { throw ApiRefusal(description: error.description) }
+        } else {
+            source = .document(Data(submission.definition.utf8), label: "the definition")
+        }
+        var request = ExecutionRequest(source: source, pipelineName: submission.pipelineName)
+        if let from = submission.sourceExecutionId {
+            request.selection = ExecutionRunner.Selection(sourceExecutionId: from, steps: submission.selectedSteps ?? [])
+        }
         request.parameters = submission.parameters.compactMap { $0.count == 2 ? ($0[0], $0[1]) : nil }
         request.tags = submission.tags.compactMap { $0.count == 2 ? (key: $0[0], value: $0[1]) : nil }
         request.maxParallelSteps = submission.maxParallelSteps

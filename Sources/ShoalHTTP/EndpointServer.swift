@@ -1,0 +1,150 @@
+import Foundation
+import Hummingbird
+import Logging
+import ShoalStore
+
+/// The AWS-compatible endpoint: one port for every service, each request
+/// routed by the service its SigV4 credential scope names, after its
+/// signature is verified against a key pair of the home's.
+public struct EndpointServer: Sendable {
+    let home: ShoalHome
+    let keys: AccessKeys
+    let sagemaker: SageMakerAPI
+    let host: String
+    let port: Int
+
+    /// `coordinator` is the API socket of the coordinator executions run on.
+    public init(home: ShoalHome, coordinator: String, host: String, port: Int) {
+        self.home = home
+        keys = AccessKeys(home: home)
+        sagemaker = SageMakerAPI(home: home, coordinator: coordinator)
+        self.host = host
+        self.port = port
+    }
+
+    /// Bodies of the JSON and query services are small; past this a request is refused.
+    static let maxBodyBytes = 16 << 20
+    /// How far a request's X-Amz-Date may be from this host's clock, as AWS allows.
+    static let maxSkew: TimeInterval = 15 * 60
+
+    /// Serves until the task is cancelled; `ready` hears the port once it is bound (port 0 takes a free one).
+    public func run(ready: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+        let responder = CallbackResponder<BasicRequestContext> { request, _ in await self.respond(to: request) }
+        var logger = Logger(label: "shoal.endpoint")
+        logger.logLevel = .warning
+        let app = Application(
+            responder: responder, configuration: .init(address: .hostname(host, port: port), serverName: "Shoal"),
+            onServerRunning: { channel in ready(channel.localAddress?.port ?? port) }, logger: logger
+        )
+        try await app.run()
+    }
+
+    /// A request as the signature covers it.
+    struct Incoming {
+        let method: String
+        let rawPath: String
+        let rawQuery: String?
+        let headers: [(name: String, value: String)]
+        let body: Data
+
+        func header(_ name: String) -> String? { headers.first { $0.name.lowercased() == name }?.value }
+    }
+
+    func respond(to request: Request) async -> Response {
+        var request = request
+        let requestId = UUID().uuidString.lowercased()
+        var headers: [(name: String, value: String)] = request.headers.map { ($0.name.canonicalName, $0.value) }
+        if let authority = request.head.authority { headers.append(("host", authority)) }
+        let body: Data
+        do {
+            body = Data(buffer: try await request.collectBody(upTo: Self.maxBodyBytes))
+        } catch {
+            return reply(AWSError(code: "RequestEntityTooLarge", status: 413, message: "the request body is larger than \(Self.maxBodyBytes >> 20) MiB"),
+                         json: true, requestId: requestId)
+        }
+        let incoming = Incoming(method: request.method.rawValue, rawPath: request.uri.path, rawQuery: request.uri.query, headers: headers, body: body)
+        let json = incoming.header("x-amz-target") != nil
+        do {
+            let (authorization, key) = try verify(incoming)
+            switch authorization.service {
+            case "sagemaker":
+                let target = incoming.header("x-amz-target") ?? ""
+                guard target.hasPrefix("SageMaker.") else { throw AWSError(code: "UnknownOperationException", status: 400, message: "X-Amz-Target '\(target.prefix(64))' is not a SageMaker operation") }
+                let operation = String(target.dropFirst("SageMaker.".count))
+                let data = try await blocking {
+                    let input = (body.isEmpty ? [:] : try? JSONSerialization.jsonObject(with: body)) as? [String: Any]
+                    guard let input else { throw AWSError(code: "SerializationException", status: 400, message: "the request body is not a JSON object") }
+                    return try JSONSerialization.data(withJSONObject: try sagemaker.handle(operation, input, principal: key.name))
+                }
+                return Response(status: .ok, headers: [.contentType: "application/x-amz-json-1.1", .init("x-amzn-RequestId")!: requestId], body: .init(byteBuffer: ByteBuffer(data: data)))
+            case "sts", "iam":
+                let xml = try QueryAPI().handle(service: authorization.service, form: QueryAPI.form(body), principal: key.name, requestId: requestId)
+                return Response(status: .ok, headers: [.contentType: "text/xml", .init("x-amzn-RequestId")!: requestId], body: .init(byteBuffer: ByteBuffer(string: xml)))
+            default:
+                throw AWSError(code: "UnknownService", status: 400, message: "Shoal does not serve '\(authorization.service.prefix(32))' yet (it serves sagemaker, sts and iam)")
+            }
+        } catch let error as AWSError {
+            return reply(error, json: json, requestId: requestId)
+        } catch {
+            return reply(AWSError(code: "InternalFailure", status: 500, message: "\(error)"), json: json, requestId: requestId)
+        }
+    }
+
+    /// The request's signature checked against its key's secret: the key, or the error AWS would give.
+    func verify(_ request: Incoming, now: Date = Date()) throws -> (SigV4.Authorization, AccessKeys.Key) {
+        let json = request.header("x-amz-target") != nil
+        guard let header = request.header("authorization") else {
+            throw AWSError(code: json ? "MissingAuthenticationTokenException" : "MissingAuthenticationToken", status: 403, message: "the request is not signed (no Authorization header)")
+        }
+        let authorization: SigV4.Authorization
+        do { authorization = try SigV4.authorization(header) } catch {
+            throw AWSError(code: json ? "IncompleteSignatureException" : "IncompleteSignature", status: 403, message: error.description)
+        }
+        guard let key = try keys.key(id: authorization.accessKeyId) else {
+            throw AWSError(code: json ? "UnrecognizedClientException" : "InvalidClientTokenId", status: 403, message: "The security token included in the request is invalid (no access key \(authorization.accessKeyId.prefix(32)); see shoal credentials create).")
+        }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        guard let amzDate = request.header("x-amz-date"), let signedAt = formatter.date(from: amzDate) else {
+            throw AWSError(code: json ? "IncompleteSignatureException" : "IncompleteSignature", status: 403, message: "X-Amz-Date is missing or not yyyyMMddTHHmmssZ")
+        }
+        guard abs(signedAt.timeIntervalSince(now)) <= Self.maxSkew else {
+            throw AWSError(code: json ? "InvalidSignatureException" : "RequestExpired", status: 403, message: "Signature expired: \(amzDate) is more than 15 minutes from the server's time (RequestTimeTooSkewed)")
+        }
+        let payload = request.header("x-amz-content-sha256") ?? SigV4.payloadHash(request.body)
+        if payload != "UNSIGNED-PAYLOAD", !payload.hasPrefix("STREAMING-"), payload != SigV4.payloadHash(request.body) {
+            throw AWSError(code: "XAmzContentSHA256Mismatch", status: 400, message: "the body's SHA-256 is not the one X-Amz-Content-SHA256 gives")
+        }
+        let canonical = SigV4.canonicalRequest(
+            method: request.method, rawPath: request.rawPath, rawQuery: request.rawQuery, headers: request.headers,
+            signedHeaders: authorization.signedHeaders, payloadHash: payload, service: authorization.service
+        )
+        let expected = SigV4.signature(
+            secret: key.secretAccessKey, authorization: authorization,
+            stringToSign: SigV4.stringToSign(amzDate: amzDate, scope: authorization.scope, canonicalRequest: canonical)
+        )
+        guard SigV4.same(expected, authorization.signature) else {
+            throw AWSError(code: json ? "InvalidSignatureException" : "SignatureDoesNotMatch", status: 403,
+                           message: "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.")
+        }
+        return (authorization, key)
+    }
+
+    private func reply(_ error: AWSError, json: Bool, requestId: String) -> Response {
+        let status = HTTPResponse.Status(code: error.status)
+        if json {
+            return Response(status: status, headers: [.contentType: "application/x-amz-json-1.1", .init("x-amzn-RequestId")!: requestId],
+                            body: .init(byteBuffer: ByteBuffer(data: error.jsonBody())))
+        }
+        return Response(status: status, headers: [.contentType: "text/xml"], body: .init(byteBuffer: ByteBuffer(data: error.xmlBody(requestId: requestId))))
+    }
+
+    /// Runs work that blocks (the store, the coordinator's socket) off the server's threads.
+    private func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
+        }
+    }
+}

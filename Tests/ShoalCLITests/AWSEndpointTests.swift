@@ -1,0 +1,53 @@
+import Foundation
+import ShoalTestSupport
+import Testing
+
+/// `shoal serve` driven by real boto3 (Tests/python/endpoint_test.py, in the
+/// virtual environment scripts/setup.sh makes): the SageMaker pipeline API,
+/// STS, and refused signatures.
+@Suite(.serialized) struct AWSEndpointTests {
+    static let python = Fixtures.repositoryRoot.appendingPathComponent(".venv-aws/bin/python")
+
+    @Test func boto3DrivesPipelinesThroughTheEndpoint() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.python.path), "no \(Self.python.path): run scripts/setup.sh")
+        let home = try TemporaryHome()
+        #expect(try home.shoal(["credentials", "create", "me"]).status == 0)
+        let log = home.url.appendingPathComponent("serve.txt")
+        let serve = try home.start(["serve", "--bind", "127.0.0.1:0", "--workers", "2"], standardError: log)
+        defer {
+            if serve.isRunning {
+                kill(serve.processIdentifier, SIGINT)
+                serve.waitUntilExit()
+            }
+        }
+        var endpoint: String?
+        let deadline = Date().addingTimeInterval(30)
+        while endpoint == nil && Date() < deadline && serve.isRunning {
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            endpoint = text.range(of: "http://127\\.0\\.0\\.1:[0-9]+", options: .regularExpression).map { String(text[$0]) }
+            usleep(20_000)
+        }
+        let url = try #require(endpoint, "shoal serve did not say where it listens: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+        let env = try home.shoal(["env", "--credential", "me", "--endpoint", url])
+        #expect(env.status == 0, "\(env.stderr)")
+        var environment: [String: String] = [:]
+        for line in env.stdout.split(separator: "\n") where line.hasPrefix("export ") {
+            let pair = line.dropFirst("export ".count).split(separator: "=", maxSplits: 1)
+            environment[String(pair[0])] = String(pair[1]).trimmingCharacters(in: CharacterSet(charactersIn: "'"))
+        }
+        #expect(environment["AWS_ENDPOINT_URL"] == url)
+        let config = try String(contentsOfFile: try #require(environment["SAGEMAKER_USER_CONFIG_OVERRIDE"]), encoding: .utf8)
+        #expect(config.contains("TelemetryOptOut: true"))
+        let script = Fixtures.repositoryRoot.appendingPathComponent("Tests/python/endpoint_test.py").path
+        let outcome = try ShoalProcess.run(executable: Self.python, [script], environment: environment, timeout: 240)
+        #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)\nserver log:\n\((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+        #expect(outcome.stderr.contains("Ran 6 tests"), "\(outcome.stderr)")
+    }
+
+    @Test func aNonLoopbackAddressWithoutTLSNeedsInsecure() throws {
+        let home = try TemporaryHome()
+        let refused = try home.shoal(["serve", "--bind", "0.0.0.0:9494"])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("is not a loopback address; without TLS that needs --insecure"), "\(refused.stderr)")
+    }
+}

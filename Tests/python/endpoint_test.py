@@ -1,0 +1,133 @@
+"""boto3 against `shoal serve`: the SageMaker pipeline API, STS, and refused signatures.
+
+Run by ShoalCLITests/AWSEndpointTests with the client environment `shoal env`
+prints; exits non-zero on the first failed check.
+"""
+import json
+import os
+import time
+import unittest
+
+import boto3
+from botocore.exceptions import ClientError
+
+ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
+
+
+def processing(name, script, outputs=()):
+    return {"Name": name, "Type": "Processing", "Arguments": {
+        "ProcessingResources": {"ClusterConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1}},
+        "AppSpecification": {"ImageUri": "python", "ContainerEntrypoint": ["python3", "-c", script]},
+        "RoleArn": ROLE,
+        "ProcessingOutputConfig": {"Outputs": [
+            {"OutputName": o, "AppManaged": False, "S3Output": {"S3Uri": "s3://b/" + o, "LocalPath": "/opt/ml/processing/" + o, "S3UploadMode": "EndOfJob"}}
+            for o in outputs]}}}
+
+
+class Endpoint(unittest.TestCase):
+    sm = boto3.client("sagemaker")
+
+    def wait(self, arn, timeout=60):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            status = self.sm.describe_pipeline_execution(PipelineExecutionArn=arn)["PipelineExecutionStatus"]
+            if status not in ("Executing", "Stopping"):
+                return status
+            time.sleep(0.1)
+        self.fail(f"{arn} still running after {timeout} s")
+
+    def test_caller_identity(self):
+        self.assertTrue(boto3.client("sts").get_caller_identity()["Arn"].endswith(":user/me"))
+
+    def test_pipeline_lifecycle(self):
+        step = processing("Evaluate", "import json; json.dump({'mse': 0.3}, open('/opt/ml/processing/report/r.json', 'w'))", outputs=["report"])
+        step["PropertyFiles"] = [{"PropertyFileName": "Report", "OutputName": "report", "FilePath": "r.json"}]
+        definition = {"Version": "2020-12-01", "Parameters": [{"Name": "Threshold", "Type": "Float", "DefaultValue": 1.0}], "Steps": [
+            step,
+            {"Name": "Check", "Type": "Condition", "Arguments": {
+                "Conditions": [{"Type": "LessThanOrEqualTo",
+                                "LeftValue": {"Std:JsonGet": {"PropertyFile": {"Get": "Steps.Evaluate.PropertyFiles.Report"}, "Path": "mse"}},
+                                "RightValue": {"Get": "Parameters.Threshold"}}],
+                "IfSteps": [], "ElseSteps": [{"Name": "TooHigh", "Type": "Fail", "Arguments": {"ErrorMessage": "mse too high"}}]}}]}
+        created = self.sm.create_pipeline(PipelineName="Lifecycle", PipelineDefinition=json.dumps(definition), RoleArn=ROLE)
+        self.assertTrue(created["PipelineArn"].endswith(":pipeline/lifecycle"))
+        # The SDK's upsert relies on this error to switch to UpdatePipeline.
+        with self.assertRaises(ClientError) as duplicate:
+            self.sm.create_pipeline(PipelineName="Lifecycle", PipelineDefinition=json.dumps(definition), RoleArn=ROLE)
+        self.assertEqual(duplicate.exception.response["Error"]["Code"], "ValidationException")
+        self.assertIn("must be unique", duplicate.exception.response["Error"]["Message"])
+        definition["Parameters"][0]["DefaultValue"] = 0.5
+        self.assertEqual(self.sm.update_pipeline(PipelineName="Lifecycle", PipelineDefinition=json.dumps(definition))["PipelineVersionId"], 2)
+        self.assertEqual(json.loads(self.sm.describe_pipeline(PipelineName="Lifecycle")["PipelineDefinition"])["Parameters"][0]["DefaultValue"], 0.5)
+
+        arn = self.sm.start_pipeline_execution(PipelineName="Lifecycle", PipelineParameters=[{"Name": "Threshold", "Value": "0.4"}])["PipelineExecutionArn"]
+        self.assertEqual(self.wait(arn), "Succeeded")
+        steps = {s["StepName"]: s for s in self.sm.list_pipeline_execution_steps(PipelineExecutionArn=arn)["PipelineExecutionSteps"]}
+        self.assertEqual(set(steps), {"Evaluate", "Check"})
+        self.assertIn(":processing-job/pipelines-", steps["Evaluate"]["Metadata"]["ProcessingJob"]["Arn"])
+        self.assertEqual(steps["Check"]["Metadata"]["Condition"]["Outcome"], "True")
+        parameters = self.sm.list_pipeline_parameters_for_execution(PipelineExecutionArn=arn)["PipelineParameters"]
+        self.assertIn({"Name": "Threshold", "Value": "0.4"}, parameters)
+        listed = self.sm.list_pipeline_executions(PipelineName="Lifecycle")["PipelineExecutionSummaries"]
+        self.assertEqual([e["PipelineExecutionArn"] for e in listed], [arn])
+
+        failed = self.sm.start_pipeline_execution(PipelineName="Lifecycle", PipelineParameters=[{"Name": "Threshold", "Value": "0.1"}])["PipelineExecutionArn"]
+        self.assertEqual(self.wait(failed), "Failed")
+        self.assertEqual(self.sm.describe_pipeline_execution(PipelineExecutionArn=failed)["FailureReason"], "mse too high")
+
+    def test_bad_input_gets_the_service_errors(self):
+        with self.assertRaises(ClientError) as missing:
+            self.sm.describe_pipeline(PipelineName="NoSuchPipeline")
+        self.assertEqual(missing.exception.response["Error"]["Code"], "ResourceNotFound")
+        with self.assertRaises(ClientError) as invalid:
+            self.sm.create_pipeline(PipelineName="Broken", PipelineDefinition='{"Version": "2020-12-01", "Steps": [{"Name": "X"}]}', RoleArn=ROLE)
+        self.assertEqual(invalid.exception.response["Error"]["Code"], "ValidationException")
+        self.assertIn("$.Steps[0]", invalid.exception.response["Error"]["Message"])
+        with self.assertRaises(ClientError):
+            self.sm.describe_pipeline(PipelineName="Broken")
+
+    def test_wrong_secret_and_unknown_key_are_refused(self):
+        wrong = boto3.client("sagemaker", aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"], aws_secret_access_key="not-the-secret")
+        with self.assertRaises(ClientError) as refused:
+            wrong.list_pipelines()
+        self.assertEqual(refused.exception.response["Error"]["Code"], "InvalidSignatureException")
+        self.assertEqual(refused.exception.response["ResponseMetadata"]["HTTPStatusCode"], 403)
+        stranger = boto3.client("sts", aws_access_key_id="AKIDSTRANGER", aws_secret_access_key="x")
+        with self.assertRaises(ClientError) as unknown:
+            stranger.get_caller_identity()
+        self.assertEqual(unknown.exception.response["Error"]["Code"], "InvalidClientTokenId")
+
+    def test_callback_answered_through_the_api(self):
+        definition = {"Version": "2020-12-01", "Parameters": [], "Steps": [
+            {"Name": "Approve", "Type": "Callback", "Arguments": {"reason": "review"}, "SqsQueueUrl": "https://sqs.us-east-1.amazonaws.com/1/q",
+             "OutputParameters": [{"OutputName": "by", "OutputType": "String"}]}]}
+        self.sm.create_pipeline(PipelineName="Approval", PipelineDefinition=json.dumps(definition), RoleArn=ROLE)
+        arn = self.sm.start_pipeline_execution(PipelineName="Approval")["PipelineExecutionArn"]
+        token = None
+        deadline = time.time() + 30
+        while token is None and time.time() < deadline:
+            for step in self.sm.list_pipeline_execution_steps(PipelineExecutionArn=arn)["PipelineExecutionSteps"]:
+                token = step.get("Metadata", {}).get("Callback", {}).get("CallbackToken")
+            time.sleep(0.05)
+        self.assertIsNotNone(token)
+        self.sm.send_pipeline_execution_step_success(CallbackToken=token, OutputParameters=[{"Name": "by", "Value": "ana"}])
+        self.assertEqual(self.wait(arn), "Succeeded")
+        with self.assertRaises(ClientError) as used:
+            self.sm.send_pipeline_execution_step_failure(CallbackToken=token, FailureReason="late")
+        self.assertEqual(used.exception.response["Error"]["Code"], "ConflictException")
+
+    def test_stop_and_retry(self):
+        definition = {"Version": "2020-12-01", "Parameters": [], "Steps": [processing("Slow", "import time; time.sleep(60)")]}
+        self.sm.create_pipeline(PipelineName="Slow", PipelineDefinition=json.dumps(definition), RoleArn=ROLE)
+        arn = self.sm.start_pipeline_execution(PipelineName="Slow")["PipelineExecutionArn"]
+        time.sleep(0.5)
+        self.sm.stop_pipeline_execution(PipelineExecutionArn=arn)
+        self.assertEqual(self.wait(arn, timeout=30), "Stopped")
+        self.sm.retry_pipeline_execution(PipelineExecutionArn=arn)
+        self.assertEqual(self.sm.describe_pipeline_execution(PipelineExecutionArn=arn)["PipelineExecutionStatus"], "Executing")
+        self.sm.stop_pipeline_execution(PipelineExecutionArn=arn)
+        self.assertEqual(self.wait(arn, timeout=30), "Stopped")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
