@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import ShoalCluster
 import ShoalStore
 
 /// The AWS-compatible endpoint: one port for every service, each request
@@ -17,7 +18,7 @@ public struct EndpointServer: Sendable {
     public init(home: ShoalHome, coordinator: String, host: String, port: Int) {
         self.home = home
         keys = AccessKeys(home: home)
-        sagemaker = SageMakerAPI(home: home, coordinator: coordinator)
+        sagemaker = SageMakerAPI(home: home, coordinator: CoordinatorClientPool(endpoint: coordinator))
         self.host = host
         self.port = port
     }
@@ -103,11 +104,7 @@ public struct EndpointServer: Sendable {
         guard let key = try keys.key(id: authorization.accessKeyId) else {
             throw AWSError(code: json ? "UnrecognizedClientException" : "InvalidClientTokenId", status: 403, message: "The security token included in the request is invalid (no access key \(authorization.accessKeyId.prefix(32)); see shoal credentials create).")
         }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        guard let amzDate = request.header("x-amz-date"), let signedAt = formatter.date(from: amzDate) else {
+        guard let amzDate = request.header("x-amz-date"), let signedAt = Self.amzDate(amzDate) else {
             throw AWSError(code: json ? "IncompleteSignatureException" : "IncompleteSignature", status: 403, message: "X-Amz-Date is missing or not yyyyMMddTHHmmssZ")
         }
         guard abs(signedAt.timeIntervalSince(now)) <= Self.maxSkew else {
@@ -130,6 +127,32 @@ public struct EndpointServer: Sendable {
                            message: "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.")
         }
         return (authorization, key)
+    }
+
+    /// `yyyyMMddTHHmmssZ`, read by hand: a DateFormatter per request cost more than the signature.
+    static func amzDate(_ text: String) -> Date? {
+        let digits = Array(text.utf8)
+        guard digits.count == 16, digits[8] == UInt8(ascii: "T"), digits[15] == UInt8(ascii: "Z") else { return nil }
+        func number(_ range: Range<Int>) -> Int? {
+            var value = 0
+            for byte in digits[range] {
+                guard (48...57).contains(byte) else { return nil }
+                value = value * 10 + Int(byte - 48)
+            }
+            return value
+        }
+        guard let year = number(0..<4), let month = number(4..<6), let day = number(6..<8), let hour = number(9..<11),
+              let minute = number(11..<13), let second = number(13..<15), (1...12).contains(month), (1...31).contains(day),
+              hour < 24, minute < 60, second < 61
+        else { return nil }
+        var time = tm()
+        time.tm_year = Int32(year - 1900)
+        time.tm_mon = Int32(month - 1)
+        time.tm_mday = Int32(day)
+        time.tm_hour = Int32(hour)
+        time.tm_min = Int32(minute)
+        time.tm_sec = Int32(second)
+        return Date(timeIntervalSince1970: TimeInterval(timegm(&time)))
     }
 
     private func reply(_ error: AWSError, json: Bool, requestId: String) -> Response {

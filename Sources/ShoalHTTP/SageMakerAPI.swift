@@ -10,8 +10,8 @@ import ShoalStore
 /// coordinator's API socket, which decides.
 struct SageMakerAPI: Sendable {
     let home: ShoalHome
-    /// The coordinator's API socket.
-    let coordinator: String
+    /// Clients of the coordinator's API socket.
+    let coordinator: CoordinatorClientPool
 
     typealias Object = [String: Any]
 
@@ -287,8 +287,7 @@ struct SageMakerAPI: Sendable {
     /// One request to the coordinator's API socket; a refusal becomes the error SageMaker would give.
     private func ask(_ message: ApiMessage) throws -> ApiMessage {
         do {
-            let client = try CoordinatorClient(endpoint: coordinator, timeout: 10)
-            return try client.request(message)
+            return try coordinator.request(message)
         } catch let refused as CoordinatorClient.Refused {
             let text = refused.description
             if text.contains("no execution") || text.contains("no callback") || text.contains("no pipeline") { throw AWSError.notFound(text) }

@@ -31,7 +31,30 @@ public struct AccessKeys: Sendable {
         }
     }
 
-    public func key(id: String) throws -> Key? { try all().first { $0.accessKeyId == id } }
+    /// The key pair with this id. Read again only when the file changed: the
+    /// endpoint looks a key up for every request.
+    public func key(id: String) throws -> Key? {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        let version = "\(status.st_ino):\(status.st_mtim.tv_sec):\(status.st_mtim.tv_nsec):\(status.st_size)"
+        if let keys = cache.lookup(path: path, version: version) { return keys.first { $0.accessKeyId == id } }
+        let keys = try all()
+        cache.store(path: path, version: version, keys: keys)
+        return keys.first { $0.accessKeyId == id }
+    }
+
+    private let cache = Cache()
+
+    private final class Cache: @unchecked Sendable {
+        private let lock = NSLock()
+        private var entry: (path: String, version: String, keys: [Key])?
+
+        func lookup(path: String, version: String) -> [Key]? {
+            lock.withLock { entry.flatMap { $0.path == path && $0.version == version ? $0.keys : nil } }
+        }
+
+        func store(path: String, version: String, keys: [Key]) { lock.withLock { entry = (path, version, keys) } }
+    }
 
     /// Makes a new pair for `name` (a name may have several); returns it.
     public func create(name: String, now: Date = Date()) throws -> Key {
