@@ -45,7 +45,8 @@ public final class MetadataStore: Sendable {
     }
 
     public func execution(id: String) throws -> ExecutionRecord? {
-        try pool.read { db in try ExecutionRecord.fetchOne(db, key: id) }
+        // A cached statement: status requests and watches read an execution many times a second.
+        try pool.read { db in try ExecutionRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM execution WHERE id = ?"), arguments: [id]) }
     }
 
     /// Newest first.

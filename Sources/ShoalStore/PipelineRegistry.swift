@@ -53,17 +53,24 @@ extension MetadataStore {
     }
 
     public func pipeline(named name: String) throws -> PipelineRecord? {
-        try pool.read { db in try PipelineRecord.fetchOne(db, key: name) }
+        try pool.read { db in try Self.pipeline(name, in: db) }
+    }
+
+    // Through cached statements: every StartPipelineExecution reads both, and
+    // building the query cost more than running it.
+    private static func pipeline(_ name: String, in db: Database) throws -> PipelineRecord? {
+        try PipelineRecord.fetchOne(db.cachedStatement(sql: "SELECT * FROM pipeline WHERE name = ?"), arguments: [name])
     }
 
     /// One version, the latest when `version` is nil.
     public func pipelineVersion(_ name: String, version: Int? = nil) throws -> PipelineVersionRecord {
         try pool.read { db in
-            guard let pipeline = try PipelineRecord.fetchOne(db, key: name) else {
+            guard let pipeline = try Self.pipeline(name, in: db) else {
                 throw RegistryError(description: "no pipeline '\(name)' (see shoal pipelines list)")
             }
             let wanted = version ?? pipeline.latestVersion
-            guard let record = try PipelineVersionRecord.fetchOne(db, key: ["pipelineName": name, "version": wanted]) else {
+            let statement = try db.cachedStatement(sql: "SELECT * FROM pipeline_version WHERE pipelineName = ? AND version = ?")
+            guard let record = try PipelineVersionRecord.fetchOne(statement, arguments: [name, wanted]) else {
                 throw RegistryError(description: "pipeline '\(name)' has no version \(wanted); its versions are 1 to \(pipeline.latestVersion)")
             }
             return record
