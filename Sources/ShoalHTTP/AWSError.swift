@@ -6,6 +6,10 @@ struct AWSError: Error, CustomStringConvertible {
     let code: String
     let status: Int
     let message: String
+    /// SQS's `x-amzn-query-error` header: the query-protocol code botocore reports.
+    var queryError: String? = nil
+    /// What `__type` puts before the code (SQS: `com.amazonaws.sqs#`).
+    var typePrefix = ""
 
     var description: String { "\(code): \(message)" }
 
@@ -15,7 +19,7 @@ struct AWSError: Error, CustomStringConvertible {
 
     /// JSON 1.1 services (SageMaker, Lambda, Cost Explorer): `{"__type", "Message"}`.
     func jsonBody() -> Data {
-        (try? JSONSerialization.data(withJSONObject: ["__type": code, "Message": message, "message": message])) ?? Data()
+        (try? JSONSerialization.data(withJSONObject: ["__type": typePrefix + code, "Message": message, "message": message])) ?? Data()
     }
 
     /// Query services (STS, IAM): `<ErrorResponse><Error>…`.

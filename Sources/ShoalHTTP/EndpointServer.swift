@@ -11,6 +11,7 @@ public struct EndpointServer: Sendable {
     let home: ShoalHome
     let keys: AccessKeys
     let sagemaker: SageMakerAPI
+    let sqs: SQSAPI
     let host: String
     let port: Int
 
@@ -19,6 +20,7 @@ public struct EndpointServer: Sendable {
         self.home = home
         keys = AccessKeys(home: home)
         sagemaker = SageMakerAPI(home: home, coordinator: CoordinatorClientPool(endpoint: coordinator))
+        sqs = SQSAPI(home: home)
         self.host = host
         self.port = port
     }
@@ -78,11 +80,22 @@ public struct EndpointServer: Sendable {
                     return try JSONSerialization.data(withJSONObject: try sagemaker.handle(operation, input, principal: key.name))
                 }
                 return Response(status: .ok, headers: [.contentType: "application/x-amz-json-1.1", .init("x-amzn-RequestId")!: requestId], body: .init(byteBuffer: ByteBuffer(data: data)))
+            case "sqs":
+                let target = incoming.header("x-amz-target") ?? ""
+                guard target.hasPrefix("AmazonSQS.") else { throw AWSError(code: "UnknownOperationException", status: 400, message: "X-Amz-Target '\(target.prefix(64))' is not an SQS operation (Shoal speaks SQS's JSON protocol)") }
+                let operation = String(target.dropFirst("AmazonSQS.".count))
+                let base = "http://" + (incoming.header("host") ?? "\(host):\(port)")
+                let data = try await blocking {
+                    let input = (body.isEmpty ? [:] : try? JSONSerialization.jsonObject(with: body)) as? [String: Any]
+                    guard let input else { throw AWSError(code: "SerializationException", status: 400, message: "the request body is not a JSON object") }
+                    return try JSONSerialization.data(withJSONObject: try sqs.handle(operation, input, baseURL: base))
+                }
+                return Response(status: .ok, headers: [.contentType: "application/x-amz-json-1.0", .init("x-amzn-RequestId")!: requestId], body: .init(byteBuffer: ByteBuffer(data: data)))
             case "sts", "iam":
                 let xml = try QueryAPI().handle(service: authorization.service, form: QueryAPI.form(body), principal: key.name, requestId: requestId)
                 return Response(status: .ok, headers: [.contentType: "text/xml", .init("x-amzn-RequestId")!: requestId], body: .init(byteBuffer: ByteBuffer(string: xml)))
             default:
-                throw AWSError(code: "UnknownService", status: 400, message: "Shoal does not serve '\(authorization.service.prefix(32))' yet (it serves sagemaker, sts and iam)")
+                throw AWSError(code: "UnknownService", status: 400, message: "Shoal does not serve '\(authorization.service.prefix(32))' yet (it serves sagemaker, sqs, sts and iam)")
             }
         } catch let error as AWSError {
             return reply(error, json: json, requestId: requestId)
@@ -158,8 +171,9 @@ public struct EndpointServer: Sendable {
     private func reply(_ error: AWSError, json: Bool, requestId: String) -> Response {
         let status = HTTPResponse.Status(code: error.status)
         if json {
-            return Response(status: status, headers: [.contentType: "application/x-amz-json-1.1", .init("x-amzn-RequestId")!: requestId],
-                            body: .init(byteBuffer: ByteBuffer(data: error.jsonBody())))
+            var headers: HTTPFields = [.contentType: "application/x-amz-json-1.1", .init("x-amzn-RequestId")!: requestId]
+            if let queryError = error.queryError { headers[.init("x-amzn-query-error")!] = queryError }
+            return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(data: error.jsonBody())))
         }
         return Response(status: status, headers: [.contentType: "text/xml"], body: .init(byteBuffer: ByteBuffer(data: error.xmlBody(requestId: requestId))))
     }

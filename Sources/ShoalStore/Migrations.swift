@@ -198,6 +198,24 @@ enum Migrations {
                 table.column("failureReason", .text)
             }
         }
+        migrator.registerMigration("v10: queues") { db in
+            try db.create(table: "queue") { table in
+                table.primaryKey("name", .text)
+                table.column("visibilityTimeout", .integer).notNull()
+                table.column("createdAt", .datetime).notNull()
+            }
+            try db.create(table: "queue_message") { table in
+                table.autoIncrementedPrimaryKey("id")
+                table.column("queueName", .text).notNull().references("queue", onDelete: .cascade)
+                table.column("messageId", .text).notNull()
+                table.column("body", .text).notNull()
+                table.column("sentAt", .datetime).notNull()
+                table.column("visibleAt", .datetime).notNull()
+                table.column("receiptHandle", .text).indexed()
+                table.column("receiveCount", .integer).notNull().defaults(to: 0)
+            }
+            try db.create(index: "queue_message_visible", on: "queue_message", columns: ["queueName", "visibleAt"])
+        }
         return migrator
     }
 }

@@ -116,6 +116,31 @@ class Endpoint(unittest.TestCase):
             self.sm.send_pipeline_execution_step_failure(CallbackToken=token, FailureReason="late")
         self.assertEqual(used.exception.response["Error"]["Code"], "ConflictException")
 
+    def test_callback_consumed_from_sqs(self):
+        """The README's approval pattern: a consumer reads the step's message from SQS and answers it."""
+        sqs = boto3.client("sqs")
+        url = sqs.create_queue(QueueName="approvals")["QueueUrl"]
+        self.assertEqual(sqs.get_queue_url(QueueName="approvals")["QueueUrl"], url)
+        definition = {"Version": "2020-12-01", "Parameters": [{"Name": "Dataset", "Type": "String", "DefaultValue": "abalone"}], "Steps": [
+            {"Name": "Approve", "Type": "Callback", "Arguments": {"dataset": {"Get": "Parameters.Dataset"}},
+             "SqsQueueUrl": "https://sqs.us-east-1.amazonaws.com/123456789012/approvals",
+             "OutputParameters": [{"OutputName": "approved_by", "OutputType": "String"}]}]}
+        self.sm.create_pipeline(PipelineName="SqsApproval", PipelineDefinition=json.dumps(definition), RoleArn=ROLE)
+        arn = self.sm.start_pipeline_execution(PipelineName="SqsApproval")["PipelineExecutionArn"]
+        received = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=10, MaxNumberOfMessages=1)["Messages"]
+        self.assertEqual(len(received), 1)
+        message = json.loads(received[0]["Body"])
+        self.assertEqual(message["pipelineExecutionArn"], arn)
+        self.assertEqual(message["arguments"], {"dataset": "abalone"})
+        # Hidden while being handled: a second consumer gets nothing.
+        self.assertEqual(sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0).get("Messages", []), [])
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=received[0]["ReceiptHandle"])
+        self.sm.send_pipeline_execution_step_success(CallbackToken=message["token"], OutputParameters=[{"Name": "approved_by", "Value": "sqs-bot"}])
+        self.assertEqual(self.wait(arn), "Succeeded")
+        with self.assertRaises(ClientError) as missing:
+            sqs.get_queue_url(QueueName="nosuchqueue")
+        self.assertEqual(missing.exception.response["Error"]["Code"], "AWS.SimpleQueueService.NonExistentQueue")
+
     def test_stop_and_retry(self):
         definition = {"Version": "2020-12-01", "Parameters": [], "Steps": [processing("Slow", "import time; time.sleep(60)")]}
         self.sm.create_pipeline(PipelineName="Slow", PipelineDefinition=json.dumps(definition), RoleArn=ROLE)

@@ -26,6 +26,7 @@ extension ExecutionRunner {
         try home.metadata.insert(CallbackRecord(
             token: token, executionId: executionId, stepName: step.name, queueUrl: queue, message: JSONWriter.string(message), createdAt: Date()
         ))
+        try post(message, to: queue)
         run.callbackToken = token
         run.note = "waiting for its callback: shoal callbacks succeed \(token) (or fail)"
         try save(index)
@@ -84,12 +85,29 @@ extension ExecutionRunner {
         }
     }
 
-    /// A Callback step that ends without its answer (stopped) fails its token.
+    /// A Callback step that ends without its answer (stopped) fails its token,
+    /// and tells the queue, as SageMaker does, with a `Stopping` message.
     func closeCallback(of index: Int, because status: StepStatus) throws {
         guard let token = steps[index].callbackToken, var callback = try home.metadata.callback(token: token), callback.status == .waiting else { return }
         callback.status = .stopped
         callback.answeredAt = Date()
         callback.failureReason = "its step ended \(status.rawValue) before an answer came"
         try home.metadata.update(callback)
+        let stopping: JSONValue = .object([
+            "token": .string(token), "pipelineExecutionArn": .string(Identifiers.executionArn(options.pipelineName, executionId)), "status": .string("Stopping"),
+        ])
+        try? post(stopping, to: callback.queueUrl)
+    }
+
+    /// Sends a callback message on the queue `url` names (its last path
+    /// component), made first if it does not exist: the consumer may start after the step.
+    private func post(_ message: JSONValue, to url: String?) throws {
+        guard let url, let name = url.split(separator: "/").last.map(String.init), !name.isEmpty else { return }
+        do {
+            try home.metadata.createQueue(name)
+            _ = try home.metadata.send(JSONWriter.string(message), to: name)
+        } catch let refused as MetadataStore.QueueError {
+            throw EvaluationError("the callback message cannot be sent on queue '\(name)': \(refused.description)")
+        }
     }
 }
