@@ -181,6 +181,10 @@ struct SageMakerAPI: Sendable {
             definition: "", pipelineName: name, parameters: parameters, tags: [],
             maxParallelSteps: (input["ParallelismConfiguration"] as? Object)?["MaxParallelExecutionSteps"] as? Int, registered: name
         )
+        if let token = input["ClientRequestToken"] as? String {
+            guard (1...128).contains(token.count) else { throw AWSError.validation("ClientRequestToken has 1 to 128 characters.") }
+            submission.clientToken = name + "/" + token
+        }
         if let selective = input["SelectiveExecutionConfig"] as? Object {
             guard let source = selective["SourcePipelineExecutionArn"] as? String else {
                 throw AWSError.validation("SelectiveExecutionConfig.SourcePipelineExecutionArn is required.")

@@ -56,6 +56,20 @@ public final class MetadataStore: Sendable {
         }
     }
 
+    /// The execution a client's request token (ClientRequestToken) started, if any.
+    public func execution(startedBy token: String) throws -> String? {
+        try pool.read { db in
+            try String.fetchOne(db.cachedStatement(sql: "SELECT executionId FROM request_token WHERE token = ?"), arguments: [token])
+        }
+    }
+
+    /// Remembers which execution a request token started.
+    public func remember(token: String, startedExecution id: String, now: Date = Date()) throws {
+        try pool.write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO request_token (token, executionId, createdAt) VALUES (?, ?, ?)", arguments: [token, id, now])
+        }
+    }
+
     /// Whether `error` says the disk is full (SQLite's SQLITE_FULL, or ENOSPC from a file write).
     public static func isDiskFull(_ error: any Error) -> Bool {
         if let database = error as? DatabaseError { return database.resultCode == .SQLITE_FULL }

@@ -216,6 +216,13 @@ enum Migrations {
             }
             try db.create(index: "queue_message_visible", on: "queue_message", columns: ["queueName", "visibleAt"])
         }
+        migrator.registerMigration("v11: request tokens") { db in
+            try db.create(table: "request_token") { table in
+                table.primaryKey("token", .text)
+                table.column("executionId", .text).notNull().references("execution", onDelete: .cascade)
+                table.column("createdAt", .datetime).notNull()
+            }
+        }
         return migrator
     }
 }

@@ -70,6 +70,11 @@ class Endpoint(unittest.TestCase):
         self.assertIn({"Name": "Threshold", "Value": "0.4"}, parameters)
         listed = self.sm.list_pipeline_executions(PipelineName="Lifecycle")["PipelineExecutionSummaries"]
         self.assertEqual([e["PipelineExecutionArn"] for e in listed], [arn])
+        # A start repeated with its ClientRequestToken (a retry after a lost reply) starts nothing new.
+        first = self.sm.start_pipeline_execution(PipelineName="Lifecycle", ClientRequestToken="retry-me-0000000000000000000000000001")["PipelineExecutionArn"]
+        again = self.sm.start_pipeline_execution(PipelineName="Lifecycle", ClientRequestToken="retry-me-0000000000000000000000000001")["PipelineExecutionArn"]
+        self.assertEqual(first, again)
+        self.wait(first)
 
         failed = self.sm.start_pipeline_execution(PipelineName="Lifecycle", PipelineParameters=[{"Name": "Threshold", "Value": "0.1"}])["PipelineExecutionArn"]
         self.assertEqual(self.wait(failed), "Failed")

@@ -49,6 +49,8 @@ public enum ApiMessage: Sendable, Equatable {
         /// Selective execution: the execution the steps not selected are taken from, and the selected steps.
         public var sourceExecutionId: String?
         public var selectedSteps: [String]?
+        /// ClientRequestToken: a submission repeated with the same token starts nothing new.
+        public var clientToken: String?
 
         public init(
             definition: String, pipelineName: String, parameters: [(String, String)], tags: [(String, String)], maxParallelSteps: Int?,

@@ -229,6 +229,8 @@ public final class CoordinatorService {
     }
 
     private func submit(_ submission: ApiMessage.Submission) throws -> String {
+        // A client that retried (a lost reply, a timeout) gets the execution its first try started.
+        if let token = submission.clientToken, let started = try home.metadata.execution(startedBy: token) { return started }
         let source: ExecutionRequest.Source
         if let registered = submission.registered {
             do { source = try ExecutionRequest.registered(registered) } catch { throw ApiRefusal(description: error.description) }
@@ -253,7 +255,9 @@ public final class CoordinatorService {
         var options = resolved.options
         // Work no current worker can take waits for one to join.
         options.failWhenNoWorkerFits = false
-        return try start(definition: resolved.definition, graph: resolved.graph, options: options)
+        let id = try start(definition: resolved.definition, graph: resolved.graph, options: options)
+        if let token = submission.clientToken { try home.metadata.remember(token: token, startedExecution: id) }
+        return id
     }
 
     private func status(_ id: String) throws -> ApiMessage.ExecutionStatusReply {
