@@ -91,7 +91,7 @@ public enum SandboxMode: Sendable, Equatable {
     /// mount points, /etc's essentials), rebuilt when the host's /etc changes:
     /// the system's cache folder as root, else a folder of this user's own in
     /// the temporary folder (never one someone else made: its /etc would be theirs).
-    static let skeletonCache: String = {
+    public static let skeletonCache: String = {
         let system = "/var/cache/shoal/sandbox"
         if geteuid() == 0, (try? FileManager.default.createDirectory(atPath: system, withIntermediateDirectories: true)) != nil { return system }
         let own = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-sandbox-cache-\(geteuid())").path

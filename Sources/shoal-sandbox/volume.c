@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 // Runs mke2fs on `image`: no journal (the volume lives as long as its job),
@@ -107,10 +108,33 @@ static int copy_sparse(int from, int to, off_t size) {
     return 0;
 }
 
+// Templates of other sizes that no job used for a week: removed when a new one
+// is made, so the sizes of steps long gone do not pile up in the cache.
+static void remove_old_templates(const char *cache, const char *current) {
+    DIR *folder = opendir(cache);
+    if (!folder) return;
+    struct dirent *entry;
+    time_t week_ago = time(NULL) - 7 * 86400;
+    while ((entry = readdir(folder)) != NULL) {
+        char path[PATH_MAX];
+        struct stat status;
+        size_t length = strlen(entry->d_name);
+        if (strncmp(entry->d_name, "volume-", 7) != 0 || length < 5 || strcmp(entry->d_name + length - 4, ".img") != 0) continue;
+        if (snprintf(path, sizeof path, "%s/%s", cache, entry->d_name) >= (int)sizeof path || strcmp(path, current) == 0) continue;
+        if (stat(path, &status) == 0 && status.st_mtime < week_ago) unlink(path);
+    }
+    closedir(folder);
+}
+
 // The empty filesystem of this size, made once into the cache under a lock.
 static int template_for(const char *cache, long long bytes, char *path, size_t size) {
     snprintf(path, size, "%s/volume-%lld.img", cache, bytes);
-    if (access(path, R_OK) == 0) return 0;
+    struct stat status;
+    if (stat(path, &status) == 0) {
+        // Its time says when a job last used it (to within a day), which is what keeps it.
+        if (status.st_mtime < time(NULL) - 86400) utimensat(AT_FDCWD, path, NULL, 0);
+        return 0;
+    }
     char lock[PATH_MAX], partial[PATH_MAX];
     snprintf(lock, sizeof lock, "%s/volume.lock", cache);
     snprintf(partial, sizeof partial, "%s.%d", path, (int)getpid());
@@ -125,6 +149,7 @@ static int template_for(const char *cache, long long bytes, char *path, size_t s
         if (rc == 0) rc = make_filesystem(partial);
         if (rc == 0 && rename(partial, path) != 0) rc = fail("cannot rename", partial);
         if (rc != 0) unlink(partial);
+        if (rc == 0) remove_old_templates(cache, path);
     }
     close(held);
     return rc;
@@ -160,8 +185,12 @@ static int attach(struct volume *volume, const char *cache, int *loop, char *dev
     if (cache) {
         char template[PATH_MAX];
         int from = -1;
-        if (template_for(cache, volume->bytes, template, sizeof template) != 0) rc = 125;
-        else if ((from = open(template, O_RDONLY | O_CLOEXEC)) < 0 || copy_sparse(from, image, volume->bytes) != 0) rc = fail("cannot copy the volume template", template);
+        // Twice: another helper may have swept this template away between the look and the open.
+        for (int attempt = 0; attempt < 2 && from < 0 && rc == 0; attempt++) {
+            if (template_for(cache, volume->bytes, template, sizeof template) != 0) rc = 125;
+            else from = open(template, O_RDONLY | O_CLOEXEC);
+        }
+        if (rc == 0 && (from < 0 || copy_sparse(from, image, volume->bytes) != 0)) rc = fail("cannot copy the volume template", template);
         if (from >= 0) close(from);
     } else if (ftruncate(image, volume->bytes) != 0) {
         rc = fail("cannot size the job's volume", volume->image);

@@ -169,6 +169,21 @@ struct SandboxTests {
         #expect(try output(outcome, "deep/er/file") == "nested")
     }
 
+    /// Volume templates of sizes no job used for a week go when a new size's is made.
+    @Test func oldVolumeTemplatesAreSweptWhenANewOneIsMade() throws {
+        let cache = SandboxMode.skeletonCache
+        try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
+        let old = cache + "/volume-\(Int.random(in: 1_000_000...9_000_000)).img"
+        #expect(FileManager.default.createFile(atPath: old, contents: Data("x".utf8)))
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-8 * 86_400)], ofItemAtPath: old)
+        let size = (16 + Int.random(in: 1...4096)) << 20
+        let (outcome, log) = try run(spec("echo ok > /opt/ml/processing/out/ok", limits: JobLimits(volumeBytes: size)))
+        #expect(outcome.status == .completed, "\(log)")
+        #expect(FileManager.default.fileExists(atPath: cache + "/volume-\(size).img"))
+        #expect(!FileManager.default.fileExists(atPath: old), "a template unused for 8 days stayed")
+        try? FileManager.default.removeItem(atPath: cache + "/volume-\(size).img")
+    }
+
     @Test func openFilesAreLimited() throws {
         let (outcome, _) = try run(spec("ulimit -n > /opt/ml/processing/out/files", limits: JobLimits(openFiles: 512)))
         #expect(try output(outcome, "files") == "512")
