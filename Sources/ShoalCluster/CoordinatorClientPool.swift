@@ -1,4 +1,5 @@
 import Foundation
+import ZeroMQ
 
 /// Clients of one coordinator's API socket shared by many threads (the HTTP
 /// endpoint's): a client is taken for one request and given back, so a
@@ -7,19 +8,21 @@ import Foundation
 /// dropped, never reused: a late reply must not answer the next request.
 public final class CoordinatorClientPool: @unchecked Sendable {
     private let endpoint: String
+    private let curve: (serverKey: String, keys: CurveKeyPair)?
     private let timeout: TimeInterval
     private let lock = NSLock()
     private var idle: [CoordinatorClient] = []
     /// Clients kept between requests; more are made under load and closed after.
     private static let maxIdle = 8
 
-    public init(endpoint: String, timeout: TimeInterval = 10) {
+    public init(endpoint: String, curve: (serverKey: String, keys: CurveKeyPair)? = nil, timeout: TimeInterval = 10) {
         self.endpoint = endpoint
+        self.curve = curve
         self.timeout = timeout
     }
 
     public func request(_ message: ApiMessage) throws -> ApiMessage {
-        let client = try lock.withLock { idle.popLast() } ?? CoordinatorClient(endpoint: endpoint, timeout: timeout)
+        let client = try lock.withLock { idle.popLast() } ?? CoordinatorClient(endpoint: endpoint, curve: curve, timeout: timeout)
         let reply: ApiMessage
         do {
             reply = try client.request(message)

@@ -15,11 +15,11 @@ public struct EndpointServer: Sendable {
     let host: String
     let port: Int
 
-    /// `coordinator` is the API socket of the coordinator executions run on.
-    public init(home: ShoalHome, coordinator: String, host: String, port: Int) {
+    /// `coordinator` reaches the API socket of the coordinator executions run on.
+    public init(home: ShoalHome, coordinator: CoordinatorClientPool, host: String, port: Int) {
         self.home = home
         keys = AccessKeys(home: home)
-        sagemaker = SageMakerAPI(home: home, coordinator: CoordinatorClientPool(endpoint: coordinator))
+        sagemaker = SageMakerAPI(home: home, coordinator: coordinator)
         sqs = SQSAPI(home: home)
         self.host = host
         self.port = port

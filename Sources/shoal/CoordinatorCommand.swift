@@ -38,10 +38,12 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(help: "Seconds of silence after which a worker is lost.") var liveness: Double = 3
     @Option(help: "A policy file checked before every execution and job.") var policy: String?
     @Option(help: "Each job instance's log keeps at most this many MiB of its output.") var maxLogMib = JobLogFile.defaultCapBytes >> 20
+    @Option(help: "Also serve the AWS-compatible endpoint (as `shoal serve` does) on HOST:PORT; clients sign with `shoal credentials` keys.") var http: String?
     @OptionGroup var home: HomeOptions
 
     func validate() throws {
         if key != nil && (allow == nil || allowClients == nil) { throw ValidationError("--key needs --allow and --allow-clients.") }
+        if let http { try EndpointThread.checkPlainText(http, insecure: insecure, flag: "--http") }
         // A loopback port is open to every user of the host, and without keys an
         // unauthenticated peer can also grow the coordinator's memory with a
         // multipart message it never finishes (libzmq bounds each frame, not their number).
@@ -59,10 +61,13 @@ struct CoordinatorCommand: ParsableCommand {
         do { loadedPolicy = try policy.map(Policy.load) } catch { throw CommandFailure(error.description) }
         var workerSecurity: CoordinatorEndpoint.Security?
         var clientSecurity: CoordinatorEndpoint.Security?
+        var ownKeys: CurveKeyPair?
         if let key, let allow, let allowClients {
             let keys = try CurveKeyPair.derive(secretKey: try KeyFile.read(key))
+            ownKeys = keys
             workerSecurity = .init(keys: keys, allowedKeys: try Self.keys(in: allow))
-            clientSecurity = .init(keys: keys, allowedKeys: try Self.keys(in: allowClients))
+            // The endpoint's requests come from this process, signed with the coordinator's own key.
+            clientSecurity = .init(keys: keys, allowedKeys: try Self.keys(in: allowClients).union(http == nil ? [] : [keys.publicKey]))
         } else if insecure {
             printError("shoal coordinator: warning: running without CURVE; anyone who can reach \(bind) and \(api) can join and submit")
         }
@@ -79,7 +84,17 @@ struct CoordinatorCommand: ParsableCommand {
         let service = CoordinatorService(home: store, workers: workers, api: clients, policy: loadedPolicy, maxLogBytes: maxLogMib << 20, log: log)
         // What this coordinator ran when it died (killed, crashed, a host reboot) carries on.
         _ = try service.adoptOrphans()
-        try service.run { Interrupt.requested }
+        var endpoint: EndpointThread?
+        if let http {
+            // Its own API socket, reached on loopback when it listens on every address.
+            let local = clients.endpoint.replacingOccurrences(of: "://0.0.0.0:", with: "://127.0.0.1:").replacingOccurrences(of: "://*:", with: "://127.0.0.1:")
+            let pool = CoordinatorClientPool(endpoint: local, curve: ownKeys.map { (serverKey: $0.publicKey, keys: $0) })
+            endpoint = try EndpointThread.start(home: store, coordinator: pool, address: http)
+            log("coordinator: AWS-compatible endpoint on http://\(try EndpointThread.address(http).host):\(endpoint!.port)")
+        }
+        defer { endpoint?.stop() }
+        try service.run { Interrupt.requested || endpoint?.failure != nil }
+        if let reason = endpoint?.failure { log("coordinator: the endpoint stopped: \(reason)") }
         log("coordinator: stopped")
     }
 

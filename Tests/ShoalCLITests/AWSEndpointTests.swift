@@ -44,6 +44,50 @@ import Testing
         #expect(outcome.stderr.contains("Ran 7 tests"), "\(outcome.stderr)")
     }
 
+    /// `shoal coordinator --http`: the same endpoint in cluster mode, its
+    /// requests reaching the CURVE-secured API socket with the coordinator's own key.
+    @Test func aClusterCoordinatorServesTheEndpointToo() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.python.path), "no \(Self.python.path): run scripts/setup.sh")
+        let home = try TemporaryHome()
+        let keys = home.url.appendingPathComponent("keys").path
+        for (name, folder) in [("coordinator", ""), ("worker-1", "/workers"), ("client", "/clients")] {
+            #expect(try home.shoal(["keys", "generate", name, "--dir", keys + folder]).status == 0)
+        }
+        let created = try #require(try home.json(["credentials", "create", "ops", "--output", "json"]) as? [String: String])
+        let log = home.url.appendingPathComponent("coordinator.txt")
+        let coordinator = try home.start([
+            "coordinator", "--bind", "tcp://127.0.0.1:\(try LoopbackListener().port)", "--api", "tcp://127.0.0.1:\(try LoopbackListener().port)",
+            "--key", keys + "/coordinator.key", "--allow", keys + "/workers", "--allow-clients", keys + "/clients", "--http", "127.0.0.1:0",
+        ], standardError: log)
+        defer { coordinator.terminate(); coordinator.waitUntilExit() }
+        var endpoint: String?
+        let deadline = Date().addingTimeInterval(30)
+        while endpoint == nil && Date() < deadline && coordinator.isRunning {
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            endpoint = text.range(of: "endpoint on http://127\\.0\\.0\\.1:[0-9]+", options: .regularExpression).map { String(text[$0].dropFirst("endpoint on ".count)) }
+            usleep(20_000)
+        }
+        let url = try #require(endpoint, "\((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+        let script = """
+            import json, time, boto3
+            sm = boto3.client("sagemaker")
+            definition = {"Version": "2020-12-01", "Parameters": [], "Steps": [{"Name": "C", "Type": "Condition", "Arguments": {
+                "Conditions": [{"Type": "Equals", "LeftValue": 1, "RightValue": 1}], "IfSteps": [], "ElseSteps": []}}]}
+            sm.create_pipeline(PipelineName="clustered", PipelineDefinition=json.dumps(definition), RoleArn="arn:aws:iam::1:role/Role")
+            arn = sm.start_pipeline_execution(PipelineName="clustered")["PipelineExecutionArn"]
+            for _ in range(300):
+                status = sm.describe_pipeline_execution(PipelineExecutionArn=arn)["PipelineExecutionStatus"]
+                if status != "Executing": break
+                time.sleep(0.05)
+            print(status)
+            """
+        let outcome = try ShoalProcess.run(executable: Self.python, ["-c", script], environment: [
+            "AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": created["accessKeyId"] ?? "", "AWS_SECRET_ACCESS_KEY": created["secretAccessKey"] ?? "",
+            "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
+        ], timeout: 60)
+        #expect(outcome.stdout == "Succeeded\n", "\(outcome.stdout)\(outcome.stderr)\n\((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+    }
+
     @Test func aNonLoopbackAddressWithoutTLSNeedsInsecure() throws {
         let home = try TemporaryHome()
         let refused = try home.shoal(["serve", "--bind", "0.0.0.0:9494"])

@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import ShoalCluster
+import ShoalHTTP
+import ShoalStore
+
+/// The AWS-compatible endpoint served beside a coordinator's loop, which stays
+/// on the command's thread (`shoal serve`, `shoal coordinator --http`).
+final class EndpointThread: @unchecked Sendable {
+    private let lock = NSLock()
+    private var reason: String?
+    private var bound = 0
+    private var task: _Concurrency.Task<Void, Never>?
+
+    /// Starts the server and returns once it listens (its port), or throws why it could not.
+    static func start(home: ShoalHome, coordinator: CoordinatorClientPool, address: String) throws -> EndpointThread {
+        let (host, port) = try Self.address(address)
+        let server = EndpointServer(home: home, coordinator: coordinator, host: host, port: port)
+        let thread = EndpointThread()
+        let ready = DispatchSemaphore(value: 0)
+        thread.task = _Concurrency.Task.detached {
+            do {
+                try await server.run(ready: { bound in
+                    thread.lock.withLock { thread.bound = bound }
+                    ready.signal()
+                })
+            } catch {
+                thread.lock.withLock { thread.reason = "\(error)" }
+                ready.signal()
+            }
+        }
+        guard ready.wait(timeout: .now() + 30) == .success, thread.failure == nil else {
+            thread.stop()
+            throw CommandFailure("the endpoint could not listen on \(address): \(thread.failure ?? "it did not start within 30 s")")
+        }
+        return thread
+    }
+
+    var port: Int { lock.withLock { bound } }
+    /// Why the server stopped, once it did.
+    var failure: String? { lock.withLock { reason } }
+
+    func stop() { task?.cancel() }
+
+    /// `HOST:PORT` (port 0: any free one).
+    static func address(_ text: String) throws -> (host: String, port: Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65_535).contains(port) else {
+            throw ValidationError("an HTTP address is HOST:PORT; got '\(text)'.")
+        }
+        return (String(text[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port)
+    }
+
+    /// Without TLS (not built yet), only loopback unless the user says otherwise.
+    static func checkPlainText(_ address: String, insecure: Bool, flag: String) throws {
+        let (host, _) = try Self.address(address)
+        guard insecure || ["127.0.0.1", "localhost", "::1"].contains(host) else {
+            throw ValidationError("\(flag) \(address) is not a loopback address; without TLS that needs --insecure.")
+        }
+    }
+}
