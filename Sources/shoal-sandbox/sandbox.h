@@ -27,6 +27,10 @@ int build_skeleton(const char *folder, uid_t uid, gid_t gid, const char *user);
 // The skeleton for this host's /etc and this user in `cache`, built there first if missing; its path in `path`.
 int cached_skeleton(const char *cache, uid_t uid, gid_t gid, const char *user, char *path, size_t size);
 
+// Removes the entries of `cache` named `prefix…` (but `current`) that no job
+// used for a week (their time, touched at most daily, says when one last did).
+void remove_unused_for_a_week(const char *cache, const char *prefix, const char *current);
+
 // Assembles the job's root in `root` (an empty folder): the skeleton (from
 // `cache`, else built in a tmpfs), the host's system folders read-only, a
 // minimal /dev, and the requested mounts; enter_root then makes it the root,

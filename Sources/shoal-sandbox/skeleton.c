@@ -246,9 +246,7 @@ static int remove_entry(const char *path, const struct stat *status, int type, s
     return type == FTW_DP ? rmdir(path) : unlink(path);
 }
 
-// Skeletons of an /etc since changed: kept until no job started on one for a
-// week (a running job has it as its root), then removed.
-static void remove_old_skeletons(const char *cache, const char *current) {
+void remove_unused_for_a_week(const char *cache, const char *prefix, const char *current) {
     DIR *folder = opendir(cache);
     if (!folder) return;
     struct dirent *entry;
@@ -256,9 +254,11 @@ static void remove_old_skeletons(const char *cache, const char *current) {
     while ((entry = readdir(folder)) != NULL) {
         char path[PATH_MAX];
         struct stat status;
-        if (strncmp(entry->d_name, "root-", 5) != 0) continue;
+        if (strncmp(entry->d_name, prefix, strlen(prefix)) != 0) continue;
         if (snprintf(path, sizeof path, "%s/%s", cache, entry->d_name) >= (int)sizeof path || strcmp(path, current) == 0) continue;
-        if (lstat(path, &status) == 0 && status.st_mtime < week_ago) nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+        if (lstat(path, &status) != 0 || status.st_mtime >= week_ago) continue;
+        if (S_ISDIR(status.st_mode)) nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+        else unlink(path);
     }
     closedir(folder);
 }
@@ -288,7 +288,8 @@ int cached_skeleton(const char *cache, uid_t uid, gid_t gid, const char *user, c
         } else if ((result = build_skeleton(building, uid, gid, user)) == 0 && rename(building, path) != 0) {
             result = fail("cannot move the sandbox skeleton into", path);
         }
-        if (result == 0) remove_old_skeletons(cache, path);
+        // Skeletons of an /etc since changed: a running job may have one as its root.
+        if (result == 0) remove_unused_for_a_week(cache, "root-", path);
     }
     close(lock);
     return result;

@@ -108,24 +108,6 @@ static int copy_sparse(int from, int to, off_t size) {
     return 0;
 }
 
-// Templates of other sizes that no job used for a week: removed when a new one
-// is made, so the sizes of steps long gone do not pile up in the cache.
-static void remove_old_templates(const char *cache, const char *current) {
-    DIR *folder = opendir(cache);
-    if (!folder) return;
-    struct dirent *entry;
-    time_t week_ago = time(NULL) - 7 * 86400;
-    while ((entry = readdir(folder)) != NULL) {
-        char path[PATH_MAX];
-        struct stat status;
-        size_t length = strlen(entry->d_name);
-        if (strncmp(entry->d_name, "volume-", 7) != 0 || length < 5 || strcmp(entry->d_name + length - 4, ".img") != 0) continue;
-        if (snprintf(path, sizeof path, "%s/%s", cache, entry->d_name) >= (int)sizeof path || strcmp(path, current) == 0) continue;
-        if (stat(path, &status) == 0 && status.st_mtime < week_ago) unlink(path);
-    }
-    closedir(folder);
-}
-
 // The empty filesystem of this size, made once into the cache under a lock.
 static int template_for(const char *cache, long long bytes, char *path, size_t size) {
     snprintf(path, size, "%s/volume-%lld.img", cache, bytes);
@@ -149,7 +131,8 @@ static int template_for(const char *cache, long long bytes, char *path, size_t s
         if (rc == 0) rc = make_filesystem(partial);
         if (rc == 0 && rename(partial, path) != 0) rc = fail("cannot rename", partial);
         if (rc != 0) unlink(partial);
-        if (rc == 0) remove_old_templates(cache, path);
+        // Templates of sizes no step has asked for in a week.
+        if (rc == 0) remove_unused_for_a_week(cache, "volume-", path);
     }
     close(held);
     return rc;
