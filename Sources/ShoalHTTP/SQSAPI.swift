@@ -14,6 +14,27 @@ struct SQSAPI: Sendable {
 
     /// Long polls wait at most this long, as SQS allows.
     static let maxWaitSeconds = 20
+    /// Long polls waiting at once, each on a thread of its own.
+    static let longPolls = Counter(limit: 32)
+
+    final class Counter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var count = 0
+        private let limit: Int
+
+        init(limit: Int) { self.limit = limit }
+
+        /// Takes a place if one is free.
+        func enter() -> Bool {
+            lock.withLock {
+                guard count < limit else { return false }
+                count += 1
+                return true
+            }
+        }
+
+        func leave() { lock.withLock { count -= 1 } }
+    }
 
     func handle(_ operation: String, _ input: Object, baseURL: String) throws -> Object {
         func url(_ name: String) -> String { "\(baseURL)/\(Identifiers.account)/\(name)" }
@@ -43,7 +64,10 @@ struct SQSAPI: Sendable {
             let name = try named(input)
             let count = input["MaxNumberOfMessages"] as? Int ?? 1
             guard (1...10).contains(count) else { throw AWSError.sqs("InvalidParameterValue", "MaxNumberOfMessages must be between 1 and 10.") }
-            let wait = min(max(input["WaitTimeSeconds"] as? Int ?? 0, 0), Self.maxWaitSeconds)
+            // A long poll holds a thread; past the bound, polls answer at once instead.
+            let waiting = Self.longPolls.enter()
+            defer { if waiting { Self.longPolls.leave() } }
+            let wait = waiting ? min(max(input["WaitTimeSeconds"] as? Int ?? 0, 0), Self.maxWaitSeconds) : 0
             let deadline = Date().addingTimeInterval(TimeInterval(wait))
             var messages: [QueueMessage] = []
             repeat {
