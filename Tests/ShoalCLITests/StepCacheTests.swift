@@ -169,6 +169,31 @@ import Testing
         #expect(third["note"] as? String == "cache miss: no earlier successful run of this step with these arguments")
     }
 
+    /// The SDK v3 fixture with CacheConfig and RetryPolicies, run twice as
+    /// written: its cached four-instance step is reused, its uncached one runs again.
+    @Test func theSDKFixtureWithCacheConfigRunsWithItsSemantics() throws {
+        let featurize = try home.file("featurize.py", """
+            import os, json
+            host = json.load(open('/opt/ml/config/resourceconfig.json'))['current_host']
+            shards = sorted(os.listdir('/opt/ml/processing/input/shards'))
+            open('/opt/ml/processing/output/features/' + host + '.txt', 'w').write(','.join(shards))
+            """)
+        let summarize = try home.file("summarize.py", "print('summarized')\n")
+        for (local, uri) in [(featurize, "s3://my-bucket/code/featurize.py"), (summarize, "s3://my-bucket/code/summarize.py"),
+                             (data, "s3://my-bucket/datasets/images/a.png"), (data, "s3://my-bucket/datasets/images/b.png"),
+                             (data, "s3://my-bucket/datasets/lookup/table.csv")] {
+            try #require(try home.shoal(["cp", local, uri]).status == 0)
+        }
+        let path = Fixtures.folder.appendingPathComponent("sagemaker-v3/03_four_instances_cache_retry.json").path
+        let first = try run(path)
+        #expect(first.steps["ShardedFeaturize"]?["attempts"] as? Int == 4)
+        let second = try run(path)
+        #expect(second.steps["ShardedFeaturize"]?["attempts"] as? Int == 0)
+        #expect(source(second.steps["ShardedFeaturize"])?.hasSuffix(first.id) == true)
+        #expect(second.steps["Summarize"]?["attempts"] as? Int == 1, "CacheConfig Enabled false: it runs every time")
+        #expect(second.steps["Summarize"]?["status"] as? String == "Succeeded")
+    }
+
     @Test func aBadExpireAfterFailsTheStepNamingIt() throws {
         let outcome = try home.shoal(["run", try definition(expireAfter: "1 hour"), "--workers", "1"])
         #expect(outcome.status == 1)
