@@ -71,26 +71,14 @@ public struct EndpointServer: Sendable {
             let (authorization, key) = try verify(incoming)
             switch authorization.service {
             case "sagemaker":
-                let target = incoming.header("x-amz-target") ?? ""
-                guard target.hasPrefix("SageMaker.") else { throw AWSError(code: "UnknownOperationException", status: 400, message: "X-Amz-Target '\(target.prefix(64))' is not a SageMaker operation") }
-                let operation = String(target.dropFirst("SageMaker.".count))
-                let data = try await blocking {
-                    let input = (body.isEmpty ? [:] : try? JSONSerialization.jsonObject(with: body)) as? [String: Any]
-                    guard let input else { throw AWSError(code: "SerializationException", status: 400, message: "the request body is not a JSON object") }
-                    return try JSONSerialization.data(withJSONObject: try sagemaker.handle(operation, input, principal: key.name))
+                return try await jsonService(incoming, targetPrefix: "SageMaker.", contentType: "application/x-amz-json-1.1", requestId: requestId) { operation, input in
+                    try sagemaker.handle(operation, input, principal: key.name)
                 }
-                return Response(status: .ok, headers: [.contentType: "application/x-amz-json-1.1", .init("x-amzn-RequestId")!: requestId], body: .init(byteBuffer: ByteBuffer(data: data)))
             case "sqs":
-                let target = incoming.header("x-amz-target") ?? ""
-                guard target.hasPrefix("AmazonSQS.") else { throw AWSError(code: "UnknownOperationException", status: 400, message: "X-Amz-Target '\(target.prefix(64))' is not an SQS operation (Shoal speaks SQS's JSON protocol)") }
-                let operation = String(target.dropFirst("AmazonSQS.".count))
                 let base = "http://" + (incoming.header("host") ?? "\(host):\(port)")
-                let data = try await blocking {
-                    let input = (body.isEmpty ? [:] : try? JSONSerialization.jsonObject(with: body)) as? [String: Any]
-                    guard let input else { throw AWSError(code: "SerializationException", status: 400, message: "the request body is not a JSON object") }
-                    return try JSONSerialization.data(withJSONObject: try sqs.handle(operation, input, baseURL: base))
+                return try await jsonService(incoming, targetPrefix: "AmazonSQS.", contentType: "application/x-amz-json-1.0", requestId: requestId) { operation, input in
+                    try sqs.handle(operation, input, baseURL: base)
                 }
-                return Response(status: .ok, headers: [.contentType: "application/x-amz-json-1.0", .init("x-amzn-RequestId")!: requestId], body: .init(byteBuffer: ByteBuffer(data: data)))
             case "sts", "iam":
                 let xml = try QueryAPI().handle(service: authorization.service, form: QueryAPI.form(body), principal: key.name, requestId: requestId)
                 return Response(status: .ok, headers: [.contentType: "text/xml", .init("x-amzn-RequestId")!: requestId], body: .init(byteBuffer: ByteBuffer(string: xml)))
@@ -102,6 +90,27 @@ public struct EndpointServer: Sendable {
         } catch {
             return reply(AWSError(code: "InternalFailure", status: 500, message: "\(error)"), json: json, requestId: requestId)
         }
+    }
+
+    /// A JSON-protocol service (SageMaker, SQS): the operation from
+    /// `X-Amz-Target`, the body as an object, the handler's answer as JSON,
+    /// all off the server's threads (the handlers block on the store and the coordinator).
+    private func jsonService(
+        _ incoming: Incoming, targetPrefix: String, contentType: String, requestId: String,
+        _ handle: @escaping @Sendable (String, [String: Any]) throws -> [String: Any]
+    ) async throws -> Response {
+        let target = incoming.header("x-amz-target") ?? ""
+        guard target.hasPrefix(targetPrefix) else {
+            throw AWSError(code: "UnknownOperationException", status: 400, message: "X-Amz-Target '\(target.prefix(64))' is not a \(targetPrefix.dropLast()) operation")
+        }
+        let operation = String(target.dropFirst(targetPrefix.count))
+        let body = incoming.body
+        let data = try await blocking {
+            let input = (body.isEmpty ? [:] : try? JSONSerialization.jsonObject(with: body)) as? [String: Any]
+            guard let input else { throw AWSError(code: "SerializationException", status: 400, message: "the request body is not a JSON object") }
+            return try JSONSerialization.data(withJSONObject: try handle(operation, input))
+        }
+        return Response(status: .ok, headers: [.contentType: contentType, .init("x-amzn-RequestId")!: requestId], body: .init(byteBuffer: ByteBuffer(data: data)))
     }
 
     /// The request's signature checked against its key's secret: the key, or the error AWS would give.
@@ -123,9 +132,16 @@ public struct EndpointServer: Sendable {
         guard abs(signedAt.timeIntervalSince(now)) <= Self.maxSkew else {
             throw AWSError(code: json ? "InvalidSignatureException" : "RequestExpired", status: 403, message: "Signature expired: \(amzDate) is more than 15 minutes from the server's time (RequestTimeTooSkewed)")
         }
-        let payload = request.header("x-amz-content-sha256") ?? SigV4.payloadHash(request.body)
-        if payload != "UNSIGNED-PAYLOAD", !payload.hasPrefix("STREAMING-"), payload != SigV4.payloadHash(request.body) {
-            throw AWSError(code: "XAmzContentSHA256Mismatch", status: 400, message: "the body's SHA-256 is not the one X-Amz-Content-SHA256 gives")
+        // The body is hashed once, and not at all when the client signed without its hash.
+        let sent = request.header("x-amz-content-sha256")
+        let payload: String
+        if let sent, sent == "UNSIGNED-PAYLOAD" || sent.hasPrefix("STREAMING-") {
+            payload = sent
+        } else {
+            payload = SigV4.payloadHash(request.body)
+            guard sent == nil || sent == payload else {
+                throw AWSError(code: "XAmzContentSHA256Mismatch", status: 400, message: "the body's SHA-256 is not the one X-Amz-Content-SHA256 gives")
+            }
         }
         let canonical = SigV4.canonicalRequest(
             method: request.method, rawPath: request.rawPath, rawQuery: request.rawQuery, headers: request.headers,

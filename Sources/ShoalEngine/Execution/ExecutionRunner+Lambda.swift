@@ -15,12 +15,9 @@ extension ExecutionRunner {
         }
         var payload: JSONValue = .object([:])
         if case let .lambda(fields)? = event { payload = try evaluator.evaluate(.object(fields)) }
-        // The function's registration time stands for its code: `shoal functions create` replaces both.
-        let key: JSONValue = .object([
-            "Function": .string(function.name), "Handler": .string(function.handler), "Registered": .string(Identifiers.timestamp(function.createdAt)),
-            "Event": payload, "Outputs": .array((step.outputParameters ?? []).map { .string("\($0.name):\($0.typeName ?? "String")") }),
-        ])
-        if try reuseCachedRun(index, step: step, type: "Lambda", arguments: key, inputFiles: []) { return }
+        var key = StepCache.functionKey(function, outputs: step.outputParameters ?? [])
+        key["Event"] = payload
+        if try reuseCachedRun(index, step: step, type: "Lambda", arguments: .object(key), inputFiles: []) { return }
         var request = PolicyRequest(action: "shoal:InvokeFunction")
         request.set("shoal:FunctionName", function.name)
         try authorizeJob(&request, step: step)

@@ -86,10 +86,7 @@ extension ExecutionRunner {
             guard let function = try home.metadata.function(named: name) else {
                 throw EvaluationError("Function '\(name)' (from FunctionArn '\(arn)') is not registered; add it with shoal functions create --name \(name).")
             }
-            workKey = .object([
-                "Function": .string(function.name), "Handler": .string(function.handler), "Registered": .string(Identifiers.timestamp(function.createdAt)),
-                "Outputs": .array(outputs.map { .string("\($0.name):\($0.typeName ?? "String")") }),
-            ])
+            workKey = .object(StepCache.functionKey(function, outputs: outputs))
             var request = PolicyRequest(action: "shoal:InvokeFunction")
             request.set("shoal:FunctionName", function.name)
             try authorizeJob(&request, step: step)

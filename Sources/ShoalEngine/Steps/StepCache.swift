@@ -42,6 +42,16 @@ struct StepCache {
         return Key(arguments: SHA256.hex(Array(argumentsText.utf8)), inputs: SHA256.hex(Array(versions.joined(separator: "\n").utf8)))
     }
 
+    /// What keys a function's work: the function as registered (its
+    /// registration time stands for its code: `shoal functions create`
+    /// replaces both) and the outputs its result is cast to.
+    static func functionKey(_ function: FunctionRecord, outputs: [OutputParameter]) -> OrderedFields<JSONValue> {
+        [
+            "Function": .string(function.name), "Handler": .string(function.handler), "Registered": .string(Identifiers.timestamp(function.createdAt)),
+            "Outputs": .array(outputs.map { .string("\($0.name):\($0.typeName ?? "String")") }),
+        ]
+    }
+
     /// The newest usable entry, or why there is none.
     func lookup(step: String, key: Key, expireAfter: TimeInterval?, now: Date = Date()) throws -> Lookup {
         let entries = try metadata.cacheEntries(pipelineName: pipelineName, stepName: step, argumentsKey: key.arguments)
