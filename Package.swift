@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.14.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // libzmq from Debian's libzmq3-dev; zmq.h lives in /usr/include, so a plain
@@ -27,9 +28,9 @@ let package = Package(
         ),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
         .target(name: "ShoalDefinition"),
-        .target(name: "ShoalStore", dependencies: ["ShoalDefinition", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "ShoalStore", dependencies: ["ShoalDefinition", "CShoalSystem", .product(name: "GRDB", package: "GRDB.swift")]),
         // Linux system calls Glibc does not expose to Swift.
-        .target(name: "CShoalSystem"),
+        .target(name: "CShoalSystem", linkerSettings: [.linkedLibrary("z")]),
         .target(name: "ShoalRuntime", dependencies: ["ShoalDefinition", "CShoalSystem"]),
         // The helper a worker runs each job instance through (mount namespace, parent-death signal).
         // Plain C, linked statically without Swift's startup code: SwiftPM would
@@ -42,9 +43,9 @@ let package = Package(
         .target(name: "ShoalEngine", dependencies: ["ShoalStore", "ShoalCluster", "ShoalRuntime", "ShoalDefinition", "ZeroMQ"]),
         // The AWS-compatible HTTP endpoint: it translates requests into the engine's and the store's calls.
         .target(name: "ShoalHTTP", dependencies: [
-            "ShoalEngine", "ShoalStore", "ShoalCluster", "ShoalDefinition",
-            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Crypto", package: "swift-crypto"),
-            .product(name: "Logging", package: "swift-log"),
+            "ShoalEngine", "ShoalStore", "ShoalCluster", "ShoalDefinition", "ShoalRuntime", "CShoalSystem",
+            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdCore", package: "hummingbird"), .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"), .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
         .executableTarget(
             name: "shoal",

@@ -19,6 +19,7 @@ fi
 missing=()
 [ -f /usr/include/zmq.h ] || missing+=(libzmq3-dev)
 [ -f /usr/include/sqlite3.h ] || missing+=(libsqlite3-dev)
+[ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 # An instance's volume (VolumeSizeInGB) is an ext4 made by mke2fs.
 [ -x /usr/sbin/mke2fs ] || [ -x /sbin/mke2fs ] || missing+=(e2fsprogs)

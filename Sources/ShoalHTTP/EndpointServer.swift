@@ -12,6 +12,8 @@ public struct EndpointServer: Sendable {
     let keys: AccessKeys
     let sagemaker: SageMakerAPI
     let sqs: SQSAPI
+    /// Nil only when the store's staging folder cannot be made; S3 requests then fail, the rest is served.
+    let s3: S3API?
     let host: String
     let port: Int
 
@@ -21,6 +23,7 @@ public struct EndpointServer: Sendable {
         keys = AccessKeys(home: home)
         sagemaker = SageMakerAPI(home: home, coordinator: coordinator)
         sqs = SQSAPI(home: home)
+        s3 = try? S3API(store: home.objects)
         self.host = host
         self.port = port
     }
@@ -36,40 +39,45 @@ public struct EndpointServer: Sendable {
         var logger = Logger(label: "shoal.endpoint")
         logger.logLevel = .warning
         let app = Application(
-            responder: responder, configuration: .init(address: .hostname(host, port: port), serverName: "Shoal"),
+            responder: responder, server: .http1AnsweringContinue(), configuration: .init(address: .hostname(host, port: port), serverName: "Shoal"),
             onServerRunning: { channel in ready(channel.localAddress?.port ?? port) }, logger: logger
         )
         try await app.run()
     }
 
-    /// A request as the signature covers it.
+    /// A request as the signature covers it; `body` is nil while it has not been read (S3 streams it).
     struct Incoming {
         let method: String
         let rawPath: String
         let rawQuery: String?
         let headers: [(name: String, value: String)]
-        let body: Data
+        var body: Data?
 
         func header(_ name: String) -> String? { headers.first { $0.name.lowercased() == name }?.value }
+        var isJSON: Bool { header("x-amz-target") != nil }
     }
 
     func respond(to request: Request) async -> Response {
-        var request = request
         let requestId = UUID().uuidString.lowercased()
         var headers: [(name: String, value: String)] = request.headers.map { ($0.name.canonicalName, $0.value) }
         if let authority = request.head.authority { headers.append(("host", authority)) }
-        let body: Data
+        var incoming = Incoming(method: request.method.rawValue, rawPath: request.uri.path, rawQuery: request.uri.query, headers: headers, body: nil)
+        let json = incoming.isJSON
+        var isS3 = false
         do {
-            body = Data(buffer: try await request.collectBody(upTo: Self.maxBodyBytes))
-        } catch {
-            return reply(AWSError(code: "RequestEntityTooLarge", status: 413, message: "the request body is larger than \(Self.maxBodyBytes >> 20) MiB"),
-                         json: true, requestId: requestId)
-        }
-        let incoming = Incoming(method: request.method.rawValue, rawPath: request.uri.path, rawQuery: request.uri.query, headers: headers, body: body)
-        let json = incoming.header("x-amz-target") != nil
-        do {
-            let (authorization, key) = try verify(incoming)
-            switch authorization.service {
+            let signed = try credentials(incoming)
+            isS3 = signed.authorization.service == "s3"
+            if isS3 {
+                return try await s3Request(incoming, signed: signed, body: request.body, requestId: requestId)
+            }
+            do {
+                incoming.body = Data(buffer: try await request.body.collect(upTo: Self.maxBodyBytes))
+            } catch {
+                throw AWSError(code: "RequestEntityTooLarge", status: 413, message: "the request body is larger than \(Self.maxBodyBytes >> 20) MiB")
+            }
+            let key = try verify(incoming, signed: signed)
+            let body = incoming.body ?? Data()
+            switch signed.authorization.service {
             case "sagemaker":
                 return try await jsonService(incoming, targetPrefix: "SageMaker.", contentType: "application/x-amz-json-1.1", requestId: requestId) { operation, input in
                     try sagemaker.handle(operation, input, principal: key.name)
@@ -80,16 +88,40 @@ public struct EndpointServer: Sendable {
                     try sqs.handle(operation, input, baseURL: base)
                 }
             case "sts", "iam":
-                let xml = try QueryAPI().handle(service: authorization.service, form: QueryAPI.form(body), principal: key.name, requestId: requestId)
+                let xml = try QueryAPI().handle(service: signed.authorization.service, form: QueryAPI.form(body), principal: key.name, requestId: requestId)
                 return Response(status: .ok, headers: [.contentType: "text/xml", .init("x-amzn-RequestId")!: requestId], body: .init(byteBuffer: ByteBuffer(string: xml)))
             default:
-                throw AWSError(code: "UnknownService", status: 400, message: "Shoal does not serve '\(authorization.service.prefix(32))' yet (it serves sagemaker, sqs, sts and iam)")
+                throw AWSError(code: "UnknownService", status: 400, message: "Shoal does not serve '\(signed.authorization.service.prefix(32))' yet (it serves sagemaker, s3, sqs, sts and iam)")
             }
         } catch let error as AWSError {
+            if isS3 || (!json && request.uri.query?.contains("Signature=") == true) {
+                return S3API.failure(S3Error(code: error.code, status: error.status, message: error.message), method: incoming.method, requestId: requestId)
+            }
             return reply(error, json: json, requestId: requestId)
         } catch {
             return reply(AWSError(code: "InternalFailure", status: 500, message: "\(error)"), json: json, requestId: requestId)
         }
+    }
+
+    /// S3: the signature's head is checked before the body is read; the body
+    /// then streams to disk, checked against the hash the signature covers
+    /// (or chunk by chunk) before anything is committed.
+    private func s3Request(_ incoming: Incoming, signed: Signed, body: RequestBody, requestId: String) async throws -> Response {
+        guard let s3 else { throw AWSError(code: "InternalFailure", status: 500, message: "the object store is not available") }
+        let payload = signed.presigned ? "UNSIGNED-PAYLOAD" : (incoming.header("x-amz-content-sha256") ?? "")
+        guard !payload.isEmpty else {
+            throw AWSError(code: "InvalidRequest", status: 400, message: "Missing required header for this request: x-amz-content-sha256")
+        }
+        let key = try verify(incoming, signed: signed, payloadHash: payload)
+        let signer = AWSChunkedDecoder.Signer(
+            key: SigV4.signingKey(secret: key.secretAccessKey, authorization: signed.authorization), amzDate: signed.amzDate,
+            scope: signed.authorization.scope, previous: signed.authorization.signature
+        )
+        let request = S3Request(method: incoming.method, rawPath: incoming.rawPath, rawQuery: incoming.rawQuery, headers: incoming.headers,
+                                payloadHash: payload, chunkSigner: signer, requestId: requestId)
+        var response = await s3.handle(request, body: body)
+        response.headers[.init("x-amz-request-id")!] = requestId
+        return response
     }
 
     /// A JSON-protocol service (SageMaker, SQS): the operation from
@@ -104,7 +136,7 @@ public struct EndpointServer: Sendable {
             throw AWSError(code: "UnknownOperationException", status: 400, message: "X-Amz-Target '\(target.prefix(64))' is not a \(targetPrefix.dropLast()) operation")
         }
         let operation = String(target.dropFirst(targetPrefix.count))
-        let body = incoming.body
+        let body = incoming.body ?? Data()
         let data = try await blocking {
             let input = (body.isEmpty ? [:] : try? JSONSerialization.jsonObject(with: body)) as? [String: Any]
             guard let input else { throw AWSError(code: "SerializationException", status: 400, message: "the request body is not a JSON object") }
@@ -113,49 +145,117 @@ public struct EndpointServer: Sendable {
         return Response(status: .ok, headers: [.contentType: contentType, .init("x-amzn-RequestId")!: requestId], body: .init(byteBuffer: ByteBuffer(data: data)))
     }
 
-    /// The request's signature checked against its key's secret: the key, or the error AWS would give.
-    func verify(_ request: Incoming, now: Date = Date()) throws -> (SigV4.Authorization, AccessKeys.Key) {
-        let json = request.header("x-amz-target") != nil
+    /// What a request's signature claims, from its Authorization header or,
+    /// for a presigned URL, its query.
+    struct Signed {
+        let authorization: SigV4.Authorization
+        let amzDate: String
+        let presigned: Bool
+        /// A presigned URL of S3's older scheme (`AWSAccessKeyId`, `Expires`, `Signature`):
+        /// boto3's `generate_presigned_url` makes these unless told `s3v4`.
+        var legacyExpires: String? = nil
+    }
+
+    /// Reads the claimed signature and checks its time; the signature itself is checked by `verify`.
+    func credentials(_ request: Incoming, now: Date = Date()) throws -> Signed {
+        let json = request.isJSON
+        let incomplete = json ? "IncompleteSignatureException" : "IncompleteSignature"
+        if let query = request.rawQuery, query.contains("AWSAccessKeyId="), query.contains("Signature="), !query.contains("X-Amz-Signature=") {
+            return try SigV2.presigned(query: query, now: now)
+        }
+        if let query = request.rawQuery, query.contains("X-Amz-Signature=") {
+            var fields: [String: String] = [:]
+            for item in query.split(separator: "&") {
+                let pair = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                if pair.count == 2 { fields[SigV4.decode(String(pair[0]))] = SigV4.decode(String(pair[1])) }
+            }
+            guard fields["X-Amz-Algorithm"] == "AWS4-HMAC-SHA256", let credential = fields["X-Amz-Credential"], let amzDate = fields["X-Amz-Date"],
+                  let signed = fields["X-Amz-SignedHeaders"], let signature = fields["X-Amz-Signature"],
+                  let expires = fields["X-Amz-Expires"].flatMap({ Int($0) })
+            else {
+                throw AWSError(code: "AuthorizationQueryParametersError", status: 400,
+                               message: "a presigned URL needs X-Amz-Algorithm=AWS4-HMAC-SHA256, X-Amz-Credential, X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders and X-Amz-Signature")
+            }
+            let authorization: SigV4.Authorization
+            do {
+                authorization = try SigV4.authorization("AWS4-HMAC-SHA256 Credential=\(credential), SignedHeaders=\(signed), Signature=\(signature)")
+            } catch { throw AWSError(code: "AuthorizationQueryParametersError", status: 400, message: error.description) }
+            guard let signedAt = Self.amzDate(amzDate) else { throw AWSError(code: incomplete, status: 403, message: "X-Amz-Date is not yyyyMMddTHHmmssZ") }
+            guard (1...604_800).contains(expires) else {
+                throw AWSError(code: "AuthorizationQueryParametersError", status: 400, message: "X-Amz-Expires must be between 1 and 604800 seconds")
+            }
+            guard now.timeIntervalSince(signedAt) <= TimeInterval(expires), signedAt.timeIntervalSince(now) <= Self.maxSkew else {
+                throw AWSError(code: "AccessDenied", status: 403, message: "Request has expired (X-Amz-Date \(amzDate), X-Amz-Expires \(expires))")
+            }
+            return Signed(authorization: authorization, amzDate: amzDate, presigned: true)
+        }
         guard let header = request.header("authorization") else {
             throw AWSError(code: json ? "MissingAuthenticationTokenException" : "MissingAuthenticationToken", status: 403, message: "the request is not signed (no Authorization header)")
         }
         let authorization: SigV4.Authorization
         do { authorization = try SigV4.authorization(header) } catch {
-            throw AWSError(code: json ? "IncompleteSignatureException" : "IncompleteSignature", status: 403, message: error.description)
-        }
-        guard let key = try keys.key(id: authorization.accessKeyId) else {
-            throw AWSError(code: json ? "UnrecognizedClientException" : "InvalidClientTokenId", status: 403, message: "The security token included in the request is invalid (no access key \(authorization.accessKeyId.prefix(32)); see shoal credentials create).")
+            throw AWSError(code: incomplete, status: 403, message: error.description)
         }
         guard let amzDate = request.header("x-amz-date"), let signedAt = Self.amzDate(amzDate) else {
-            throw AWSError(code: json ? "IncompleteSignatureException" : "IncompleteSignature", status: 403, message: "X-Amz-Date is missing or not yyyyMMddTHHmmssZ")
+            throw AWSError(code: incomplete, status: 403, message: "X-Amz-Date is missing or not yyyyMMddTHHmmssZ")
         }
         guard abs(signedAt.timeIntervalSince(now)) <= Self.maxSkew else {
-            throw AWSError(code: json ? "InvalidSignatureException" : "RequestExpired", status: 403, message: "Signature expired: \(amzDate) is more than 15 minutes from the server's time (RequestTimeTooSkewed)")
+            let code = json ? "InvalidSignatureException" : authorization.service == "s3" ? "RequestTimeTooSkewed" : "RequestExpired"
+            throw AWSError(code: code, status: 403, message: "Signature expired: \(amzDate) is more than 15 minutes from the server's time (RequestTimeTooSkewed)")
         }
-        // The body is hashed once, and not at all when the client signed without its hash.
-        let sent = request.header("x-amz-content-sha256")
+        return Signed(authorization: authorization, amzDate: amzDate, presigned: false)
+    }
+
+    /// The request's signature checked against its key's secret: the key, or the
+    /// error AWS would give. `payloadHash` is the hash the signature covers; by
+    /// default the body's, read in full (S3 passes the one it checks as the body streams).
+    func verify(_ request: Incoming, signed: Signed, payloadHash: String? = nil) throws -> AccessKeys.Key {
+        let json = request.isJSON
+        let authorization = signed.authorization
+        guard let key = try keys.key(id: authorization.accessKeyId) else {
+            throw AWSError(code: json ? "UnrecognizedClientException" : authorization.service == "s3" ? "InvalidAccessKeyId" : "InvalidClientTokenId", status: 403,
+                           message: "The security token included in the request is invalid (no access key \(authorization.accessKeyId.prefix(32)); see shoal credentials create).")
+        }
+        if let expires = signed.legacyExpires {
+            guard SigV4.same(SigV2.signature(secret: key.secretAccessKey, method: request.method, rawPath: request.rawPath, rawQuery: request.rawQuery, expires: expires),
+                             authorization.signature)
+            else {
+                throw AWSError(code: "SignatureDoesNotMatch", status: 403, message: "The request signature we calculated does not match the signature you provided. Check your key and signing method.")
+            }
+            return key
+        }
         let payload: String
-        if let sent, sent == "UNSIGNED-PAYLOAD" || sent.hasPrefix("STREAMING-") {
-            payload = sent
+        if let payloadHash {
+            payload = payloadHash
         } else {
-            payload = SigV4.payloadHash(request.body)
-            guard sent == nil || sent == payload else {
-                throw AWSError(code: "XAmzContentSHA256Mismatch", status: 400, message: "the body's SHA-256 is not the one X-Amz-Content-SHA256 gives")
+            // The body is hashed once, and not at all when the client signed without its hash.
+            let sent = request.header("x-amz-content-sha256")
+            if let sent, sent == "UNSIGNED-PAYLOAD" || sent.hasPrefix("STREAMING-") {
+                payload = sent
+            } else {
+                payload = SigV4.payloadHash(request.body ?? Data())
+                guard sent == nil || sent == payload else {
+                    throw AWSError(code: "XAmzContentSHA256Mismatch", status: 400, message: "the body's SHA-256 is not the one X-Amz-Content-SHA256 gives")
+                }
             }
         }
+        // A presigned URL signs its query without the signature itself.
+        let query = signed.presigned
+            ? request.rawQuery?.split(separator: "&").filter { !$0.hasPrefix("X-Amz-Signature=") }.joined(separator: "&")
+            : request.rawQuery
         let canonical = SigV4.canonicalRequest(
-            method: request.method, rawPath: request.rawPath, rawQuery: request.rawQuery, headers: request.headers,
+            method: request.method, rawPath: request.rawPath, rawQuery: query, headers: request.headers,
             signedHeaders: authorization.signedHeaders, payloadHash: payload, service: authorization.service
         )
         let expected = SigV4.signature(
             secret: key.secretAccessKey, authorization: authorization,
-            stringToSign: SigV4.stringToSign(amzDate: amzDate, scope: authorization.scope, canonicalRequest: canonical)
+            stringToSign: SigV4.stringToSign(amzDate: signed.amzDate, scope: authorization.scope, canonicalRequest: canonical)
         )
         guard SigV4.same(expected, authorization.signature) else {
             throw AWSError(code: json ? "InvalidSignatureException" : "SignatureDoesNotMatch", status: 403,
                            message: "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.")
         }
-        return (authorization, key)
+        return key
     }
 
     /// `yyyyMMddTHHmmssZ`, read by hand: a DateFormatter per request cost more than the signature.

@@ -77,12 +77,23 @@ enum SigV4 {
     }
 
     static func signature(secret: String, authorization: Authorization, stringToSign: String) -> String {
+        sign(stringToSign, key: signingKey(secret: secret, authorization: authorization))
+    }
+
+    /// The key a secret derives for one day, region and service.
+    static func signingKey(secret: String, authorization: Authorization) -> SymmetricKey {
         var key = SymmetricKey(data: Data(("AWS4" + secret).utf8))
         for part in [authorization.date, authorization.region, authorization.service, "aws4_request"] {
             key = SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Data(part.utf8), using: key)))
         }
-        return hex(HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: key))
+        return key
     }
+
+    static func sign(_ stringToSign: String, key: SymmetricKey) -> String {
+        hex(HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: key))
+    }
+
+    static let emptyHash = payloadHash(Data())
 
     /// Compares in time that does not depend on where the strings differ.
     static func same(_ a: String, _ b: String) -> Bool {

@@ -105,6 +105,40 @@ public struct ObjectStore: Sendable {
         public var description: String { "cannot commit \(uri): \(reason)" }
     }
 
+    /// Removes one object and the folders its removal leaves empty (up to its
+    /// bucket); false when there was none.
+    @discardableResult
+    public func remove(_ uri: S3URI) throws -> Bool {
+        let target = path(of: uri)
+        var isDirectory: ObjCBool = false
+        guard !uri.key.isEmpty, FileManager.default.fileExists(atPath: target, isDirectory: &isDirectory), !isDirectory.boolValue else { return false }
+        guard unlink(target) == 0 else { throw CommitFailed(uri: uri, reason: String(cString: strerror(errno))) }
+        let bucket = root.appendingPathComponent(uri.bucket).path
+        var folder = (target as NSString).deletingLastPathComponent
+        // rmdir refuses a folder that is not empty, so a concurrent write is never lost.
+        while folder.count > bucket.count, folder.hasPrefix(bucket + "/"), rmdir(folder) == 0 {
+            folder = (folder as NSString).deletingLastPathComponent
+        }
+        return true
+    }
+
+    public struct Bucket: Sendable {
+        public let name: String
+        public let created: Date
+    }
+
+    /// The buckets, by name: the store's top folders.
+    public func buckets() -> [Bucket] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
+        return names.sorted().compactMap { name in
+            guard (try? S3URI(bucket: name, key: "")) != nil,
+                  let attributes = try? FileManager.default.attributesOfItem(atPath: root.appendingPathComponent(name).path),
+                  attributes[.type] as? FileAttributeType == .typeDirectory
+            else { return nil }
+            return Bucket(name: name, created: (attributes[.creationDate] as? Date) ?? (attributes[.modificationDate] as? Date) ?? Date(timeIntervalSince1970: 0))
+        }
+    }
+
     /// A folder on the store's filesystem for staging writes (so commits are renames).
     public func stagingFolder() throws -> URL {
         let folder = root.deletingLastPathComponent().appendingPathComponent("staging")

@@ -8,40 +8,71 @@ import Testing
 @Suite(.serialized) struct AWSEndpointTests {
     static let python = Fixtures.repositoryRoot.appendingPathComponent(".venv-aws/bin/python")
 
-    @Test func boto3DrivesPipelinesThroughTheEndpoint() throws {
-        try #require(FileManager.default.isExecutableFile(atPath: Self.python.path), "no \(Self.python.path): run scripts/setup.sh")
-        let home = try TemporaryHome()
-        #expect(try home.shoal(["credentials", "create", "me"]).status == 0)
-        let log = home.url.appendingPathComponent("serve.txt")
-        let serve = try home.start(["serve", "--bind", "127.0.0.1:0", "--workers", "2"], standardError: log)
-        defer {
+    /// `shoal serve` on a free port of a new home, with the client environment `shoal env` prints for it.
+    struct ServedEndpoint {
+        let home: TemporaryHome
+        let serve: Process
+        let log: URL
+        let environment: [String: String]
+
+        init() throws {
+            home = try TemporaryHome()
+            #expect(try home.shoal(["credentials", "create", "me"]).status == 0)
+            log = home.url.appendingPathComponent("serve.txt")
+            serve = try home.start(["serve", "--bind", "127.0.0.1:0", "--workers", "2"], standardError: log)
+            var endpoint: String?
+            let deadline = Date().addingTimeInterval(30)
+            while endpoint == nil && Date() < deadline && serve.isRunning {
+                let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+                endpoint = text.range(of: "http://127\\.0\\.0\\.1:[0-9]+", options: .regularExpression).map { String(text[$0]) }
+                usleep(20_000)
+            }
+            let url = try #require(endpoint, "shoal serve did not say where it listens: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+            let env = try home.shoal(["env", "--credential", "me", "--endpoint", url])
+            #expect(env.status == 0, "\(env.stderr)")
+            var environment: [String: String] = ["SHOAL_HOME": home.url.path]
+            for line in env.stdout.split(separator: "\n") where line.hasPrefix("export ") {
+                let pair = line.dropFirst("export ".count).split(separator: "=", maxSplits: 1)
+                environment[String(pair[0])] = String(pair[1]).trimmingCharacters(in: CharacterSet(charactersIn: "'"))
+            }
+            #expect(environment["AWS_ENDPOINT_URL"] == url)
+            self.environment = environment
+        }
+
+        var serverLog: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+
+        /// Runs one of Tests/python's suites against the endpoint; the unittest summary must name `tests` tests.
+        func runSuite(_ file: String, tests: Int, timeout: TimeInterval = 240) throws {
+            let script = Fixtures.repositoryRoot.appendingPathComponent("Tests/python/" + file).path
+            let outcome = try ShoalProcess.run(executable: AWSEndpointTests.python, [script], environment: environment, timeout: timeout)
+            #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)\nserver log:\n\(serverLog)")
+            #expect(outcome.stderr.contains("Ran \(tests) tests"), "\(outcome.stderr)")
+        }
+
+        func stop() {
             if serve.isRunning {
                 kill(serve.processIdentifier, SIGINT)
                 serve.waitUntilExit()
             }
         }
-        var endpoint: String?
-        let deadline = Date().addingTimeInterval(30)
-        while endpoint == nil && Date() < deadline && serve.isRunning {
-            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            endpoint = text.range(of: "http://127\\.0\\.0\\.1:[0-9]+", options: .regularExpression).map { String(text[$0]) }
-            usleep(20_000)
-        }
-        let url = try #require(endpoint, "shoal serve did not say where it listens: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
-        let env = try home.shoal(["env", "--credential", "me", "--endpoint", url])
-        #expect(env.status == 0, "\(env.stderr)")
-        var environment: [String: String] = [:]
-        for line in env.stdout.split(separator: "\n") where line.hasPrefix("export ") {
-            let pair = line.dropFirst("export ".count).split(separator: "=", maxSplits: 1)
-            environment[String(pair[0])] = String(pair[1]).trimmingCharacters(in: CharacterSet(charactersIn: "'"))
-        }
-        #expect(environment["AWS_ENDPOINT_URL"] == url)
-        let config = try String(contentsOfFile: try #require(environment["SAGEMAKER_USER_CONFIG_OVERRIDE"]), encoding: .utf8)
+    }
+
+    @Test func boto3DrivesPipelinesThroughTheEndpoint() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.python.path), "no \(Self.python.path): run scripts/setup.sh")
+        let served = try ServedEndpoint()
+        defer { served.stop() }
+        let config = try String(contentsOfFile: try #require(served.environment["SAGEMAKER_USER_CONFIG_OVERRIDE"]), encoding: .utf8)
         #expect(config.contains("TelemetryOptOut: true"))
-        let script = Fixtures.repositoryRoot.appendingPathComponent("Tests/python/endpoint_test.py").path
-        let outcome = try ShoalProcess.run(executable: Self.python, [script], environment: environment, timeout: 240)
-        #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)\nserver log:\n\((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
-        #expect(outcome.stderr.contains("Ran 7 tests"), "\(outcome.stderr)")
+        try served.runSuite("endpoint_test.py", tests: 7)
+    }
+
+    /// S3 through the endpoint with boto3 and the AWS CLI: objects land in the
+    /// home's store as files the engine reads (Tests/python/s3_test.py checks them there).
+    @Test func boto3AndTheAWSCLIStoreObjectsThroughS3() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.python.path), "no \(Self.python.path): run scripts/setup.sh")
+        let served = try ServedEndpoint()
+        defer { served.stop() }
+        try served.runSuite("s3_test.py", tests: 12)
     }
 
     /// `shoal coordinator --http`: the same endpoint in cluster mode, its
