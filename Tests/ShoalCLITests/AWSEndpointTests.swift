@@ -75,6 +75,19 @@ import Testing
         try served.runSuite("s3_test.py", tests: 12)
     }
 
+    /// The SageMaker Python SDK v2, unchanged: the abalone pipeline written with
+    /// it, its local code and data uploaded by the SDK through S3, upserted,
+    /// started, waited for and listed on both branches (Tests/python/sdk_v2_test.py).
+    @Test func theSageMakerSDKRunsTheAbalonePipeline() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.python.path), "no \(Self.python.path): run scripts/setup.sh")
+        let served = try ServedEndpoint()
+        defer { served.stop() }
+        let function = Fixtures.repositoryRoot.appendingPathComponent("examples/abalone/lambda_fn.py").path
+        let created = try served.home.shoal(["functions", "create", "--name", "sagemaker_test_lambda", "--script", function, "--handler", "lambda_fn.lambda_handler"])
+        #expect(created.status == 0, "\(created.stderr)")
+        try served.runSuite("sdk_v2_test.py", tests: 3)
+    }
+
     /// `shoal coordinator --http`: the same endpoint in cluster mode, its
     /// requests reaching the CURVE-secured API socket with the coordinator's own key.
     @Test func aClusterCoordinatorServesTheEndpointToo() throws {

@@ -1,0 +1,128 @@
+"""The SageMaker Python SDK (v2) against `shoal serve`, unchanged: the abalone
+pipeline written with the SDK (Lambda step -> a two-instance scikit-learn
+processing step with local code and local input, which the SDK uploads through
+S3 -> a condition on a property file -> a fail step), upserted twice, started,
+waited for and listed, on both branches of its condition.
+
+Run by ShoalCLITests/AWSEndpointTests with the environment `shoal env` prints,
+after it registered the function `sagemaker_test_lambda`.
+"""
+import csv
+import os
+import random
+import tempfile
+import unittest
+
+import boto3
+from botocore.exceptions import WaiterError
+from sagemaker.lambda_helper import Lambda
+from sagemaker.processing import ProcessingInput, ProcessingOutput
+from sagemaker.sklearn.processing import SKLearnProcessor
+from sagemaker.workflow.condition_step import ConditionStep
+from sagemaker.workflow.conditions import ConditionLessThanOrEqualTo
+from sagemaker.workflow.execution_variables import ExecutionVariables
+from sagemaker.workflow.fail_step import FailStep
+from sagemaker.workflow.functions import Join, JsonGet
+from sagemaker.workflow.lambda_step import LambdaOutput, LambdaOutputTypeEnum, LambdaStep
+from sagemaker.workflow.parameters import ParameterFloat, ParameterInteger
+from sagemaker.workflow.pipeline import Pipeline
+from sagemaker.workflow.pipeline_context import PipelineSession
+from sagemaker.workflow.properties import PropertyFile
+from sagemaker.workflow.steps import ProcessingStep
+
+ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
+BUCKET = "sdk-bucket"
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def abalone_csv(folder, rows=400):
+    random.seed(7)
+    path = os.path.join(folder, "abalone.csv")
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        for _ in range(rows):
+            shell = random.uniform(0.05, 0.8)
+            writer.writerow(["M", 0.5, 0.4, 0.1, 0.5, 0.2, 0.1, round(shell, 4), round(3 + 14 * shell + random.gauss(0, 1), 2)])
+    return folder
+
+
+def abalone_pipeline(session, data_folder):
+    count = ParameterInteger(name="ProcessingInstanceCount", default_value=2)
+    threshold = ParameterFloat(name="MseThreshold", default_value=6.0)
+    step_lambda = LambdaStep(
+        name="MyLambdaStep",
+        lambda_func=Lambda(function_arn="arn:aws:lambda:us-east-1:123456789012:function:sagemaker_test_lambda", session=session),
+        inputs={"arg1": "foo", "arg2": "foo1"},
+        outputs=[LambdaOutput(output_name="output1", output_type=LambdaOutputTypeEnum.String),
+                 LambdaOutput(output_name="output2", output_type=LambdaOutputTypeEnum.Integer)],
+    )
+    processor = SKLearnProcessor(framework_version="1.2-1", instance_type="ml.m5.xlarge", instance_count=count,
+                                 base_job_name="sklearn-abalone-process", role=ROLE, sagemaker_session=session)
+    args = processor.run(
+        inputs=[ProcessingInput(source=data_folder, destination="/opt/ml/processing/input", s3_data_distribution_type="ShardedByS3Key")],
+        outputs=[
+            ProcessingOutput(output_name="train", source="/opt/ml/processing/train",
+                             destination=Join(on="/", values=["s3:/", BUCKET, "training", ExecutionVariables.PIPELINE_EXECUTION_ID])),
+            ProcessingOutput(output_name="evaluation", source="/opt/ml/processing/evaluation"),
+        ],
+        code=os.path.join(HERE, "sdk", "preprocess.py"),
+        arguments=["--input-args", step_lambda.properties.Outputs["output1"]],
+    )
+    report = PropertyFile(name="EvaluationReport", output_name="evaluation", path="evaluation.json")
+    step_process = ProcessingStep(name="AbaloneProcess", step_args=args, property_files=[report])
+    mse = JsonGet(step_name=step_process.name, property_file=report, json_path="regression_metrics.mse.value")
+    fail = FailStep(name="MseFail", error_message=Join(on=" ", values=["MSE above", threshold]))
+    step_cond = ConditionStep(name="CheckMse", conditions=[ConditionLessThanOrEqualTo(left=mse, right=threshold)], if_steps=[], else_steps=[fail])
+    return Pipeline(name="AbalonePipeline", parameters=[count, threshold], steps=[step_lambda, step_process, step_cond], sagemaker_session=session)
+
+
+class SDKv2(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        # default_bucket() finds the bucket missing (HEAD -> 404 "Not Found") and creates it.
+        cls.session = PipelineSession(default_bucket=BUCKET)
+        assert cls.session.default_bucket() == BUCKET
+        cls.data = abalone_csv(tempfile.mkdtemp())
+        cls.pipeline = abalone_pipeline(cls.session, cls.data)
+        cls.s3 = boto3.client("s3")
+
+    def test_1_upsert_creates_then_updates(self):
+        self.assertIn(BUCKET, [b["Name"] for b in self.s3.list_buckets()["Buckets"]])
+        created = self.pipeline.upsert(role_arn=ROLE)
+        self.assertTrue(created["PipelineArn"].endswith("pipeline/abalonepipeline"))
+        updated = self.pipeline.upsert(role_arn=ROLE, tags=[{"Key": "team", "Value": "ml"}])
+        self.assertEqual(updated["PipelineArn"], created["PipelineArn"])
+        sm = boto3.client("sagemaker")
+        self.assertIn({"Key": "team", "Value": "ml"}, sm.list_tags(ResourceArn=created["PipelineArn"])["Tags"])
+        # The SDK uploaded the local code and the local input folder to the default bucket.
+        keys = [o["Key"] for o in self.s3.list_objects_v2(Bucket=BUCKET, Prefix="AbalonePipeline/")["Contents"]]
+        self.assertTrue(any(k.startswith("AbalonePipeline/code/") and k.endswith("/preprocess.py") for k in keys), keys)
+        self.assertTrue(any(k.endswith("/abalone.csv") for k in keys), keys)
+
+    def test_2_the_if_branch_succeeds(self):
+        execution = self.pipeline.start()
+        execution.wait(delay=1, max_attempts=120)
+        steps = {s["StepName"]: s for s in execution.list_steps()}
+        self.assertEqual({name: s["StepStatus"] for name, s in steps.items()},
+                         {"MyLambdaStep": "Succeeded", "AbaloneProcess": "Succeeded", "CheckMse": "Succeeded"})
+        self.assertEqual(steps["CheckMse"]["Metadata"]["Condition"]["Outcome"], "True")
+        self.assertIn("ProcessingJob", steps["AbaloneProcess"]["Metadata"])
+        execution_id = execution.arn.split("/")[-1]
+        trained = self.s3.list_objects_v2(Bucket=BUCKET, Prefix="training/" + execution_id + "/")
+        self.assertEqual(sorted(o["Key"].rsplit("/", 1)[1] for o in trained["Contents"]), ["algo-1.csv"])
+        self.assertEqual(execution.describe()["PipelineExecutionStatus"], "Succeeded")
+
+    def test_3_the_else_branch_fails(self):
+        execution = self.pipeline.start(parameters={"MseThreshold": 0.0, "ProcessingInstanceCount": 1})
+        with self.assertRaises(WaiterError):
+            execution.wait(delay=1, max_attempts=120)
+        described = execution.describe()
+        self.assertEqual(described["PipelineExecutionStatus"], "Failed")
+        steps = {s["StepName"]: s for s in execution.list_steps()}
+        self.assertEqual(steps["CheckMse"]["Metadata"]["Condition"]["Outcome"], "False")
+        self.assertEqual(steps["MseFail"]["StepStatus"], "Failed")
+        self.assertEqual(steps["MseFail"]["Metadata"]["Fail"]["ErrorMessage"], "MSE above 0.0")
+
+
+if __name__ == "__main__":
+    unittest.main()
