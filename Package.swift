@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.14.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // libzmq from Debian's libzmq3-dev; zmq.h lives in /usr/include, so a plain
@@ -40,7 +41,9 @@ let package = Package(
             name: "shoal-sandbox", path: "Sources/shoal-sandbox", linkerSettings: [.unsafeFlags(["-static-executable", "-nostartfiles"])]
         ),
         .target(name: "ShoalCluster", dependencies: ["CShoalSystem", "ZeroMQ", "ShoalRuntime"]),
-        .target(name: "ShoalEngine", dependencies: ["ShoalStore", "ShoalCluster", "ShoalRuntime", "ShoalDefinition", "ZeroMQ"]),
+        .target(name: "ShoalEngine", dependencies: [
+            "ShoalStore", "ShoalCluster", "ShoalRuntime", "ShoalDefinition", "ZeroMQ", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ]),
         // The AWS-compatible HTTP endpoint: it translates requests into the engine's and the store's calls.
         .target(name: "ShoalHTTP", dependencies: [
             "ShoalEngine", "ShoalStore", "ShoalCluster", "ShoalDefinition", "ShoalRuntime", "CShoalSystem",

@@ -1,3 +1,4 @@
+import CShoalSystem
 import Foundation
 import Hummingbird
 import Logging
@@ -12,6 +13,7 @@ public struct EndpointServer: Sendable {
     let keys: AccessKeys
     let sagemaker: SageMakerAPI
     let sqs: SQSAPI
+    let lambda: LambdaAPI
     /// Nil only when the store's staging folder cannot be made; S3 requests then fail, the rest is served.
     let s3: S3API?
     let host: String
@@ -23,6 +25,7 @@ public struct EndpointServer: Sendable {
         keys = AccessKeys(home: home)
         sagemaker = SageMakerAPI(home: home, coordinator: coordinator)
         sqs = SQSAPI(home: home)
+        lambda = LambdaAPI(home: home)
         s3 = try? S3API(store: home.objects)
         self.host = host
         self.port = port
@@ -35,6 +38,8 @@ public struct EndpointServer: Sendable {
 
     /// Serves until the task is cancelled; `ready` hears the port once it is bound (port 0 takes a free one).
     public func run(ready: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+        // Object bodies pass through 1 MiB buffers: reuse their memory rather than fault in fresh mappings.
+        shoal_reuse_chunk_memory()
         let responder = CallbackResponder<BasicRequestContext> { request, _ in await self.respond(to: request) }
         var logger = Logger(label: "shoal.endpoint")
         logger.logLevel = .warning
@@ -63,11 +68,11 @@ public struct EndpointServer: Sendable {
         if let authority = request.head.authority { headers.append(("host", authority)) }
         var incoming = Incoming(method: request.method.rawValue, rawPath: request.uri.path, rawQuery: request.uri.query, headers: headers, body: nil)
         let json = incoming.isJSON
-        var isS3 = false
+        var service = ""
         do {
             let signed = try credentials(incoming)
-            isS3 = signed.authorization.service == "s3"
-            if isS3 {
+            service = signed.authorization.service
+            if service == "s3" {
                 return try await s3Request(incoming, signed: signed, body: request.body, requestId: requestId)
             }
             do {
@@ -87,17 +92,28 @@ public struct EndpointServer: Sendable {
                 return try await jsonService(incoming, targetPrefix: "AmazonSQS.", contentType: "application/x-amz-json-1.0", requestId: requestId) { operation, input in
                     try sqs.handle(operation, input, baseURL: base)
                 }
+            case "lambda":
+                let lambda = self.lambda
+                let path = incoming.rawPath, method = incoming.method
+                let query = S3Request.queryItems(incoming.rawQuery)
+                let (status, data) = try await blocking {
+                    let answer = try lambda.handle(method: method, path: path, query: query, body: body)
+                    return (answer.status, answer.status == 204 ? Data() : try JSONSerialization.data(withJSONObject: answer.body))
+                }
+                return Response(status: .init(code: status), headers: [.contentType: "application/json", .init("x-amzn-RequestId")!: requestId],
+                                body: .init(byteBuffer: ByteBuffer(data: data)))
             case "sts", "iam":
                 let xml = try QueryAPI().handle(service: signed.authorization.service, form: QueryAPI.form(body), principal: key.name, requestId: requestId)
                 return Response(status: .ok, headers: [.contentType: "text/xml", .init("x-amzn-RequestId")!: requestId], body: .init(byteBuffer: ByteBuffer(string: xml)))
             default:
-                throw AWSError(code: "UnknownService", status: 400, message: "Shoal does not serve '\(signed.authorization.service.prefix(32))' yet (it serves sagemaker, s3, sqs, sts and iam)")
+                throw AWSError(code: "UnknownService", status: 400, message: "Shoal does not serve '\(signed.authorization.service.prefix(32))' yet (it serves sagemaker, s3, lambda, sqs, sts and iam)")
             }
         } catch let error as AWSError {
-            if isS3 || (!json && request.uri.query?.contains("Signature=") == true) {
+            if service == "s3" || (!json && request.uri.query?.contains("Signature=") == true) {
                 return S3API.failure(S3Error(code: error.code, status: error.status, message: error.message), method: incoming.method, requestId: requestId)
             }
-            return reply(error, json: json, requestId: requestId)
+            // REST-JSON (Lambda): the JSON shape, the code in x-amzn-ErrorType.
+            return reply(error, json: json || service == "lambda", requestId: requestId)
         } catch {
             return reply(AWSError(code: "InternalFailure", status: 500, message: "\(error)"), json: json, requestId: requestId)
         }
@@ -289,6 +305,7 @@ public struct EndpointServer: Sendable {
         if json {
             var headers: HTTPFields = [.contentType: "application/x-amz-json-1.1", .init("x-amzn-RequestId")!: requestId]
             if let queryError = error.queryError { headers[.init("x-amzn-query-error")!] = queryError }
+            headers[.init("x-amzn-ErrorType")!] = error.code
             return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(data: error.jsonBody())))
         }
         return Response(status: status, headers: [.contentType: "text/xml"], body: .init(byteBuffer: ByteBuffer(data: error.xmlBody(requestId: requestId))))

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ShoalEngine
 import ShoalStore
 
 struct FunctionsCommand: ParsableCommand {
@@ -28,41 +29,16 @@ struct FunctionsCommand: ParsableCommand {
 
         func validate() throws {
             guard (script == nil) != (zipDir == nil) else { throw ValidationError("Give exactly one of --script FILE and --zip-dir DIR.") }
-            guard name.range(of: "^[A-Za-z0-9_-]{1,64}$", options: .regularExpression) != nil else {
-                throw ValidationError("--name may contain only letters, digits, '-' and '_' (1 to 64).")
-            }
-            let parts = handler.split(separator: ".")
-            guard parts.count >= 2, parts.allSatisfy({ !$0.isEmpty }) else { throw ValidationError("--handler must be module.function; got '\(handler)'.") }
-            guard (1...900).contains(timeout) else { throw ValidationError("--timeout must be between 1 and 900 seconds.") }
-            if let script {
-                let module = URL(fileURLWithPath: script).deletingPathExtension().lastPathComponent
-                guard parts.dropLast().joined(separator: ".") == module else {
-                    throw ValidationError("--handler '\(handler)' names module '\(parts.dropLast().joined(separator: "."))', but the script is module '\(module)'.")
-                }
-            }
+            do { try FunctionRegistration.check(name: name, handler: handler, timeout: timeout) } catch { throw ValidationError("\(error).") }
         }
 
         func run() throws {
             let store = try home.open()
-            let manager = FileManager.default
-            let source = script ?? zipDir!
-            var isDirectory: ObjCBool = false
-            guard manager.fileExists(atPath: source, isDirectory: &isDirectory), isDirectory.boolValue == (zipDir != nil) else {
-                throw CommandFailure("\(source): no such \(zipDir != nil ? "folder" : "file")")
+            do {
+                try FunctionRegistration.register(name: name, handler: handler, timeout: timeout, code: script.map { .script($0) } ?? .folder(zipDir ?? ""), home: store)
+            } catch let refused as FunctionRegistration.Refused {
+                throw CommandFailure(refused.description)
             }
-            try manager.createDirectory(at: store.functionsFolder, withIntermediateDirectories: true)
-            // Copy beside, then swap in, so a running worker never sees half the code.
-            let staged = store.functionsFolder.appendingPathComponent(".\(name)-\(UUID().uuidString)")
-            if let script {
-                try manager.createDirectory(at: staged, withIntermediateDirectories: true)
-                try manager.copyItem(atPath: script, toPath: staged.appendingPathComponent(URL(fileURLWithPath: script).lastPathComponent).path)
-            } else {
-                try manager.copyItem(atPath: zipDir!, toPath: staged.path)
-            }
-            let target = store.functionsFolder.appendingPathComponent(name)
-            if manager.fileExists(atPath: target.path) { try manager.removeItem(at: target) }
-            try manager.moveItem(at: staged, to: target)
-            try store.metadata.save(FunctionRecord(name: name, handler: handler, codePath: target.path, timeoutSeconds: timeout, createdAt: Date()))
             print("function \(name): \(handler), timeout \(timeout) s")
         }
     }

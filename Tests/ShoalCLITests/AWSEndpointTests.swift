@@ -82,10 +82,19 @@ import Testing
         try #require(FileManager.default.isExecutableFile(atPath: Self.python.path), "no \(Self.python.path): run scripts/setup.sh")
         let served = try ServedEndpoint()
         defer { served.stop() }
-        let function = Fixtures.repositoryRoot.appendingPathComponent("examples/abalone/lambda_fn.py").path
-        let created = try served.home.shoal(["functions", "create", "--name", "sagemaker_test_lambda", "--script", function, "--handler", "lambda_fn.lambda_handler"])
-        #expect(created.status == 0, "\(created.stderr)")
         try served.runSuite("sdk_v2_test.py", tests: 3)
+        // The function the SDK created is the registry's, as `shoal functions` shows it.
+        let functions = try served.home.shoal(["functions", "list"])
+        #expect(functions.stdout.contains("sagemaker_test_lambda"), "\(functions.stdout)")
+    }
+
+    /// Lambda's function API with boto3: create from a zip, get, list, update
+    /// code and configuration, delete; conflicts, unknown names and unsafe archives refused.
+    @Test func boto3ManagesFunctionsThroughTheLambdaAPI() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.python.path), "no \(Self.python.path): run scripts/setup.sh")
+        let served = try ServedEndpoint()
+        defer { served.stop() }
+        try served.runSuite("lambda_test.py", tests: 3)
     }
 
     /// `shoal coordinator --http`: the same endpoint in cluster mode, its

@@ -83,3 +83,66 @@ import Testing
         }
     }
 }
+
+/// Policies written as the SageMaker documentation writes them: `sagemaker:`
+/// actions and condition keys match the requests Shoal asks about, and names
+/// Shoal does not know are refused at load, never silently unmatched.
+@Suite struct SageMakerPolicyNameTests {
+    static func parse(_ text: String) throws -> Policy { try Policy.parse(try JSONParser.parse(text), source: "p.json") }
+
+    @Test func sageMakerActionsAndKeysMatchShoalRequests() throws {
+        let policy = try Self.parse(#"""
+            {"Version": "2012-10-17", "Statement": [
+              {"Sid": "RequireIsolation", "Effect": "Deny", "Action": ["sagemaker:Create*"], "Resource": "*",
+               "Condition": {"StringNotEqualsIfExists": {"sagemaker:NetworkIsolation": "true"}}},
+              {"Sid": "RequireVpc", "Effect": "Deny", "Action": "sagemaker:CreateProcessingJob", "Resource": "*",
+               "Condition": {"Null": {"sagemaker:VpcSubnets": "true"}}},
+              {"Sid": "SmallInstances", "Effect": "Deny", "Action": "sagemaker:CreateProcessingJob", "Resource": "*",
+               "Condition": {"ForAnyValue:StringNotLike": {"sagemaker:InstanceTypes": ["ml.m5.*", "ml.t3.*"]}}},
+              {"Sid": "TeamTag", "Effect": "Deny", "Action": "sagemaker:StartPipelineExecution", "Resource": "*",
+               "Condition": {"StringEquals": {"aws:RequestTag/team": "sandbox"}}},
+              {"Sid": "NoFunction", "Effect": "Deny", "Action": "lambda:InvokeFunction", "Resource": "*",
+               "Condition": {"StringLike": {"lambda:FunctionArn": "*:function:forbidden"}}}
+            ]}
+            """#)
+        var job = PolicyRequest(action: "shoal:CreateProcessingJob")
+        job.set("shoal:NetworkIsolation", "false")
+        #expect(policy.denial(of: job)?.label == "RequireIsolation")
+        job.set("shoal:NetworkIsolation", "true")
+        #expect(policy.denial(of: job)?.label == "RequireVpc")
+        job.set("shoal:VpcSubnets", ["subnet-1"])
+        job.set("shoal:InstanceType", "ml.g4dn.xlarge")
+        #expect(policy.denial(of: job)?.label == "SmallInstances")
+        job.set("shoal:InstanceType", "ml.m5.large")
+        #expect(policy.denial(of: job) == nil)
+        var start = PolicyRequest(action: "shoal:StartPipelineExecution")
+        start.setTags([("team", "sandbox")])
+        #expect(policy.denial(of: start)?.label == "TeamTag")
+        var call = PolicyRequest(action: "shoal:InvokeFunction")
+        call.set("shoal:FunctionArn", "arn:aws:lambda:local:000000000000:function:forbidden")
+        #expect(policy.denial(of: call)?.label == "NoFunction")
+        call.set("shoal:FunctionArn", "arn:aws:lambda:local:000000000000:function:fine")
+        #expect(policy.denial(of: call) == nil)
+    }
+
+    @Test func namesShoalDoesNotKnowAreRefused() throws {
+        let cases: [(String, String)] = [
+            (#"{"Statement": [{"Effect": "Deny", "Action": "sagemaker:CreateEndpoint"}]}"#,
+             "$.Statement[0].Action: 'sagemaker:CreateEndpoint' names no action Shoal knows"),
+            (#"{"Statement": [{"Effect": "Deny", "Action": "s3:Get*"}]}"#, "'s3:Get*' names no action Shoal knows"),
+            (#"{"Statement": [{"Effect": "Deny", "Action": "sagemaker:*", "Condition": {"Bool": {"sagemaker:NetworkIsolaton": "true"}}}]}"#,
+             "$.Statement[0].Condition: 'sagemaker:networkisolaton' is not a condition key Shoal knows"),
+        ]
+        for (text, expected) in cases {
+            do {
+                _ = try Self.parse(text)
+                Issue.record("accepted \(text)")
+            } catch {
+                #expect("\(error)".contains(expected), "\(error)")
+            }
+        }
+        _ = try PolicyTests.policy("sagemaker-docs-isolation")
+        // SageMaker's job kinds to come load (so its documents do) though nothing asks about them yet.
+        _ = try Self.parse(#"{"Statement": [{"Effect": "Deny", "Action": ["sagemaker:CreateTrainingJob", "sagemaker:CreateModel", "sagemaker:CreateTransformJob"]}]}"#)
+    }
+}

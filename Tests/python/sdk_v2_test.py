@@ -1,11 +1,11 @@
 """The SageMaker Python SDK (v2) against `shoal serve`, unchanged: the abalone
 pipeline written with the SDK (Lambda step -> a two-instance scikit-learn
 processing step with local code and local input, which the SDK uploads through
-S3 -> a condition on a property file -> a fail step), upserted twice, started,
+S3, and a function the SDK's Lambda helper creates -> a condition on a
+property file -> a fail step), upserted twice, started,
 waited for and listed, on both branches of its condition.
 
-Run by ShoalCLITests/AWSEndpointTests with the environment `shoal env` prints,
-after it registered the function `sagemaker_test_lambda`.
+Run by ShoalCLITests/AWSEndpointTests with the environment `shoal env` prints.
 """
 import csv
 import os
@@ -51,7 +51,9 @@ def abalone_pipeline(session, data_folder):
     threshold = ParameterFloat(name="MseThreshold", default_value=6.0)
     step_lambda = LambdaStep(
         name="MyLambdaStep",
-        lambda_func=Lambda(function_arn="arn:aws:lambda:us-east-1:123456789012:function:sagemaker_test_lambda", session=session),
+        # No ARN: the SDK creates (then updates) the function from the script through the Lambda API.
+        lambda_func=Lambda(function_name="sagemaker_test_lambda", execution_role_arn=ROLE, script=os.path.join(HERE, "sdk", "lambda_fn.py"),
+                           handler="lambda_fn.lambda_handler", session=session),
         inputs={"arg1": "foo", "arg2": "foo1"},
         outputs=[LambdaOutput(output_name="output1", output_type=LambdaOutputTypeEnum.String),
                  LambdaOutput(output_name="output2", output_type=LambdaOutputTypeEnum.Integer)],
@@ -98,6 +100,8 @@ class SDKv2(unittest.TestCase):
         keys = [o["Key"] for o in self.s3.list_objects_v2(Bucket=BUCKET, Prefix="AbalonePipeline/")["Contents"]]
         self.assertTrue(any(k.startswith("AbalonePipeline/code/") and k.endswith("/preprocess.py") for k in keys), keys)
         self.assertTrue(any(k.endswith("/abalone.csv") for k in keys), keys)
+        function = boto3.client("lambda").get_function(FunctionName="sagemaker_test_lambda")["Configuration"]
+        self.assertEqual(function["Handler"], "lambda_fn.lambda_handler")
 
     def test_2_the_if_branch_succeeds(self):
         execution = self.pipeline.start()

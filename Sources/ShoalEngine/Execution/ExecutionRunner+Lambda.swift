@@ -20,6 +20,7 @@ extension ExecutionRunner {
         if try reuseCachedRun(index, step: step, type: "Lambda", arguments: .object(key), inputFiles: []) { return }
         var request = PolicyRequest(action: "shoal:InvokeFunction")
         request.set("shoal:FunctionName", function.name)
+        request.set("shoal:FunctionArn", Identifiers.functionArn(function.name))
         try authorizeJob(&request, step: step)
         let invocation = try LambdaInvocation(calling: function, events: [JSONWriter.string(payload)])
         try submit(index, instance: 1, task: .lambda(invocation), owner: .lambda)

@@ -27,6 +27,10 @@ public enum Identifiers {
         return "pipelines-\(execution)-\(cleaned.prefix(max(1, room)))-\(suffix)"
     }
 
+    public static func functionArn(_ name: String) -> String {
+        "arn:aws:lambda:\(region):\(account):function:\(name)"
+    }
+
     public static func processingJobArn(_ jobName: String) -> String {
         "arn:aws:sagemaker:\(region):\(account):processing-job/\(jobName.lowercased())"
     }

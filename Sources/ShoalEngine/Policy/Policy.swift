@@ -105,6 +105,16 @@ public struct Policy: Sendable {
                     }
                 }
             }
+            // Names are checked last, so a malformed statement is reported for its shape first.
+            for action in actions where !PolicyVocabulary.knownActions.contains(where: { Glob.matches(action.lowercased(), $0) }) {
+                throw fail(path.key("Action"), "'\(action)' names no action Shoal knows (\(PolicyVocabulary.knownActions.joined(separator: ", ")), wildcards allowed)")
+            }
+            for condition in conditions where PolicyVocabulary.canonicalKey(condition.key) == nil {
+                throw fail(path.key("Condition"), "'\(condition.key)' is not a condition key Shoal knows (\(PolicyVocabulary.knownKeysText))")
+            }
+            conditions = conditions.map {
+                Condition(op: $0.op, ifExists: $0.ifExists, qualifier: $0.qualifier, key: PolicyVocabulary.canonicalKey($0.key) ?? $0.key, values: $0.values)
+            }
             statements.append(Statement(sid: sid, label: sid ?? "Statement[\(index)]", deny: effect == "Deny", actions: actions, conditions: conditions))
         }
         return Policy(source: source, statements: statements)

@@ -32,7 +32,8 @@ extension Policy {
 
 extension Policy.Statement {
     func matches(_ request: PolicyRequest) -> Bool {
-        actions.contains { Glob.matches($0.lowercased(), request.action.lowercased()) }
+        let names = PolicyVocabulary.actionNames[request.action.lowercased()] ?? [request.action.lowercased()]
+        return actions.contains { action in names.contains { Glob.matches(action.lowercased(), $0) } }
             && conditions.allSatisfy { $0.holds(for: request.context[$0.key]) }
     }
 }

@@ -1,0 +1,60 @@
+/// The names a policy may use: Shoal's own (`shoal:`), and the ones IAM
+/// defines for the same requests (`sagemaker:`, `lambda:`), so a policy can be
+/// the SageMaker documentation's verbatim. A name Shoal does not know is
+/// refused when the policy is loaded: a Deny whose action or key never
+/// matches would fail open.
+enum PolicyVocabulary {
+    /// Each request Shoal asks about, under every name that covers it.
+    static let actionNames: [String: [String]] = [
+        "shoal:startpipelineexecution": ["shoal:startpipelineexecution", "sagemaker:startpipelineexecution"],
+        "shoal:createprocessingjob": ["shoal:createprocessingjob", "sagemaker:createprocessingjob"],
+        "shoal:invokefunction": ["shoal:invokefunction", "lambda:invokefunction"],
+    ]
+
+    /// Actions a policy may name though Shoal does not ask about them yet (the
+    /// job kinds to come): accepted so SageMaker's documents load, never matched.
+    static let reservedActions: Set<String> = [
+        "shoal:createtrainingjob", "shoal:createmodel", "shoal:createtransformjob",
+        "sagemaker:createtrainingjob", "sagemaker:createmodel", "sagemaker:createtransformjob",
+    ]
+
+    static var knownActions: [String] { Array(Set(actionNames.values.joined()).union(reservedActions)).sorted() }
+
+    /// IAM's condition keys, each as the Shoal key the request carries.
+    static let keyAliases: [String: String] = [
+        "sagemaker:networkisolation": "shoal:networkisolation",
+        "sagemaker:vpcsubnets": "shoal:vpcsubnets",
+        "sagemaker:vpcsecuritygroupids": "shoal:vpcsecuritygroupids",
+        "sagemaker:instancetypes": "shoal:instancetype",
+        "sagemaker:volumekmskey": "shoal:volumekmskey",
+        "sagemaker:maxruntimeinseconds": "shoal:maxruntimeinseconds",
+        "sagemaker:imageuris": "shoal:imageuri",
+        "lambda:functionarn": "shoal:functionarn",
+    ]
+
+    static let shoalKeys: Set<String> = [
+        "shoal:pipelinename", "shoal:stepname", "shoal:instancetype", "shoal:instancecount", "shoal:networkisolation",
+        "shoal:vpcsubnets", "shoal:vpcsecuritygroupids", "shoal:imageuri", "shoal:maxruntimeinseconds", "shoal:functionname",
+        "shoal:functionarn", "shoal:volumekmskey", "aws:tagkeys",
+    ]
+
+    /// Tag keys: `aws:RequestTag/KEY`, and the resource's own tags.
+    static let tagPrefixes = ["aws:requesttag/", "aws:resourcetag/", "sagemaker:resourcetag/"]
+
+    /// The key the request carries for a policy's (lower-cased) key, or nil when Shoal has none such.
+    static func canonicalKey(_ key: String) -> String? {
+        if shoalKeys.contains(key) { return key }
+        if let alias = keyAliases[key] { return alias }
+        if key.hasPrefix("sagemaker:resourcetag/") { return "aws:resourcetag/" + key.dropFirst("sagemaker:resourcetag/".count) }
+        if tagPrefixes.contains(where: { key.hasPrefix($0) && key.count > $0.count }) { return key }
+        return nil
+    }
+
+    static var knownKeysText: String {
+        "shoal:PipelineName, shoal:StepName, shoal:InstanceType, shoal:InstanceCount, shoal:NetworkIsolation, shoal:VpcSubnets, "
+            + "shoal:VpcSecurityGroupIds, shoal:ImageUri, shoal:MaxRuntimeInSeconds, shoal:FunctionName, shoal:FunctionArn, shoal:VolumeKmsKey, "
+            + "sagemaker:NetworkIsolation, sagemaker:VpcSubnets, sagemaker:VpcSecurityGroupIds, sagemaker:InstanceTypes, sagemaker:VolumeKmsKey, "
+            + "sagemaker:MaxRuntimeInSeconds, sagemaker:ImageUris, lambda:FunctionArn, aws:RequestTag/KEY, aws:ResourceTag/KEY, "
+            + "sagemaker:ResourceTag/KEY, aws:TagKeys"
+    }
+}
