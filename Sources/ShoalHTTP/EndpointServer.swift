@@ -1,4 +1,3 @@
-import CShoalSystem
 import Foundation
 import Hummingbird
 import Logging
@@ -38,8 +37,6 @@ public struct EndpointServer: Sendable {
 
     /// Serves until the task is cancelled; `ready` hears the port once it is bound (port 0 takes a free one).
     public func run(ready: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
-        // Object bodies pass through 1 MiB buffers: reuse their memory rather than fault in fresh mappings.
-        shoal_reuse_chunk_memory()
         let responder = CallbackResponder<BasicRequestContext> { request, _ in await self.respond(to: request) }
         var logger = Logger(label: "shoal.endpoint")
         logger.logLevel = .warning

@@ -47,7 +47,8 @@ struct StagedUpload {
             close(descriptor)
             if !committed { unlink(path) }
         }
-        if let declared, declared > 0, shoal_preallocate(descriptor, off_t(declared)) != 0, errno == ENOSPC {
+        // Large bodies reserve their room first (a full disk refuses them at once); small ones skip the call.
+        if let declared, declared >= 1 << 20, shoal_preallocate(descriptor, off_t(declared)) != 0, errno == ENOSPC {
             throw S3Error.storage("the store's disk has no room for \(declared) bytes")
         }
         func write(_ bytes: UnsafeRawBufferPointer) throws {
