@@ -13,6 +13,7 @@ public struct EndpointServer: Sendable {
     let sagemaker: SageMakerAPI
     let sqs: SQSAPI
     let lambda: LambdaAPI
+    let costs: CostExplorerAPI
     /// Nil only when the store's staging folder cannot be made; S3 requests then fail, the rest is served.
     let s3: S3API?
     let host: String
@@ -25,6 +26,7 @@ public struct EndpointServer: Sendable {
         sagemaker = SageMakerAPI(home: home, coordinator: coordinator)
         sqs = SQSAPI(home: home)
         lambda = LambdaAPI(home: home)
+        costs = CostExplorerAPI(home: home, prices: .default)
         s3 = try? S3API(store: home.objects)
         self.host = host
         self.port = port
@@ -89,6 +91,11 @@ public struct EndpointServer: Sendable {
                 return try await jsonService(incoming, targetPrefix: "AmazonSQS.", contentType: "application/x-amz-json-1.0", requestId: requestId) { operation, input in
                     try sqs.handle(operation, input, baseURL: base)
                 }
+            case "ce":
+                let costs = self.costs
+                return try await jsonService(incoming, targetPrefix: "AWSInsightsIndexService.", contentType: "application/x-amz-json-1.1", requestId: requestId) { operation, input in
+                    try costs.handle(operation, input)
+                }
             case "lambda":
                 let lambda = self.lambda
                 let path = incoming.rawPath, method = incoming.method
@@ -103,7 +110,7 @@ public struct EndpointServer: Sendable {
                 let xml = try QueryAPI().handle(service: signed.authorization.service, form: QueryAPI.form(body), principal: key.name, requestId: requestId)
                 return Response(status: .ok, headers: [.contentType: "text/xml", .init("x-amzn-RequestId")!: requestId], body: .init(byteBuffer: ByteBuffer(string: xml)))
             default:
-                throw AWSError(code: "UnknownService", status: 400, message: "Shoal does not serve '\(signed.authorization.service.prefix(32))' yet (it serves sagemaker, s3, lambda, sqs, sts and iam)")
+                throw AWSError(code: "UnknownService", status: 400, message: "Shoal does not serve '\(signed.authorization.service.prefix(32))' yet (it serves sagemaker, s3, lambda, ce, sqs, sts and iam)")
             }
         } catch let error as AWSError {
             if service == "s3" || (!json && request.uri.query?.contains("Signature=") == true) {

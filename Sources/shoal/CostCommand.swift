@@ -34,7 +34,7 @@ struct CostCommand: ParsableCommand {
         let report = try CostReport.make(query, prices: table, store: try home.open().metadata)
         try output.emit(
             header: ["PERIOD", "GROUP", "COST (USD)", "INSTANCE-HOURS", "CPU-HOURS", "INSTANCES"],
-            rows: rows(report, grouped: query.groupBy != nil), json: CostExplorerResponse(report, query: query)
+            rows: rows(report, grouped: query.groupBy != nil), json: CostAndUsage(report, query: query)
         )
         if !report.unpriced.isEmpty { printError("no price for \(report.unpriced.joined(separator: ", ")); counted at 0 (add them with --prices)") }
     }
@@ -99,56 +99,5 @@ func money(_ amounts: CostReport.Amounts) -> String {
 }
 
 func hours(_ value: Double) -> String { String(format: "%.4f", value) }
-
-/// Micro-dollar amounts as exact decimal text.
-func exact(_ amount: Decimal) -> String {
-    var value = amount
-    var rounded = Decimal()
-    NSDecimalRound(&rounded, &value, 6, .plain)
-    return NSDecimalNumber(decimal: rounded).stringValue
-}
-
-/// The JSON shape of GetCostAndUsage's response.
-struct CostExplorerResponse: Encodable {
-    struct Metric: Encodable {
-        let Amount: String
-        let Unit: String
-    }
-
-    struct Group: Encodable {
-        let Keys: [String]
-        let Metrics: [String: Metric]
-    }
-
-    struct Result: Encodable {
-        let TimePeriod: [String: String]
-        let Total: [String: Metric]
-        let Groups: [Group]
-    }
-
-    let ResultsByTime: [Result]
-    let Total: [String: Metric]
-
-    init(_ report: CostReport, query: UsageQuery) {
-        func metrics(_ amounts: CostReport.Amounts) -> [String: Metric] {
-            [
-                "BlendedCost": Metric(Amount: exact(amounts.cost), Unit: "USD"),
-                "UsageQuantity": Metric(Amount: String(amounts.instanceHours), Unit: "Hrs"),
-                "CPUHours": Metric(Amount: String(amounts.cpuHours), Unit: "Hrs"),
-            ]
-        }
-        let prefix: String = switch query.groupBy {
-        case let .tag(key)?: "\(key)$"
-        default: ""
-        }
-        ResultsByTime = report.periods.map { period in
-            Result(
-                TimePeriod: ["Period": period.period], Total: metrics(period.total),
-                Groups: period.groups.map { Group(Keys: [prefix + $0.key], Metrics: metrics($0.amounts)) }
-            )
-        }
-        Total = metrics(report.total)
-    }
-}
 
 extension UsageQuery.Granularity: ExpressibleByArgument {}

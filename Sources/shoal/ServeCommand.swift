@@ -44,7 +44,7 @@ struct ServeCommand: ParsableCommand {
         let endpoint = try EndpointThread.start(home: store, coordinator: CoordinatorClientPool(endpoint: cluster.api.endpoint), address: bind)
         defer { endpoint.stop() }
         let host = try EndpointThread.address(bind).host
-        printError("shoal serve: endpoint http://\(host):\(endpoint.port) (sagemaker, s3, lambda, sqs, sts, iam), \(local.workers) local workers, home \(store.root.path)")
+        printError("shoal serve: endpoint http://\(host):\(endpoint.port) (sagemaker, s3, lambda, ce, sqs, sts, iam), \(local.workers) local workers, home \(store.root.path)")
         Interrupt.install()
         try service.run {
             for id in cluster.replaceExitedWorkers() { printError("shoal serve: worker \(id) exited; started another in its place") }

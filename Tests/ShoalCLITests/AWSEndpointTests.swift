@@ -30,7 +30,7 @@ import Testing
             let url = try #require(endpoint, "shoal serve did not say where it listens: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
             let env = try home.shoal(["env", "--credential", "me", "--endpoint", url])
             #expect(env.status == 0, "\(env.stderr)")
-            var environment: [String: String] = ["SHOAL_HOME": home.url.path]
+            var environment: [String: String] = ["SHOAL_HOME": home.url.path, "SHOAL": ShoalProcess.executable.path]
             for line in env.stdout.split(separator: "\n") where line.hasPrefix("export ") {
                 let pair = line.dropFirst("export ".count).split(separator: "=", maxSplits: 1)
                 environment[String(pair[0])] = String(pair[1]).trimmingCharacters(in: CharacterSet(charactersIn: "'"))
@@ -95,6 +95,14 @@ import Testing
         let served = try ServedEndpoint()
         defer { served.stop() }
         try served.runSuite("lambda_test.py", tests: 3)
+    }
+
+    /// Cost Explorer's GetCostAndUsage with boto3 gives the figures `shoal cost` gives.
+    @Test func costExplorerAnswersWhatShoalCostSays() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.python.path), "no \(Self.python.path): run scripts/setup.sh")
+        let served = try ServedEndpoint()
+        defer { served.stop() }
+        try served.runSuite("cost_test.py", tests: 2)
     }
 
     /// `shoal coordinator --http`: the same endpoint in cluster mode, its
