@@ -29,7 +29,9 @@ let package = Package(
         ),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
         .target(name: "ShoalDefinition"),
-        .target(name: "ShoalStore", dependencies: ["ShoalDefinition", "CShoalSystem", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "ShoalStore", dependencies: [
+            "ShoalDefinition", "CShoalSystem", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         // Linux system calls Glibc does not expose to Swift.
         .target(name: "CShoalSystem", linkerSettings: [.linkedLibrary("z")]),
         .target(name: "ShoalRuntime", dependencies: ["ShoalDefinition", "CShoalSystem"]),

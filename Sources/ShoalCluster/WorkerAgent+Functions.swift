@@ -70,7 +70,7 @@ extension WorkerAgent {
     func send(_ event: String, to slot: FunctionSlot, batch: FunctionSlot.Batch, now: Date) {
         batch.eventStarted = now
         do {
-            try slot.process.invoke(event: Data(event.utf8))
+            try slot.process.invoke(event: Data(event.utf8), environment: batch.invocation.environment)
         } catch {
             while batch.replies.count < batch.invocation.events.count {
                 batch.replies.append(LambdaReply(result: nil, error: "cannot reach the function's Python process: \(error)"))

@@ -232,7 +232,7 @@ public struct EndpointServer: Sendable {
     func verify(_ request: Incoming, signed: Signed, payloadHash: String? = nil) throws -> AccessKeys.Key {
         let json = request.isJSON
         let authorization = signed.authorization
-        guard let key = try keys.key(id: authorization.accessKeyId) else {
+        guard let key = try keys.key(id: authorization.accessKeyId) ?? executionKey(authorization.accessKeyId) else {
             throw AWSError(code: json ? "UnrecognizedClientException" : authorization.service == "s3" ? "InvalidAccessKeyId" : "InvalidClientTokenId", status: 403,
                            message: "The security token included in the request is invalid (no access key \(authorization.accessKeyId.prefix(32)); see shoal credentials create).")
         }
@@ -276,6 +276,16 @@ public struct EndpointServer: Sendable {
                            message: "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.")
         }
         return key
+    }
+
+    /// A running execution's own key pair (see `ExecutionCredentials`); its
+    /// principal is the execution. Refused once the execution has ended.
+    func executionKey(_ accessKeyId: String) throws -> AccessKeys.Key? {
+        guard let id = ExecutionCredentials.executionId(of: accessKeyId), let execution = try home.metadata.execution(id: id),
+              execution.status == .executing || execution.status == .stopping
+        else { return nil }
+        let pair = try ExecutionCredentials(home: home).pair(executionId: id)
+        return AccessKeys.Key(name: ExecutionCredentials.principalPrefix + id, accessKeyId: pair.accessKeyId, secretAccessKey: pair.secretAccessKey, createdAt: execution.startedAt)
     }
 
     /// `yyyyMMddTHHmmssZ`, read by hand: a DateFormatter per request cost more than the signature.

@@ -27,7 +27,7 @@ struct SageMakerAPI: Sendable {
             return ["PipelineArn": Identifiers.pipelineArn(name)]
         case "ListTags": return ["Tags": try pipelineTags(input).map { ["Key": $0.key, "Value": $0.value] }]
         case "AddTags": return try addTags(input)
-        case "StartPipelineExecution": return try start(input)
+        case "StartPipelineExecution": return try start(input, principal: principal)
         case "DescribePipelineExecution": return try describeExecution(input)
         case "ListPipelineExecutions": return try listExecutions(input)
         case "ListPipelineExecutionSteps": return try listSteps(input)
@@ -165,7 +165,7 @@ struct SageMakerAPI: Sendable {
 
     // MARK: Executions
 
-    private func start(_ input: Object) throws -> Object {
+    private func start(_ input: Object, principal: String) throws -> Object {
         let name = try pipelineName(input)
         guard try home.metadata.pipeline(named: name) != nil else {
             throw AWSError.notFound("Pipeline '\(Identifiers.pipelineArn(name))' does not exist.")
@@ -181,6 +181,10 @@ struct SageMakerAPI: Sendable {
             definition: "", pipelineName: name, parameters: parameters, tags: [],
             maxParallelSteps: (input["ParallelismConfiguration"] as? Object)?["MaxParallelExecutionSteps"] as? Int, registered: name
         )
+        // Started from inside a running execution (its jobs' and handlers' key pair): that execution is the parent.
+        if principal.hasPrefix(ExecutionCredentials.principalPrefix) {
+            submission.parentExecutionId = String(principal.dropFirst(ExecutionCredentials.principalPrefix.count))
+        }
         if let token = input["ClientRequestToken"] as? String {
             guard (1...128).contains(token.count) else { throw AWSError.validation("ClientRequestToken has 1 to 128 characters.") }
             submission.clientToken = name + "/" + token
@@ -226,7 +230,7 @@ struct SageMakerAPI: Sendable {
     private func listExecutions(_ input: Object) throws -> Object {
         let name = try pipelineName(input)
         let page = try Page(input)
-        let executions = try home.metadata.executions(limit: 10_000).filter { $0.pipelineName == name && $0.parentExecutionId == nil }
+        let executions = try home.metadata.executions(limit: 10_000).filter { $0.pipelineName == name }
         let (slice, next) = page.cut(executions)
         var output: Object = ["PipelineExecutionSummaries": slice.map { execution -> Object in
             var summary: Object = [

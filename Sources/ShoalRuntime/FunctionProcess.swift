@@ -66,10 +66,15 @@ public final class FunctionProcess: @unchecked Sendable {
     public var outputDescriptor: Int32 { output.fileHandleForReading.fileDescriptor }
     public var isRunning: Bool { process.isRunning }
 
-    /// Sends one event (a JSON object) to the handler.
-    public func invoke(event: Data) throws {
+    /// Sends one event (a JSON object) to the handler, with variables to set
+    /// in its process first (the endpoint and the calling execution's key pair).
+    public func invoke(event: Data, environment: [String: String]? = nil) throws {
         var line = Data("{\"event\": ".utf8)
         line.append(event)
+        if let environment, let encoded = try? JSONSerialization.data(withJSONObject: environment, options: [.sortedKeys]) {
+            line.append(contentsOf: Array(", \"environment\": ".utf8))
+            line.append(encoded)
+        }
         line.append(contentsOf: Array("}\n".utf8))
         try input.fileHandleForWriting.write(contentsOf: line)
     }
@@ -147,7 +152,9 @@ except Exception as error:
 protocol.write(json.dumps({"ready": True}) + "\n")
 for line in sys.stdin:
     try:
-        event = json.loads(line)["event"]
+        message = json.loads(line)
+        os.environ.update(message.get("environment") or {})
+        event = message["event"]
         reply = json.dumps({"ok": True, "result": handler(event, None)})
     except Exception as error:
         traceback.print_exc()

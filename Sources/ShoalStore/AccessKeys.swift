@@ -9,6 +9,13 @@ public struct AccessKeys: Sendable {
         public var accessKeyId: String
         public var secretAccessKey: String
         public var createdAt: Date
+
+        public init(name: String, accessKeyId: String, secretAccessKey: String, createdAt: Date) {
+            self.name = name
+            self.accessKeyId = accessKeyId
+            self.secretAccessKey = secretAccessKey
+            self.createdAt = createdAt
+        }
     }
 
     public let path: String

@@ -23,7 +23,7 @@ extension MetadataStore {
         name: String, definition: String, canonical: String, description: String?, tags: String?, author: String, update: Bool,
         now: Date = Date()
     ) throws -> RegistryChange {
-        let digest = SHA256.hex(Array(canonical.utf8))
+        let digest = ContentDigest.sha256Hex(Array(canonical.utf8))
         return try pool.write { db in
             guard var pipeline = try PipelineRecord.fetchOne(db, key: name) else {
                 guard !update else { throw RegistryError(description: "no pipeline '\(name)'; create it with shoal pipelines create") }

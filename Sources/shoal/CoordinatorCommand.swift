@@ -90,7 +90,10 @@ struct CoordinatorCommand: ParsableCommand {
             let local = clients.endpoint.replacingOccurrences(of: "://0.0.0.0:", with: "://127.0.0.1:").replacingOccurrences(of: "://*:", with: "://127.0.0.1:")
             let pool = CoordinatorClientPool(endpoint: local, curve: ownKeys.map { (serverKey: $0.publicKey, keys: $0) })
             endpoint = try EndpointThread.start(home: store, coordinator: pool, address: http)
-            log("coordinator: AWS-compatible endpoint on http://\(try EndpointThread.address(http).host):\(endpoint!.port)")
+            let host = try EndpointThread.address(http).host
+            log("coordinator: AWS-compatible endpoint on http://\(host):\(endpoint!.port)")
+            // Jobs on other hosts reach it by this host's name when it listens on every address.
+            service.endpointURL = "http://\(host == "0.0.0.0" ? ProcessInfo.processInfo.hostName : host):\(endpoint!.port)"
         }
         defer { endpoint?.stop() }
         try service.run { Interrupt.requested || endpoint?.failure != nil }

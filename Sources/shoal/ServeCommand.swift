@@ -44,6 +44,7 @@ struct ServeCommand: ParsableCommand {
         let endpoint = try EndpointThread.start(home: store, coordinator: CoordinatorClientPool(endpoint: cluster.api.endpoint), address: bind)
         defer { endpoint.stop() }
         let host = try EndpointThread.address(bind).host
+        service.endpointURL = "http://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(endpoint.port)"
         printError("shoal serve: endpoint http://\(host):\(endpoint.port) (sagemaker, s3, lambda, ce, sqs, sts, iam), \(local.workers) local workers, home \(store.root.path)")
         Interrupt.install()
         try service.run {

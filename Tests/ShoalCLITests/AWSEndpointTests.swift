@@ -15,11 +15,11 @@ import Testing
         let log: URL
         let environment: [String: String]
 
-        init() throws {
+        init(_ extra: [String] = []) throws {
             home = try TemporaryHome()
             #expect(try home.shoal(["credentials", "create", "me"]).status == 0)
             log = home.url.appendingPathComponent("serve.txt")
-            serve = try home.start(["serve", "--bind", "127.0.0.1:0", "--workers", "2"], standardError: log)
+            serve = try home.start(["serve", "--bind", "127.0.0.1:0", "--workers", "2"] + extra, standardError: log)
             var endpoint: String?
             let deadline = Date().addingTimeInterval(30)
             while endpoint == nil && Date() < deadline && serve.isRunning {
@@ -103,6 +103,16 @@ import Testing
         let served = try ServedEndpoint()
         defer { served.stop() }
         try served.runSuite("cost_test.py", tests: 2)
+    }
+
+    /// A job fans out with boto3 through the endpoint (its children record it
+    /// as their parent); a handler sees the endpoint and keys that die with its execution.
+    /// Unsandboxed, so the job can run the test's own Python, which has boto3.
+    @Test func jobsAndHandlersReachTheEndpointAsTheirExecution() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.python.path), "no \(Self.python.path): run scripts/setup.sh")
+        let served = try ServedEndpoint(["--unsandboxed"])
+        defer { served.stop() }
+        try served.runSuite("inside_test.py", tests: 2)
     }
 
     /// `shoal coordinator --http`: the same endpoint in cluster mode, its

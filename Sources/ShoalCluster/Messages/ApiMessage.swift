@@ -51,6 +51,8 @@ public enum ApiMessage: Sendable, Equatable {
         public var selectedSteps: [String]?
         /// ClientRequestToken: a submission repeated with the same token starts nothing new.
         public var clientToken: String?
+        /// The execution this one was started from (a fan-out handler's call through the endpoint).
+        public var parentExecutionId: String?
 
         public init(
             definition: String, pipelineName: String, parameters: [(String, String)], tags: [(String, String)], maxParallelSteps: Int?,

@@ -129,6 +129,8 @@ public struct LambdaInvocation: Codable, Sendable, Equatable {
     public var events: [String]
     /// Per event.
     public var timeoutSeconds: Int
+    /// Set in the handler's process before each event: the endpoint and the execution's key pair.
+    public var environment: [String: String]?
 
     public init(
         functionName: String, handler: String, codePath: String, codeFiles: [String]? = nil, codeVersion: String? = nil,

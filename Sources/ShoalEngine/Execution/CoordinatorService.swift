@@ -34,6 +34,10 @@ public final class CoordinatorService {
         self.log = log
     }
 
+    /// The AWS-compatible endpoint serving this coordinator's home, if any: its
+    /// address goes to every job and handler (with the execution's key pair).
+    public var endpointURL: String?
+
     /// No execution is running.
     public var isIdle: Bool { runners.isEmpty }
 
@@ -44,6 +48,7 @@ public final class CoordinatorService {
     ) throws -> String {
         var options = options
         options.owner = ExecutionOwner(endpoint: api.endpoint)
+        if options.endpointURL == nil { options.endpointURL = endpointURL }
         let runner = ExecutionRunner(definition: definition, graph: graph, home: home, dispatcher: workers, options: options, progress: progress)
         try runner.begin()
         runners[runner.executionId] = runner
@@ -253,6 +258,7 @@ public final class CoordinatorService {
             throw ApiRefusal(description: refused.problems.prefix(10).joined(separator: "\n"))
         }
         var options = resolved.options
+        options.parentExecutionId = submission.parentExecutionId
         // Work no current worker can take waits for one to join.
         options.failWhenNoWorkerFits = false
         let id = try start(definition: resolved.definition, graph: resolved.graph, options: options)

@@ -22,7 +22,9 @@ extension ExecutionRunner {
         request.set("shoal:FunctionName", function.name)
         request.set("shoal:FunctionArn", Identifiers.functionArn(function.name))
         try authorizeJob(&request, step: step)
-        let invocation = try LambdaInvocation(calling: function, events: [JSONWriter.string(payload)])
+        var invocation = try LambdaInvocation(calling: function, events: [JSONWriter.string(payload)])
+        let reach = try endpointEnvironment()
+        invocation.environment = reach.isEmpty ? nil : reach
         try submit(index, instance: 1, task: .lambda(invocation), owner: .lambda)
     }
 

@@ -90,7 +90,10 @@ extension ExecutionRunner {
             var request = PolicyRequest(action: "shoal:InvokeFunction")
             request.set("shoal:FunctionName", function.name)
             try authorizeJob(&request, step: step)
-            work = .function(try LambdaInvocation(calling: function, events: []), outputs: outputs)
+            var invocation = try LambdaInvocation(calling: function, events: [])
+            let reach = try endpointEnvironment()
+            invocation.environment = reach.isEmpty ? nil : reach
+            work = .function(invocation, outputs: outputs)
         case let .pipeline(nameExpression, versionExpression)?:
             let name = ValueRendering.string(try evaluator.evaluate(nameExpression))
             let version = try versionExpression.map { try ValueRendering.integer(try evaluator.evaluate($0), "Pipeline.Version") }
@@ -216,6 +219,7 @@ extension ExecutionRunner {
             childOptions.maxAttempts = options.maxAttempts
             childOptions.maxLogBytes = options.maxLogBytes
             childOptions.failWhenNoWorkerFits = options.failWhenNoWorkerFits
+            childOptions.endpointURL = options.endpointURL
             childOptions.owner = options.owner
             do {
                 childOptions.parameters = try ParameterResolution.resolve(definition, given: given)

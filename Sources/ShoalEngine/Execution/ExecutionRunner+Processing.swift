@@ -37,11 +37,28 @@ extension ExecutionRunner {
             let wanted = plan.requirements.sorted { $0.key < $1.key }.map { key, values in values.map { "\(key)=\($0)" }.joined(separator: " or ") }
             throw EvaluationError("No worker carries the labels this step needs (\(wanted.joined(separator: "; and "))), which come from its VpcConfig; start workers with --labels.")
         }
+        let reach = try endpointEnvironment()
+        // A network-isolated job cannot reach the endpoint, as on SageMaker: it gets no address or keys.
+        let specs = plan.specs.map { spec -> ProcessingInstanceSpec in
+            guard !spec.networkIsolation, !reach.isEmpty else { return spec }
+            var spec = spec
+            spec.environment = reach.merging(spec.environment) { _, own in own }
+            return spec
+        }
         try submit(
-            index, plan.specs.map { spec in (spec.host, Task.processing(spec: spec, outputStaging: ""), TaskKind.processing(host: spec.host)) },
+            index, specs.map { spec in (spec.host, Task.processing(spec: spec, outputStaging: ""), TaskKind.processing(host: spec.host)) },
             requirements: plan.requirements
         )
         progress(.instances(step: run.node.name, done: 0, total: plan.instanceCount))
+    }
+
+    /// The endpoint's address and this execution's key pair, for jobs and
+    /// handlers (boto3 in them reaches Shoal as this execution); empty without an endpoint.
+    func endpointEnvironment() throws -> [String: String] {
+        guard let url = options.endpointURL else { return [:] }
+        do { return try ExecutionCredentials(home: home).environment(executionId: executionId, endpointURL: url) } catch {
+            throw EvaluationError("cannot give the job the endpoint's keys: \(error)")
+        }
     }
 
     /// Evaluates the policy for a job about to start; a denial fails the step before anything starts.

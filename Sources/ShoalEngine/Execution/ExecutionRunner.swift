@@ -36,6 +36,8 @@ public final class ExecutionRunner {
         public var owner: ExecutionOwner?
         /// Only these steps run; the others are taken from an earlier execution.
         public var selection: Selection?
+        /// The endpoint jobs and handlers reach Shoal through (`shoal serve`, `coordinator --http`).
+        public var endpointURL: String?
 
         public init(pipelineName: String) { self.pipelineName = pipelineName }
     }

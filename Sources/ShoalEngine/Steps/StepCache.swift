@@ -39,7 +39,7 @@ struct StepCache {
         let versions = Set(inputFiles).sorted().map { path in
             path + "=" + ((try? FileManager.default.attributesOfItem(atPath: path)).map(ObjectStore.version) ?? "missing")
         }
-        return Key(arguments: SHA256.hex(Array(argumentsText.utf8)), inputs: SHA256.hex(Array(versions.joined(separator: "\n").utf8)))
+        return Key(arguments: ContentDigest.sha256Hex(Array(argumentsText.utf8)), inputs: ContentDigest.sha256Hex(Array(versions.joined(separator: "\n").utf8)))
     }
 
     /// What keys a function's work: the function as registered (its
