@@ -33,12 +33,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# The AWS clients the endpoint's tests use, in a virtual environment of the repository's own.
+# The AWS clients the endpoint's tests use, in virtual environments of the
+# repository's own, each from a fully pinned requirements file (pip freeze):
+# .venv-aws (boto3, the AWS CLI, the SageMaker SDK v2) and .venv-sdk3 (the
+# SDK v3, which needs a newer boto3). Remade only when its file changed.
 cd "$(dirname "$0")/.."
-venv=.venv-aws
-if [ ! -x "$venv/bin/python" ] || ! cmp -s scripts/requirements-aws.txt "$venv/requirements.txt"; then
-  echo "setup: creating $venv from scripts/requirements-aws.txt" >&2
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check -r scripts/requirements-aws.txt
-  cp scripts/requirements-aws.txt "$venv/requirements.txt"
-fi
+for pair in aws:requirements-aws.txt sdk3:requirements-sdk3.txt; do
+  venv=.venv-${pair%%:*}
+  requirements=scripts/${pair#*:}
+  if [ ! -x "$venv/bin/python" ] || ! cmp -s "$requirements" "$venv/requirements.txt"; then
+    echo "setup: creating $venv from $requirements (a minute or two)" >&2
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements"
+    cp "$requirements" "$venv/requirements.txt"
+  fi
+done

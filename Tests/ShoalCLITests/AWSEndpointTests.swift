@@ -7,6 +7,8 @@ import Testing
 /// STS, and refused signatures.
 @Suite(.serialized) struct AWSEndpointTests {
     static let python = Fixtures.repositoryRoot.appendingPathComponent(".venv-aws/bin/python")
+    /// The SageMaker SDK v3 lives beside a newer boto3, in a second environment.
+    static let pythonSDK3 = Fixtures.repositoryRoot.appendingPathComponent(".venv-sdk3/bin/python")
 
     /// `shoal serve` on a free port of a new home, with the client environment `shoal env` prints for it.
     struct ServedEndpoint {
@@ -42,9 +44,9 @@ import Testing
         var serverLog: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 
         /// Runs one of Tests/python's suites against the endpoint; the unittest summary must name `tests` tests.
-        func runSuite(_ file: String, tests: Int, timeout: TimeInterval = 240) throws {
+        func runSuite(_ file: String, tests: Int, python: URL = AWSEndpointTests.python, timeout: TimeInterval = 240) throws {
             let script = Fixtures.repositoryRoot.appendingPathComponent("Tests/python/" + file).path
-            let outcome = try ShoalProcess.run(executable: AWSEndpointTests.python, [script], environment: environment, timeout: timeout)
+            let outcome = try ShoalProcess.run(executable: python, [script], environment: environment, timeout: timeout)
             #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)\nserver log:\n\(serverLog)")
             #expect(outcome.stderr.contains("Ran \(tests) tests"), "\(outcome.stderr)")
         }
@@ -86,6 +88,15 @@ import Testing
         // The function the SDK created is the registry's, as `shoal functions` shows it.
         let functions = try served.home.shoal(["functions", "list"])
         #expect(functions.stdout.contains("sagemaker_test_lambda"), "\(functions.stdout)")
+    }
+
+    /// The SageMaker Python SDK v3, unchanged: the same abalone pipeline as v3
+    /// writes it (Tests/python/sdk_v3_test.py), including v3's IAM GetRole check.
+    @Test func theSageMakerSDKv3RunsTheAbalonePipeline() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.pythonSDK3.path), "no \(Self.pythonSDK3.path): run scripts/setup.sh")
+        let served = try ServedEndpoint()
+        defer { served.stop() }
+        try served.runSuite("sdk_v3_test.py", tests: 3, python: Self.pythonSDK3)
     }
 
     /// Lambda's function API with boto3: create from a zip, get, list, update

@@ -32,7 +32,8 @@ from sagemaker.workflow.steps import ProcessingStep
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 BUCKET = "sdk-bucket"
-HERE = os.path.dirname(os.path.abspath(__file__))
+# The abalone example's own script and function, uploaded by the SDK as a user's would be.
+EXAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "abalone")
 
 
 def abalone_csv(folder, rows=400):
@@ -52,7 +53,7 @@ def abalone_pipeline(session, data_folder):
     step_lambda = LambdaStep(
         name="MyLambdaStep",
         # No ARN: the SDK creates (then updates) the function from the script through the Lambda API.
-        lambda_func=Lambda(function_name="sagemaker_test_lambda", execution_role_arn=ROLE, script=os.path.join(HERE, "sdk", "lambda_fn.py"),
+        lambda_func=Lambda(function_name="sagemaker_test_lambda", execution_role_arn=ROLE, script=os.path.join(EXAMPLE, "lambda_fn.py"),
                            handler="lambda_fn.lambda_handler", session=session),
         inputs={"arg1": "foo", "arg2": "foo1"},
         outputs=[LambdaOutput(output_name="output1", output_type=LambdaOutputTypeEnum.String),
@@ -67,7 +68,7 @@ def abalone_pipeline(session, data_folder):
                              destination=Join(on="/", values=["s3:/", BUCKET, "training", ExecutionVariables.PIPELINE_EXECUTION_ID])),
             ProcessingOutput(output_name="evaluation", source="/opt/ml/processing/evaluation"),
         ],
-        code=os.path.join(HERE, "sdk", "preprocess.py"),
+        code=os.path.join(EXAMPLE, "preprocess.py"),
         arguments=["--input-args", step_lambda.properties.Outputs["output1"]],
     )
     report = PropertyFile(name="EvaluationReport", output_name="evaluation", path="evaluation.json")

@@ -34,7 +34,8 @@ from sagemaker.mlops.workflow.steps import ProcessingStep
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 BUCKET = "sdk3-bucket"
-HERE = os.path.dirname(os.path.abspath(__file__))
+# The abalone example's own script and function, uploaded by the SDK as a user's would be.
+EXAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "abalone")
 
 
 def upload_abalone(s3, rows=400):
@@ -53,7 +54,7 @@ def abalone_pipeline(session):
     threshold = ParameterFloat(name="MseThreshold", default_value=6.0)
     step_lambda = LambdaStep(
         name="MyLambdaStep",
-        lambda_func=Lambda(function_name="sagemaker_test_lambda", execution_role_arn=ROLE, script=os.path.join(HERE, "sdk", "lambda_fn.py"),
+        lambda_func=Lambda(function_name="sagemaker_test_lambda", execution_role_arn=ROLE, script=os.path.join(EXAMPLE, "lambda_fn.py"),
                            handler="lambda_fn.lambda_handler", session=session),
         inputs={"arg1": "foo", "arg2": "foo1"},
         outputs=[LambdaOutput(output_name="output1", output_type=LambdaOutputTypeEnum.String),
@@ -73,7 +74,7 @@ def abalone_pipeline(session):
             ProcessingOutput(output_name="evaluation", s3_output=ProcessingS3Output(
                 s3_uri="/opt/ml/processing/evaluation", local_path="/opt/ml/processing/evaluation", s3_upload_mode="EndOfJob")),
         ],
-        code=os.path.join(HERE, "sdk", "preprocess.py"),
+        code=os.path.join(EXAMPLE, "preprocess.py"),
         arguments=["--input-args", step_lambda.properties.Outputs["output1"]],
     )
     report = PropertyFile(name="EvaluationReport", output_name="evaluation", path="evaluation.json")

@@ -6,13 +6,7 @@
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 [ -x .venv-aws/bin/python ] || bash scripts/setup.sh
-"$shoal" credentials create bench > /dev/null
-"$shoal" serve --bind 127.0.0.1:0 --workers 1 2> "$work/serve.log" &
-server=$!
-trap 'kill -INT $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 300); do grep -q "endpoint http" "$work/serve.log" && break; sleep 0.1; done
-endpoint=$(grep -o "http://127.0.0.1:[0-9]*" "$work/serve.log" | head -1)
-eval "$("$shoal" env --credential bench --endpoint "$endpoint")"
+serve_endpoint
 .venv-aws/bin/python - <<'PY'
 import json, statistics, time
 import boto3

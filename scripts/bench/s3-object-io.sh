@@ -7,13 +7,7 @@
 #    (target >= 3,000/s).
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
-"$shoal" credentials create bench > /dev/null
-"$shoal" serve --bind 127.0.0.1:0 --workers 1 2> "$work/serve.log" &
-server=$!
-trap 'kill -INT $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 300); do grep -q "endpoint http" "$work/serve.log" && break; sleep 0.1; done
-endpoint=$(grep -o "http://127.0.0.1:[0-9]*" "$work/serve.log" | head -1)
-eval "$("$shoal" env --credential bench --endpoint "$endpoint")"
+serve_endpoint
 s3=(curl -sS --fail --no-progress-meter --aws-sigv4 "aws:amz:us-east-1:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD")
 "${s3[@]}" -X PUT "$endpoint/bench" > /dev/null
 
