@@ -17,8 +17,9 @@ import Testing
         let log: URL
         let environment: [String: String]
 
-        init(_ extra: [String] = []) throws {
+        init(_ extra: [String] = [], before: (TemporaryHome) throws -> Void = { _ in }) throws {
             home = try TemporaryHome()
+            try before(home)
             #expect(try home.shoal(["credentials", "create", "me"]).status == 0)
             log = home.url.appendingPathComponent("serve.txt")
             serve = try home.start(["serve", "--bind", "127.0.0.1:0", "--workers", "2"] + extra, standardError: log)
@@ -97,6 +98,38 @@ import Testing
         let served = try ServedEndpoint()
         defer { served.stop() }
         try served.runSuite("sdk_v3_test.py", tests: 3, python: Self.pythonSDK3)
+    }
+
+    /// What a crashed endpoint left in the staging area — a body half received
+    /// a day ago, a multipart upload untouched for a week — is swept when the
+    /// endpoint starts; recent ones are kept.
+    @Test func theEndpointSweepsUploadsACrashLeftBehind() throws {
+        let old = Date().addingTimeInterval(-8 * 86_400)
+        var paths: [String: Bool] = [:]
+        let served = try ServedEndpoint { home in
+            let staging = home.url.appendingPathComponent("staging")
+            let multipart = staging.appendingPathComponent("multipart")
+            for (name, stale) in [("0123456789abcdef0123456789abcdef", true), ("fedcba9876543210fedcba9876543210", false)] {
+                let folder = multipart.appendingPathComponent(name)
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                try Data("{}".utf8).write(to: folder.appendingPathComponent("upload.json"))
+                if stale {
+                    try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: folder.appendingPathComponent("upload.json").path)
+                    try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: folder.path)
+                }
+                paths[folder.path] = stale
+            }
+            for (name, stale) in [("s3-stale", true), ("s3-fresh", false)] {
+                let file = staging.appendingPathComponent(name)
+                try Data("half a body".utf8).write(to: file)
+                if stale { try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: file.path) }
+                paths[file.path] = stale
+            }
+        }
+        defer { served.stop() }
+        for (path, stale) in paths {
+            #expect(FileManager.default.fileExists(atPath: path) == !stale, "\(path) (stale: \(stale))")
+        }
     }
 
     /// Lambda's function API with boto3: create from a zip, get, list, update

@@ -32,7 +32,9 @@ extension S3API {
     func deleteBucket(_ bucket: String) throws -> Response {
         try requireBucket(bucket)
         let folder = store.root.appendingPathComponent(bucket).path
-        guard try store.list(prefix: S3URI(bucket: bucket, key: ""), limit: 1).isEmpty else {
+        let empty: Bool
+        do { empty = try store.list(prefix: S3URI(bucket: bucket, key: ""), limit: 1).isEmpty } catch is ObjectStore.TooMany { empty = false }
+        guard empty else {
             throw S3Error(code: "BucketNotEmpty", status: 409, message: "The bucket you tried to delete is not empty", resource: bucket)
         }
         // Empty folders left by removed objects go with the bucket.
@@ -58,7 +60,13 @@ extension S3API {
         let after = v2 ? (token.map { String($0.dropFirst()) } ?? query["start-after"] ?? "") : (query["marker"] ?? "")
         let afterIsPrefix = v2 ? token?.hasPrefix("P") == true : delimiter.map { after.hasSuffix($0) } == true
 
-        let objects = (try? S3URI(bucket: bucket, key: prefix)).map { (try? store.list(prefix: $0)) ?? [] } ?? []
+        var objects: [ObjectStore.Object] = []
+        // A prefix the store cannot hold (`a//b`) names no object.
+        if let uri = try? S3URI(bucket: bucket, key: prefix) {
+            do { objects = try store.list(prefix: uri) } catch let tooMany as ObjectStore.TooMany {
+                throw S3Error(code: "InvalidArgument", status: 400, message: "\(tooMany); list a longer prefix", resource: prefix)
+            }
+        }
         var contents: [StoredObject] = []
         var prefixes: [String] = []
         var truncated = false

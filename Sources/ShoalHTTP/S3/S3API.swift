@@ -22,6 +22,26 @@ struct S3API: Sendable {
         self.store = store
         uploads = try store.stagingFolder().appendingPathComponent("multipart")
         try FileManager.default.createDirectory(at: uploads, withIntermediateDirectories: true)
+        sweep(now: Date())
+    }
+
+    /// What a crash left behind: single uploads staged more than a day ago
+    /// (a body being received is written to all the time), and multipart
+    /// uploads nobody touched for a week (as an S3 lifecycle rule would abort them).
+    func sweep(now: Date) {
+        let manager = FileManager.default
+        func age(_ path: String) -> TimeInterval {
+            ((try? manager.attributesOfItem(atPath: path))?[.modificationDate] as? Date).map { now.timeIntervalSince($0) } ?? 0
+        }
+        let staging = (try? store.stagingFolder().path) ?? ""
+        for name in (try? manager.contentsOfDirectory(atPath: staging)) ?? [] where name.hasPrefix("s3-") && age(staging + "/" + name) > 86_400 {
+            try? manager.removeItem(atPath: staging + "/" + name)
+        }
+        for id in (try? manager.contentsOfDirectory(atPath: uploads.path)) ?? [] {
+            let folder = uploads.appendingPathComponent(id).path
+            let newest = ((try? manager.contentsOfDirectory(atPath: folder)) ?? []).map { age(folder + "/" + $0) }.min() ?? age(folder)
+            if newest > 7 * 86_400 { try? manager.removeItem(atPath: folder) }
+        }
     }
 
     func handle(_ request: S3Request, body: RequestBody) async -> Response {
