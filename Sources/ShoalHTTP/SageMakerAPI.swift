@@ -61,6 +61,8 @@ struct SageMakerAPI: Sendable {
             guard case let .execution(status) = try ask(.callback(answer)) else { throw AWSError(code: "InternalFailure", status: 500, message: "unexpected reply") }
             let pipeline = try home.metadata.execution(id: status.executionId)?.pipelineName ?? ""
             return ["PipelineExecutionArn": Identifiers.executionArn(pipeline, status.executionId)]
+        case "DescribeProcessingJob", "ListProcessingJobs", "StopProcessingJob":
+            return try ProcessingJobsAPI(home: home).handle(operation, input)
         default:
             throw AWSError(code: "UnknownOperationException", status: 400, message: "Shoal does not implement SageMaker.\(operation) yet.")
         }

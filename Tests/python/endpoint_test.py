@@ -80,6 +80,20 @@ class Endpoint(unittest.TestCase):
         self.assertEqual(self.wait(failed), "Failed")
         self.assertEqual(self.sm.describe_pipeline_execution(PipelineExecutionArn=failed)["FailureReason"], "mse too high")
 
+        # The step's processing job, as DescribeProcessingJob and ListProcessingJobs give it.
+        job_name = steps["Evaluate"]["Metadata"]["ProcessingJob"]["Arn"].rsplit("/", 1)[1]
+        job = self.sm.describe_processing_job(ProcessingJobName=job_name)
+        self.assertEqual(job["ProcessingJobStatus"], "Completed")
+        self.assertEqual(job["ProcessingJobName"].lower(), job_name)
+        self.assertEqual(job["ProcessingResources"]["ClusterConfig"]["InstanceType"], "ml.m5.large")
+        self.assertEqual(job["ProcessingOutputConfig"]["Outputs"][0]["OutputName"], "report")
+        listed_jobs = self.sm.list_processing_jobs(NameContains=arn.rsplit("/", 1)[1])["ProcessingJobSummaries"]
+        self.assertEqual([j["ProcessingJobName"].lower() for j in listed_jobs], [job_name])
+        self.assertEqual(len(self.sm.list_processing_jobs(StatusEquals="Completed")["ProcessingJobSummaries"]), 3)
+        with self.assertRaises(ClientError) as unknown_job:
+            self.sm.describe_processing_job(ProcessingJobName="pipelines-nosuchexecution-Evaluate-0000000000")
+        self.assertEqual(unknown_job.exception.response["Error"]["Code"], "ResourceNotFound")
+
     def test_bad_input_gets_the_service_errors(self):
         with self.assertRaises(ClientError) as missing:
             self.sm.describe_pipeline(PipelineName="NoSuchPipeline")
