@@ -25,7 +25,7 @@ struct CostExplorerAPI: Sendable {
     static func query(_ input: [String: Any]) throws -> (UsageQuery, [String]) {
         let period = input["TimePeriod"] as? [String: Any] ?? [:]
         guard let startText = period["Start"] as? String, let endText = period["End"] as? String,
-              let start = day(startText), let end = day(endText)
+              let start = CostAndUsage.day(startText), let end = CostAndUsage.day(endText)
         else { throw AWSError.validation("TimePeriod needs Start and End as YYYY-MM-DD") }
         guard end > start else { throw AWSError.validation("TimePeriod.End (\(endText)) must be after TimePeriod.Start (\(startText))") }
         let granularity: UsageQuery.Granularity
@@ -61,13 +61,5 @@ struct CostExplorerAPI: Sendable {
             query.filter = (key, values[0])
         }
         return (query, metrics)
-    }
-
-    static func day(_ text: String) -> Date? {
-        let parts = text.split(separator: "-").compactMap { Int($0) }
-        guard parts.count == 3, text.count == 10 else { return nil }
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC") ?? .current
-        return calendar.date(from: DateComponents(year: parts[0], month: parts[1], day: parts[2]))
     }
 }

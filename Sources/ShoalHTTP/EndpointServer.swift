@@ -99,7 +99,7 @@ public struct EndpointServer: Sendable {
             case "lambda":
                 let lambda = self.lambda
                 let path = incoming.rawPath, method = incoming.method
-                let query = S3Request.queryItems(incoming.rawQuery)
+                let query = SigV4.fields(incoming.rawQuery ?? "")
                 let (status, data) = try await blocking {
                     let answer = try lambda.handle(method: method, path: path, query: query, body: body)
                     return (answer.status, answer.status == 204 ? Data() : try JSONSerialization.data(withJSONObject: answer.body))
@@ -184,11 +184,7 @@ public struct EndpointServer: Sendable {
             return try SigV2.presigned(query: query, now: now)
         }
         if let query = request.rawQuery, query.contains("X-Amz-Signature=") {
-            var fields: [String: String] = [:]
-            for item in query.split(separator: "&") {
-                let pair = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                if pair.count == 2 { fields[SigV4.decode(String(pair[0]))] = SigV4.decode(String(pair[1])) }
-            }
+            let fields = SigV4.fields(query)
             guard fields["X-Amz-Algorithm"] == "AWS4-HMAC-SHA256", let credential = fields["X-Amz-Credential"], let amzDate = fields["X-Amz-Date"],
                   let signed = fields["X-Amz-SignedHeaders"], let signature = fields["X-Amz-Signature"],
                   let expires = fields["X-Amz-Expires"].flatMap({ Int($0) })

@@ -32,12 +32,5 @@ struct QueryAPI: Sendable {
     }
 
     /// `a=1&b=2` as a form body carries it.
-    static func form(_ body: Data) -> [String: String] {
-        var fields: [String: String] = [:]
-        for pair in String(decoding: body, as: UTF8.self).split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            fields[SigV4.decode(String(parts[0]))] = parts.count == 2 ? SigV4.decode(String(parts[1])) : ""
-        }
-        return fields
-    }
+    static func form(_ body: Data) -> [String: String] { SigV4.fields(String(decoding: body, as: UTF8.self)) }
 }

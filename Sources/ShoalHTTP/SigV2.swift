@@ -13,11 +13,7 @@ enum SigV2 {
     ]
 
     static func presigned(query: String, now: Date) throws -> EndpointServer.Signed {
-        var fields: [String: String] = [:]
-        for item in query.split(separator: "&") {
-            let pair = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            if pair.count == 2 { fields[SigV4.decode(String(pair[0]))] = SigV4.decode(String(pair[1])) }
-        }
+        let fields = SigV4.fields(query)
         guard let key = fields["AWSAccessKeyId"], let signature = fields["Signature"], let expires = fields["Expires"], let until = TimeInterval(expires) else {
             throw AWSError(code: "AuthorizationQueryParametersError", status: 400, message: "a presigned URL needs AWSAccessKeyId, Expires and Signature")
         }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import ShoalStore
 
 /// AWS Signature Version 4, header form, as botocore signs: the canonical
 /// request, the string to sign, and the signing key derived from the secret.
@@ -106,15 +107,7 @@ enum SigV4 {
 
     static func payloadHash(_ body: Data) -> String { hex(SHA256.hash(data: body)) }
 
-    static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 15)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 { ContentDigest.hex(bytes) }
 
     private static let unreserved = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~".utf8)
 
@@ -129,6 +122,16 @@ enum SigV4 {
             }
         }
         return out
+    }
+
+    /// `a=1&b=2` (a query, or a form body) as names and values, decoded; a name without `=` has the value "".
+    static func fields(_ text: String) -> [String: String] {
+        var fields: [String: String] = [:]
+        for item in text.split(separator: "&") {
+            let pair = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            fields[decode(String(pair[0]))] = pair.count == 2 ? decode(String(pair[1])) : ""
+        }
+        return fields
     }
 
     static func decode(_ text: String) -> String {

@@ -64,19 +64,10 @@ struct CostCommand: ParsableCommand {
         return query
     }
 
-    static let utc: Calendar = {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        return calendar
-    }()
+    static let utc = CostAndUsage.utc
 
     static func day(_ text: String, _ option: String) throws -> Date {
-        let formatter = DateFormatter()
-        formatter.calendar = utc
-        formatter.timeZone = utc.timeZone
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.dateFormat = "yyyy-MM-dd"
-        guard let date = formatter.date(from: text) else { throw CommandFailure("\(option) takes a day as YYYY-MM-DD; got '\(text)'.") }
+        guard let date = CostAndUsage.day(text) else { throw CommandFailure("\(option) takes a day as YYYY-MM-DD; got '\(text)'.") }
         return date
     }
 

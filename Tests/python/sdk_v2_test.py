@@ -7,14 +7,12 @@ waited for and listed, on both branches of its condition.
 
 Run by ShoalCLITests/AWSEndpointTests with the environment `shoal env` prints.
 """
-import csv
 import os
-import random
 import tempfile
 import unittest
 
 import boto3
-from botocore.exceptions import WaiterError
+from abalone_checks import abalone_csv, check_else_branch, check_if_branch
 from sagemaker.lambda_helper import Lambda
 from sagemaker.processing import ProcessingInput, ProcessingOutput
 from sagemaker.sklearn.processing import SKLearnProcessor
@@ -34,17 +32,6 @@ ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 BUCKET = "sdk-bucket"
 # The abalone example's own script and function, uploaded by the SDK as a user's would be.
 EXAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "abalone")
-
-
-def abalone_csv(folder, rows=400):
-    random.seed(7)
-    path = os.path.join(folder, "abalone.csv")
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        for _ in range(rows):
-            shell = random.uniform(0.05, 0.8)
-            writer.writerow(["M", 0.5, 0.4, 0.1, 0.5, 0.2, 0.1, round(shell, 4), round(3 + 14 * shell + random.gauss(0, 1), 2)])
-    return folder
 
 
 def abalone_pipeline(session, data_folder):
@@ -85,7 +72,8 @@ class SDKv2(unittest.TestCase):
         # default_bucket() finds the bucket missing (HEAD -> 404 "Not Found") and creates it.
         cls.session = PipelineSession(default_bucket=BUCKET)
         assert cls.session.default_bucket() == BUCKET
-        cls.data = abalone_csv(tempfile.mkdtemp())
+        cls.data = tempfile.mkdtemp()
+        abalone_csv(os.path.join(cls.data, "abalone.csv"), seed=7, sex="M")
         cls.pipeline = abalone_pipeline(cls.session, cls.data)
         cls.s3 = boto3.client("s3")
 
@@ -105,28 +93,10 @@ class SDKv2(unittest.TestCase):
         self.assertEqual(function["Handler"], "lambda_fn.lambda_handler")
 
     def test_2_the_if_branch_succeeds(self):
-        execution = self.pipeline.start()
-        execution.wait(delay=1, max_attempts=120)
-        steps = {s["StepName"]: s for s in execution.list_steps()}
-        self.assertEqual({name: s["StepStatus"] for name, s in steps.items()},
-                         {"MyLambdaStep": "Succeeded", "AbaloneProcess": "Succeeded", "CheckMse": "Succeeded"})
-        self.assertEqual(steps["CheckMse"]["Metadata"]["Condition"]["Outcome"], "True")
-        self.assertIn("ProcessingJob", steps["AbaloneProcess"]["Metadata"])
-        execution_id = execution.arn.split("/")[-1]
-        trained = self.s3.list_objects_v2(Bucket=BUCKET, Prefix="training/" + execution_id + "/")
-        self.assertEqual(sorted(o["Key"].rsplit("/", 1)[1] for o in trained["Contents"]), ["algo-1.csv"])
-        self.assertEqual(execution.describe()["PipelineExecutionStatus"], "Succeeded")
+        check_if_branch(self, self.pipeline.start(), self.s3, BUCKET)
 
     def test_3_the_else_branch_fails(self):
-        execution = self.pipeline.start(parameters={"MseThreshold": 0.0, "ProcessingInstanceCount": 1})
-        with self.assertRaises(WaiterError):
-            execution.wait(delay=1, max_attempts=120)
-        described = execution.describe()
-        self.assertEqual(described["PipelineExecutionStatus"], "Failed")
-        steps = {s["StepName"]: s for s in execution.list_steps()}
-        self.assertEqual(steps["CheckMse"]["Metadata"]["Condition"]["Outcome"], "False")
-        self.assertEqual(steps["MseFail"]["StepStatus"], "Failed")
-        self.assertEqual(steps["MseFail"]["Metadata"]["Fail"]["ErrorMessage"], "MSE above 0.0")
+        check_else_branch(self, self.pipeline.start(parameters={"MseThreshold": 0.0, "ProcessingInstanceCount": 1}))
 
 
 if __name__ == "__main__":

@@ -8,14 +8,12 @@ GetRole), started, waited for and listed on both branches.
 Run by ShoalCLITests/AWSEndpointTests in .venv-sdk3 with the environment
 `shoal env` prints.
 """
-import csv
 import os
-import random
 import tempfile
 import unittest
 
 import boto3
-from botocore.exceptions import WaiterError
+from abalone_checks import abalone_csv, check_else_branch, check_if_branch
 from sagemaker.core import image_uris
 from sagemaker.core.lambda_helper import Lambda
 from sagemaker.core.processing import ScriptProcessor
@@ -38,14 +36,8 @@ BUCKET = "sdk3-bucket"
 EXAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "abalone")
 
 
-def upload_abalone(s3, rows=400):
-    random.seed(11)
-    path = os.path.join(tempfile.mkdtemp(), "abalone.csv")
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        for _ in range(rows):
-            shell = random.uniform(0.05, 0.8)
-            writer.writerow(["F", 0.5, 0.4, 0.1, 0.5, 0.2, 0.1, round(shell, 4), round(3 + 14 * shell + random.gauss(0, 1), 2)])
+def upload_abalone(s3):
+    path = abalone_csv(os.path.join(tempfile.mkdtemp(), "abalone.csv"), seed=11, sex="F")
     s3.upload_file(path, BUCKET, "abalone/abalone.csv")
 
 
@@ -102,22 +94,10 @@ class SDKv3(unittest.TestCase):
         self.assertTrue(any(k.endswith("/preprocess.py") for k in keys), keys)
 
     def test_2_the_if_branch_succeeds(self):
-        execution = self.pipeline.start()
-        execution.wait(delay=1, max_attempts=120)
-        steps = {s["StepName"]: s for s in execution.list_steps()}
-        self.assertEqual({name: s["StepStatus"] for name, s in steps.items()},
-                         {"MyLambdaStep": "Succeeded", "AbaloneProcess": "Succeeded", "CheckMse": "Succeeded"})
-        execution_id = execution.arn.split("/")[-1]
-        trained = self.s3.list_objects_v2(Bucket=BUCKET, Prefix="training/" + execution_id + "/")
-        self.assertEqual(len(trained["Contents"]), 1)
+        check_if_branch(self, self.pipeline.start(), self.s3, BUCKET)
 
     def test_3_the_else_branch_fails(self):
-        execution = self.pipeline.start(parameters={"MseThreshold": 0.0, "ProcessingInstanceCount": 1})
-        with self.assertRaises(WaiterError):
-            execution.wait(delay=1, max_attempts=120)
-        steps = {s["StepName"]: s for s in execution.list_steps()}
-        self.assertEqual(steps["MseFail"]["StepStatus"], "Failed")
-        self.assertEqual(steps["MseFail"]["Metadata"]["Fail"]["ErrorMessage"], "MSE above 0.0")
+        check_else_branch(self, self.pipeline.start(parameters={"MseThreshold": 0.0, "ProcessingInstanceCount": 1}))
 
 
 if __name__ == "__main__":

@@ -57,12 +57,27 @@ public struct CostAndUsage: Encodable, Sendable {
         Total = amounts(report.total)
     }
 
+    /// Cost Explorer's days are UTC.
+    public static let utc: Calendar = {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC") ?? .current
+        return calendar
+    }()
+
+    /// `YYYY-MM-DD` as the start of that UTC day; nil for anything else.
+    public static func day(_ text: String) -> Date? {
+        let formatter = DateFormatter()
+        formatter.calendar = utc
+        formatter.timeZone = utc.timeZone
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.dateFormat = "yyyy-MM-dd"
+        return formatter.date(from: text)
+    }
+
     /// A period key (`2026-11` or `2026-11-30`) as Cost Explorer's Start and
     /// End days (End exclusive), cut to the query's own bounds.
     static func bounds(_ period: String, query: UsageQuery) -> [String: String] {
-        let utc = TimeZone(identifier: "UTC") ?? .current
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = utc
+        let calendar = utc
         let parts = period.split(separator: "-").compactMap { Int($0) }
         guard parts.count >= 2, let start = calendar.date(from: DateComponents(year: parts[0], month: parts[1], day: parts.count > 2 ? parts[2] : 1)),
               let end = calendar.date(byAdding: parts.count > 2 ? .day : .month, value: 1, to: start)

@@ -27,7 +27,7 @@ struct S3Request: Sendable {
         self.payloadHash = payloadHash
         self.chunkSigner = chunkSigner
         self.requestId = requestId
-        query = Self.queryItems(rawQuery)
+        query = SigV4.fields(rawQuery ?? "")
         let path = (rawPath.removingPercentEncoding ?? rawPath).drop { $0 == "/" }
         let host = headers.first { $0.name.lowercased() == "host" }?.value.split(separator: ":").first.map(String.init) ?? ""
         if host.hasSuffix(".localhost"), host.count > ".localhost".count {
@@ -39,16 +39,6 @@ struct S3Request: Sendable {
             let rest = slash.map { path[path.index(after: $0)...] } ?? ""
             key = rest.isEmpty ? nil : String(rest)
         }
-    }
-
-    /// A query string's names and values, decoded.
-    static func queryItems(_ rawQuery: String?) -> [String: String] {
-        var query: [String: String] = [:]
-        for item in (rawQuery ?? "").split(separator: "&") {
-            let pair = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            query[SigV4.decode(String(pair[0]))] = pair.count == 2 ? SigV4.decode(String(pair[1])) : ""
-        }
-        return query
     }
 
     /// The object the request names, refused with S3's error when the store cannot hold its key.
