@@ -21,6 +21,7 @@ net=10.$((id % 200 + 20)).$((id / 200 % 250)).
 work=$(mktemp -d /tmp/shoal-cluster-XXXXXX)
 export SHOAL_HOME=$work/home
 mkdir -p "$SHOAL_HOME"
+"$shoal" images map sh host > /dev/null  # the jobs below are plain shell commands
 pids=()
 
 cleanup() {

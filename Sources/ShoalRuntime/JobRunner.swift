@@ -6,9 +6,13 @@ public final class RunningJob: @unchecked Sendable {
     public let spec: ProcessingInstanceSpec
     public let logFile: String
     private let sandbox: JobSandbox
-    private let process: ChildProcess
+    /// The job, once its runtime is ready.
+    private var process: ChildProcess?
+    /// The runtime's build, when the job waits for one.
+    private var build: (process: ChildProcess, environment: PythonEnvironment, started: Date)?
+    private var launch: (arguments: [String], environment: [String: String], directory: String)
     private let outputStaging: URL
-    private let started = Date()
+    private var started = Date()
     private let termGraceSeconds: Double
     private var terminatedAt: Date?
     private var timedOut = false
@@ -48,6 +52,16 @@ public final class RunningJob: @unchecked Sendable {
         }
         environment["AWS_REGION"] = environment["AWS_REGION"] ?? "local"
         environment["AWS_DEFAULT_REGION"] = environment["AWS_DEFAULT_REGION"] ?? "local"
+        var python: PythonEnvironment?
+        if case let .python(name, requirements)? = spec.runtime { python = PythonEnvironment(name: name, requirements: requirements) }
+        var command = spec.command
+        if let python {
+            let bin = (jailed ? PythonEnvironment.mountPoint : python.path) + "/bin"
+            environment["PATH"] = bin + ":" + (environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin")
+            environment["VIRTUAL_ENV"] = jailed ? PythonEnvironment.mountPoint : python.path
+            // The image's python is the environment's, however the entrypoint names it.
+            if let first = command.first, Self.isPython(first) { command[0] = bin + "/python3" }
+        }
         let arguments: [String]
         let directory: String
         switch mode {
@@ -66,7 +80,8 @@ public final class RunningJob: @unchecked Sendable {
             arguments = [helper, "--root", sandbox.jailRoot] + SandboxMode.identityArguments(user) + ["--cache", SandboxMode.skeletonCache, "--report", sandbox.verdictPath]
                 + (spec.networkIsolation ? ["--isolate-network"] : [])
                 + ["--bind", sandbox.root.path, "/opt/ml"] + overlays + ["--bind", sandbox.privateTmp, "/tmp"]
-                + (spec.limits ?? JobLimits()).helperArguments + volume + ["--"] + spec.command
+                + (python.map { ["--bind-ro", $0.path, PythonEnvironment.mountPoint] } ?? [])
+                + (spec.limits ?? JobLimits()).helperArguments + volume + ["--"] + command
             directory = "/"
         case .unsandboxed, .unavailable:
             // Fail closed: a job that asked for isolation never runs without it.
@@ -77,42 +92,91 @@ public final class RunningJob: @unchecked Sendable {
             let note = "shoal: warning: this worker runs jobs UNSANDBOXED (--unsandboxed): the job runs as the worker's user and can read and write what it can; /opt/ml in the command and environment is rewritten to \(sandbox.root.path), and input files are hard links to the stored objects (no overlay): writing into them changes the objects\n"
             Self.append(note, to: logFile)
             // Through the helper where there is one, so that no descendant outlives the job or the worker.
-            arguments = (SandboxMode.foundHelper.map { [$0, "--unsandboxed", "--"] } ?? []) + spec.command.map(sandbox.rewrite)
+            arguments = (SandboxMode.foundHelper.map { [$0, "--unsandboxed", "--"] } ?? []) + command.map(sandbox.rewrite)
             environment = environment.mapValues(sandbox.rewrite)
             directory = sandbox.root.path
         }
+        launch = (arguments, environment, directory)
         do {
-            process = try ChildProcess(arguments: arguments, environment: environment, directory: directory, outputFile: logFile)
+            if let python, !python.isReady {
+                build = (try ChildProcess(arguments: try python.buildCommand(), environment: Self.buildEnvironment, directory: "/", outputFile: logFile), python, Date())
+            } else {
+                try start()
+            }
         } catch {
             sandbox.remove()
             throw error
         }
     }
 
+    private func start() throws {
+        started = Date()
+        process = try ChildProcess(arguments: launch.arguments, environment: launch.environment, directory: launch.directory, outputFile: logFile)
+    }
+
+    /// pip needs the host's proxy settings and a home for its cache, nothing of the job's.
+    private static var buildEnvironment: [String: String] {
+        let host = ProcessInfo.processInfo.environment
+        var environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": host["HOME"] ?? "/root", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"]
+        for key in host.keys where key.lowercased().hasSuffix("_proxy") || key.hasPrefix("PIP_") { environment[key] = host[key] }
+        return environment
+    }
+
+    /// `python`, `python3`, `python3.11`, or a path ending in one.
+    static func isPython(_ program: String) -> Bool {
+        let name = program.split(separator: "/").last.map(String.init) ?? program
+        return name.hasPrefix("python") && name.dropFirst("python".count).allSatisfy { $0.isNumber || $0 == "." }
+    }
+
     /// Advances the job; returns its outcome once it has ended.
     @discardableResult
     public func poll(now: Date = Date()) -> InstanceOutcome? {
         if let outcome { return outcome }
+        if let build {
+            guard let exit = build.process.poll() else {
+                if now.timeIntervalSince(build.started) > PythonEnvironment.maxBuildSeconds { build.process.signalGroup(SIGKILL) }
+                return nil
+            }
+            self.build = nil
+            if exit.code == 0 {
+                do { try start() } catch { return end(failedBeforeStart("cannot start the job: \(error)", now: now)) }
+            } else {
+                let reason = build.environment.failure ?? LogTail.lastLines(of: logFile, count: 3)
+                return end(failedBeforeStart("ClientError: the python environment for the image could not be built on this worker: \(reason)", now: now))
+            }
+        }
+        guard let process else { return nil }
         guard let exit = process.poll() else {
             enforceTimeLimit(now: now)
             return nil
         }
         var result = finish(exit, now: now)
         result.metricsJSON = sandbox.metricsJSON
+        return end(result)
+    }
+
+    private func end(_ result: InstanceOutcome) -> InstanceOutcome {
         outcome = result
         sandbox.remove()
-        return outcome
+        return result
+    }
+
+    private func failedBeforeStart(_ reason: String, now: Date) -> InstanceOutcome {
+        InstanceOutcome(status: .failed, exitCode: nil, failureReason: String(reason.prefix(1024)), exitMessage: nil, outputs: [],
+                        wallSeconds: now.timeIntervalSince(started), cpuSeconds: 0, peakRSSBytes: 0)
     }
 
     /// Becomes readable when the job's process exits, so a worker loop can wait on it.
-    public var exitDescriptor: Int32? { process.exitDescriptor }
+    public var exitDescriptor: Int32? { build?.process.exitDescriptor ?? process?.exitDescriptor }
 
     /// Stops the job at once (the step was stopped or the worker is leaving).
     public func kill() {
-        process.signalGroup(SIGKILL)
+        build?.process.signalGroup(SIGKILL)
+        process?.signalGroup(SIGKILL)
     }
 
     private func enforceTimeLimit(now: Date) {
+        guard let process else { return }
         if let terminatedAt {
             if now.timeIntervalSince(terminatedAt) > termGraceSeconds { process.signalGroup(SIGKILL) }
         } else if now.timeIntervalSince(started) > Double(spec.maxRuntimeSeconds) {

@@ -26,7 +26,12 @@ public struct JobSandbox: Sendable {
             "current_instance_type": spec.instanceType, "network_interface_name": "lo",
         ]
         try write(JSONSerialization.data(withJSONObject: resourceConfig, options: [.sortedKeys]), to: root.appendingPathComponent("config/resourceconfig.json").path)
-        try write(Data(spec.jobConfigJSON.utf8), to: root.appendingPathComponent("config/processingjobconfig.json").path)
+        try write(Data(spec.jobConfigJSON.utf8), to: root.appendingPathComponent("config/" + (spec.jobConfigName ?? "processingjobconfig.json")).path)
+        for (path, contents) in (spec.configFiles ?? [:]).sorted(by: { $0.key < $1.key }) {
+            let target = try sandbox.hostPath(path)
+            try manager.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try write(Data(contents.utf8), to: target)
+        }
 
         for input in spec.inputs {
             let base = try sandbox.hostPath(input.localPath)

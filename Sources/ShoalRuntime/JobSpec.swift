@@ -62,6 +62,16 @@ public struct ProcessingInstanceSpec: Codable, Sendable, Equatable {
     public var items: String?
     /// What the sandbox holds the instance to (from its instance type); none when absent.
     public var limits: JobLimits?
+    /// What the image runs as (from the image map); the host's programs when absent.
+    public var runtime: JobRuntime?
+    /// Files written into the instance folder before it starts (container path under
+    /// /opt/ml → contents): a training job's `input/config/*.json`.
+    public var configFiles: [String: String]?
+    /// The name of the file under /opt/ml/config/ that holds `jobConfigJSON`.
+    public var jobConfigName: String?
+    /// Each host's address (`algo-1` first) for the instance's /etc/hosts, so
+    /// the hosts of a multi-instance job reach each other by name.
+    public var peerAddresses: [String]?
 
     /// Bytes staged into this instance's inputs.
     public var inputBytes: Int { inputs.reduce(0) { $0 + $1.files.reduce(0) { $0 + $1.size } } }

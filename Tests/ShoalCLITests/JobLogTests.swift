@@ -78,6 +78,7 @@ import Testing
         let mount = try ShoalProcess.run(executable: URL(fileURLWithPath: "/bin/mount"), ["-t", "tmpfs", "-o", "size=24m", "tmpfs", home.url.path])
         try #require(mount.status == 0, "\(mount.stderr)")
         defer { _ = try? ShoalProcess.run(executable: URL(fileURLWithPath: "/bin/umount"), ["-l", home.url.path]) }
+        try Data(TemporaryHome.testImageMap.utf8).write(to: home.url.appendingPathComponent("images.json"))
         let definition = PipelineDefinition {
             Step.processing("Fill", arguments: ProcessingArguments(
                 instanceType: "ml.m5.large", instanceCount: 1, imageUri: "sh",

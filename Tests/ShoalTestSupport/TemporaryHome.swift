@@ -4,9 +4,20 @@ import Foundation
 public final class TemporaryHome: @unchecked Sendable {
     public let url: URL
 
-    public init() throws {
+    /// The made-up images the tests' definitions name run with the host's
+    /// programs; SageMaker's framework images keep Shoal's default mappings.
+    public static let testImageMap = #"""
+        [{"pattern": "123456789012.dkr.ecr.us-east-1.amazonaws.com/*", "runtime": "host"},
+         {"pattern": "156813124566.dkr.ecr.us-east-1.amazonaws.com/*", "runtime": "host"},
+         {"pattern": "sh", "runtime": "host"}, {"pattern": "python", "runtime": "host"}, {"pattern": "true", "runtime": "host"},
+         {"pattern": "x", "runtime": "host"}, {"pattern": "img", "runtime": "host"}, {"pattern": "i", "runtime": "host"}]
+        """#
+
+    /// `imageMap`: the home's `images.json`, or none (only Shoal's defaults).
+    public init(imageMap: String? = TemporaryHome.testImageMap) throws {
         url = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-test-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        if let imageMap { try Data(imageMap.utf8).write(to: url.appendingPathComponent("images.json")) }
     }
 
     public var environment: [String: String] { ["SHOAL_HOME": url.path] }

@@ -6,6 +6,9 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export SHOAL_HOME=$work/home
 shoal=.build/release/shoal
+# The benchmarks' jobs are shell commands and the host's programs: they name
+# made-up images, run with the host's runtime.
+for image in sh true x; do "$shoal" images map "$image" host > /dev/null; done
 
 # Starts `shoal serve` (one local worker) on a free port, stopped on exit, and
 # exports the client environment `shoal env` prints for a fresh key pair:

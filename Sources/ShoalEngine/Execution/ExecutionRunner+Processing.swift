@@ -9,9 +9,11 @@ import ShoalStore
 extension ExecutionRunner {
     func startProcessing(_ index: Int, step: Step, arguments: ProcessingArguments, evaluator: Evaluator) throws {
         let limitTable: InstanceLimitTable
+        let imageMap: ImageMap
         do { limitTable = try InstanceLimitTable.load(for: home) } catch { throw EvaluationError(error.description) }
+        do { imageMap = try ImageMap.load(for: home) } catch { throw EvaluationError(error.description) }
         let plan = try ProcessingJobPlan.make(
-            step: step, arguments: arguments, executionId: executionId, evaluator: evaluator, objects: home.objects, limitTable: limitTable
+            step: step, arguments: arguments, executionId: executionId, evaluator: evaluator, objects: home.objects, limitTable: limitTable, imageMap: imageMap
         )
         if try reuseCachedRun(index, step: step, type: "Processing", arguments: .object(plan.request), attributes: StepCache.processingAttributes,
                               inputFiles: plan.specs.flatMap { $0.inputs.flatMap { $0.files.map(\.source) } }) {

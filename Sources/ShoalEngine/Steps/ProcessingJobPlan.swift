@@ -35,7 +35,7 @@ struct ProcessingJobPlan {
 
     static func make(
         step: Step, arguments: ProcessingArguments, executionId: String, evaluator: Evaluator, objects: ObjectStore,
-        limitTable: InstanceLimitTable = .default
+        limitTable: InstanceLimitTable = .default, imageMap: ImageMap
     ) throws(EvaluationError) -> ProcessingJobPlan {
         let jobName = Identifiers.jobName(execution: executionId, step: step.name)
         var notes: [String] = []
@@ -80,6 +80,8 @@ struct ProcessingJobPlan {
         guard entrypoint.count > 0 else {
             throw EvaluationError("The job has no ContainerEntrypoint; Shoal runs a processing image by its entrypoint (image '\(imageUri)').")
         }
+        let runtime: JobRuntime
+        do { runtime = try imageMap.runtime(for: imageUri) } catch { throw EvaluationError("AppSpecification.ImageUri: \(error.description)") }
 
         // Inputs: each host's share, and their resolved description.
         var inputsPerHost = Array(repeating: [ProcessingInstanceSpec.Input](), count: instanceCount)
@@ -196,6 +198,7 @@ struct ProcessingJobPlan {
                 maxRuntimeSeconds: maxRuntime, jobConfigJSON: requestText, networkIsolation: isolation
             )
             spec.items = itemShares?[host]
+            spec.runtime = runtime
             spec.limits = limitTable.limits(for: instanceType)
             spec.limits?.volumeBytes = volume.map { $0 << 30 }
             return spec
