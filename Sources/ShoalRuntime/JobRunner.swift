@@ -81,6 +81,7 @@ public final class RunningJob: @unchecked Sendable {
                 + (spec.networkIsolation ? ["--isolate-network"] : [])
                 + ["--bind", sandbox.root.path, "/opt/ml"] + overlays + ["--bind", sandbox.privateTmp, "/tmp"]
                 + (python.map { ["--bind-ro", $0.path, PythonEnvironment.mountPoint] } ?? [])
+                + (spec.peerAddresses != nil ? ["--bind-ro", sandbox.hostsFile, "/etc/hosts"] : [])
                 + (spec.limits ?? JobLimits()).helperArguments + volume + ["--"] + command
             directory = "/"
         case .unsandboxed, .unavailable:

@@ -59,6 +59,11 @@ public struct JobSandbox: Sendable {
             try manager.createDirectory(atPath: try sandbox.hostPath("/opt/ml/shoal"), withIntermediateDirectories: true)
             try write(Data(items.utf8), to: try sandbox.hostPath(JobSandbox.itemsPath))
         }
+        if let peers = spec.peerAddresses, jailed || owner != nil {
+            var hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+            for (index, address) in peers.enumerated() { hosts += "\(address)\talgo-\(index + 1)\n" }
+            try write(Data(hosts.utf8), to: sandbox.hostsFile)
+        }
         if jailed || owner != nil {
             try manager.createDirectory(atPath: sandbox.jailRoot, withIntermediateDirectories: true)
             try manager.createDirectory(atPath: sandbox.privateTmp, withIntermediateDirectories: true)
@@ -156,6 +161,8 @@ public struct JobSandbox: Sendable {
     /// The job's volume: its sparse file, and where the helper mounts it.
     var volumeImage: String { root.path + ".volume.img" }
     var volumeMount: String { root.path + ".volume" }
+    /// The job's /etc/hosts, when its hosts must reach each other by name.
+    var hostsFile: String { root.path + ".hosts" }
     /// Where the helper writes which limit, if any, ended the job.
     var verdictPath: String { root.path + ".verdict" }
 
@@ -183,9 +190,12 @@ public struct JobSandbox: Sendable {
         text.replacingOccurrences(of: "/opt/ml", with: root.path)
     }
 
-    /// The first 1 KiB of /opt/ml/output/message, if the job wrote it.
+    /// The first 1 KiB of /opt/ml/output/message (a processing job's), else of
+    /// /opt/ml/output/failure (a training job's), if the job wrote one.
     public var exitMessage: String? {
-        guard let handle = FileHandle(forReadingAtPath: root.appendingPathComponent("output/message").path) else { return nil }
+        let output = root.appendingPathComponent("output")
+        guard let handle = FileHandle(forReadingAtPath: output.appendingPathComponent("message").path)
+            ?? FileHandle(forReadingAtPath: output.appendingPathComponent("failure").path) else { return nil }
         defer { try? handle.close() }
         let data = (try? handle.read(upToCount: 1024)) ?? Data()
         let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -240,6 +250,6 @@ public struct JobSandbox: Sendable {
 
     public func remove() {
         try? FileManager.default.removeItem(at: root)
-        for sibling in [overlayRoot, jailRoot, privateTmp, verdictPath, volumeImage, volumeMount] { try? FileManager.default.removeItem(atPath: sibling) }
+        for sibling in [overlayRoot, jailRoot, privateTmp, verdictPath, volumeImage, volumeMount, hostsFile] { try? FileManager.default.removeItem(atPath: sibling) }
     }
 }

@@ -20,14 +20,20 @@ extension ExecutionRunner {
             return
         }
         var request = PolicyRequest(action: "shoal:CreateProcessingJob")
+        if case let .string(image)? = JSONNavigation.follow([.member("AppSpecification"), .member("ImageUri")], in: .object(plan.request)) {
+            request.set("shoal:ImageUri", image)
+        }
+        try launch(index, step: step, plan: plan, policy: request)
+    }
+
+    /// Authorizes a planned job (processing or training) and hands its instances to workers.
+    func launch(_ index: Int, step: Step, plan: ProcessingJobPlan, policy: PolicyRequest) throws {
+        var request = policy
         request.set("shoal:InstanceType", plan.instanceType)
         request.set("shoal:InstanceCount", String(plan.instanceCount))
         request.set("shoal:NetworkIsolation", plan.specs.first?.networkIsolation == true ? "true" : "false")
         if let subnets = plan.requirements["subnet"] { request.set("shoal:VpcSubnets", subnets) }
         if let groups = plan.requirements["security-group"] { request.set("shoal:VpcSecurityGroupIds", groups) }
-        if case let .string(image)? = JSONNavigation.follow([.member("AppSpecification"), .member("ImageUri")], in: .object(plan.request)) {
-            request.set("shoal:ImageUri", image)
-        }
         request.set("shoal:MaxRuntimeInSeconds", String(plan.specs.first?.maxRuntimeSeconds ?? 0))
         try authorizeJob(&request, step: step, stepTags: plan.tags)
         let run = steps[index]
@@ -86,6 +92,7 @@ extension ExecutionRunner {
         run.completed[host] = outcome
         progress(.instances(step: run.node.name, done: run.completed.count, total: plan.instanceCount))
         guard run.completed.count == plan.instanceCount else { return }
+        if let training = plan.training { return try finishTraining(index, plan: plan, training: training) }
         let written: [S3URI]
         do {
             written = try OutputCommit.commit(

@@ -9,13 +9,13 @@ enum PolicyVocabulary {
         "shoal:startpipelineexecution": ["shoal:startpipelineexecution", "sagemaker:startpipelineexecution"],
         "shoal:createprocessingjob": ["shoal:createprocessingjob", "sagemaker:createprocessingjob"],
         "shoal:invokefunction": ["shoal:invokefunction", "lambda:invokefunction"],
+        "shoal:createtrainingjob": ["shoal:createtrainingjob", "sagemaker:createtrainingjob"],
     ]
 
     /// Actions a policy may name though Shoal does not ask about them yet (the
     /// job kinds to come): accepted so SageMaker's documents load, never matched.
     static let reservedActions: Set<String> = [
-        "shoal:createtrainingjob", "shoal:createmodel", "shoal:createtransformjob",
-        "sagemaker:createtrainingjob", "sagemaker:createmodel", "sagemaker:createtransformjob",
+        "shoal:createmodel", "shoal:createtransformjob", "sagemaker:createmodel", "sagemaker:createtransformjob",
     ]
 
     static var knownActions: [String] { Array(Set(actionNames.values.joined()).union(reservedActions)).sorted() }

@@ -20,25 +20,31 @@ enum OutputCommit {
     static func commit(outputs: [ProcessingJobPlan.Output], instances: [StagedInstance], into store: ObjectStore) throws -> [S3URI] {
         var plan: [(source: String, target: S3URI)] = []
         for output in outputs {
-            var chosen: [String: (host: Int, path: String)] = [:]
-            for instance in instances.sorted(by: { $0.host < $1.host }) {
-                guard let staged = instance.outcome.outputs.first(where: { $0.name == output.name }) else { continue }
-                for relative in staged.files {
-                    let path = staged.stagedAt + "/" + relative
-                    if let earlier = chosen[relative] {
-                        if !FileManager.default.contentsEqual(atPath: earlier.path, andPath: path) {
-                            throw Conflict(description: "Output '\(output.name)': algo-\(earlier.host) and algo-\(instance.host) both wrote '\(relative)' with different contents; Shoal does not pick one.")
-                        }
-                        continue
-                    }
-                    chosen[relative] = (instance.host, path)
-                }
-            }
-            for relative in chosen.keys.sorted() {
-                plan.append((chosen[relative]!.path, try output.uri.appending(relative)))
+            for (relative, path) in try merged(output.name, instances: instances) {
+                plan.append((path, try output.uri.appending(relative)))
             }
         }
         for (source, target) in plan { try store.commit(file: source, to: target) }
         return plan.map(\.target)
+    }
+
+    /// The union of what every instance staged for one output (relative path →
+    /// staged file), sorted by path; the same path with different contents is a conflict.
+    static func merged(_ name: String, instances: [StagedInstance]) throws -> [(relative: String, path: String)] {
+        var chosen: [String: (host: Int, path: String)] = [:]
+        for instance in instances.sorted(by: { $0.host < $1.host }) {
+            guard let staged = instance.outcome.outputs.first(where: { $0.name == name }) else { continue }
+            for relative in staged.files {
+                let path = staged.stagedAt + "/" + relative
+                if let earlier = chosen[relative] {
+                    if !FileManager.default.contentsEqual(atPath: earlier.path, andPath: path) {
+                        throw Conflict(description: "Output '\(name)': algo-\(earlier.host) and algo-\(instance.host) both wrote '\(relative)' with different contents; Shoal does not pick one.")
+                    }
+                    continue
+                }
+                chosen[relative] = (instance.host, path)
+            }
+        }
+        return chosen.keys.sorted().map { ($0, chosen[$0]!.path) }
     }
 }

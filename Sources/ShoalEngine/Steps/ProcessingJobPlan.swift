@@ -29,6 +29,8 @@ struct ProcessingJobPlan {
     /// Worker labels an instance needs: VpcConfig.Subnets and SecurityGroupIds map
     /// to `subnet=` and `security-group=` labels.
     let requirements: [String: [String]]
+    /// Set for a training job: where its model goes and which metrics its log holds.
+    var training: TrainingDetails? = nil
 
     static let defaultMaxRuntimeSeconds = 86_400
     static let maxInputObjects = 1_000_000
@@ -211,7 +213,7 @@ struct ProcessingJobPlan {
 
     /// Each instance goes to its worker as one message: one that could not travel
     /// fails the step before anything starts, instead of never reaching a worker.
-    private static func checkMessageSize(_ specs: [ProcessingInstanceSpec]) throws(EvaluationError) {
+    static func checkMessageSize(_ specs: [ProcessingInstanceSpec]) throws(EvaluationError) {
         let limit = WireCodec.maxPayloadBytes - (64 << 10)
         for spec in specs {
             // A cheap upper bound first; only an instance near the limit is encoded to be sure.
@@ -226,7 +228,7 @@ struct ProcessingJobPlan {
     }
 
     /// The objects an input names, each with its path under LocalPath.
-    private static func listInput(name: String, uri text: String, dataType: String, objects: ObjectStore) throws(EvaluationError) -> [ProcessingInstanceSpec.InputFile] {
+    static func listInput(name: String, uri text: String, dataType: String, objects: ObjectStore) throws(EvaluationError) -> [ProcessingInstanceSpec.InputFile] {
         let uri: S3URI
         do { uri = try S3URI(text) } catch { throw EvaluationError("Input '\(name)': \(error)") }
         func listed(_ prefix: S3URI) throws(EvaluationError) -> [ObjectStore.Object] {
