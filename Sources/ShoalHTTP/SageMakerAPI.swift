@@ -61,6 +61,9 @@ struct SageMakerAPI: Sendable {
             guard case let .execution(status) = try ask(.callback(answer)) else { throw AWSError(code: "InternalFailure", status: 500, message: "unexpected reply") }
             let pipeline = try home.metadata.execution(id: status.executionId)?.pipelineName ?? ""
             return ["PipelineExecutionArn": Identifiers.executionArn(pipeline, status.executionId)]
+        case "CreateModelPackageGroup", "DescribeModelPackageGroup", "ListModelPackageGroups", "CreateModelPackage", "ListModelPackages",
+             "DescribeModelPackage", "UpdateModelPackage", "CreateModel", "DescribeModel", "ListModels":
+            return try ModelRegistryAPI(home: home).handle(operation, input)
         case "DescribeProcessingJob", "ListProcessingJobs", "StopProcessingJob":
             return try ProcessingJobsAPI(home: home).handle(operation, input)
         default:
@@ -276,6 +279,9 @@ struct SageMakerAPI: Sendable {
         }
         switch StepType(rawValue: step.type) {
         case .processing?: if let arn = text("ProcessingJobArn") { summary["Metadata"] = ["ProcessingJob": ["Arn": arn]] }
+        case .training?: if let arn = text("TrainingJobArn") { summary["Metadata"] = ["TrainingJob": ["Arn": arn]] }
+        case .model?, .createModel?: if let arn = text("ModelArn") { summary["Metadata"] = ["Model": ["Arn": arn]] }
+        case .registerModel?: if let arn = text("ModelPackageArn") { summary["Metadata"] = ["RegisterModel": ["Arn": arn]] }
         case .lambda?: summary["Metadata"] = ["Lambda": ["Arn": text("FunctionArn") ?? "", "OutputParameters": outputs()]]
         case .condition?: if let outcome = text("Outcome") { summary["Metadata"] = ["Condition": ["Outcome": outcome]] }
         case .fail?: summary["Metadata"] = ["Fail": ["ErrorMessage": step.failureReason ?? ""]]

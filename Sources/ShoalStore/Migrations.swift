@@ -223,6 +223,37 @@ enum Migrations {
                 table.column("createdAt", .datetime).notNull()
             }
         }
+        migrator.registerMigration("v12: model registry") { db in
+            try db.create(table: "model") { table in
+                table.primaryKey("name", .text)
+                table.column("arn", .text).notNull()
+                table.column("image", .text).notNull()
+                table.column("modelDataUrl", .text)
+                table.column("request", .text).notNull()
+                table.column("executionId", .text).indexed()
+                table.column("stepName", .text)
+                table.column("createdAt", .datetime).notNull()
+            }
+            try db.create(table: "model_package_group") { table in
+                table.primaryKey("name", .text)
+                table.column("arn", .text).notNull()
+                table.column("description", .text)
+                table.column("createdAt", .datetime).notNull()
+            }
+            try db.create(table: "model_package") { table in
+                table.primaryKey("arn", .text)
+                table.column("groupName", .text).notNull().references("model_package_group", onDelete: .cascade)
+                table.column("version", .integer).notNull()
+                table.column("approvalStatus", .text).notNull()
+                table.column("approvalDescription", .text)
+                table.column("request", .text).notNull()
+                table.column("executionId", .text)
+                table.column("stepName", .text)
+                table.column("createdAt", .datetime).notNull()
+                table.column("modifiedAt", .datetime).notNull()
+                table.uniqueKey(["groupName", "version"])
+            }
+        }
         return migrator
     }
 }

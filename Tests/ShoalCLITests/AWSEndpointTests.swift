@@ -69,6 +69,14 @@ import Testing
         try served.runSuite("endpoint_test.py", tests: 7)
     }
 
+    /// The model registry: a pipeline's Model and RegisterModel steps, then boto3's registry calls on what they made.
+    @Test func boto3ReadsAndApprovesWhatRegisterModelSteps() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.python.path), "no \(Self.python.path): run scripts/setup.sh")
+        let served = try ServedEndpoint()
+        defer { served.stop() }
+        try served.runSuite("models_test.py", tests: 4)
+    }
+
     /// S3 through the endpoint with boto3 and the AWS CLI: objects land in the
     /// home's store as files the engine reads (Tests/python/s3_test.py checks them there).
     @Test func boto3AndTheAWSCLIStoreObjectsThroughS3() throws {

@@ -218,6 +218,10 @@ public final class ExecutionRunner {
                 try startLambda(index, step: step, event: arguments, evaluator: evaluator)
             case let (.processing?, .processing(arguments)?):
                 try startProcessing(index, step: step, arguments: arguments, evaluator: evaluator)
+            case let (.model?, .other(arguments)?), let (.createModel?, .other(arguments)?):
+                try startModel(index, step: step, arguments: arguments, evaluator: evaluator)
+            case let (.registerModel?, .other(arguments)?):
+                try startRegisterModel(index, step: step, arguments: arguments, evaluator: evaluator)
             case let (.training?, .other(arguments)?):
                 try startTraining(index, step: step, arguments: arguments, evaluator: evaluator)
             case let (.shoalMap?, .other(arguments)?):
@@ -225,7 +229,7 @@ public final class ExecutionRunner {
             case (.callback?, _):
                 try startCallback(index, step: step, evaluator: evaluator)
             default:
-                try end(index, .failed, reason: "Step type \(step.typeName) is not supported yet; Shoal runs Processing, Training, Lambda, Callback, Condition, Fail and Shoal:Map steps.")
+                try end(index, .failed, reason: "Step type \(step.typeName) is not supported yet; Shoal runs Processing, Training, Model, RegisterModel, Lambda, Callback, Condition, Fail and Shoal:Map steps.")
             }
         } catch let error as EvaluationError {
             try end(index, .failed, reason: error.message)
