@@ -280,6 +280,7 @@ struct SageMakerAPI: Sendable {
         switch StepType(rawValue: step.type) {
         case .processing?: if let arn = text("ProcessingJobArn") { summary["Metadata"] = ["ProcessingJob": ["Arn": arn]] }
         case .training?: if let arn = text("TrainingJobArn") { summary["Metadata"] = ["TrainingJob": ["Arn": arn]] }
+        case .transform?: if let arn = text("TransformJobArn") { summary["Metadata"] = ["TransformJob": ["Arn": arn]] }
         case .model?, .createModel?: if let arn = text("ModelArn") { summary["Metadata"] = ["Model": ["Arn": arn]] }
         case .registerModel?: if let arn = text("ModelPackageArn") { summary["Metadata"] = ["RegisterModel": ["Arn": arn]] }
         case .lambda?: summary["Metadata"] = ["Lambda": ["Arn": text("FunctionArn") ?? "", "OutputParameters": outputs()]]

@@ -32,7 +32,7 @@ public enum StepType: String, Sendable, CaseIterable {
     /// reported "not supported yet".
     public var isSupported: Bool {
         switch self {
-        case .processing, .training, .model, .createModel, .registerModel, .lambda, .condition, .fail, .callback, .shoalMap: true
+        case .processing, .training, .model, .createModel, .registerModel, .transform, .lambda, .condition, .fail, .callback, .shoalMap: true
         default: false
         }
     }

@@ -103,10 +103,11 @@ extension ExecutionRunner {
             return try end(index, .failed, reason: "\(error)")
         }
         var properties = plan.request
-        properties["ProcessingJobStatus"] = .string(InstanceStatus.completed.rawValue)
+        let kind = plan.isTransform ? "Transform" : "Processing"
+        properties["\(kind)JobStatus"] = .string(InstanceStatus.completed.rawValue)
         if let message = run.completed[1]?.exitMessage { properties["ExitMessage"] = .string(message) }
-        properties["ProcessingStartTime"] = .string(Identifiers.timestamp(run.startedAt ?? Date()))
-        properties["ProcessingEndTime"] = .string(Identifiers.timestamp(Date()))
+        properties["\(kind)StartTime"] = .string(Identifiers.timestamp(run.startedAt ?? Date()))
+        properties["\(kind)EndTime"] = .string(Identifiers.timestamp(Date()))
         properties["CreationTime"] = .string(Identifiers.timestamp(run.startedAt ?? Date()))
         run.properties = .object(properties)
         if let key = run.cacheKey {

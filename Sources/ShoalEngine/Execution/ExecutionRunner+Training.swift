@@ -4,8 +4,8 @@ import ShoalDefinition
 import ShoalRuntime
 import ShoalStore
 
-/// Training steps: planned like a processing job (one task per host), and
-/// ended by packing /opt/ml/model into model.tar.gz and /opt/ml/output/data
+/// Training and Transform steps: planned like a processing job (one task per
+/// host). A transform's outputs are committed as a processing job's; training ends by packing /opt/ml/model into model.tar.gz and /opt/ml/output/data
 /// into output.tar.gz, and reading the metric definitions' values from the logs.
 extension ExecutionRunner {
     func startTraining(_ index: Int, step: Step, arguments: Expression, evaluator: Evaluator) throws {
@@ -24,6 +24,16 @@ extension ExecutionRunner {
             request.set("shoal:ImageUri", image)
         }
         try launch(index, step: step, plan: plan, policy: request)
+    }
+
+    func startTransform(_ index: Int, step: Step, arguments: Expression, evaluator: Evaluator) throws {
+        let resolved = try evaluator.evaluate(arguments)
+        let limitTable: InstanceLimitTable
+        let imageMap: ImageMap
+        do { limitTable = try InstanceLimitTable.load(for: home) } catch { throw EvaluationError(error.description) }
+        do { imageMap = try ImageMap.load(for: home) } catch { throw EvaluationError(error.description) }
+        let plan = try TransformJobPlan.make(step: step, request: resolved, executionId: executionId, home: home, limitTable: limitTable, imageMap: imageMap)
+        try launch(index, step: step, plan: plan, policy: PolicyRequest(action: "shoal:CreateTransformJob"))
     }
 
     func finishTraining(_ index: Int, plan: ProcessingJobPlan, training: TrainingDetails) throws {

@@ -222,6 +222,8 @@ public final class ExecutionRunner {
                 try startModel(index, step: step, arguments: arguments, evaluator: evaluator)
             case let (.registerModel?, .other(arguments)?):
                 try startRegisterModel(index, step: step, arguments: arguments, evaluator: evaluator)
+            case let (.transform?, .other(arguments)?):
+                try startTransform(index, step: step, arguments: arguments, evaluator: evaluator)
             case let (.training?, .other(arguments)?):
                 try startTraining(index, step: step, arguments: arguments, evaluator: evaluator)
             case let (.shoalMap?, .other(arguments)?):
@@ -229,7 +231,7 @@ public final class ExecutionRunner {
             case (.callback?, _):
                 try startCallback(index, step: step, evaluator: evaluator)
             default:
-                try end(index, .failed, reason: "Step type \(step.typeName) is not supported yet; Shoal runs Processing, Training, Model, RegisterModel, Lambda, Callback, Condition, Fail and Shoal:Map steps.")
+                try end(index, .failed, reason: "Step type \(step.typeName) is not supported yet; Shoal runs Processing, Training, Model, RegisterModel, Transform, Lambda, Callback, Condition, Fail and Shoal:Map steps.")
             }
         } catch let error as EvaluationError {
             try end(index, .failed, reason: error.message)

@@ -31,6 +31,10 @@ public enum Identifiers {
         "arn:aws:lambda:\(region):\(account):function:\(name)"
     }
 
+    public static func transformJobArn(_ jobName: String) -> String {
+        "arn:aws:sagemaker:\(region):\(account):transform-job/\(jobName.lowercased())"
+    }
+
     public static func trainingJobArn(_ jobName: String) -> String {
         "arn:aws:sagemaker:\(region):\(account):training-job/\(jobName.lowercased())"
     }

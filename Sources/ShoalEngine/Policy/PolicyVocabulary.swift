@@ -10,12 +10,13 @@ enum PolicyVocabulary {
         "shoal:createprocessingjob": ["shoal:createprocessingjob", "sagemaker:createprocessingjob"],
         "shoal:invokefunction": ["shoal:invokefunction", "lambda:invokefunction"],
         "shoal:createtrainingjob": ["shoal:createtrainingjob", "sagemaker:createtrainingjob"],
+        "shoal:createtransformjob": ["shoal:createtransformjob", "sagemaker:createtransformjob"],
     ]
 
     /// Actions a policy may name though Shoal does not ask about them yet (the
     /// job kinds to come): accepted so SageMaker's documents load, never matched.
     static let reservedActions: Set<String> = [
-        "shoal:createmodel", "shoal:createtransformjob", "sagemaker:createmodel", "sagemaker:createtransformjob",
+        "shoal:createmodel", "sagemaker:createmodel",
     ]
 
     static var knownActions: [String] { Array(Set(actionNames.values.joined()).union(reservedActions)).sorted() }

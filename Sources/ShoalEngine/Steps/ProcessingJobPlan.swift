@@ -31,6 +31,8 @@ struct ProcessingJobPlan {
     let requirements: [String: [String]]
     /// Set for a training job: where its model goes and which metrics its log holds.
     var training: TrainingDetails? = nil
+    /// A batch transform: its properties are DescribeTransformJob's.
+    var isTransform = false
 
     static let defaultMaxRuntimeSeconds = 86_400
     static let maxInputObjects = 1_000_000
