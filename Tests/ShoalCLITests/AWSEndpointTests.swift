@@ -77,6 +77,35 @@ import Testing
         try served.runSuite("models_test.py", tests: 4)
     }
 
+    /// SageMaker's classic abalone pipeline (examples/abalone-ml/pipeline.py, the SDK v2
+    /// unchanged): pandas and scikit-learn in the scikit-learn image's environment,
+    /// training, evaluation, then CreateModel, RegisterModel and a batch transform;
+    /// with a low threshold, the fail step instead.
+    @Test func theClassicAbaloneExampleTrainsRegistersAndScores() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.python.path), "no \(Self.python.path): run scripts/setup.sh")
+        let served = try ServedEndpoint()
+        defer { served.stop() }
+        let script = Fixtures.repositoryRoot.appendingPathComponent("examples/abalone-ml/pipeline.py").path
+        let good = try ShoalProcess.run(executable: Self.python, [script], environment: served.environment, timeout: 600)
+        #expect(good.status == 0, "\(good.stdout)\n\(good.stderr)\nserver log:\n\(served.serverLog)")
+        for step in ["Preprocess", "Train", "Evaluate", "CheckMse", "AbaloneModel-CreateModel", "RegisterAbalone-RegisterModel", "ScoreTestRows"] {
+            #expect(good.stdout.contains(step), "\(good.stdout)")
+        }
+        let packages = try #require(try served.home.json(["models", "list", "--group", "AbaloneModels"]) as? [[String: Any]])
+        #expect(packages.count == 1)
+        let id = try served.home.latestExecutionId()
+        let listing = try served.home.shoal(["ls", "s3://sagemaker-shoal/abalone/scored/\(id)/"])
+        #expect(listing.stdout.contains("batch.csv.out"), "\(listing.stdout)")
+        let train = try #require(try served.home.json(["steps", id]) as? [[String: Any]]).first { $0["name"] as? String == "Train" }
+        let metrics = ((train?["properties"] as? [String: Any])?["FinalMetricDataList"] as? [[String: Any]]) ?? []
+        #expect(metrics.first?["MetricName"] as? String == "validation:mse", "\(metrics)")
+
+        let low = try ShoalProcess.run(executable: Self.python, [script, "--threshold", "0.1"], environment: served.environment, timeout: 600)
+        #expect(low.status == 1)
+        #expect(low.stdout.contains("MseTooHigh") && low.stdout.contains("test MSE above 0.1"), "\(low.stdout)\n\(low.stderr)")
+        #expect((try served.home.json(["models", "list", "--group", "AbaloneModels"]) as? [Any])?.count == 1, "the else branch registered nothing")
+    }
+
     /// S3 through the endpoint with boto3 and the AWS CLI: objects land in the
     /// home's store as files the engine reads (Tests/python/s3_test.py checks them there).
     @Test func boto3AndTheAWSCLIStoreObjectsThroughS3() throws {

@@ -267,10 +267,17 @@ struct ProcessingJobPlan {
         default:
             let found = try listed(uri).filter { !$0.uri.key.hasSuffix("/") }
             guard !found.isEmpty else { throw EvaluationError("Input '\(name)': no objects at \(uri).") }
+            // As the SDK's local mode and SageMaker's own examples have it: the
+            // object the URI names is kept under its base name; objects below a
+            // "folder" prefix (`…/output/train` + `/train.csv`) lose the whole
+            // prefix; a prefix ending mid-name keeps the name from its last `/`.
             let cut = uri.key.lastIndex(of: "/").map { uri.key.index(after: $0) } ?? uri.key.startIndex
-            let stripped = uri.key.distance(from: uri.key.startIndex, to: cut)
+            let lastSlash = uri.key.distance(from: uri.key.startIndex, to: cut)
             return found.map { object in
-                .init(source: object.path, relativePath: String(object.uri.key.dropFirst(stripped)), size: object.size, version: object.version)
+                let key = object.uri.key
+                let rest = key.dropFirst(uri.key.count)
+                let relative = rest.hasPrefix("/") ? String(rest.drop { $0 == "/" }) : String(key.dropFirst(lastSlash))
+                return .init(source: object.path, relativePath: relative, size: object.size, version: object.version)
             }
         }
     }
