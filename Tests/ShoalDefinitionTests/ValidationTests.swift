@@ -180,11 +180,11 @@ import Testing
     }
 
     @Test func unsupportedStepTypesAreWarningsNotErrors() {
-        let train = #"{"Name": "Train", "Type": "Training", "Arguments": {"AnythingAtAll": [1, 2]}}"#
+        let train = #"{"Name": "Train", "Type": "Tuning", "Arguments": {"AnythingAtAll": [1, 2]}}"#
         let check = DefinitionCheck.check(data: Data(Self.document(steps: [train]).utf8))
         #expect(check.isValid)
         #expect(check.warnings.map(\.code) == ["not-supported"])
-        #expect(check.warnings.first?.message == "Step 'Train' has type Training, which Shoal does not run yet; it is kept as written.")
+        #expect(check.warnings.first?.message == "Step 'Train' has type Tuning, which Shoal does not run yet; it is kept as written.")
     }
 
     @Test func tooManyStepsIsRefusedBeforeDecoding() throws {
