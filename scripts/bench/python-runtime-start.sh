@@ -14,7 +14,7 @@ import json, sys
 for name, image in (("host", "bench/host:1"), ("venv", "bench/venv:1")):
     json.dump({"Version": "2020-12-01", "Parameters": [], "Steps": [{"Name": "Start", "Type": "Processing", "Arguments": {
         "ProcessingResources": {"ClusterConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 100, "VolumeSizeInGB": 1}},
-        "AppSpecification": {"ImageUri": image, "ContainerEntrypoint": ["python3", "-c", "import six"] if name == "venv" else ["python3", "-c", "pass"]},
+        "AppSpecification": {"ImageUri": image, "ContainerEntrypoint": ["python3", "-c", "pass"]},
         "RoleArn": "arn:aws:iam::1:role/R"}}]}, open(f"{sys.argv[1]}/{name}.json", "w"))
 PY
 python3 - "$shoal" "$work" "$SHOAL_HOME" <<'PY'
