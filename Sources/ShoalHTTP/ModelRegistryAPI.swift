@@ -28,10 +28,7 @@ struct ModelRegistryAPI: Sendable {
             let package = try refusing { try ModelRegistration.register(home: home, request: try json(input), creatingGroup: false) }
             return ["ModelPackageArn": package.arn]
         case "ListModelPackages":
-            let status = try (input["ModelApprovalStatus"] as? String).map { text -> ModelApprovalStatus in
-                guard let value = ModelApprovalStatus(rawValue: text) else { throw AWSError.validation("ModelApprovalStatus '\(text.prefix(64))' is not valid.") }
-                return value
-            }
+            let status = try refusing { try (input["ModelApprovalStatus"] as? String).map(ModelRegistration.approvalStatus) }
             var group = input["ModelPackageGroupName"] as? String
             if let arn = group, arn.hasPrefix("arn:") { group = try home.metadata.modelPackageGroups().first { $0.arn == arn }?.name ?? arn }
             var packages = try home.metadata.modelPackages(group: group, status: status)
@@ -43,10 +40,7 @@ struct ModelRegistryAPI: Sendable {
             return try object(ModelRegistration.describe(try package(name)))
         case "UpdateModelPackage":
             let arn = try required("ModelPackageArn", input)
-            let status = try (input["ModelApprovalStatus"] as? String).map { text -> ModelApprovalStatus in
-                guard let value = ModelApprovalStatus(rawValue: text) else { throw AWSError.validation("ModelApprovalStatus '\(text.prefix(64))' is not valid.") }
-                return value
-            }
+            let status = try refusing { try (input["ModelApprovalStatus"] as? String).map(ModelRegistration.approvalStatus) }
             let found = try package(arn)
             guard let updated = try home.metadata.updateModelPackage(arn: found.arn, status: status, description: input["ApprovalDescription"] as? String) else {
                 throw AWSError.notFound("Model package \(arn.prefix(200)) does not exist.")

@@ -73,12 +73,8 @@ struct ModelsCommand: ParsableCommand {
                 }
                 return
             }
-            let approval = try status.map { text -> ModelApprovalStatus in
-                guard let value = ModelApprovalStatus(rawValue: text) else {
-                    throw CommandFailure("--status must be one of \(ModelApprovalStatus.allCases.map(\.rawValue).joined(separator: ", ")), not '\(text)'")
-                }
-                return value
-            }
+            let approval: ModelApprovalStatus?
+            do { approval = try status.map(ModelRegistration.approvalStatus) } catch { throw CommandFailure("--status: \(error.description)") }
             let rows = try store.modelPackages(group: group, status: approval).map {
                 PackageRow(group: $0.groupName, version: $0.version, arn: $0.arn, approvalStatus: $0.approvalStatus.rawValue, executionId: $0.executionId, stepName: $0.stepName, createdAt: $0.createdAt)
             }

@@ -36,7 +36,7 @@ import Testing
         let missing = try home.shoal(["models", "approve", "churn/9"])
         #expect(missing.status == 1 && missing.stderr.contains("no package version 'churn/9'"))
         let bad = try home.shoal(["models", "list", "--status", "Fine"])
-        #expect(bad.status != 0 && bad.stderr.contains("--status must be one of"))
+        #expect(bad.status != 0 && bad.stderr.contains("--status: ModelApprovalStatus 'Fine' is not one of"))
     }
 
     @Test func aRegisterModelWithABadApprovalFailsTheStepNamingIt() throws {

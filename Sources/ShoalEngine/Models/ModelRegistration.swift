@@ -18,6 +18,14 @@ public enum ModelRegistration {
         guard allowed else { throw Refused("\(what) '\(name.prefix(80))' must be 1 to 63 letters, digits and hyphens, starting and ending with a letter or digit") }
     }
 
+    /// A ModelApprovalStatus as a request or a command line gives it.
+    public static func approvalStatus(_ text: String) throws(Refused) -> ModelApprovalStatus {
+        guard let status = ModelApprovalStatus(rawValue: text) else {
+            throw Refused("ModelApprovalStatus '\(text.prefix(64))' is not one of \(ModelApprovalStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return status
+    }
+
     public static func modelArn(_ name: String) -> String { "arn:aws:sagemaker:\(Identifiers.region):\(Identifiers.account):model/\(name.lowercased())" }
     public static func groupArn(_ name: String) -> String { "arn:aws:sagemaker:\(Identifiers.region):\(Identifiers.account):model-package-group/\(name.lowercased())" }
     public static func packageArn(_ group: String, _ version: Int) -> String {
@@ -70,10 +78,7 @@ public enum ModelRegistration {
         for (index, container) in containers.enumerated() where text(JSONNavigation.follow([.member("Image")], in: container)) == nil {
             throw Refused("InferenceSpecification.Containers[\(index)].Image is missing")
         }
-        let statusText = text(fields["ModelApprovalStatus"]) ?? ModelApprovalStatus.pendingManualApproval.rawValue
-        guard let status = ModelApprovalStatus(rawValue: statusText) else {
-            throw Refused("ModelApprovalStatus '\(statusText)' is not one of \(ModelApprovalStatus.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
+        let status = try text(fields["ModelApprovalStatus"]).map(approvalStatus) ?? .pendingManualApproval
         let creating = creatingGroup ? ModelPackageGroupRecord(name: group, arn: groupArn(group), description: nil, createdAt: Date()) : nil
         return try home.metadata.registerModelPackage(
             group: group, creatingGroup: creating, status: status, request: JSONWriter.string(request), executionId: executionId, stepName: stepName,
