@@ -23,7 +23,7 @@ enum ModelArchive {
         defer { try? manager.removeItem(atPath: list) }
         let tar = Process()
         tar.executableURL = URL(fileURLWithPath: "/bin/tar")
-        tar.arguments = ["-czf", archive, "-C", scratch, "--null", "--no-recursion", "-T", list]
+        tar.arguments = ["-czf", archive, "-C", scratch, "--null", "--no-recursion", "--verbatim-files-from", "-T", list]
         let errors = Pipe()
         tar.standardError = errors
         tar.standardOutput = FileHandle.nullDevice
