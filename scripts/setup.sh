@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Shoal needs that a fresh Debian/Ubuntu machine with the Swift
-# toolchain lacks: libzmq and SQLite (headers and libraries), python3 and the
-# static C library; as root, also the unprivileged user sandboxed jobs run as
+# toolchain lacks: libzmq and SQLite (headers and libraries), python3 (with
+# venv) and the static C library, podman and runc (the oci runtime); as root, also the unprivileged user sandboxed jobs run as
 # (shoal-job); and the virtual environment of the AWS clients the endpoint's
 # tests use (.venv-aws, from scripts/requirements-aws.txt). Does nothing when
 # all are present.
@@ -25,8 +25,16 @@ command -v python3 >/dev/null 2>&1 || missing+=(python3)
 [ -x /usr/sbin/mke2fs ] || [ -x /sbin/mke2fs ] || missing+=(e2fsprogs)
 # shoal-sandbox is linked statically: the C library's static archive.
 [ -f "/usr/lib/$(uname -m)-linux-gnu/libc.a" ] || missing+=(libc6-dev)
-# Virtual environments for the tests' Python clients (Debian splits venv out of python3).
+# Virtual environments for the tests' Python clients (Debian splits venv out of python3),
+# and for the python runtime's environments, which are made from the system's /usr/bin/python3.
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
+[ -x /usr/bin/python3 ] || missing+=(python3)
+/usr/bin/python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
+# The oci runtime runs container images with podman (runc: crun refuses hosts
+# whose cgroups are in hybrid mode); its tests build an image from busybox-static.
+command -v podman >/dev/null 2>&1 || missing+=(podman)
+command -v runc >/dev/null 2>&1 || missing+=(runc)
+[ -x /bin/busybox ] || missing+=(busybox-static)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}" >&2
   as_root apt-get update -qq

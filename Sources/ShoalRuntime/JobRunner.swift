@@ -11,6 +11,8 @@ public final class RunningJob: @unchecked Sendable {
     /// The runtime's build, when the job waits for one.
     private var build: (process: ChildProcess, environment: PythonEnvironment, started: Date)?
     private var launch: (arguments: [String], environment: [String: String], directory: String)
+    /// The container of an `oci` instance, removed when the job is stopped.
+    private var container: ContainerRun?
     private let outputStaging: URL
     private var started = Date()
     private let termGraceSeconds: Double
@@ -33,8 +35,10 @@ public final class RunningJob: @unchecked Sendable {
         var owner: JobUser?
         var jailed = false
         if case let .jail(_, user) = mode { (owner, jailed) = (user, true) }
-        sandbox = try JobSandbox.create(for: spec, in: workFolder, jailed: jailed, owner: owner)
-        guard !spec.command.isEmpty else {
+        var ociImage: String?
+        if case let .oci(image)? = spec.runtime { (ociImage, owner, jailed) = (image, nil, false) }
+        sandbox = try JobSandbox.create(for: spec, in: workFolder, jailed: jailed, owner: owner, writeHosts: ociImage != nil)
+        guard !spec.command.isEmpty || ociImage != nil else {
             sandbox.remove()
             throw JobSandbox.StagingFailed(description: "the job has no ContainerEntrypoint; Shoal runs images by their entrypoint")
         }
@@ -64,6 +68,27 @@ public final class RunningJob: @unchecked Sendable {
         }
         let arguments: [String]
         let directory: String
+        if let ociImage {
+            // Only what the step and Shoal set: the image brings its own PATH and HOME.
+            var own = spec.environment
+            for key in ["AWS_REGION", "AWS_DEFAULT_REGION", "SHOAL_ITEMS", "SHOAL_ITEMS_FILE"] where environment[key] != nil { own[key] = environment[key] }
+            let run: ContainerRun
+            do {
+                run = try ContainerRun(
+                    spec: spec, image: ociImage, instanceFolder: sandbox.root.path, hostsFile: spec.peerAddresses != nil ? sandbox.hostsFile : nil, environment: own
+                )
+            } catch {
+                sandbox.remove()
+                throw error
+            }
+            container = run
+            launch = (run.arguments, ["PATH": host["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": host["HOME"] ?? "/root"], "/")
+            do { try start() } catch {
+                sandbox.remove()
+                throw error
+            }
+            return
+        }
         switch mode {
         case let .jail(helper, user):
             // The helper also arms the parent-death signal: the job dies with its worker.
@@ -174,12 +199,16 @@ public final class RunningJob: @unchecked Sendable {
     public func kill() {
         build?.process.signalGroup(SIGKILL)
         process?.signalGroup(SIGKILL)
+        container?.remove()
     }
 
     private func enforceTimeLimit(now: Date) {
         guard let process else { return }
         if let terminatedAt {
-            if now.timeIntervalSince(terminatedAt) > termGraceSeconds { process.signalGroup(SIGKILL) }
+            if now.timeIntervalSince(terminatedAt) > termGraceSeconds {
+                process.signalGroup(SIGKILL)
+                container?.remove()
+            }
         } else if now.timeIntervalSince(started) > Double(spec.maxRuntimeSeconds) {
             timedOut = true
             terminatedAt = now

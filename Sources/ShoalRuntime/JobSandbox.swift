@@ -14,7 +14,8 @@ public struct JobSandbox: Sendable {
     /// `jailed`, the folders the helper needs are made beside it (the job's root
     /// and /tmp); with an `owner`, the folders (not `config/`, not the input
     /// files) are that user's, so a job running as it can write its outputs.
-    public static func create(for spec: ProcessingInstanceSpec, in folder: URL, jailed: Bool = false, owner: JobUser? = nil) throws -> JobSandbox {
+    /// `writeHosts`: write the job's /etc/hosts even outside the helper's sandbox (a container's).
+    public static func create(for spec: ProcessingInstanceSpec, in folder: URL, jailed: Bool = false, owner: JobUser? = nil, writeHosts: Bool = false) throws -> JobSandbox {
         let root = folder.appendingPathComponent("\(spec.jobName)-algo-\(spec.host)-\(UUID().uuidString.prefix(8))")
         let sandbox = JobSandbox(root: root)
         let manager = FileManager.default
@@ -59,7 +60,7 @@ public struct JobSandbox: Sendable {
             try manager.createDirectory(atPath: try sandbox.hostPath("/opt/ml/shoal"), withIntermediateDirectories: true)
             try write(Data(items.utf8), to: try sandbox.hostPath(JobSandbox.itemsPath))
         }
-        if let peers = spec.peerAddresses, jailed || owner != nil {
+        if let peers = spec.peerAddresses, jailed || owner != nil || writeHosts {
             var hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
             for (index, address) in peers.enumerated() { hosts += "\(address)\talgo-\(index + 1)\n" }
             try write(Data(hosts.utf8), to: sandbox.hostsFile)

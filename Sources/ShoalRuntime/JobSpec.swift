@@ -69,6 +69,8 @@ public struct ProcessingInstanceSpec: Codable, Sendable, Equatable {
     public var configFiles: [String: String]?
     /// The name of the file under /opt/ml/config/ that holds `jobConfigJSON`.
     public var jobConfigName: String?
+    /// With an empty `command`, an `oci` image runs its own entrypoint with these arguments (`train`).
+    public var imageArguments: [String]?
     /// Each host's address (`algo-1` first) for the instance's /etc/hosts, so
     /// the hosts of a multi-instance job reach each other by name.
     public var peerAddresses: [String]?

@@ -13,6 +13,9 @@ struct ImagesCommand: ParsableCommand {
               python  a Python virtual environment made from pinned requirements, built
                       once per host and mounted read-only into each instance; the
                       entrypoint's python3 is the environment's
+              oci     the container image itself, run with podman (its own entrypoint
+                      unless the step names one); the image must be in podman's
+                      local store (podman build, podman load, podman pull)
             The home's mappings come first, then Shoal's defaults for SageMaker's framework
             images (scikit-learn, XGBoost, PyTorch CPU: the tag's framework version picks
             the PyPI releases). An image no pattern matches fails its step at once.
@@ -22,6 +25,7 @@ struct ImagesCommand: ParsableCommand {
               shoal images map '123456789012.dkr.ecr.us-east-1.amazonaws.com/prep:*' host
               shoal images map '*/my-trainer:*' python --requirements requirements.txt
               shoal images map '*/tiny:*' python --package six==1.16.0
+              shoal images map '*/my-container:*' oci --oci-image localhost/my-container:latest
               shoal images resolve 683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3
               shoal images unmap '*/tiny:*'
             """,
@@ -41,6 +45,7 @@ struct ImagesCommand: ParsableCommand {
             case .text:
                 print(Formatting.table(["PATTERN", "RUNTIME", "REQUIREMENTS", "SOURCE"], map.all.map { mapping in
                     let requirements = mapping.framework.map { "\($0.rawValue) release of the tag's version" }
+                        ?? mapping.ociImage.map { "image \($0)" }
                         ?? (mapping.requirements.map { $0.isEmpty ? "-" : $0.joined(separator: " ") } ?? "-")
                     return [mapping.pattern, mapping.runtime.rawValue, requirements, mapping.source ?? "home"]
                 }))
@@ -54,6 +59,7 @@ struct ImagesCommand: ParsableCommand {
         @Argument(help: "host or python.") var runtime: ImageMap.Mapping.Runtime
         @Option(help: "For python: a pip requirements file (pin every line).") var requirements: String?
         @Option(help: "For python: one requirement (repeatable), e.g. pandas==2.2.2.") var package: [String] = []
+        @Option(name: .customLong("oci-image"), help: "For oci: the local image podman runs (default: the step's image itself).") var ociImage: String?
         @OptionGroup var home: HomeOptions
 
         func run() throws {
@@ -66,11 +72,12 @@ struct ImagesCommand: ParsableCommand {
                 lines += text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
             }
             guard runtime == .python || lines.isEmpty else { throw CommandFailure("--requirements and --package are for the python runtime") }
+            guard runtime == .oci || ociImage == nil else { throw CommandFailure("--oci-image is for the oci runtime") }
             guard !pattern.isEmpty, !pattern.contains("\n") else { throw CommandFailure("the pattern must be one non-empty line") }
             if let bad = lines.first(where: { $0.contains("\n") || $0.count > 500 }) { throw CommandFailure("not a requirement line: \(bad.prefix(80))") }
             let opened = try home.open()
             var map = try loadMap(home)
-            map.map(.init(pattern: pattern, runtime: runtime, requirements: runtime == .python ? lines : nil))
+            map.map(.init(pattern: pattern, runtime: runtime, requirements: runtime == .python ? lines : nil, ociImage: ociImage))
             do { try map.save(for: opened) } catch { throw CommandFailure("cannot write the image map: \(error.localizedDescription)") }
             print("mapped \(pattern) → \(runtime.rawValue)\(runtime == .python ? " (\(lines.count) requirement\(lines.count == 1 ? "" : "s"))" : "")")
         }
@@ -110,6 +117,7 @@ struct ImagesCommand: ParsableCommand {
             switch runtime {
             case .host: resolved = Resolved(image: image, runtime: "host", environment: nil, requirements: nil)
             case let .python(name, requirements): resolved = Resolved(image: image, runtime: "python", environment: name, requirements: requirements)
+            case let .oci(local): resolved = Resolved(image: local, runtime: "oci", environment: nil, requirements: nil)
             }
             switch output.output {
             case .json: try printJSON(resolved)

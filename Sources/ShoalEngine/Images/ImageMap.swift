@@ -9,7 +9,7 @@ import ShoalStore
 public struct ImageMap: Sendable, Equatable {
     public struct Mapping: Codable, Sendable, Equatable {
         public enum Runtime: String, Codable, Sendable, CaseIterable {
-            case host, python
+            case host, python, oci
         }
 
         /// A glob over the whole image URI: `*` matches any characters, `/` included.
@@ -17,15 +17,20 @@ public struct ImageMap: Sendable, Equatable {
         public var runtime: Runtime
         /// For `python`: pip requirement lines (pinned by whoever maps the image).
         public var requirements: [String]?
+        /// For `oci`: the local image to run (podman's name for it); the step's image when absent.
+        public var ociImage: String?
         /// For the defaults: the requirements follow the image tag's framework version.
         public var framework: FrameworkImages.Framework?
         /// Where it comes from: `home` or `default` (not stored).
         public var source: String?
 
-        public init(pattern: String, runtime: Runtime, requirements: [String]? = nil, framework: FrameworkImages.Framework? = nil, source: String? = nil) {
+        public init(
+            pattern: String, runtime: Runtime, requirements: [String]? = nil, ociImage: String? = nil, framework: FrameworkImages.Framework? = nil, source: String? = nil
+        ) {
             self.pattern = pattern
             self.runtime = runtime
             self.requirements = requirements
+            self.ociImage = ociImage
             self.framework = framework
             self.source = source
         }
@@ -78,7 +83,7 @@ public struct ImageMap: Sendable, Equatable {
     public func runtime(for image: String) throws(Invalid) -> JobRuntime {
         guard let mapping = all.first(where: { $0.matches(image) }) else {
             let shown = image.isEmpty ? "(none)" : "'\(image)'"
-            throw Invalid(description: "the image \(shown) has no runtime in this home's image map; map it with `shoal images map '\(image)' host` (run it with the host's programs) or `shoal images map '\(image)' python --requirements FILE` (a Python environment of its own); `shoal images list` shows the map")
+            throw Invalid(description: "the image \(shown) has no runtime in this home's image map; map it with `shoal images map '\(image)' host` (run it with the host's programs), `shoal images map '\(image)' python --requirements FILE` (a Python environment of its own) or `shoal images map '\(image)' oci` (the container image, run with podman); `shoal images list` shows the map")
         }
         switch mapping.runtime {
         case .host:
@@ -89,6 +94,8 @@ public struct ImageMap: Sendable, Equatable {
                 do { requirements = try FrameworkImages.requirements(framework, image: image) } catch { throw Invalid(description: error.description) }
             }
             return .python(name: Self.environmentName(requirements), requirements: requirements)
+        case .oci:
+            return .oci(image: mapping.ociImage ?? image)
         }
     }
 

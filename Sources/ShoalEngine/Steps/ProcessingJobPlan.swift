@@ -81,11 +81,13 @@ struct ProcessingJobPlan {
         }
         let maxRuntime = try value(arguments.stoppingCondition?.maxRuntimeInSeconds, "MaxRuntimeInSeconds")
             .map { v throws(EvaluationError) in try ValueRendering.integer(v, "MaxRuntimeInSeconds") } ?? defaultMaxRuntimeSeconds
-        guard entrypoint.count > 0 else {
-            throw EvaluationError("The job has no ContainerEntrypoint; Shoal runs a processing image by its entrypoint (image '\(imageUri)').")
-        }
         let runtime: JobRuntime
         do { runtime = try imageMap.runtime(for: imageUri) } catch { throw EvaluationError("AppSpecification.ImageUri: \(error.description)") }
+        let ownEntrypoint: Bool
+        if case .oci = runtime { ownEntrypoint = entrypoint.isEmpty } else { ownEntrypoint = false }
+        guard entrypoint.count > 0 || ownEntrypoint else {
+            throw EvaluationError("The job has no ContainerEntrypoint; Shoal runs a processing image by its entrypoint unless the image maps to the oci runtime (image '\(imageUri)').")
+        }
 
         // Inputs: each host's share, and their resolved description.
         var inputsPerHost = Array(repeating: [ProcessingInstanceSpec.Input](), count: instanceCount)
@@ -203,6 +205,7 @@ struct ProcessingJobPlan {
             )
             spec.items = itemShares?[host]
             spec.runtime = runtime
+            if ownEntrypoint { spec.imageArguments = containerArguments ?? [] }
             spec.limits = limitTable.limits(for: instanceType)
             spec.limits?.volumeBytes = volume.map { $0 << 30 }
             return spec

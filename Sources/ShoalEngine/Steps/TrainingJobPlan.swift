@@ -119,8 +119,14 @@ enum TrainingJobPlan {
         }
 
         let command: [String]
+        var imageArguments: [String]?
         if let entrypoint = try strings(at("AlgorithmSpecification", "ContainerEntrypoint"), "AlgorithmSpecification.ContainerEntrypoint"), !entrypoint.isEmpty {
             command = entrypoint + (try strings(at("AlgorithmSpecification", "ContainerArguments"), "AlgorithmSpecification.ContainerArguments") ?? [])
+        } else if case .oci = runtime {
+            // The container's own entrypoint, as SageMaker starts it: `docker run IMAGE train`
+            // (a framework image does script mode itself, from the same hyperparameters and SM_*).
+            command = []
+            imageArguments = ["train"]
         } else if program != nil {
             command = ["python3", "-c", ScriptMode.launcher]
         } else {
@@ -184,6 +190,7 @@ enum TrainingJobPlan {
                 "/opt/ml/input/config/resourceconfig.json": JSONWriter.string(resource),
             ]
             spec.runtime = runtime
+            spec.imageArguments = imageArguments
             // The model and its outputs are not bounded by a volume yet: their folders lie in /opt/ml/output's.
             spec.limits = limitTable.limits(for: instanceType)
             if hostsOnThisMachine && instanceCount > 1 { spec.peerAddresses = hosts.map { _ in "127.0.0.1" } }

@@ -26,6 +26,9 @@ enum TransformJobPlan {
         } catch let error as EvaluationError { throw error } catch { throw EvaluationError("ModelName: cannot read the model registry: \(error)") }
         let runtime: JobRuntime
         do { runtime = try imageMap.runtime(for: model.image) } catch { throw EvaluationError("the model '\(modelName)''s image: \(error.description)") }
+        if case .oci = runtime {
+            throw EvaluationError("the model '\(modelName)''s image maps to the oci runtime: a transform would run the image's own `serve` on port 8080, which Shoal does not do yet; map the image to python or host to run its inference code")
+        }
         let modelRequest = (try? JSONParser.parse(model.request)) ?? .object([:])
         var environment: [String: String] = [:]
         if case let .object(given)? = JSONNavigation.follow([.member("PrimaryContainer"), .member("Environment")], in: modelRequest) {

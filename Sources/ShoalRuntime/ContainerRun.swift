@@ -1,0 +1,57 @@
+import Foundation
+
+/// The `oci` runtime: one instance as a podman container of its image, the
+/// instance folder bound at /opt/ml. Podman is the isolation here (its own
+/// root, namespaces, the image's user); the job's network is none when
+/// isolated, else the host's (as the host runtime's jobs share it).
+struct ContainerRun {
+    let name: String
+    let arguments: [String]
+
+    /// The podman found on PATH, if any.
+    static let podman: String? = SandboxMode.executablePath("podman")
+    /// runc when installed: crun, podman's default on Debian, refuses hosts whose
+    /// cgroups are in hybrid mode, and runc runs everywhere crun does.
+    static let runtimeArguments: [String] = SandboxMode.executablePath("runc") != nil ? ["--runtime", "runc"] : []
+
+    init(spec: ProcessingInstanceSpec, image: String, instanceFolder: String, hostsFile: String?, environment: [String: String]) throws {
+        guard let podman = Self.podman else {
+            throw JobSandbox.StagingFailed(description: "the image maps to the oci runtime, but podman is not installed on this worker (apt-get install podman runc)")
+        }
+        name = "shoal-\(spec.jobName.suffix(40))-algo-\(spec.host)-\(UUID().uuidString.prefix(8).lowercased())"
+        var arguments = [podman] + Self.runtimeArguments + ["run", "--rm", "--name", name, "--hostname", "algo-\(spec.host)"]
+        arguments += ["--network", spec.networkIsolation ? "none" : "host", "-v", "\(instanceFolder):/opt/ml"]
+        if let hostsFile { arguments += ["-v", "\(hostsFile):/etc/hosts:ro"] }
+        // Podman raises the container's limits to its defaults unless told; past this process's hard limits that is refused.
+        let files = min(spec.limits?.openFiles ?? 65_536, Self.hardLimit(Int32(RLIMIT_NOFILE.rawValue)))
+        let processes = min(spec.limits?.processes ?? 4096, Self.hardLimit(6)  /* RLIMIT_NPROC, which Glibc's module does not export */)
+        arguments += ["--ulimit", "nofile=\(files):\(files)", "--ulimit", "nproc=\(processes):\(processes)"]
+        if let memory = spec.limits?.memoryBytes { arguments += ["--memory", String(memory)] }
+        for (key, value) in environment.sorted(by: { $0.key < $1.key }) { arguments += ["-e", "\(key)=\(value)"] }
+        if spec.command.isEmpty {
+            arguments += [image] + (spec.imageArguments ?? [])
+        } else {
+            let entrypoint = String(decoding: try JSONSerialization.data(withJSONObject: spec.command), as: UTF8.self)
+            arguments += ["--entrypoint", entrypoint, image]
+        }
+        self.arguments = arguments
+    }
+
+    /// Removes the container at once: killing `podman run` leaves it running under conmon.
+    func remove() {
+        guard let podman = Self.podman else { return }
+        let removal = Process()
+        removal.executableURL = URL(fileURLWithPath: podman)
+        removal.arguments = Self.runtimeArguments + ["rm", "--force", "--time", "0", name]
+        removal.standardOutput = FileHandle.nullDevice
+        removal.standardError = FileHandle.nullDevice
+        guard (try? removal.run()) != nil else { return }
+        removal.waitUntilExit()
+    }
+
+    private static func hardLimit(_ resource: Int32) -> Int {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(resource), &limit) == 0 else { return 1024 }
+        return limit.rlim_max > rlim_t(Int.max) ? Int.max : Int(limit.rlim_max)
+    }
+}

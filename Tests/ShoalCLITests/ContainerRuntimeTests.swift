@@ -1,0 +1,104 @@
+import Foundation
+import ShoalTestSupport
+import Testing
+
+/// The oci runtime: a small image built here with podman (from busybox-static,
+/// no registry needed) runs a processing step by the step's entrypoint and a
+/// two-host training job by its own `train`, the hosts reaching each other by name.
+/// Whether this host has what the oci runtime needs.
+let podmanPresent = getuid() == 0 && ["/usr/bin/podman", "/bin/podman"].contains { FileManager.default.isExecutableFile(atPath: $0) }
+
+@Suite(.serialized, .enabled(if: podmanPresent, "podman is not installed or this is not root: the oci runtime needs both (scripts/setup.sh installs podman, runc and busybox-static)"))
+struct ContainerRuntimeTests {
+    let home: TemporaryHome
+    let tag = "localhost/shoal-test-busybox:\(getpid())"
+
+    init() throws {
+        home = try TemporaryHome()
+        let folder = home.url.appendingPathComponent("scratch/image")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: "/bin/busybox", toPath: folder.appendingPathComponent("busybox").path)
+        try Data("""
+            #!/bin/sh
+            # SageMaker starts a training image as `IMAGE train`.
+            set -e
+            echo "$SM_CURRENT_HOST of $SM_HOSTS, epochs $(cat /opt/ml/input/config/hyperparameters.json)"
+            port=$(sed 's/.*"port": *"\\([0-9]*\\)".*/\\1/' /opt/ml/input/config/hyperparameters.json)
+            if [ "$SM_CURRENT_HOST" = algo-1 ]; then
+                nc -l -p "$port" > /opt/ml/model/heard.txt
+            else
+                for i in $(seq 100); do echo "hello from $(hostname)" | nc algo-1 "$port" && break; sleep 0.1; done
+                ls /opt/ml/input/data/train > /opt/ml/model/algo-2-files.txt
+            fi
+            """.utf8).write(to: folder.appendingPathComponent("train"))
+        try Data("""
+            FROM scratch
+            COPY busybox /bin/busybox
+            RUN ["/bin/busybox", "--install", "-s", "/bin"]
+            COPY train /usr/local/bin/train
+            RUN ["/bin/chmod", "755", "/usr/local/bin/train"]
+            CMD ["/bin/sh"]
+            """.utf8).write(to: folder.appendingPathComponent("Containerfile"))
+        let runtime = FileManager.default.isExecutableFile(atPath: "/usr/sbin/runc") || FileManager.default.isExecutableFile(atPath: "/usr/bin/runc") ? ["--runtime", "runc"] : []
+        let build = try ShoalProcess.run(executable: URL(fileURLWithPath: "/usr/bin/podman"), runtime + ["build", "-q", "-t", tag, folder.path], timeout: 120)
+        try #require(build.status == 0, "podman could not build the test image: \(build.stderr)")
+        #expect(try home.shoal(["images", "map", "*/busybox:*", "oci", "--oci-image", tag]).status == 0)
+    }
+
+    func removeImage() {
+        _ = try? ShoalProcess.run(executable: URL(fileURLWithPath: "/usr/bin/podman"), ["rmi", "--force", tag], timeout: 60)
+    }
+
+    func run(_ steps: [[String: Any]], workers: Int = 1) throws -> ShoalProcess.Outcome {
+        let text = String(decoding: try JSONSerialization.data(withJSONObject: ["Version": "2020-12-01", "Steps": steps]), as: UTF8.self)
+        return try home.shoal(["run", try home.file("pipeline.json", text), "--workers", String(workers)], timeout: 180)
+    }
+
+    func read(_ uri: String) throws -> String {
+        let local = home.url.appendingPathComponent("scratch/read-\(UUID().uuidString.prefix(6))").path
+        try #require(try home.shoal(["cp", uri, local]).status == 0, "\(uri)")
+        return try String(contentsOfFile: local, encoding: .utf8)
+    }
+
+    @Test func aNetworkIsolatedProcessingStepRunsInTheContainerByItsEntrypoint() throws {
+        defer { removeImage() }
+        let outcome = try run([["Name": "Inside", "Type": "Processing", "Arguments": [
+            "ProcessingResources": ["ClusterConfig": ["InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1]],
+            "AppSpecification": ["ImageUri": "1.dkr.ecr.us-east-1.amazonaws.com/busybox:1", "ContainerEntrypoint": ["/bin/sh", "-c",
+                "hostname > /opt/ml/processing/out/host; ls /sys/class/net > /opt/ml/processing/out/net; cat /opt/ml/config/resourceconfig.json > /opt/ml/processing/out/rc.json; ls / > /opt/ml/processing/out/root"]],
+            "ProcessingOutputConfig": ["Outputs": [["OutputName": "out", "S3Output": ["S3Uri": "s3://b/inside", "LocalPath": "/opt/ml/processing/out", "S3UploadMode": "EndOfJob"]]]],
+            "NetworkConfig": ["EnableNetworkIsolation": true], "RoleArn": "r",
+        ] as [String: Any]]])
+        #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)")
+        #expect(try read("s3://b/inside/host") == "algo-1\n")
+        #expect(try read("s3://b/inside/net") == "lo\n", "network isolation: loopback only")
+        #expect(try read("s3://b/inside/rc.json").contains("\"current_host\":\"algo-1\""))
+        let root = try read("s3://b/inside/root").split(separator: "\n")
+        #expect(root.contains("bin") && !root.contains("home") && !root.contains("root"), "the image's own root, not the host's: \(root)")
+    }
+
+    @Test func twoTrainingHostsRunTheImagesOwnTrainAndReachEachOtherByName() throws {
+        defer { removeImage() }
+        for name in ["a.csv", "b.csv"] {
+            #expect(try home.shoal(["cp", try home.file(name, "1\n"), "s3://b/data/\(name)"]).status == 0)
+        }
+        let port = 20_000 + Int.random(in: 0..<30_000)
+        let outcome = try run([["Name": "Train", "Type": "Training", "Arguments": [
+            "AlgorithmSpecification": ["TrainingImage": "1.dkr.ecr.us-east-1.amazonaws.com/busybox:1", "TrainingInputMode": "File"],
+            "HyperParameters": ["port": String(port)],
+            "OutputDataConfig": ["S3OutputPath": "s3://b/models"], "RoleArn": "r",
+            "ResourceConfig": ["InstanceCount": 2, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 1],
+            "InputDataConfig": [["ChannelName": "train", "DataSource": ["S3DataSource": [
+                "S3DataType": "S3Prefix", "S3Uri": "s3://b/data/", "S3DataDistributionType": "ShardedByS3Key"]]]],
+        ] as [String: Any]]], workers: 2)
+        #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)")
+        let step = try #require(try home.latestSteps().first)
+        let model = try #require(((step["properties"] as? [String: Any])?["ModelArtifacts"] as? [String: Any])?["S3ModelArtifacts"] as? String)
+        let local = home.url.appendingPathComponent("scratch/model.tar.gz").path
+        #expect(try home.shoal(["cp", model, local]).status == 0)
+        let heard = try ShoalProcess.run(executable: URL(fileURLWithPath: "/bin/tar"), ["-xzOf", local, "heard.txt"])
+        #expect(heard.stdout == "hello from algo-2\n", "\(heard.stdout) \(heard.stderr)")
+        let files = try ShoalProcess.run(executable: URL(fileURLWithPath: "/bin/tar"), ["-xzOf", local, "algo-2-files.txt"])
+        #expect(files.stdout == "b.csv\n")
+    }
+}
