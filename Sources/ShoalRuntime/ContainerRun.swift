@@ -7,6 +7,8 @@ import Foundation
 struct ContainerRun {
     let name: String
     let arguments: [String]
+    /// What podman itself runs with: its own PATH and HOME, and the job's variables it passes on.
+    let podmanEnvironment: [String: String]
 
     /// The podman found on PATH, if any.
     static let podman: String? = SandboxMode.executablePath("podman")
@@ -27,7 +29,18 @@ struct ContainerRun {
         let processes = min(spec.limits?.processes ?? 4096, Self.hardLimit(6)  /* RLIMIT_NPROC, which Glibc's module does not export */)
         arguments += ["--ulimit", "nofile=\(files):\(files)", "--ulimit", "nproc=\(processes):\(processes)"]
         if let memory = spec.limits?.memoryBytes { arguments += ["--memory", String(memory)] }
-        for (key, value) in environment.sorted(by: { $0.key < $1.key }) { arguments += ["-e", "\(key)=\(value)"] }
+        // Names only: podman takes each value from its own environment, so the
+        // execution's keys never show in the host's process list.
+        var passed = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": ProcessInfo.processInfo.environment["HOME"] ?? "/root"]
+        for (key, value) in environment.sorted(by: { $0.key < $1.key }) {
+            if passed[key] != nil {
+                arguments += ["-e", "\(key)=\(value)"]
+            } else {
+                arguments += ["-e", key]
+                passed[key] = value
+            }
+        }
+        podmanEnvironment = passed
         if spec.command.isEmpty {
             arguments += [image] + (spec.imageArguments ?? [])
         } else {

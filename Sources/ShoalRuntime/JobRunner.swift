@@ -82,7 +82,7 @@ public final class RunningJob: @unchecked Sendable {
                 throw error
             }
             container = run
-            launch = (run.arguments, ["PATH": host["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": host["HOME"] ?? "/root"], "/")
+            launch = (run.arguments, run.podmanEnvironment, "/")
             do { try start() } catch {
                 sandbox.remove()
                 throw error
