@@ -16,7 +16,10 @@ struct ContainerRun {
     /// cgroups are in hybrid mode, and runc runs everywhere crun does.
     static let runtimeArguments: [String] = SandboxMode.executablePath("runc") != nil ? ["--runtime", "runc"] : []
 
-    init(spec: ProcessingInstanceSpec, image: String, instanceFolder: String, hostsFile: String?, environment: [String: String]) throws {
+    /// With a `user` (a worker that sandboxes its jobs), the container runs as
+    /// that unprivileged user with no capabilities and no way to gain any, as
+    /// the helper's jobs do; without one (an unsandboxed worker), as the image says.
+    init(spec: ProcessingInstanceSpec, image: String, instanceFolder: String, hostsFile: String?, environment: [String: String], user: JobUser?) throws {
         guard let podman = Self.podman else {
             throw JobSandbox.StagingFailed(description: "the image maps to the oci runtime, but podman is not installed on this worker (apt-get install podman runc)")
         }
@@ -29,6 +32,7 @@ struct ContainerRun {
         let processes = min(spec.limits?.processes ?? 4096, Self.hardLimit(6)  /* RLIMIT_NPROC, which Glibc's module does not export */)
         arguments += ["--ulimit", "nofile=\(files):\(files)", "--ulimit", "nproc=\(processes):\(processes)"]
         if let memory = spec.limits?.memoryBytes { arguments += ["--memory", String(memory)] }
+        if let user { arguments += ["--user", "\(user.uid):\(user.gid)", "--cap-drop", "all", "--security-opt", "no-new-privileges"] }
         // Names only: podman takes each value from its own environment, so the
         // execution's keys never show in the host's process list.
         var passed = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": ProcessInfo.processInfo.environment["HOME"] ?? "/root"]

@@ -36,8 +36,12 @@ public final class RunningJob: @unchecked Sendable {
         var jailed = false
         if case let .jail(_, user) = mode { (owner, jailed) = (user, true) }
         var ociImage: String?
-        if case let .oci(image)? = spec.runtime { (ociImage, owner, jailed) = (image, nil, false) }
-        sandbox = try JobSandbox.create(for: spec, in: workFolder, jailed: jailed, owner: owner, writeHosts: ociImage != nil)
+        // A container keeps the worker's job user (its folders handed over as in the sandbox), not the helper's root.
+        if case let .oci(image)? = spec.runtime { (ociImage, jailed) = (image, false) }
+        // The volume is the helper's; a container's folders are all handed to its user.
+        var staged = spec
+        if ociImage != nil { staged.limits?.volumeBytes = nil }
+        sandbox = try JobSandbox.create(for: staged, in: workFolder, jailed: jailed, owner: owner, writeHosts: ociImage != nil)
         guard !spec.command.isEmpty || ociImage != nil else {
             sandbox.remove()
             throw JobSandbox.StagingFailed(description: "the job has no ContainerEntrypoint; Shoal runs images by their entrypoint")
@@ -75,7 +79,8 @@ public final class RunningJob: @unchecked Sendable {
             let run: ContainerRun
             do {
                 run = try ContainerRun(
-                    spec: spec, image: ociImage, instanceFolder: sandbox.root.path, hostsFile: spec.peerAddresses != nil ? sandbox.hostsFile : nil, environment: own
+                    spec: spec, image: ociImage, instanceFolder: sandbox.root.path, hostsFile: spec.peerAddresses != nil ? sandbox.hostsFile : nil, environment: own,
+                    user: owner
                 )
             } catch {
                 sandbox.remove()

@@ -25,7 +25,8 @@ struct ContainerRuntimeTests {
             echo "$SM_CURRENT_HOST of $SM_HOSTS, epochs $(cat /opt/ml/input/config/hyperparameters.json)"
             port=$(sed 's/.*"port": *"\\([0-9]*\\)".*/\\1/' /opt/ml/input/config/hyperparameters.json)
             if [ "$SM_CURRENT_HOST" = algo-1 ]; then
-                nc -l -p "$port" > /opt/ml/model/heard.txt
+                # -e: the connection is the program's stdin (nc's own would end at the empty stdin podman gives).
+                nc -l -p "$port" -e /bin/sh -c 'cat > /opt/ml/model/heard.txt'
             else
                 for i in $(seq 100); do echo "hello from $(hostname)" | nc algo-1 "$port" && break; sleep 0.1; done
                 ls /opt/ml/input/data/train > /opt/ml/model/algo-2-files.txt
@@ -65,7 +66,7 @@ struct ContainerRuntimeTests {
         let outcome = try run([["Name": "Inside", "Type": "Processing", "Arguments": [
             "ProcessingResources": ["ClusterConfig": ["InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1]],
             "AppSpecification": ["ImageUri": "1.dkr.ecr.us-east-1.amazonaws.com/busybox:1", "ContainerEntrypoint": ["/bin/sh", "-c",
-                "hostname > /opt/ml/processing/out/host; ls /sys/class/net > /opt/ml/processing/out/net; cat /opt/ml/config/resourceconfig.json > /opt/ml/processing/out/rc.json; ls / > /opt/ml/processing/out/root"]],
+                "hostname > /opt/ml/processing/out/host; ls /sys/class/net > /opt/ml/processing/out/net; cat /opt/ml/config/resourceconfig.json > /opt/ml/processing/out/rc.json; ls / > /opt/ml/processing/out/root; id -u > /opt/ml/processing/out/uid"]],
             "ProcessingOutputConfig": ["Outputs": [["OutputName": "out", "S3Output": ["S3Uri": "s3://b/inside", "LocalPath": "/opt/ml/processing/out", "S3UploadMode": "EndOfJob"]]]],
             "NetworkConfig": ["EnableNetworkIsolation": true], "RoleArn": "r",
         ] as [String: Any]]])
@@ -75,6 +76,7 @@ struct ContainerRuntimeTests {
         #expect(try read("s3://b/inside/rc.json").contains("\"current_host\":\"algo-1\""))
         let root = try read("s3://b/inside/root").split(separator: "\n")
         #expect(root.contains("bin") && !root.contains("home") && !root.contains("root"), "the image's own root, not the host's: \(root)")
+        #expect(try read("s3://b/inside/uid") != "0\n", "a sandboxing worker's container runs as its unprivileged job user")
     }
 
     @Test func twoTrainingHostsRunTheImagesOwnTrainAndReachEachOtherByName() throws {
@@ -97,7 +99,8 @@ struct ContainerRuntimeTests {
         let local = home.url.appendingPathComponent("scratch/model.tar.gz").path
         #expect(try home.shoal(["cp", model, local]).status == 0)
         let heard = try ShoalProcess.run(executable: URL(fileURLWithPath: "/bin/tar"), ["-xzOf", local, "heard.txt"])
-        #expect(heard.stdout == "hello from algo-2\n", "\(heard.stdout) \(heard.stderr)")
+        let logs = try home.shoal(["logs", try home.latestExecutionId(), "Train"]).stdout
+        #expect(heard.stdout == "hello from algo-2\n", "\(heard.stdout) \(heard.stderr)\n\(logs)")
         let files = try ShoalProcess.run(executable: URL(fileURLWithPath: "/bin/tar"), ["-xzOf", local, "algo-2-files.txt"])
         #expect(files.stdout == "b.csv\n")
     }
