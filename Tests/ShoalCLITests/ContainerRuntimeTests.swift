@@ -38,6 +38,7 @@ struct ContainerRuntimeTests {
             RUN ["/bin/busybox", "--install", "-s", "/bin"]
             COPY train /usr/local/bin/train
             RUN ["/bin/chmod", "755", "/usr/local/bin/train"]
+            ENTRYPOINT ["/bin/sh", "-c", "exec \\\"$0\\\" \\\"$@\\\""]
             CMD ["/bin/sh"]
             """.utf8).write(to: folder.appendingPathComponent("Containerfile"))
         let runtime = FileManager.default.isExecutableFile(atPath: "/usr/sbin/runc") || FileManager.default.isExecutableFile(atPath: "/usr/bin/runc") ? ["--runtime", "runc"] : []
@@ -77,6 +78,19 @@ struct ContainerRuntimeTests {
         let root = try read("s3://b/inside/root").split(separator: "\n")
         #expect(root.contains("bin") && !root.contains("home") && !root.contains("root"), "the image's own root, not the host's: \(root)")
         #expect(try read("s3://b/inside/uid") != "0\n", "a sandboxing worker's container runs as its unprivileged job user")
+    }
+
+    @Test func withoutContainerEntrypointTheImagesOwnRunsWithTheArguments() throws {
+        defer { removeImage() }
+        let outcome = try run([["Name": "Own", "Type": "Processing", "Arguments": [
+            "ProcessingResources": ["ClusterConfig": ["InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1]],
+            "AppSpecification": ["ImageUri": "1.dkr.ecr.us-east-1.amazonaws.com/busybox:1",
+                                 "ContainerArguments": ["/bin/sh", "-c", "echo \"own entrypoint, $0\" > /opt/ml/processing/out/own", "sh"]],
+            "ProcessingOutputConfig": ["Outputs": [["OutputName": "out", "S3Output": ["S3Uri": "s3://b/own", "LocalPath": "/opt/ml/processing/out", "S3UploadMode": "EndOfJob"]]]],
+            "RoleArn": "r",
+        ] as [String: Any]]])
+        #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)")
+        #expect(try read("s3://b/own/own") == "own entrypoint, sh\n")
     }
 
     @Test func twoTrainingHostsRunTheImagesOwnTrainAndReachEachOtherByName() throws {

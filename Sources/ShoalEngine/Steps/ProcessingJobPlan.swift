@@ -195,7 +195,8 @@ struct ProcessingJobPlan {
             itemShares = ShardAssignment.deal(list, among: instanceCount).map { JSONWriter.string(.array($0)) }
         }
 
-        let command = entrypoint + (containerArguments ?? [])
+        // An oci image without ContainerEntrypoint runs its own, given ContainerArguments (imageArguments below).
+        let command = ownEntrypoint ? [] : entrypoint + (containerArguments ?? [])
         let specs = (0..<instanceCount).map { host in
             var spec = ProcessingInstanceSpec(
                 jobName: jobName, host: host + 1, hostCount: instanceCount, instanceType: instanceType, command: command,
