@@ -64,8 +64,10 @@ struct SageMakerAPI: Sendable {
         case "CreateModelPackageGroup", "DescribeModelPackageGroup", "ListModelPackageGroups", "CreateModelPackage", "ListModelPackages",
              "DescribeModelPackage", "UpdateModelPackage", "CreateModel", "DescribeModel", "ListModels":
             return try ModelRegistryAPI(home: home).handle(operation, input)
-        case "DescribeProcessingJob", "ListProcessingJobs", "StopProcessingJob":
-            return try ProcessingJobsAPI(home: home).handle(operation, input)
+        case "DescribeProcessingJob", "ListProcessingJobs", "StopProcessingJob", "DescribeTrainingJob", "ListTrainingJobs", "StopTrainingJob",
+             "DescribeTransformJob", "ListTransformJobs", "StopTransformJob":
+            guard let kind = JobsAPI.Kind(operation: operation) else { throw AWSError.validation("Shoal does not serve SageMaker.\(operation)") }
+            return try JobsAPI(home: home, kind: kind).handle(operation, input)
         default:
             throw AWSError(code: "UnknownOperationException", status: 400, message: "Shoal does not implement SageMaker.\(operation) yet.")
         }

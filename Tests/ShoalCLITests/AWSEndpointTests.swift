@@ -69,12 +69,13 @@ import Testing
         try served.runSuite("endpoint_test.py", tests: 7)
     }
 
-    /// The model registry: a pipeline's Model and RegisterModel steps, then boto3's registry calls on what they made.
+    /// The model registry: a pipeline's Model and RegisterModel steps, then boto3's registry calls on what
+    /// they made, and DescribeTrainingJob/ListTrainingJobs on its training step.
     @Test func boto3ReadsAndApprovesWhatRegisterModelSteps() throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.python.path), "no \(Self.python.path): run scripts/setup.sh")
         let served = try ServedEndpoint()
         defer { served.stop() }
-        try served.runSuite("models_test.py", tests: 4)
+        try served.runSuite("models_test.py", tests: 5)
     }
 
     /// SageMaker's classic abalone pipeline (examples/abalone-ml/pipeline.py, the SDK v2

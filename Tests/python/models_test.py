@@ -88,6 +88,20 @@ class Registry(unittest.TestCase):
         self.assertEqual(model["PrimaryContainer"]["Image"], IMAGE)
         self.assertTrue(model["PrimaryContainer"]["ModelDataUrl"].startswith("s3://models-bucket/out/"))
 
+    def test_the_training_step_is_described_by_describe_training_job(self):
+        steps = self.sm.list_pipeline_execution_steps(PipelineExecutionArn=self.runs[0])["PipelineExecutionSteps"]
+        name = next(s for s in steps if s["StepName"] == "Train")["Metadata"]["TrainingJob"]["Arn"].rsplit("/", 1)[1]
+        job = self.sm.describe_training_job(TrainingJobName=name)
+        self.assertEqual(job["TrainingJobStatus"], "Completed")
+        self.assertTrue(job["ModelArtifacts"]["S3ModelArtifacts"].endswith("/output/model.tar.gz"), job["ModelArtifacts"])
+        self.assertEqual([(m["MetricName"], m["Value"]) for m in job["FinalMetricDataList"]], [("loss", 0.125)])
+        self.assertEqual(job["AlgorithmSpecification"]["TrainingImage"], IMAGE)
+        listed = self.sm.list_training_jobs(NameContains=name[-10:])["TrainingJobSummaries"]
+        self.assertEqual([j["TrainingJobName"].lower() for j in listed], [name.lower()])
+        with self.assertRaises(ClientError) as stop:
+            self.sm.stop_training_job(TrainingJobName=name)
+        self.assertIn("stop their execution", str(stop.exception))
+
     def test_groups_packages_and_models_of_ones_own(self):
         self.sm.create_model_package_group(ModelPackageGroupName="mine", ModelPackageGroupDescription="by hand")
         with self.assertRaises(ClientError) as twice:
