@@ -33,13 +33,7 @@ public struct PythonEnvironment: Sendable {
     public static let maxBuildSeconds: Double = 1800
     static let readyMarker = ".shoal-ready"
 
-    public static let cacheFolder: String = {
-        let system = "/var/cache/shoal/runtimes"
-        if geteuid() == 0, (try? FileManager.default.createDirectory(atPath: system, withIntermediateDirectories: true)) != nil { return system }
-        let own = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-runtimes-\(geteuid())").path
-        _ = mkdir(own, 0o700)
-        return own
-    }()
+    public static let cacheFolder: String = SandboxMode.cacheFolder(system: "/var/cache/shoal/runtimes", own: "shoal-runtimes")
 
     /// Why the last build failed, if it did.
     public var failure: String? {
@@ -82,7 +76,17 @@ public struct PythonEnvironment: Sendable {
             cat "$dir.failed"; exit 1
         fi
         if [ "$count" != 0 ]; then
-            if ! "$dir/bin/python3" -m pip install --disable-pip-version-check --no-input --progress-bar off --only-binary=:all: -r "$requirements" 2>&1 | tee "$dir.build.log"; then
+            # An index that cannot be reached is tried three times, 10 s apart: a
+            # network that drops for a moment should not fail a pipeline.
+            for attempt in 1 2 3; do
+                if "$dir/bin/python3" -m pip install --disable-pip-version-check --no-input --progress-bar off --only-binary=:all: -r "$requirements" 2>&1 | tee "$dir.build.log"; then
+                    installed=1; break
+                fi
+                installed=0
+                grep -q -E 'NewConnectionError|name resolution|ConnectTimeout|ReadTimeout|ProxyError' "$dir.build.log" || break
+                [ "$attempt" = 3 ] || { echo "shoal: the package index could not be reached (attempt $attempt of 3); trying again in 10 s"; sleep 10; }
+            done
+            if [ "$installed" = 0 ]; then
                 { echo "pip could not install the requirements:"; grep '^ERROR:' "$dir.build.log" | tail -n 3 || tail -n 3 "$dir.build.log"; } > "$dir.failed"
                 # A package index that could not be reached is remembered for 30 s only: the next instance tries again.
                 if grep -q -E 'NewConnectionError|name resolution|ConnectTimeout|ReadTimeout|ProxyError' "$dir.build.log"; then

@@ -91,16 +91,20 @@ public enum SandboxMode: Sendable, Equatable {
     /// mount points, /etc's essentials), rebuilt when the host's /etc changes:
     /// the system's cache folder as root, else a folder of this user's own in
     /// the temporary folder (never one someone else made: its /etc would be theirs).
-    public static let skeletonCache: String = {
-        let system = "/var/cache/shoal/sandbox"
+    public static let skeletonCache: String = cacheFolder(system: "/var/cache/shoal/sandbox", own: "shoal-sandbox-cache")
+
+    /// A cache folder that only this process's user can have written: `system`
+    /// as root, else `<temporary folder>/<own>-<uid>` if it is that user's own
+    /// folder and not writable by others, else a fresh one.
+    static func cacheFolder(system: String, own prefix: String) -> String {
         if geteuid() == 0, (try? FileManager.default.createDirectory(atPath: system, withIntermediateDirectories: true)) != nil { return system }
-        let own = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-sandbox-cache-\(geteuid())").path
+        let own = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(geteuid())").path
         _ = mkdir(own, 0o700)
         var status = stat()
         if lstat(own, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR, status.st_uid == geteuid(), status.st_mode & 0o022 == 0 { return own }
-        var template = Array(FileManager.default.temporaryDirectory.appendingPathComponent("shoal-sandbox-cache-XXXXXX").path.utf8CString)
+        var template = Array(FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-XXXXXX").path.utf8CString)
         return mkdtemp(&template).map { String(cString: $0) } ?? own
-    }()
+    }
 
     /// The helper, looked up once.
     static let foundHelper: String? = helperPath()

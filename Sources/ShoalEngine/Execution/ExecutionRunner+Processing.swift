@@ -8,10 +8,7 @@ import ShoalStore
 /// instance; outputs committed when every instance succeeded.
 extension ExecutionRunner {
     func startProcessing(_ index: Int, step: Step, arguments: ProcessingArguments, evaluator: Evaluator) throws {
-        let limitTable: InstanceLimitTable
-        let imageMap: ImageMap
-        do { limitTable = try InstanceLimitTable.load(for: home) } catch { throw EvaluationError(error.description) }
-        do { imageMap = try ImageMap.load(for: home) } catch { throw EvaluationError(error.description) }
+        let (limitTable, imageMap) = try jobTables()
         let plan = try ProcessingJobPlan.make(
             step: step, arguments: arguments, executionId: executionId, evaluator: evaluator, objects: home.objects, limitTable: limitTable, imageMap: imageMap
         )
@@ -58,6 +55,14 @@ extension ExecutionRunner {
             requirements: plan.requirements
         )
         progress(.instances(step: run.node.name, done: 0, total: plan.instanceCount))
+    }
+
+    /// The home's instance limit table and image map, read afresh for each job (both can change between runs).
+    func jobTables() throws(EvaluationError) -> (InstanceLimitTable, ImageMap) {
+        let limits: InstanceLimitTable, images: ImageMap
+        do { limits = try InstanceLimitTable.load(for: home) } catch { throw EvaluationError(error.description) }
+        do { images = try ImageMap.load(for: home) } catch { throw EvaluationError(error.description) }
+        return (limits, images)
     }
 
     /// The endpoint's address and this execution's key pair, for jobs and

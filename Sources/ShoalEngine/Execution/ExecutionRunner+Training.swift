@@ -5,15 +5,12 @@ import ShoalRuntime
 import ShoalStore
 
 /// Training and Transform steps: planned like a processing job (one task per
-/// host). A transform's outputs are committed as a processing job's; training ends by packing /opt/ml/model into model.tar.gz and /opt/ml/output/data
-/// into output.tar.gz, and reading the metric definitions' values from the logs.
+/// host). A transform's outputs are committed as a processing job's; training
+/// ends by packing /opt/ml/model into model.tar.gz and /opt/ml/output/data into output.tar.gz, and reading the metric definitions' values from the logs.
 extension ExecutionRunner {
     func startTraining(_ index: Int, step: Step, arguments: Expression, evaluator: Evaluator) throws {
         let resolved = try evaluator.evaluate(arguments)
-        let limitTable: InstanceLimitTable
-        let imageMap: ImageMap
-        do { limitTable = try InstanceLimitTable.load(for: home) } catch { throw EvaluationError(error.description) }
-        do { imageMap = try ImageMap.load(for: home) } catch { throw EvaluationError(error.description) }
+        let (limitTable, imageMap) = try jobTables()
         // Local mode's workers are this process's children: every host is this machine.
         let plan = try TrainingJobPlan.make(
             step: step, request: resolved, executionId: executionId, objects: home.objects, limitTable: limitTable, imageMap: imageMap,
@@ -28,10 +25,7 @@ extension ExecutionRunner {
 
     func startTransform(_ index: Int, step: Step, arguments: Expression, evaluator: Evaluator) throws {
         let resolved = try evaluator.evaluate(arguments)
-        let limitTable: InstanceLimitTable
-        let imageMap: ImageMap
-        do { limitTable = try InstanceLimitTable.load(for: home) } catch { throw EvaluationError(error.description) }
-        do { imageMap = try ImageMap.load(for: home) } catch { throw EvaluationError(error.description) }
+        let (limitTable, imageMap) = try jobTables()
         let plan = try TransformJobPlan.make(step: step, request: resolved, executionId: executionId, home: home, limitTable: limitTable, imageMap: imageMap)
         try launch(index, step: step, plan: plan, policy: PolicyRequest(action: "shoal:CreateTransformJob"))
     }

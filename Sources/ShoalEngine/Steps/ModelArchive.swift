@@ -28,7 +28,8 @@ enum ModelArchive {
         tar.standardError = errors
         tar.standardOutput = FileHandle.nullDevice
         do { try tar.run() } catch { throw Failed(description: "cannot start tar to pack \((archive as NSString).lastPathComponent): \(error.localizedDescription)") }
-        let message = errors.fileHandleForReading.readDataToEndOfFile()
+        // Not readDataToEndOfFile, which traps on a read error.
+        let message = (try? errors.fileHandleForReading.readToEnd()) ?? Data()
         tar.waitUntilExit()
         guard tar.terminationStatus == 0 else {
             throw Failed(description: "cannot pack \((archive as NSString).lastPathComponent): \(String(decoding: message.prefix(1024), as: UTF8.self))")

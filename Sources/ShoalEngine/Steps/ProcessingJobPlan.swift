@@ -233,6 +233,15 @@ struct ProcessingJobPlan {
         }
     }
 
+    /// One object (a model's artifact, a source archive) as an input of its own, staged under `folder` as `staged`.
+    static func stagedObject(_ uri: String, as staged: String, name: String, folder: String, objects: ObjectStore) throws(EvaluationError) -> ProcessingInstanceSpec.Input {
+        let last = String(uri.split(separator: "/").last ?? "")
+        let found = try ProcessingJobPlan.listInput(name: name, uri: uri, dataType: "S3Prefix", objects: objects)
+        guard var file = found.first(where: { $0.relativePath == last }) else { throw EvaluationError("\(name): no object at \(uri).") }
+        file.relativePath = staged
+        return .init(name: name, localPath: folder, files: [file])
+    }
+
     /// The objects an input names, each with its path under LocalPath.
     static func listInput(name: String, uri text: String, dataType: String, objects: ObjectStore) throws(EvaluationError) -> [ProcessingInstanceSpec.InputFile] {
         let uri: S3URI

@@ -45,23 +45,32 @@ enum ScriptMode {
         }
     }
 
-    /// Unpacks the source directory (refusing members that would leave it) and
-    /// becomes the entry point, run by this same python with the user's arguments.
-    static let launcher = #"""
+    /// What every instance-side Python of Shoal's starts with: `fail` (the
+    /// reason in /opt/ml/output/failure, as SageMaker's toolkits write it) and
+    /// `unpack` (a tar.gz, refusing members that would leave the folder; the
+    /// system's Python 3.11.2 predates tarfile's extraction filters).
+    static let prelude = #"""
         import json, os, sys, tarfile
-        code, archive = "/opt/ml/code", "/opt/ml/shoal/code/sourcedir.tar.gz"
         def fail(message):
             os.makedirs("/opt/ml/output", exist_ok=True)
             with open("/opt/ml/output/failure", "w") as f: f.write(message)
             sys.stderr.write(message + "\n"); sys.exit(1)
-        if os.path.exists(archive):
-            os.makedirs(code, exist_ok=True)
+        def unpack(archive, into):
+            os.makedirs(into, exist_ok=True)
             with tarfile.open(archive) as t:
                 members = []
                 for m in t.getmembers():
-                    if m.name.startswith("/") or ".." in m.name.split("/"): fail("ClientError: sourcedir.tar.gz member %r would leave /opt/ml/code" % m.name)
+                    if m.name.startswith("/") or ".." in m.name.split("/"): fail("ClientError: %s: member %r would leave %s" % (os.path.basename(archive), m.name, into))
                     if m.isfile() or m.isdir(): members.append(m)
-                t.extractall(code, members=members)
+                t.extractall(into, members=members)
+
+        """#
+
+    /// Unpacks the source directory and becomes the entry point, run by this
+    /// same python with the user's arguments.
+    static let launcher = prelude + #"""
+        code, archive = "/opt/ml/code", "/opt/ml/shoal/code/sourcedir.tar.gz"
+        if os.path.exists(archive): unpack(archive, code)
         program = os.environ.get("SM_USER_ENTRY_POINT", "")
         path = program if os.path.isabs(program) else os.path.join(code, program)
         if not os.path.isfile(path): fail("ClientError: the entry point %r (sagemaker_program) is not in the source directory" % program)

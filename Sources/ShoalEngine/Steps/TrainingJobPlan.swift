@@ -109,13 +109,10 @@ enum TrainingJobPlan {
             guard submitDirectory.hasPrefix("s3://") else {
                 throw EvaluationError("HyperParameters.sagemaker_submit_directory '\(submitDirectory)' must be an s3:// URI (the SDK uploads the source directory there).")
             }
-            let archive = String(submitDirectory.split(separator: "/").last ?? "")
-            let files = try ProcessingJobPlan.listInput(name: "sagemaker_submit_directory", uri: submitDirectory, dataType: "S3Prefix", objects: objects)
-            guard var file = files.first(where: { $0.relativePath == archive }) else {
-                throw EvaluationError("HyperParameters.sagemaker_submit_directory: no object at \(submitDirectory).")
-            }
-            file.relativePath = ScriptMode.archiveName
-            for host in 0..<instanceCount { inputsPerHost[host].append(.init(name: "shoal-code", localPath: ScriptMode.archiveFolder, files: [file])) }
+            let code = try ProcessingJobPlan.stagedObject(
+                submitDirectory, as: ScriptMode.archiveName, name: "HyperParameters.sagemaker_submit_directory", folder: ScriptMode.archiveFolder, objects: objects
+            )
+            for host in 0..<instanceCount { inputsPerHost[host].append(code) }
         }
 
         let command: [String]

@@ -8,21 +8,9 @@ enum TransformDriver {
     static let outputFolder = "/opt/ml/transform/output"
     static let modelArchiveFolder = "/opt/ml/shoal/model"
 
-    static let source = #"""
-        import importlib.util, json, os, sys, tarfile
+    static let source = ScriptMode.prelude + #"""
+        import importlib.util
         config = json.loads(os.environ["SHOAL_TRANSFORM"])
-        def fail(message):
-            os.makedirs("/opt/ml/output", exist_ok=True)
-            with open("/opt/ml/output/failure", "w") as f: f.write(message)
-            sys.stderr.write(message + "\n"); sys.exit(1)
-        def unpack(archive, into):
-            os.makedirs(into, exist_ok=True)
-            with tarfile.open(archive) as t:
-                members = []
-                for m in t.getmembers():
-                    if m.name.startswith("/") or ".." in m.name.split("/"): fail("ClientError: %s: member %r would leave %s" % (os.path.basename(archive), m.name, into))
-                    if m.isfile() or m.isdir(): members.append(m)
-                t.extractall(into, members=members)
         model_dir, code_dir = "/opt/ml/model", "/opt/ml/code"
         archive = "/opt/ml/shoal/model/model.tar.gz"
         if os.path.exists(archive): unpack(archive, model_dir)

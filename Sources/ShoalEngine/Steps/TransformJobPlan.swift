@@ -73,10 +73,10 @@ enum TransformJobPlan {
         let shares = ShardAssignment.deal(files, among: instanceCount)
         var shared: [ProcessingInstanceSpec.Input] = []
         if let artifact = model.modelDataUrl {
-            shared.append(try single(artifact, as: "model.tar.gz", name: "model artifact", folder: TransformDriver.modelArchiveFolder, objects: home.objects))
+            shared.append(try ProcessingJobPlan.stagedObject(artifact, as: "model.tar.gz", name: "model artifact", folder: TransformDriver.modelArchiveFolder, objects: home.objects))
         }
         if let submit = environment["SAGEMAKER_SUBMIT_DIRECTORY"], submit.hasPrefix("s3://") {
-            shared.append(try single(submit, as: ScriptMode.archiveName, name: "SAGEMAKER_SUBMIT_DIRECTORY", folder: ScriptMode.archiveFolder, objects: home.objects))
+            shared.append(try ProcessingJobPlan.stagedObject(submit, as: ScriptMode.archiveName, name: "SAGEMAKER_SUBMIT_DIRECTORY", folder: ScriptMode.archiveFolder, objects: home.objects))
         }
 
         var fullRequest = request
@@ -102,14 +102,5 @@ enum TransformJobPlan {
         )
         plan.isTransform = true
         return plan
-    }
-
-    /// One object (the model's artifact, a source archive), staged under `folder` as `name`.
-    private static func single(_ uri: String, as staged: String, name: String, folder: String, objects: ObjectStore) throws(EvaluationError) -> ProcessingInstanceSpec.Input {
-        let last = String(uri.split(separator: "/").last ?? "")
-        let found = try ProcessingJobPlan.listInput(name: name, uri: uri, dataType: "S3Prefix", objects: objects)
-        guard var file = found.first(where: { $0.relativePath == last }) else { throw EvaluationError("\(name): no object at \(uri).") }
-        file.relativePath = staged
-        return .init(name: name, localPath: folder, files: [file])
     }
 }
