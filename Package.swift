@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.14.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // libzmq from Debian's libzmq3-dev; zmq.h lives in /usr/include, so a plain
@@ -45,6 +47,7 @@ let package = Package(
         .target(name: "ShoalCluster", dependencies: ["CShoalSystem", "ZeroMQ", "ShoalRuntime"]),
         .target(name: "ShoalEngine", dependencies: [
             "ShoalStore", "ShoalCluster", "ShoalRuntime", "ShoalDefinition", "ZeroMQ", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
         ]),
         // The AWS-compatible HTTP endpoint: it translates requests into the engine's and the store's calls.
         .target(name: "ShoalHTTP", dependencies: [
@@ -52,11 +55,17 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdCore", package: "hummingbird"), .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"), .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
+        // The web console and /metrics, mounted on the endpoint's port by the command that serves it.
+        .target(name: "ShoalConsole", dependencies: [
+            "ShoalEngine", "ShoalStore", "ShoalCluster", "ShoalDefinition",
+            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Crypto", package: "swift-crypto"), .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
         .executableTarget(
             name: "shoal",
             dependencies: [
-                "ShoalEngine", "ShoalStore", "ShoalCluster", "ShoalRuntime", "ShoalDefinition", "ShoalHTTP", "ZeroMQ", "shoal-sandbox",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "ShoalEngine", "ShoalStore", "ShoalCluster", "ShoalRuntime", "ShoalDefinition", "ShoalHTTP", "ShoalConsole", "ZeroMQ", "shoal-sandbox",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         // Fuzz targets (scripts/fuzz.sh); a plain build replays saved inputs.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Shoal needs that a fresh Debian/Ubuntu machine with the Swift
 # toolchain lacks: libzmq and SQLite (headers and libraries), python3 (with
-# venv) and the static C library, podman and runc (the oci runtime); as root, also the unprivileged user sandboxed jobs run as
+# venv) and the static C library, podman and runc (the oci runtime), graphviz,
+# Chart.js, and Chromium with its driver (the console and its tests); as root, also the unprivileged user sandboxed jobs run as
 # (shoal-job); and the virtual environment of the AWS clients the endpoint's
 # tests use (.venv-aws, from scripts/requirements-aws.txt). Does nothing when
 # all are present.
@@ -35,6 +36,12 @@ python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 command -v podman >/dev/null 2>&1 || missing+=(podman)
 command -v runc >/dev/null 2>&1 || missing+=(runc)
 [ -x /bin/busybox ] || missing+=(busybox-static)
+# The console: graphs laid out by Graphviz's dot, charts by Chart.js (served from
+# where Debian puts it); its tests drive a real headless Chromium.
+command -v dot >/dev/null 2>&1 || missing+=(graphviz)
+[ -f /usr/share/javascript/chart.js/chart.min.js ] || missing+=(libjs-chart.js)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}" >&2
   as_root apt-get update -qq

@@ -164,8 +164,9 @@ public final class CoordinatorEndpoint {
         switch message {
         case let .log(chunk):
             if registry.workers[identity]?.running.contains(chunk.key) == true { events.append(.log(chunk)) }
-        case let .finished(finished):
+        case var .finished(finished):
             // Only the current assignment may finish; a late attempt is ignored.
+            finished.worker = registry.workers[identity]?.id
             if registry.release(finished.key, from: identity) != nil { events.append(.finished(finished)) }
         case let .fetch(request):
             guard let transfers else {

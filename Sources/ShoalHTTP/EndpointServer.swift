@@ -18,9 +18,13 @@ public struct EndpointServer: Sendable {
     let s3: S3API?
     let host: String
     let port: Int
+    /// Pages served on the same port without AWS signatures (the console): it
+    /// answers the requests it owns, nil for the rest.
+    let pages: (@Sendable (Request) async -> Response?)?
 
     /// `coordinator` reaches the API socket of the coordinator executions run on.
-    public init(home: ShoalHome, coordinator: CoordinatorClientPool, host: String, port: Int) {
+    public init(home: ShoalHome, coordinator: CoordinatorClientPool, host: String, port: Int, pages: (@Sendable (Request) async -> Response?)? = nil) {
+        self.pages = pages
         self.home = home
         keys = AccessKeys(home: home)
         sagemaker = SageMakerAPI(home: home, coordinator: coordinator)
@@ -62,6 +66,7 @@ public struct EndpointServer: Sendable {
     }
 
     func respond(to request: Request) async -> Response {
+        if let pages, let page = await pages(request) { return page }
         let requestId = UUID().uuidString.lowercased()
         var headers: [(name: String, value: String)] = request.headers.map { ($0.name.canonicalName, $0.value) }
         if let authority = request.head.authority { headers.append(("host", authority)) }

@@ -254,6 +254,15 @@ enum Migrations {
                 table.uniqueKey(["groupName", "version"])
             }
         }
+        // The console lists executions newest first and draws the instances of the last minutes.
+        migrator.registerMigration("v13: listing index, map progress") { db in
+            try db.create(index: "execution_startedAt", on: "execution", columns: ["startedAt"])
+            try db.alter(table: "step") { table in
+                table.add(column: "itemsSucceeded", .integer)
+                table.add(column: "itemsFailed", .integer)
+                table.add(column: "itemsTotal", .integer)
+            }
+        }
         return migrator
     }
 }

@@ -62,6 +62,10 @@ public struct StepRecord: Codable, Sendable, Equatable, FetchableRecord, Persist
     public var note: String?
     /// A retry waiting out its policy's interval (or that a stop ended the wait).
     public var retryNote: String?
+    /// A map step's items: succeeded, failed, and in all (saved as they end, a few times a second at most).
+    public var itemsSucceeded: Int?
+    public var itemsFailed: Int?
+    public var itemsTotal: Int?
 
     public init(executionId: String, name: String, type: String, status: StepStatus) {
         self.executionId = executionId

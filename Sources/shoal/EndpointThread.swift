@@ -1,11 +1,14 @@
 import ArgumentParser
 import Foundation
+import Metrics
 import ShoalCluster
+import ShoalConsole
 import ShoalHTTP
 import ShoalStore
 
-/// The AWS-compatible endpoint served beside a coordinator's loop, which stays
-/// on the command's thread (`shoal serve`, `shoal coordinator --http`).
+/// The AWS-compatible endpoint, with the console and `/metrics` on the same
+/// port, served beside a coordinator's loop, which stays on the command's
+/// thread (`shoal serve`, `shoal coordinator --http`).
 final class EndpointThread: @unchecked Sendable {
     private let lock = NSLock()
     private var reason: String?
@@ -15,7 +18,15 @@ final class EndpointThread: @unchecked Sendable {
     /// Starts the server and returns once it listens (its port), or throws why it could not.
     static func start(home: ShoalHome, coordinator: CoordinatorClientPool, address: String) throws -> EndpointThread {
         let (host, port) = try Self.address(address)
-        let server = EndpointServer(home: home, coordinator: coordinator, host: host, port: port)
+        let console: ConsoleServer
+        do {
+            console = try ConsoleServer(home: home, coordinator: coordinator, bindHost: host)
+        } catch {
+            throw CommandFailure("the console cannot start: \(error)")
+        }
+        // The engine in this process counts into the console's registry.
+        MetricsSystem.bootstrap(console.metrics.factory)
+        let server = EndpointServer(home: home, coordinator: coordinator, host: host, port: port, pages: { await console.page(for: $0) })
         let thread = EndpointThread()
         let ready = DispatchSemaphore(value: 0)
         thread.task = _Concurrency.Task.detached {

@@ -20,7 +20,7 @@ struct Shoal: ParsableCommand {
         version: version,
         subcommands: [
             RunCommand.self, PipelinesCommand.self, ValidateCommand.self, GraphCommand.self, ExecutionsCommand.self, StepsCommand.self, LogsCommand.self,
-            StopCommand.self, FunctionsCommand.self, CacheCommand.self, CallbacksCommand.self, ServeCommand.self, CredentialsCommand.self, EnvCommand.self, CostCommand.self, ImagesCommand.self, ModelsCommand.self, ExperimentsCommand.self, TrialsCommand.self, LineageCommand.self, CopyCommand.self, ListCommand.self, WorkerCommand.self, KeysCommand.self, CoordinatorCommand.self, ClusterCommand.self,
+            StopCommand.self, FunctionsCommand.self, CacheCommand.self, CallbacksCommand.self, ServeCommand.self, ConsoleCommand.self, CredentialsCommand.self, EnvCommand.self, CostCommand.self, ImagesCommand.self, ModelsCommand.self, ExperimentsCommand.self, TrialsCommand.self, LineageCommand.self, CopyCommand.self, ListCommand.self, WorkerCommand.self, KeysCommand.self, CoordinatorCommand.self, ClusterCommand.self,
         ]
     )
 }

@@ -15,7 +15,7 @@ import Testing
         let home: TemporaryHome
         let serve: Process
         let log: URL
-        let environment: [String: String]
+        var environment: [String: String]
 
         init(_ extra: [String] = [], before: (TemporaryHome) throws -> Void = { _ in }) throws {
             home = try TemporaryHome()

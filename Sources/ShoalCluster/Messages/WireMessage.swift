@@ -194,6 +194,8 @@ public enum TaskResult: Codable, Sendable, Equatable {
 public struct TaskFinished: Codable, Sendable, Equatable {
     public var key: TaskKey
     public var result: TaskResult
+    /// The worker it ran on: set by the coordinator from the registered peer, never taken from the message.
+    public var worker: String?
 
     public init(key: TaskKey, result: TaskResult) {
         self.key = key

@@ -145,6 +145,8 @@ public final class CoordinatorService {
                 lastWatchCheck = Date()
                 answerWatches()
             }
+            let registry = workers.registry
+            EngineMetrics.cluster(waiting: registry.queue.count, workers: registry.workers.count, freeSlots: registry.workers.values.reduce(0) { $0 + max(0, $1.freeSlots) })
             for event in try workers.poll(timeout: 0.02, alsoWakingFor: api) {
                 changing = Date().addingTimeInterval(0.05)
                 switch event {

@@ -28,12 +28,14 @@ extension ExecutionRunner {
         run.cacheKey = key
         switch try stepCache.lookup(step: step.name, key: key, expireAfter: expireAfter) {
         case let .hit(entry, properties):
+            EngineMetrics.cacheLookup(hit: true)
             run.properties = properties
             run.cacheSource = entry.executionId
             run.note = "cache hit: reused the run of execution \(entry.executionId) of \(Identifiers.timestamp(entry.createdAt))"
             try end(index, .succeeded, reason: nil, detail: "cache hit (execution \(entry.executionId))")
             return true
         case let .miss(reason):
+            EngineMetrics.cacheLookup(hit: false)
             run.note = "cache miss: " + reason
             try save(index)
             return false

@@ -31,6 +31,8 @@ final class MapRun {
     var failed = 0
     /// Items ended at the last progress report, so a report goes out only on change.
     var reported = 0
+    /// When the counts were last saved to the step's record: at most a few times a second.
+    var savedAt = Date.distantPast
 
     init(arguments: MapArguments, work: Work, items: [JSONValue], maxConcurrency: Int, tolerated: Int, resultsURI: S3URI, extra: OrderedFields<JSONValue>) {
         self.arguments = arguments
@@ -126,6 +128,7 @@ extension ExecutionRunner {
             arguments: arguments, work: work, items: items, maxConcurrency: maxConcurrency, tolerated: tolerated,
             resultsURI: resultsURI, extra: extra
         )
+        try save(index)
         progress(.instances(step: step.name, done: 0, total: items.count))
     }
 
@@ -192,6 +195,10 @@ extension ExecutionRunner {
         if done != map.reported {
             map.reported = done
             progress(.instances(step: steps[index].node.name, done: done, total: map.items.count))
+            if map.isDone || Date().timeIntervalSince(map.savedAt) >= 0.2 {
+                map.savedAt = Date()
+                try save(index)
+            }
         }
         if map.isDone && state.statuses[index] == .executing { try finishMap(index, map: map) }
     }

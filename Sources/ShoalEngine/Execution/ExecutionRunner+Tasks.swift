@@ -70,6 +70,7 @@ extension ExecutionRunner {
             records.append(record)
         }
         try home.metadata.insert(&records, tags: Tags.merge(options.tags, run.plan?.tags ?? []))
+        EngineMetrics.instancesStarted(records.count)
         for (item, record) in zip(keyed, records) {
             run.attempts += 1
             tasks[item.key] = TaskOwner(step: index, instance: item.instance, kind: item.kind, task: item.task, requirements: requirements, record: record)
@@ -92,6 +93,7 @@ extension ExecutionRunner {
             let run = steps[owner.step]
             run.openTasks.remove(finished.key)
             owner.record.endedAt = Date()
+            owner.record.worker = finished.worker
             switch finished.result {
             case let .processing(outcome):
                 owner.record.status = outcome.status == .completed ? .completed : .failed
@@ -102,6 +104,7 @@ extension ExecutionRunner {
                 owner.record.wallSeconds = outcome.wallSeconds
                 owner.record.bytesOut = outcome.outputs.reduce(0) { $0 + $1.bytes }
                 try home.metadata.update(owner.record)
+                EngineMetrics.instanceEnded(owner.record)
                 recordProcessingComponent(owner.step, host: owner.instance, outcome: outcome, started: owner.record.startedAt)
                 try finishInstance(owner.step, host: owner.instance, outcome: outcome)
             case let .lambda(replies, seconds):
@@ -111,6 +114,7 @@ extension ExecutionRunner {
                 owner.record.wallSeconds = seconds
                 owner.record.bytesOut = replies.reduce(0) { $0 + ($1.result?.utf8.count ?? 0) }
                 try home.metadata.update(owner.record)
+                EngineMetrics.instanceEnded(owner.record)
                 if case let .mapBatch(first) = owner.kind {
                     try finishMapBatch(owner.step, first: first, replies: replies)
                     return
@@ -129,12 +133,14 @@ extension ExecutionRunner {
                 owner.record.status = .failed
                 owner.record.failureReason = reason
                 try home.metadata.update(owner.record)
+                EngineMetrics.instanceEnded(owner.record)
                 try end(owner.step, .failed, reason: "algo-\(owner.instance): \(reason)")
             case let .interrupted(reason):
                 owner.record.status = .interrupted
                 owner.record.endedAt = Date()
                 owner.record.failureReason = reason
                 try home.metadata.update(owner.record)
+                EngineMetrics.instanceEnded(owner.record)
                 try retry(owner, after: finished.key, failure: owner.failureClass(lost: false)) {
                     "algo-\(owner.instance): moving its data failed \(self.relativeAttempt(finished.key, owner)) times; last: \(reason)"
                 }
@@ -151,6 +157,7 @@ extension ExecutionRunner {
                 owner.record.worker = id
                 owner.record.failureReason = "worker \(id) on \(host) was lost"
                 try home.metadata.update(owner.record)
+                EngineMetrics.instanceEnded(owner.record)
                 run.lostHosts.insert("\(id)@\(host)")
                 try retry(owner, after: key, failure: owner.failureClass(lost: true)) {
                     "algo-\(owner.instance) was lost with its worker \(self.relativeAttempt(key, owner)) times (lost: \(run.lostHosts.sorted().joined(separator: ", ")))."

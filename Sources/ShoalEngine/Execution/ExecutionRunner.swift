@@ -273,6 +273,7 @@ public final class ExecutionRunner {
             run.retryNote = status == .stopped ? "a retry was waiting; the step was stopped" : nil
         }
         try home.metadata.update(stopped)
+        stopped.forEach(EngineMetrics.instanceEnded)
         if let map = run.map {
             for child in map.children.values { try child.stopNow() }
             map.children.removeAll()
@@ -292,6 +293,9 @@ public final class ExecutionRunner {
         stepRecord.cacheSourceExecutionId = run.cacheSource
         stepRecord.note = run.note
         stepRecord.retryNote = run.retryNote
+        if let map = run.map {
+            (stepRecord.itemsSucceeded, stepRecord.itemsFailed, stepRecord.itemsTotal) = (map.succeeded, map.failed, map.items.count)
+        }
         try home.metadata.update(stepRecord)
     }
 
