@@ -4,8 +4,8 @@ import ShoalCluster
 import ShoalStore
 
 /// `/metrics`: what the engine counts as it runs (through swift-metrics, into
-/// this registry once the command bootstraps `factory`), and the executions and
-/// steps by status, read from the store when scraped.
+/// this registry once the command bootstraps `factory`), and the executions by
+/// status and the steps of running ones, read from the store when scraped.
 public final class ConsoleMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
     private let home: ShoalHome
@@ -19,7 +19,7 @@ public final class ConsoleMetrics: Sendable {
             (status, registry.makeGauge(name: "shoal_executions", labels: [("status", status.rawValue)], help: "Executions in this home by status."))
         })
         steps = Dictionary(uniqueKeysWithValues: StepStatus.allCases.map { status in
-            (status, registry.makeGauge(name: "shoal_steps", labels: [("status", status.rawValue)], help: "Steps of all executions in this home by status."))
+            (status, registry.makeGauge(name: "shoal_running_steps", labels: [("status", status.rawValue)], help: "Steps of the executions still running, by status (ended steps: shoal_steps_ended_total)."))
         })
     }
 
@@ -39,7 +39,7 @@ public final class ConsoleMetrics: Sendable {
     func exposition() throws -> String {
         let executionCounts = try home.metadata.executionCounts()
         for (status, gauge) in executions { gauge.set(Int64(executionCounts[status] ?? 0)) }
-        let stepCounts = try home.metadata.stepCounts()
+        let stepCounts = try home.metadata.runningStepCounts()
         for (status, gauge) in steps { gauge.set(Int64(stepCounts[status] ?? 0)) }
         return registry.emitToString()
     }

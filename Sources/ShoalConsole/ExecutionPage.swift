@@ -27,8 +27,9 @@ struct ExecutionPage {
         }
         let base = "/console/executions/\(HTML.component(id))"
         let chosen = query["step"]
+        let records = Dictionary(steps.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let rows = snapshot.steps.map { step in
-            let record = steps.first { $0.name == step.name }
+            let record = records[step.name]
             let note = [record?.note, record?.retryNote, record?.failureReason].compactMap { $0 }.joined(separator: " · ")
             return """
                 <tr id="row-\(step.index)"\(step.name == chosen ? " class=\"chosen\"" : "")><td><a href="\(base)?step=\(HTML.component(step.name))">\(HTML.escape(step.name))</a></td>

@@ -51,11 +51,15 @@ extension MetadataStore {
         }
     }
 
-    /// Steps by status, for metrics.
-    public func stepCounts() throws -> [StepStatus: Int] {
+    /// Steps of the executions still running, by status, for metrics: a home
+    /// keeps every step it ever ran, so counting them all would grow with history.
+    public func runningStepCounts() throws -> [StepStatus: Int] {
         try pool.read { db in
             var counts: [StepStatus: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM step GROUP BY status") {
+            for row in try Row.fetchAll(db, sql: """
+                SELECT s.status AS status, COUNT(*) AS n FROM execution e JOIN step s ON s.executionId = e.id
+                WHERE e.status IN ('Executing', 'Stopping') GROUP BY s.status
+                """) {
                 if let status = StepStatus(rawValue: row["status"]) { counts[status] = row["n"] }
             }
             return counts

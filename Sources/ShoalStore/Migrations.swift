@@ -255,8 +255,9 @@ enum Migrations {
             }
         }
         // The console lists executions newest first and draws the instances of the last minutes.
-        migrator.registerMigration("v13: listing index, map progress") { db in
+        migrator.registerMigration("v13: listing and status indexes, map progress") { db in
             try db.create(index: "execution_startedAt", on: "execution", columns: ["startedAt"])
+            try db.create(index: "execution_status", on: "execution", columns: ["status"])
             try db.alter(table: "step") { table in
                 table.add(column: "itemsSucceeded", .integer)
                 table.add(column: "itemsFailed", .integer)

@@ -168,11 +168,15 @@ class Console(unittest.TestCase):
             by_status = dict(db.execute("SELECT status, COUNT(*) FROM execution GROUP BY status").fetchall())
             started = db.execute("SELECT COUNT(*) FROM instance").fetchone()[0]
             completed = db.execute("SELECT COUNT(*) FROM instance WHERE status = 'Completed'").fetchone()[0]
+            steps = dict(db.execute("SELECT status, COUNT(*) FROM step GROUP BY status").fetchall())
         for status in ("Succeeded", "Failed", "Stopped"):
             self.assertEqual(samples[("shoal_executions", (("status", status),))], by_status.get(status, 0), status)
         # Every instance of this home ran under this server, so its counters saw them all.
         self.assertEqual(samples[("shoal_instances_started_total", ())], started)
         self.assertEqual(samples[("shoal_instances_ended_total", (("status", "Completed"),))], completed)
+        for status in ("Succeeded", "Failed", "Stopped"):
+            self.assertEqual(samples[("shoal_steps_ended_total", (("status", status),))], steps.get(status, 0), status)
+        self.assertEqual(samples[("shoal_running_steps", (("status", "Executing"),))], 0)
         self.assertEqual(samples[("shoal_workers", ())], 2)
         self.assertEqual(samples[("shoal_instance_duration_seconds_count", ())], started)
 

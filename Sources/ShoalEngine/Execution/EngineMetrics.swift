@@ -24,6 +24,10 @@ enum EngineMetrics {
         if let bytes = record.bytesOut, bytes > 0 { Counter(label: "shoal_bytes_out_total").increment(by: bytes) }
     }
 
+    static func stepEnded(_ status: StepStatus) {
+        Counter(label: "shoal_steps_ended_total", dimensions: [("status", status.rawValue)]).increment()
+    }
+
     static func cacheLookup(hit: Bool) {
         Counter(label: "shoal_step_cache_lookups_total", dimensions: [("result", hit ? "hit" : "miss")]).increment()
     }

@@ -243,6 +243,7 @@ public final class ExecutionRunner {
         guard !state.statuses[index].isFinal else { return }
         _ = state.on(.stepEnded(step: index, status: status, outcome: outcome))
         try recordEnd(index, status, reason: reason, detail: detail)
+        EngineMetrics.stepEnded(status)
     }
 
     /// Records an end the state has already taken: cancels what still runs, saves, reports.
