@@ -9,8 +9,11 @@ public protocol TaskDispatcher: AnyObject {
     func cancel(_ key: TaskKey)
     /// Whether any worker known now could ever run a task with these requirements.
     func canPlace(_ requirements: [String: [String]]) -> Bool
+    /// The worker a task is running on now, if it was placed.
+    func worker(of key: TaskKey) -> String?
 }
 
 extension CoordinatorEndpoint: TaskDispatcher {
     public func canPlace(_ requirements: [String: [String]]) -> Bool { registry.canPlace(requirements) }
+    public func worker(of key: TaskKey) -> String? { registry.workers.values.first { $0.running.contains(key) }?.id }
 }

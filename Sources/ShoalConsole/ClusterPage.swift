@@ -36,9 +36,27 @@ struct ClusterPage {
         body += """
             <h2>Task stream</h2><form class="bar" method="get"><label>Last <input name="minutes" type="number" min="1" max="1440" value="\(minutes)"> minutes</label>
             <button type="submit">Show</button></form>
-            <div class="stream">\(TaskStream.svg(instances, from: since, to: now, slots: Dictionary((workers ?? []).map { ($0.id, $0.slots) }, uniquingKeysWith: max)))</div>
+            <div class="stream">\(TaskStream.svg(placed(instances, on: workers ?? []), from: since, to: now, slots: Dictionary((workers ?? []).map { ($0.id, $0.slots) }, uniquingKeysWith: max)))</div>
             """
         return ConsolePage.render(title: "Cluster", section: .cluster, body: body)
+    }
+}
+
+extension ClusterPage {
+    /// Running instances learn their worker from the coordinator (the store
+    /// records it when they end).
+    func placed(_ instances: [InstanceRecord], on workers: [ApiMessage.WorkerStatus]) -> [InstanceRecord] {
+        var placement: [String: String] = [:]
+        for worker in workers { for task in worker.running ?? [] { placement[task] = worker.id } }
+        guard !placement.isEmpty else { return instances }
+        return instances.map { instance in
+            guard instance.worker == nil else { return instance }
+            var instance = instance
+            // Task ids are the runner's: algo-N for a job's hosts, batch-N for a map's batches.
+            let task = "\(instance.executionId)/\(instance.stepName)/"
+            instance.worker = placement[task + "algo-\(instance.instance)#\(instance.attempt)"] ?? placement[task + "batch-\(instance.instance)#\(instance.attempt)"]
+            return instance
+        }
     }
 }
 
@@ -91,7 +109,7 @@ enum TaskStream {
             let colour = colours[instance.stepName] ?? palette[colours.count % palette.count]
             colours[instance.stepName] = colour
             let title = "\(instance.stepName) algo-\(instance.instance) attempt \(instance.attempt) · \(instance.status.rawValue) · \(HTML.duration(from: instance.startedAt, to: instance.endedAt)) · \(instance.executionId)"
-            parts.append("<rect class=\"task\" data-step=\"\(HTML.escape(instance.stepName))\" data-execution=\"\(HTML.escape(instance.executionId))\" x=\"\(String(format: "%.1f", x))\" y=\"\(y)\" width=\"\(String(format: "%.1f", w))\" height=\"\(laneHeight - 4)\" fill=\"\(colour)\"><title>\(HTML.escape(title))</title></rect>")
+            parts.append("<rect class=\"task\" data-worker=\"\(HTML.escape(worker))\" data-step=\"\(HTML.escape(instance.stepName))\" data-execution=\"\(HTML.escape(instance.executionId))\" x=\"\(String(format: "%.1f", x))\" y=\"\(y)\" width=\"\(String(format: "%.1f", w))\" height=\"\(laneHeight - 4)\" fill=\"\(colour)\"><title>\(HTML.escape(title))</title></rect>")
         }
         // The time axis: the window's start, middle and end.
         let axis = Double(rows) * laneHeight + 14

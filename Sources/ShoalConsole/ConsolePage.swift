@@ -30,6 +30,21 @@ enum ConsolePage {
         return "<div class=\"scroll\"><table\(id.map { " id=\"\($0)\"" } ?? "")><thead><tr>\(head)</tr></thead><tbody>\(body)</tbody></table></div>"
     }
 
+    /// A Chart.js chart: `data` is the page's JSON (names become `data` inside
+    /// `config`, a JavaScript expression); the chart is `window.shoalChart` for tests.
+    static func chart(id: String, data: String, config: String) -> String {
+        """
+        <div class="chart"><canvas id="\(id)" height="110"></canvas></div>
+        <script type="application/json" id="\(id)-data">\(data)</script>
+        <script>
+        document.addEventListener("DOMContentLoaded", function () {
+          const data = JSON.parse(document.getElementById("\(id)-data").textContent);
+          window.shoalChart = new Chart(document.getElementById("\(id)"), \(config));
+        });
+        </script>
+        """
+    }
+
     /// The stylesheet: step colours are GraphLayout's, so the CLI's drawing and the console agree.
     static let stylesheet: String = {
         let fills = GraphLayout.colours.map { status, colour in

@@ -55,17 +55,9 @@ struct CostPage {
             <form class="bar" method="get"><label>By <select name="by">\(byOptions)</select></label>
             <input name="tag" value="\(HTML.escape(tagKey))" placeholder="tag key"><label>Months <input name="months" type="number" min="1" max="36" value="\(months)"></label>
             <button type="submit">Show</button></form>
-            <div class="chart"><canvas id="cost-chart" height="110"></canvas></div>
-            <script type="application/json" id="cost-data">\(chartData)</script>
-            <script>
-            document.addEventListener("DOMContentLoaded", function () {
-              const data = JSON.parse(document.getElementById("cost-data").textContent);
-              window.shoalChart = new Chart(document.getElementById("cost-chart"), {
-                type: "bar", data: data,
-                options: { animation: false, scales: { x: { stacked: true }, y: { stacked: true, title: { display: true, text: "USD" } } } }
-              });
-            });
-            </script>
+            \(ConsolePage.chart(id: "cost-chart", data: chartData, config: """
+                { type: "bar", data: data, options: { animation: false, scales: { x: { stacked: true }, y: { stacked: true, title: { display: true, text: "USD" } } } } }
+                """))
             <h2>Table</h2>\(ConsolePage.table(["Month (UTC)", "Group", "Instance-hours", "CPU-hours", "Instances", "Cost"], rows, id: "cost", empty: "no usage in these months"))
             \(unpriced)
             """

@@ -60,18 +60,10 @@ struct ExperimentsPage {
             body += """
                 <form class="bar" method="get"><label>Chart <select name="metric" onchange="this.form.submit()">\(options)</select></label>
                 \(sort.map { "<input type=\"hidden\" name=\"sort\" value=\"\(HTML.escape($0))\">" } ?? "")</form>
-                <div class="chart"><canvas id="metric-chart" height="110"></canvas></div>
-                <script type="application/json" id="metric-data">\(data)</script>
-                <script>
-                document.addEventListener("DOMContentLoaded", function () {
-                  const data = JSON.parse(document.getElementById("metric-data").textContent);
-                  window.shoalChart = new Chart(document.getElementById("metric-chart"), {
-                    type: "line",
-                    data: { labels: data.labels, datasets: [{ label: data.metric, data: data.values, borderColor: "#2f6fdf", backgroundColor: "#2f6fdf", tension: 0.2 }] },
-                    options: { animation: false, scales: { x: { title: { display: true, text: "trial" } } } }
-                  });
-                });
-                </script>
+                \(ConsolePage.chart(id: "metric-chart", data: data, config: """
+                    { type: "line", data: { labels: data.labels, datasets: [{ label: data.metric, data: data.values, borderColor: "#2f6fdf", backgroundColor: "#2f6fdf", tension: 0.2 }] },
+                      options: { animation: false, scales: { x: { title: { display: true, text: "trial" } } } } }
+                    """))
                 """
         }
         body += "<h2>Trials</h2>" + ConsolePage.table(headings, rows, id: "trials")

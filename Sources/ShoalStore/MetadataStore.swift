@@ -87,11 +87,12 @@ public final class MetadataStore: Sendable {
         try pool.write { db in
             let statement = try db.cachedStatement(sql: """
                 UPDATE step SET type = ?, status = ?, startedAt = ?, endedAt = ?, failureReason = ?, properties = ?, attempts = ?,
-                    cacheSourceExecutionId = ?, note = ?, retryNote = ? WHERE executionId = ? AND name = ?
+                    cacheSourceExecutionId = ?, note = ?, retryNote = ?, itemsSucceeded = ?, itemsFailed = ?, itemsTotal = ?
+                WHERE executionId = ? AND name = ?
                 """)
             try statement.execute(arguments: [
                 step.type, step.status.rawValue, step.startedAt, step.endedAt, step.failureReason, step.properties, step.attempts,
-                step.cacheSourceExecutionId, step.note, step.retryNote, step.executionId, step.name,
+                step.cacheSourceExecutionId, step.note, step.retryNote, step.itemsSucceeded, step.itemsFailed, step.itemsTotal, step.executionId, step.name,
             ])
         }
     }

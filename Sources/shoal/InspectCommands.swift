@@ -179,6 +179,14 @@ struct StepsCommand: ParsableCommand {
         let cacheHitResult: CacheHitResult?
         let note: String?
         let retryNote: String?
+        /// A map step's items so far.
+        let items: Items?
+    }
+
+    struct Items: Encodable {
+        let succeeded: Int
+        let failed: Int
+        let total: Int
     }
 
     /// As ListPipelineExecutionSteps names it.
@@ -198,7 +206,8 @@ struct StepsCommand: ParsableCommand {
                     attempts: step.attempts, failureReason: step.failureReason,
                     properties: step.properties.flatMap { try? JSONParser.parse($0) },
                     cacheHitResult: step.cacheSourceExecutionId.map { CacheHitResult(sourcePipelineExecutionArn: Identifiers.executionArn(execution.pipelineName, $0)) },
-                    note: step.note, retryNote: step.retryNote
+                    note: step.note, retryNote: step.retryNote,
+                    items: step.itemsTotal.map { Items(succeeded: step.itemsSucceeded ?? 0, failed: step.itemsFailed ?? 0, total: $0) }
                 )
             })
         case .text:

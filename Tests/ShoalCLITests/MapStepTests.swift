@@ -58,6 +58,10 @@ import Testing
         #expect((results[1]["failureReason"] as? String)?.contains("ValueError: bad item") == true)
         #expect(gathered["failed"] as? Int == 1)
         #expect((try home.json(["executions", "list", "--parent", try home.latestExecutionId()]) as? [Any])?.isEmpty == true, "no child executions in function mode")
+        // The step's record keeps its item counts (the console draws them in the map's node).
+        let steps = try #require(try home.json(["steps", try home.latestExecutionId(), "--output", "json"]) as? [[String: Any]])
+        let items = try #require(steps.first { $0["name"] as? String == "EachItem" }?["items"] as? [String: Int])
+        #expect(items == ["succeeded": 2, "failed": 1, "total": 3])
 
         let strict = try home.shoal(["run", path, "--workers", "2", "--param", #"ItemsJson=["bad", "bad"]"#])
         #expect(strict.status == 1)

@@ -14,4 +14,5 @@ public final class RecordingDispatcher: TaskDispatcher {
     public func submit(_ key: TaskKey, _ task: Task, requirements: [String: [String]]) throws { submitted.append((key, task)) }
     public func cancel(_ key: TaskKey) { cancelled.append(key) }
     public func canPlace(_ requirements: [String: [String]]) -> Bool { placeable }
+    public func worker(of key: TaskKey) -> String? { nil }
 }

@@ -124,6 +124,11 @@ class Console(unittest.TestCase):
         arn, execution = self.start("Sleeper")
         self.driver.get(f"{ENDPOINT}/console/executions/{execution}")
         wait_for("Sleep to run", lambda: self.node("Sleep").get_attribute("data-status") == "Executing", timeout=60)
+        # While it runs, the task stream puts it in its worker's lane (the coordinator says where).
+        self.driver.get(f"{ENDPOINT}/console/cluster?minutes=1")
+        bar = wait_for("Sleep's bar", lambda: self.driver.find_elements(By.CSS_SELECTOR, f"#task-stream rect.task[data-execution='{execution}']"))
+        self.assertTrue(bar[0].get_attribute("data-worker").startswith("local-"), bar[0].get_attribute("data-worker"))
+        self.driver.get(f"{ENDPOINT}/console/executions/{execution}")
         self.driver.find_element(By.ID, "stop").click()
         self.assertEqual(self.finish(arn), "Stopped")
         self.driver.get(f"{ENDPOINT}/console/executions/{execution}")
@@ -146,12 +151,14 @@ class Console(unittest.TestCase):
         self.shot("experiments")
 
     def test_4_the_task_stream_has_one_bar_per_instance(self):
-        self.driver.get(f"{ENDPOINT}/console/cluster?minutes=60")
+        self.driver.get(f"{ENDPOINT}/console/cluster?minutes=1")
         with store() as db:
             instances = db.execute("SELECT COUNT(*) FROM instance WHERE startedAt IS NOT NULL").fetchone()[0]
         bars = self.driver.find_elements(By.CSS_SELECTOR, "#task-stream rect.task")
         self.assertGreaterEqual(instances, 7)
         self.assertEqual(len(bars), instances)
+        # Ended instances, the stopped one included, sit in their workers' lanes.
+        self.assertEqual({bar.get_attribute("data-worker") for bar in bars}, {"local-1", "local-2"})
         self.assertEqual(len(self.driver.find_elements(By.CSS_SELECTOR, "#workers tbody tr")), 2)
         self.shot("cluster")
         self.driver.get(f"{ENDPOINT}/console/cost?by=tag&tag=pipeline-cost-tag")

@@ -145,8 +145,11 @@ public enum ApiMessage: Sendable, Equatable {
         public var lastHeartbeat: Date
         public var version: String
         public var sandbox: String?
+        /// What runs there now: each task as `TASK-ID#ATTEMPT` (nil from a coordinator older than this field).
+        public var running: [String]?
 
-        public init(id: String, host: String, slots: Int, busy: Int, labels: [String: [String]], lastHeartbeat: Date, version: String, sandbox: String? = nil) {
+        public init(id: String, host: String, slots: Int, busy: Int, labels: [String: [String]], lastHeartbeat: Date, version: String, sandbox: String? = nil, running: [String]? = nil) {
+            self.running = running
             self.id = id
             self.host = host
             self.slots = slots

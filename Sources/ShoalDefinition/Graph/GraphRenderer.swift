@@ -35,15 +35,22 @@ public enum GraphRenderer {
         return JSONWriter.string(["nodes": .array(nodes), "edges": .array(edges), "order": .array(graph.orderedNames.map(JSONValue.string))], pretty: true) + "\n"
     }
 
-    static func dot(_ graph: PipelineGraph, title: String) -> String {
-        var lines = ["digraph \(quoted(title)) {", "  rankdir=LR;", "  node [shape=box, style=rounded];"]
-        for node in graph.nodes {
+    /// `preamble` adds graph-wide lines; `decorate` adds to each node a label
+    /// line and attributes (later attributes win), as the SVG layout does.
+    public static func dot(
+        _ graph: PipelineGraph, title: String, preamble: [String] = [],
+        decorate: (Int, PipelineGraph.Node) -> (labelLine: String?, attributes: String) = { _, _ in (nil, "") }
+    ) -> String {
+        var lines = ["digraph \(quoted(title)) {", "  rankdir=LR;", "  node [shape=box, style=rounded];"] + preamble
+        for (index, node) in graph.nodes.enumerated() {
             let shape = switch node.typeName {
             case "Condition": ", shape=diamond, style=solid"
             case "Fail": ", shape=octagon, style=solid"
             default: ""
             }
-            lines.append("  \(quoted(node.name)) [label=\(quoted(node.name + "\n" + node.typeName))\(shape)];")
+            let (extra, attributes) = decorate(index, node)
+            let label = node.name + "\n" + node.typeName + (extra.map { "\n" + $0 } ?? "")
+            lines.append("  \(quoted(node.name)) [label=\(quoted(label))\(shape)\(attributes)];")
         }
         for edge in graph.edges {
             let attributes = switch edge.kind {

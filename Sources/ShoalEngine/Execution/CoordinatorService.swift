@@ -225,7 +225,8 @@ public final class CoordinatorService {
             case .clusterStatus:
                 return .workers(workers.registry.workers.values.sorted { $0.id < $1.id }.map { worker in
                     .init(id: worker.id, host: worker.host, slots: worker.slots, busy: worker.running.count, labels: worker.labels,
-                          lastHeartbeat: worker.lastHeard, version: worker.version, sandbox: worker.sandbox)
+                          lastHeartbeat: worker.lastHeard, version: worker.version, sandbox: worker.sandbox,
+                          running: worker.running.map { "\($0.taskId)#\($0.attempt)" }.sorted())
                 })
             case .submitted, .execution, .workers, .failure:
                 return .failure("'\(request)' is a reply, not a request")

@@ -259,8 +259,10 @@ public final class ExecutionRunner {
         var stopped: [InstanceRecord] = []
         let now = Date()
         for key in run.openTasks {
+            let worker = dispatcher.worker(of: key)
             dispatcher.cancel(key)
             guard var record = tasks.removeValue(forKey: key)?.record else { continue }
+            record.worker = worker
             record.status = .stopped
             record.endedAt = now
             record.wallSeconds = now.timeIntervalSince(record.startedAt ?? now)

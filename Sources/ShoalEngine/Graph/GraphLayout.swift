@@ -23,31 +23,15 @@ public enum GraphLayout {
 
     /// The SVG of `graph`; steps named in `statuses` are filled with their status's colour.
     public static func svg(_ graph: PipelineGraph, title: String, statuses: [String: StepStatus] = [:]) throws(Failed) -> String {
-        var lines = ["digraph \(quoted(title)) {", "  rankdir=LR;", "  bgcolor=\"transparent\";",
-                     "  node [shape=box, style=\"rounded,filled\", fillcolor=\"#ffffff\", fontname=\"Helvetica\", fontsize=11];",
-                     "  edge [fontname=\"Helvetica\", fontsize=10];"]
-        for (index, node) in graph.nodes.enumerated() {
-            let shape = switch node.typeName {
-            case "Condition": ", shape=diamond, style=filled"
-            case "Fail": ", shape=octagon, style=filled"
-            default: ""
-            }
+        let preamble = ["  bgcolor=\"transparent\";", "  node [style=\"rounded,filled\", fillcolor=\"#ffffff\", fontname=\"Helvetica\", fontsize=11];",
+                        "  edge [fontname=\"Helvetica\", fontsize=10];"]
+        let text = GraphRenderer.dot(graph, title: title, preamble: preamble) { index, node in
+            let style = node.typeName == "Condition" || node.typeName == "Fail" ? ", style=filled" : ""
             let fill = statuses[node.name].flatMap { colours[$0] }.map { ", fillcolor=\"\($0)\"" } ?? ""
-            // A map step's third line is where the console writes done/failed/total.
-            let label = node.name + "\n" + node.typeName + (isMap(node) ? "\n " : "")
-            lines.append("  \(quoted(node.name)) [id=\"step\(index)\", label=\(quoted(label))\(shape)\(fill)];")
+            // A map step's third line is where the console writes its item counts.
+            return (isMap(node) ? " " : nil, ", id=\"step\(index)\"\(style)\(fill)")
         }
-        for edge in graph.edges {
-            let attributes = switch edge.kind {
-            case .data: ""
-            case .dependsOn: " [style=dashed]"
-            case .branch(.ifSteps): " [label=\"if\"]"
-            case .branch(.elseSteps): " [label=\"else\"]"
-            }
-            lines.append("  \(quoted(graph.nodes[edge.from].name)) -> \(quoted(graph.nodes[edge.to].name))\(attributes);")
-        }
-        lines.append("}")
-        return try run(dot: lines.joined(separator: "\n") + "\n")
+        return try run(dot: text)
     }
 
     public static func isMap(_ node: PipelineGraph.Node) -> Bool { node.typeName.hasSuffix("Map") }
@@ -91,10 +75,5 @@ public enum GraphLayout {
         // The XML prologue and doctype would be invalid inside an HTML page.
         guard let start = svg.range(of: "<svg") else { throw Failed(description: "dot wrote no <svg> element") }
         return String(svg[start.lowerBound...])
-    }
-
-    private static func quoted(_ text: String) -> String {
-        "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "\n", with: "\\n") + "\""
     }
 }
