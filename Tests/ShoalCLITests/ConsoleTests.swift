@@ -15,8 +15,8 @@ import Testing
         try FileManager.default.createDirectory(at: shots, withIntermediateDirectories: true)
         var served2 = served
         served2.environment["SHOTS"] = shots.path
-        try served2.runSuite("console_test.py", tests: 6, timeout: 600)
-        for page in ["execution", "execution-running", "experiments", "cluster", "cost", "token"] {
+        try served2.runSuite("console_test.py", tests: 7, timeout: 600)
+        for page in ["execution", "execution-running", "experiments", "cluster", "cost", "map", "token"] {
             #expect(FileManager.default.fileExists(atPath: shots.appendingPathComponent(page + ".png").path), "no screenshot of \(page)")
         }
     }

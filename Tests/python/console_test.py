@@ -165,6 +165,27 @@ class Console(unittest.TestCase):
         self.assertEqual(self.driver.execute_script("return window.shoalChart.config.type"), "bar")
         self.shot("cost")
 
+    def test_4b_a_map_step_shows_its_counts_and_links_its_children(self):
+        child = {"Version": "2020-12-01", "Parameters": [{"Name": "Item", "Type": "String"}, {"Name": "ItemIndex", "Type": "Integer"}], "Steps": [
+            {"Name": "Check", "Type": "Condition", "Arguments": {
+                "Conditions": [{"Type": "Equals", "LeftValue": {"Get": "Parameters.Item"}, "RightValue": "bad"}],
+                "IfSteps": [{"Name": "Bad", "Type": "Fail", "Arguments": {"ErrorMessage": "bad item"}}], "ElseSteps": []}}]}
+        parent = {"Version": "2020-12-01", "Parameters": [], "Steps": [{"Name": "FanOut", "Type": "Shoal:Map", "Arguments": {
+            "Items": ["a", "bad", "ccc"], "Definition": child, "ToleratedFailureCount": 1, "ResultsS3Uri": "s3://my-bucket/fanout/results.json"}}]}
+        self.sm.create_pipeline(PipelineName="FanOut", PipelineDefinition=json.dumps(parent), RoleArn=ROLE)
+        arn, execution = self.start("FanOut")
+        self.assertEqual(self.finish(arn), "Succeeded")
+        self.driver.get(f"{ENDPOINT}/console/executions/{execution}?step=FanOut")
+        texts = self.node("FanOut").find_elements(By.TAG_NAME, "text")
+        self.assertEqual(texts[-1].get_attribute("textContent"), "2 ✓ 1 ✗ / 3")
+        children = self.driver.find_elements(By.CSS_SELECTOR, "#children tbody tr a")
+        self.assertEqual(len(children), 3)
+        statuses = sorted(row.text.split()[1] for row in self.driver.find_elements(By.CSS_SELECTOR, "#children tbody tr"))
+        self.assertEqual(statuses, ["Failed", "Succeeded", "Succeeded"])
+        children[0].click()
+        wait_for("a child's page", lambda: "Map parent" in self.driver.find_element(By.TAG_NAME, "main").text)
+        self.shot("map")
+
     def test_5_metrics_agree_with_the_store(self):
         text = urllib.request.urlopen(f"{ENDPOINT}/metrics").read().decode()
         samples = {}
