@@ -31,7 +31,7 @@ SLEEP = {"Version": "2020-12-01", "Parameters": [], "Steps": [
     {"Name": "Sleep", "Type": "Processing", "Arguments": {
         "ProcessingResources": {"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 1}},
         "AppSpecification": {"ImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/sleeper:1",
-                             "ContainerEntrypoint": ["python3", "-c", "import time; print('sleeping', flush=True); time.sleep(120)"]},
+                             "ContainerEntrypoint": ["python3", "-c", "import time; print('sleeping', flush=True); time.sleep(3); print('awake', flush=True); time.sleep(120)"]},
         "RoleArn": ROLE}}]}
 
 
@@ -128,7 +128,10 @@ class Console(unittest.TestCase):
         self.driver.get(f"{ENDPOINT}/console/cluster?minutes=1")
         bar = wait_for("Sleep's bar", lambda: self.driver.find_elements(By.CSS_SELECTOR, f"#task-stream rect.task[data-execution='{execution}']"))
         self.assertTrue(bar[0].get_attribute("data-worker").startswith("local-"), bar[0].get_attribute("data-worker"))
-        self.driver.get(f"{ENDPOINT}/console/executions/{execution}")
+        # Its log is followed while it runs.
+        self.driver.get(f"{ENDPOINT}/console/executions/{execution}?step=Sleep")
+        wait_for("the running job's log", lambda: "sleeping" in self.driver.find_element(By.ID, "log").text)
+        wait_for("more of it", lambda: "awake" in self.driver.find_element(By.ID, "log").text)
         self.driver.find_element(By.ID, "stop").click()
         self.assertEqual(self.finish(arn), "Stopped")
         self.driver.get(f"{ENDPOINT}/console/executions/{execution}")
