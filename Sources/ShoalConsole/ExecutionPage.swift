@@ -126,6 +126,11 @@ struct ExecutionPage {
             }
             html += "<h2>Children</h2>" + ConsolePage.table(["Execution", "Status", "Duration"], rows, id: "children", empty: "no child pipelines (a function map runs its items in batches)")
         }
+        // What the step ran with, resolved: its run component records the arguments that matter.
+        if let component = try home.metadata.components(matching: .init(step: (execution.id, name)), offset: 0, limit: 1).components.first?.component,
+           component.parameters != "{}" {
+            html += "<h2>Resolved arguments</h2><pre class=\"json\" id=\"resolved\">\(HTML.escape(pretty(component.parameters)))</pre>"
+        }
         if let properties = record.properties {
             html += "<h2>Properties</h2><pre class=\"json\">\(HTML.escape(pretty(properties)))</pre>"
         }

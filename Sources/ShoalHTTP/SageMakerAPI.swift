@@ -64,6 +64,8 @@ struct SageMakerAPI: Sendable {
         case "CreateModelPackageGroup", "DescribeModelPackageGroup", "ListModelPackageGroups", "CreateModelPackage", "ListModelPackages",
              "DescribeModelPackage", "UpdateModelPackage", "CreateModel", "DescribeModel", "ListModels":
             return try ModelRegistryAPI(home: home).handle(operation, input)
+        case _ where ExperimentsAPI.operations.contains(operation):
+            return try ExperimentsAPI(home: home).handle(operation, input)
         case "DescribeProcessingJob", "ListProcessingJobs", "StopProcessingJob", "DescribeTrainingJob", "ListTrainingJobs", "StopTrainingJob",
              "DescribeTransformJob", "ListTransformJobs", "StopTransformJob":
             guard let kind = JobsAPI.Kind(operation: operation) else { throw AWSError.validation("Shoal does not serve SageMaker.\(operation)") }

@@ -77,3 +77,61 @@ extension MetadataStore {
         try pool.read { db in try TrialComponentRecord.order(Column("id")).limit(limit).fetchAll(db) }
     }
 }
+
+/// The SageMaker experiment reads (ListTrialComponents, Search, …): run
+/// components chosen in SQL, each with its metrics.
+extension MetadataStore {
+    public struct ComponentFilter: Sendable {
+        public var experiment: String?
+        public var trial: String?
+        public var ids: [Int64]?
+        /// One step of one execution.
+        public var step: (execution: String, name: String)?
+
+        public init(experiment: String? = nil, trial: String? = nil, ids: [Int64]? = nil, step: (execution: String, name: String)? = nil) {
+            self.experiment = experiment
+            self.trial = trial
+            self.ids = ids
+            self.step = step
+        }
+    }
+
+    /// Oldest first, at most `limit` after skipping `offset`; and how many match in all.
+    public func components(matching filter: ComponentFilter, offset: Int, limit: Int, newestFirst: Bool = false)
+        throws -> (components: [(component: TrialComponentRecord, metrics: [MetricRecord])], total: Int)
+    {
+        try pool.read { db in
+            var request = TrialComponentRecord.all()
+            if let experiment = filter.experiment { request = request.filter(Column("experimentName") == experiment) }
+            if let trial = filter.trial { request = request.filter(Column("trialName") == trial) }
+            if let ids = filter.ids { request = request.filter(ids.contains(Column("id"))) }
+            if let step = filter.step { request = request.filter(Column("executionId") == step.execution && Column("stepName") == step.name) }
+            let total = try request.fetchCount(db)
+            let page = try request.order(newestFirst ? Column("id").desc : Column("id")).limit(limit, offset: offset).fetchAll(db)
+            let metrics = try MetricRecord.filter(page.compactMap(\.id).contains(Column("componentId"))).order(Column("name")).fetchAll(db)
+            let byComponent = Dictionary(grouping: metrics, by: \.componentId)
+            return (page.map { ($0, byComponent[$0.id ?? -1] ?? []) }, total)
+        }
+    }
+
+    public struct TrialRow: Sendable {
+        public let name: String
+        public let experiment: String
+        public let executionId: String
+        public let startedAt: Date
+        public let endedAt: Date?
+    }
+
+    /// Trials (executions with a trial name), newest first.
+    public func trialRows(experiment: String?, offset: Int, limit: Int) throws -> (rows: [TrialRow], total: Int) {
+        try pool.read { db in
+            var request = ExecutionRecord.filter(Column("trialName") != nil && Column("experimentName") != nil)
+            if let experiment { request = request.filter(Column("experimentName") == experiment) }
+            let total = try request.fetchCount(db)
+            let rows = try request.order(Column("startedAt").desc).limit(limit, offset: offset).fetchAll(db).map {
+                TrialRow(name: $0.trialName!, experiment: $0.experimentName!, executionId: $0.id, startedAt: $0.startedAt, endedAt: $0.endedAt)
+            }
+            return (rows, total)
+        }
+    }
+}

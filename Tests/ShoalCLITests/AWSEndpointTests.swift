@@ -69,6 +69,14 @@ import Testing
         try served.runSuite("endpoint_test.py", tests: 7)
     }
 
+    /// The experiment reads: boto3's List/Describe calls and the SDK v2's ExperimentAnalytics (Search).
+    @Test func experimentReadsServeBoto3AndTheSDKsAnalytics() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.python.path), "no \(Self.python.path): run scripts/setup.sh")
+        let served = try ServedEndpoint()
+        defer { served.stop() }
+        try served.runSuite("experiments_test.py", tests: 4)
+    }
+
     /// The model registry: a pipeline's Model and RegisterModel steps, then boto3's registry calls on what
     /// they made, and DescribeTrainingJob/ListTrainingJobs on its training step.
     @Test func boto3ReadsAndApprovesWhatRegisterModelSteps() throws {

@@ -118,6 +118,9 @@ class Console(unittest.TestCase):
         self.assertEqual(len(rows), 2)
         self.assertTrue(all("local-" in row.text for row in rows), [row.text for row in rows])
         wait_for("the log", lambda: "rows" in self.driver.find_element(By.ID, "log").text)
+        # Resolved: the instance count is a parameter in the definition, a number here.
+        resolved = json.loads(self.driver.find_element(By.ID, "resolved").text)
+        self.assertEqual(resolved["ProcessingResources"]["ClusterConfig"]["InstanceCount"], 2)
         self.shot("execution")
 
     def test_2_the_stop_button_stops_a_running_execution(self):
