@@ -52,7 +52,8 @@ let package = Package(
         // The AWS-compatible HTTP endpoint: it translates requests into the engine's and the store's calls.
         .target(name: "ShoalHTTP", dependencies: [
             "ShoalEngine", "ShoalStore", "ShoalCluster", "ShoalDefinition", "ShoalRuntime", "CShoalSystem",
-            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdCore", package: "hummingbird"), .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"), .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"), .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
         // The web console and /metrics, mounted on the endpoint's port by the command that serves it.

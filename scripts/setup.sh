@@ -42,6 +42,8 @@ command -v dot >/dev/null 2>&1 || missing+=(graphviz)
 [ -f /usr/share/javascript/chart.js/chart.min.js ] || missing+=(libjs-chart.js)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+# The HTTPS tests make a self-signed certificate.
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}" >&2
   as_root apt-get update -qq

@@ -13,13 +13,16 @@ public struct ConsoleServer: Sendable {
     let coordinator: CoordinatorClientPool
     /// On loopback the console is open; elsewhere it asks for the home's token.
     let open: Bool
+    /// Served over TLS: the cookie is marked Secure.
+    let secure: Bool
     let token: String
     let layouts = LayoutCache()
     let streams = StreamCount()
     public let metrics: ConsoleMetrics
 
-    public init(home: ShoalHome, coordinator: CoordinatorClientPool, bindHost: String) throws {
+    public init(home: ShoalHome, coordinator: CoordinatorClientPool, bindHost: String, secure: Bool = false) throws {
         self.home = home
+        self.secure = secure
         self.coordinator = coordinator
         open = ["127.0.0.1", "localhost", "::1"].contains(bindHost)
         token = try ConsoleToken(home: home).value()
@@ -91,7 +94,7 @@ public struct ConsoleServer: Sendable {
         if let given = query["token"] {
             guard constantTimeEqual(given, token) else { throw ConsoleError.forbidden("the console token is not right; `shoal console token` prints it") }
             var response = redirect(request.uri.path)
-            response.headers[.setCookie] = "\(Self.cookieName)=\(token); Path=/; HttpOnly; SameSite=Strict"
+            response.headers[.setCookie] = "\(Self.cookieName)=\(token); Path=/; HttpOnly; SameSite=Strict" + (secure ? "; Secure" : "")
             return response
         }
         let cookies = (request.headers[values: .cookie]).flatMap { $0.split(separator: ";") }

@@ -1,5 +1,8 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
 import Logging
 import ShoalCluster
 import ShoalStore
@@ -21,10 +24,25 @@ public struct EndpointServer: Sendable {
     /// Pages served on the same port without AWS signatures (the console): it
     /// answers the requests it owns, nil for the rest.
     let pages: (@Sendable (Request) async -> Response?)?
+    let tls: TLSFiles?
+
+    /// A PEM certificate chain and its private key (`--tls-cert`, `--tls-key`).
+    public struct TLSFiles: Sendable {
+        public let certificate: String
+        public let key: String
+        public init(certificate: String, key: String) {
+            self.certificate = certificate
+            self.key = key
+        }
+    }
 
     /// `coordinator` reaches the API socket of the coordinator executions run on.
-    public init(home: ShoalHome, coordinator: CoordinatorClientPool, host: String, port: Int, pages: (@Sendable (Request) async -> Response?)? = nil) {
+    public init(
+        home: ShoalHome, coordinator: CoordinatorClientPool, host: String, port: Int, tls: TLSFiles? = nil,
+        pages: (@Sendable (Request) async -> Response?)? = nil
+    ) {
         self.pages = pages
+        self.tls = tls
         self.home = home
         keys = AccessKeys(home: home)
         sagemaker = SageMakerAPI(home: home, coordinator: coordinator)
@@ -46,11 +64,30 @@ public struct EndpointServer: Sendable {
         let responder = CallbackResponder<BasicRequestContext> { request, _ in await self.respond(to: request) }
         var logger = Logger(label: "shoal.endpoint")
         logger.logLevel = .warning
+        var server = HTTPServerBuilder.http1AnsweringContinue()
+        if let tls { server = try .tls(server, tlsConfiguration: try Self.configuration(tls)) }
         let app = Application(
-            responder: responder, server: .http1AnsweringContinue(), configuration: .init(address: .hostname(host, port: port), serverName: "Shoal"),
+            responder: responder, server: server, configuration: .init(address: .hostname(host, port: port), serverName: "Shoal"),
             onServerRunning: { channel in ready(channel.localAddress?.port ?? port) }, logger: logger
         )
         try await app.run()
+    }
+
+    public struct TLSUnreadable: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// TLS 1.2 and later (swift-nio-ssl's defaults) with the given chain and key.
+    static func configuration(_ files: TLSFiles) throws -> TLSConfiguration {
+        let chain: [NIOSSLCertificate], key: NIOSSLPrivateKey
+        do { chain = try NIOSSLCertificate.fromPEMFile(files.certificate) } catch {
+            throw TLSUnreadable(description: "cannot read the TLS certificate chain \(files.certificate): \(error)")
+        }
+        guard !chain.isEmpty else { throw TLSUnreadable(description: "\(files.certificate) holds no PEM certificate") }
+        do { key = try NIOSSLPrivateKey(file: files.key, format: .pem) } catch {
+            throw TLSUnreadable(description: "cannot read the TLS private key \(files.key): \(error)")
+        }
+        return .makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
     }
 
     /// A request as the signature covers it; `body` is nil while it has not been read (S3 streams it).

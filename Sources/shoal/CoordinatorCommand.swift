@@ -38,12 +38,13 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(help: "Seconds of silence after which a worker is lost.") var liveness: Double = 3
     @Option(help: "A policy file checked before every execution and job.") var policy: String?
     @Option(help: "Each job instance's log keeps at most this many MiB of its output.") var maxLogMib = JobLogFile.defaultCapBytes >> 20
-    @Option(help: "Also serve the AWS-compatible endpoint (as `shoal serve` does) on HOST:PORT; clients sign with `shoal credentials` keys.") var http: String?
+    @Option(help: "Also serve the AWS-compatible endpoint and the console (as `shoal serve` does) on HOST:PORT; clients sign with `shoal credentials` keys.") var http: String?
+    @OptionGroup var tls: TLSOptions
     @OptionGroup var home: HomeOptions
 
     func validate() throws {
         if key != nil && (allow == nil || allowClients == nil) { throw ValidationError("--key needs --allow and --allow-clients.") }
-        if let http { try EndpointThread.checkPlainText(http, insecure: insecure, flag: "--http") }
+        if let http { try EndpointThread.checkPlainText(http, insecure: insecure, tls: tls, flag: "--http") }
         // A loopback port is open to every user of the host, and without keys an
         // unauthenticated peer can also grow the coordinator's memory with a
         // multipart message it never finishes (libzmq bounds each frame, not their number).
@@ -89,11 +90,11 @@ struct CoordinatorCommand: ParsableCommand {
             // Its own API socket, reached on loopback when it listens on every address.
             let local = clients.endpoint.replacingOccurrences(of: "://0.0.0.0:", with: "://127.0.0.1:").replacingOccurrences(of: "://*:", with: "://127.0.0.1:")
             let pool = CoordinatorClientPool(endpoint: local, curve: ownKeys.map { (serverKey: $0.publicKey, keys: $0) })
-            endpoint = try EndpointThread.start(home: store, coordinator: pool, address: http)
-            let host = try EndpointThread.address(http).host
-            log("coordinator: AWS-compatible endpoint on http://\(host):\(endpoint!.port)")
+            endpoint = try EndpointThread.start(home: store, coordinator: pool, address: http, tls: tls)
             // Jobs on other hosts reach it by this host's name when it listens on every address.
-            service.endpointURL = "http://\(host == "0.0.0.0" ? ProcessInfo.processInfo.hostName : host):\(endpoint!.port)"
+            let url = try EndpointThread.url(http, port: endpoint!.port, tls: tls, everyAddress: ProcessInfo.processInfo.hostName)
+            log("coordinator: AWS-compatible endpoint on \(url), console \(url)/console/")
+            service.endpointURL = url
         }
         defer { endpoint?.stop() }
         try service.run { Interrupt.requested || endpoint?.failure != nil }

@@ -68,6 +68,7 @@ struct EnvCommand: ParsableCommand {
     @Option(help: "The endpoint's URL.") var endpoint = "http://127.0.0.1:9494"
     @Option(help: "The region clients name (a SageMaker region, as the SDK wants).") var region = "us-east-1"
     @Option(help: "The default bucket the SageMaker SDK uploads to.") var bucket = "sagemaker-shoal"
+    @Option(help: "A PEM file of the certificate authority an https:// endpoint's certificate comes from (one not in the system's store, such as a self-signed one).") var caBundle: String?
     @OptionGroup var home: HomeOptions
 
     func run() throws {
@@ -95,7 +96,7 @@ struct EnvCommand: ParsableCommand {
             ("AWS_ENDPOINT_URL", endpoint), ("AWS_ACCESS_KEY_ID", key.accessKeyId), ("AWS_SECRET_ACCESS_KEY", key.secretAccessKey),
             ("AWS_DEFAULT_REGION", region), ("AWS_REGION", region), ("AWS_EC2_METADATA_DISABLED", "true"),
             ("SAGEMAKER_USER_CONFIG_OVERRIDE", config.path),
-        ] {
+        ] + (caBundle.map { [("AWS_CA_BUNDLE", URL(fileURLWithPath: $0).standardizedFileURL.path)] } ?? []) {
             print("export \(name)=\(quoted(value))")
         }
     }

@@ -16,17 +16,17 @@ final class EndpointThread: @unchecked Sendable {
     private var task: _Concurrency.Task<Void, Never>?
 
     /// Starts the server and returns once it listens (its port), or throws why it could not.
-    static func start(home: ShoalHome, coordinator: CoordinatorClientPool, address: String) throws -> EndpointThread {
+    static func start(home: ShoalHome, coordinator: CoordinatorClientPool, address: String, tls: TLSOptions) throws -> EndpointThread {
         let (host, port) = try Self.address(address)
         let console: ConsoleServer
         do {
-            console = try ConsoleServer(home: home, coordinator: coordinator, bindHost: host)
+            console = try ConsoleServer(home: home, coordinator: coordinator, bindHost: host, secure: tls.files != nil)
         } catch {
             throw CommandFailure("the console cannot start: \(error)")
         }
         // The engine in this process counts into the console's registry.
         MetricsSystem.bootstrap(console.metrics.factory)
-        let server = EndpointServer(home: home, coordinator: coordinator, host: host, port: port, pages: { await console.page(for: $0) })
+        let server = EndpointServer(home: home, coordinator: coordinator, host: host, port: port, tls: tls.files, pages: { await console.page(for: $0) })
         let thread = EndpointThread()
         let ready = DispatchSemaphore(value: 0)
         thread.task = _Concurrency.Task.detached {
@@ -61,11 +61,29 @@ final class EndpointThread: @unchecked Sendable {
         return (String(text[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port)
     }
 
-    /// Without TLS (not built yet), only loopback unless the user says otherwise.
-    static func checkPlainText(_ address: String, insecure: Bool, flag: String) throws {
+    /// Without TLS, only loopback unless the user says otherwise.
+    static func checkPlainText(_ address: String, insecure: Bool, tls: TLSOptions, flag: String) throws {
         let (host, _) = try Self.address(address)
-        guard insecure || ["127.0.0.1", "localhost", "::1"].contains(host) else {
-            throw ValidationError("\(flag) \(address) is not a loopback address; without TLS that needs --insecure.")
+        guard insecure || tls.files != nil || ["127.0.0.1", "localhost", "::1"].contains(host) else {
+            throw ValidationError("\(flag) \(address) is not a loopback address; serve it with --tls-cert and --tls-key, or say --insecure to send everything in the clear.")
         }
     }
+
+    /// `http://` or `https://`, the host clients use (this host's name when it listens on every address), the port.
+    static func url(_ address: String, port: Int, tls: TLSOptions, everyAddress: String) throws -> String {
+        let host = try Self.address(address).host
+        return "\(tls.files == nil ? "http" : "https")://\(host == "0.0.0.0" ? everyAddress : host):\(port)"
+    }
+}
+
+/// `--tls-cert` and `--tls-key`: the endpoint and the console over HTTPS.
+struct TLSOptions: ParsableArguments {
+    @Option(help: "A PEM certificate chain: the endpoint and the console answer HTTPS only (needs --tls-key).") var tlsCert: String?
+    @Option(help: "The PEM private key of --tls-cert.") var tlsKey: String?
+
+    func validate() throws {
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together.") }
+    }
+
+    var files: EndpointServer.TLSFiles? { tlsCert.flatMap { cert in tlsKey.map { EndpointServer.TLSFiles(certificate: cert, key: $0) } } }
 }

@@ -22,12 +22,13 @@ struct ServeCommand: ParsableCommand {
             """
     )
     @Option(help: "HOST:PORT the endpoint listens on.") var bind = "127.0.0.1:9494"
-    @Flag(help: "Listen on an address that is not loopback without TLS (TLS is not built yet): anyone who can reach it sees the traffic.") var insecure = false
+    @Flag(help: "Listen on an address that is not loopback without TLS: anyone who can reach it sees the traffic.") var insecure = false
+    @OptionGroup var tls: TLSOptions
     @OptionGroup var local: LocalWorkerOptions
     @OptionGroup var home: HomeOptions
 
     func validate() throws {
-        try EndpointThread.checkPlainText(bind, insecure: insecure, flag: "--bind")
+        try EndpointThread.checkPlainText(bind, insecure: insecure, tls: tls, flag: "--bind")
     }
 
     func run() throws {
@@ -41,11 +42,11 @@ struct ServeCommand: ParsableCommand {
             home: store, workers: cluster.endpoint, api: cluster.api, policy: nil, maxLogBytes: local.maxLogMib << 20,
             log: { printError("shoal serve: \($0)") }
         )
-        let endpoint = try EndpointThread.start(home: store, coordinator: CoordinatorClientPool(endpoint: cluster.api.endpoint), address: bind)
+        let endpoint = try EndpointThread.start(home: store, coordinator: CoordinatorClientPool(endpoint: cluster.api.endpoint), address: bind, tls: tls)
         defer { endpoint.stop() }
-        let host = try EndpointThread.address(bind).host
-        service.endpointURL = "http://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(endpoint.port)"
-        printError("shoal serve: endpoint http://\(host):\(endpoint.port) (sagemaker, s3, lambda, ce, sqs, sts, iam), \(local.workers) local workers, home \(store.root.path)")
+        let url = try EndpointThread.url(bind, port: endpoint.port, tls: tls, everyAddress: "127.0.0.1")
+        service.endpointURL = url
+        printError("shoal serve: endpoint \(url) (sagemaker, s3, lambda, ce, sqs, sts, iam), console \(url)/console/, \(local.workers) local workers, home \(store.root.path)")
         Interrupt.install()
         try service.run {
             for id in cluster.replaceExitedWorkers() { printError("shoal serve: worker \(id) exited; started another in its place") }
