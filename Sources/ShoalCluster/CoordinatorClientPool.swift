@@ -35,6 +35,12 @@ public final class CoordinatorClientPool: @unchecked Sendable {
         return reply
     }
 
+    /// A request whose reply may take longer than the pool's timeout (an
+    /// invocation waits for its function): a client of its own, not kept after.
+    public func request(_ message: ApiMessage, timeout: TimeInterval) throws -> ApiMessage {
+        try CoordinatorClient(endpoint: endpoint, curve: curve, timeout: timeout).request(message)
+    }
+
     private func giveBack(_ client: CoordinatorClient) {
         lock.withLock { if idle.count < Self.maxIdle { idle.append(client) } }
     }

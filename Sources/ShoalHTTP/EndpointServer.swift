@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HTTPTypes
 import HummingbirdCore
 import HummingbirdTLS
 import NIOSSL
@@ -47,7 +48,7 @@ public struct EndpointServer: Sendable {
         keys = AccessKeys(home: home)
         sagemaker = SageMakerAPI(home: home, coordinator: coordinator)
         sqs = SQSAPI(home: home)
-        lambda = LambdaAPI(home: home)
+        lambda = LambdaAPI(home: home, coordinator: coordinator)
         costs = CostExplorerAPI(home: home, prices: .default)
         s3 = try? S3API(store: home.objects)
         self.host = host
@@ -142,12 +143,14 @@ public struct EndpointServer: Sendable {
                 let lambda = self.lambda
                 let path = incoming.rawPath, method = incoming.method
                 let query = SigV4.fields(incoming.rawQuery ?? "")
-                let (status, data) = try await blocking {
-                    let answer = try lambda.handle(method: method, path: path, query: query, body: body)
-                    return (answer.status, answer.status == 204 ? Data() : try JSONSerialization.data(withJSONObject: answer.body))
+                let given = Dictionary(incoming.headers.map { ($0.name.lowercased(), $0.value) }, uniquingKeysWith: { first, _ in first })
+                let (status, data, extra) = try await blocking {
+                    let answer = try lambda.handle(method: method, path: path, query: query, body: body, headers: given)
+                    return (answer.status, try answer.raw ?? (answer.status == 204 ? Data() : try JSONSerialization.data(withJSONObject: answer.body)), answer.headers)
                 }
-                return Response(status: .init(code: status), headers: [.contentType: "application/json", .init("x-amzn-RequestId")!: requestId],
-                                body: .init(byteBuffer: ByteBuffer(data: data)))
+                var fields: HTTPFields = [.contentType: "application/json", .init("x-amzn-RequestId")!: requestId]
+                for (name, value) in extra { if let field = HTTPField.Name(name) { fields[field] = value } }
+                return Response(status: .init(code: status), headers: fields, body: .init(byteBuffer: ByteBuffer(data: data)))
             case "sts", "iam":
                 let xml = try QueryAPI().handle(service: signed.authorization.service, form: QueryAPI.form(body), principal: key.name, requestId: requestId)
                 return Response(status: .ok, headers: [.contentType: "text/xml", .init("x-amzn-RequestId")!: requestId], body: .init(byteBuffer: ByteBuffer(string: xml)))

@@ -1,23 +1,32 @@
 import Crypto
 import Foundation
+import ShoalCluster
 import ShoalEngine
 import ShoalStore
 
 /// Lambda's function API (REST-JSON under `/2015-03-31/functions`), over the
 /// same registry as `shoal functions`: what the SageMaker SDK's Lambda helper
 /// calls when a LambdaStep names a script (`Lambda(...).upsert()`).
-/// Invoke is not served yet: functions run as Lambda steps on the workers.
+/// Invoke runs the function on a worker, as a Lambda step does.
 struct LambdaAPI: Sendable {
     let home: ShoalHome
+    let coordinator: CoordinatorClientPool
 
     static let prefix = "/2015-03-31/functions"
 
     struct Answer {
         let status: Int
         let body: [String: Any]
+        /// Invoke's answer is the function's own payload, not a JSON document of Shoal's.
+        var raw: Data? = nil
+        var headers: [String: String] = [:]
     }
 
-    func handle(method: String, path: String, query: [String: String], body: Data) throws -> Answer {
+    /// Lambda's payload limits: 6 MB for RequestResponse, 256 KB for Event.
+    static let maxSyncPayload = 6 << 20
+    static let maxAsyncPayload = 256 << 10
+
+    func handle(method: String, path: String, query: [String: String], body: Data, headers: [String: String] = [:]) throws -> Answer {
         guard path.hasPrefix(Self.prefix) else { throw AWSError(code: "UnknownOperationException", status: 404, message: "no Lambda operation at \(path.prefix(128))") }
         let rest = path.dropFirst(Self.prefix.count).split(separator: "/").map { String($0).removingPercentEncoding ?? String($0) }
         let input = body.isEmpty ? [:] : ((try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:])
@@ -33,12 +42,58 @@ struct LambdaAPI: Sendable {
         case ("PUT", 2, "code"): return Answer(status: 200, body: try updateCode(Self.name(rest[0]), input))
         case ("PUT", 2, "configuration"): return Answer(status: 200, body: try updateConfiguration(Self.name(rest[0]), input))
         case ("GET", 2, "configuration"): return Answer(status: 200, body: try configuration(existing(Self.name(rest[0]))))
-        case ("POST", 2, "invocations"):
-            throw AWSError(code: "InvalidRequestContentException", status: 400,
-                           message: "Shoal does not invoke functions through the Lambda API yet; a pipeline's Lambda step runs them on the workers")
+        case ("POST", 2, "invocations"): return try invoke(Self.name(rest[0]), payload: body, type: headers["x-amz-invocation-type"] ?? "RequestResponse")
         default:
             throw AWSError(code: "UnknownOperationException", status: 404, message: "Shoal's Lambda API has no \(method) \(path.prefix(128))")
         }
+    }
+
+    /// RequestResponse waits for the handler; Event answers 202 once it is queued;
+    /// DryRun checks the function exists. A handler's exception is answered as
+    /// Lambda does: 200, `X-Amz-Function-Error: Unhandled`, the error as the payload.
+    private func invoke(_ name: String, payload: Data, type: String) throws -> Answer {
+        guard ["RequestResponse", "Event", "DryRun"].contains(type) else {
+            throw AWSError(code: "InvalidParameterValueException", status: 400, message: "X-Amz-Invocation-Type '\(type.prefix(32))' is not RequestResponse, Event or DryRun")
+        }
+        let function = try existing(name)
+        if type == "DryRun" { return Answer(status: 204, body: [:]) }
+        let limit = type == "Event" ? Self.maxAsyncPayload : Self.maxSyncPayload
+        guard payload.count <= limit else {
+            throw AWSError(code: "RequestTooLargeException", status: 413, message: "the payload is \(payload.count) bytes; \(type) takes at most \(limit)")
+        }
+        let event = payload.isEmpty ? "{}" : String(decoding: payload, as: UTF8.self)
+        guard (try? JSONSerialization.jsonObject(with: Data(event.utf8), options: [.fragmentsAllowed])) != nil else {
+            throw AWSError(code: "InvalidRequestContentException", status: 400, message: "Could not parse request body into json: the payload is not JSON")
+        }
+        let request = ApiMessage.invoke(.init(functionName: function.name, payload: event, asynchronous: type == "Event"))
+        let reply: ApiMessage
+        do {
+            reply = try coordinator.request(request, timeout: Double(function.timeoutSeconds) + 90)
+        } catch let refused as CoordinatorClient.Refused {
+            if refused.description.contains("too many invocations") { throw AWSError(code: "TooManyRequestsException", status: 429, message: refused.description) }
+            throw AWSError(code: "ServiceException", status: 500, message: refused.description)
+        } catch {
+            throw AWSError(code: "ServiceException", status: 500, message: "the coordinator did not answer: \(error)")
+        }
+        guard case let .invoked(outcome) = reply else { throw AWSError(code: "ServiceException", status: 500, message: "unexpected reply from the coordinator") }
+        let version = ["X-Amz-Executed-Version": "$LATEST"]
+        if type == "Event" { return Answer(status: 202, body: [:], raw: Data(), headers: version) }
+        if let error = outcome.error {
+            guard outcome.ran else { throw AWSError(code: "ServiceException", status: 500, message: error) }
+            return Answer(status: 200, body: [:], raw: try JSONSerialization.data(withJSONObject: Self.errorPayload(error)),
+                          headers: version.merging(["X-Amz-Function-Error": "Unhandled"]) { $1 })
+        }
+        return Answer(status: 200, body: [:], raw: Data((outcome.result ?? "null").utf8), headers: version)
+    }
+
+    /// `ValueError: bad item` and the traceback after it, in Lambda's error shape.
+    static func errorPayload(_ error: String) -> [String: Any] {
+        let lines = error.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let first = lines.first ?? error
+        if let colon = first.range(of: ": "), first[..<colon.lowerBound].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." }) {
+            return ["errorType": String(first[..<colon.lowerBound]), "errorMessage": String(first[colon.upperBound...]), "stackTrace": Array(lines.dropFirst())]
+        }
+        return ["errorType": "Error", "errorMessage": first, "stackTrace": Array(lines.dropFirst())]
     }
 
     /// A name, or an ARN ending in `function:NAME` (with an optional qualifier after it).

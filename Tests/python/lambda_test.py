@@ -4,7 +4,9 @@ land in the registry Lambda steps call (`shoal functions`).
 Run by ShoalCLITests/AWSEndpointTests with the environment `shoal env` prints.
 """
 import io
+import json
 import os
+import time
 import unittest
 import zipfile
 
@@ -72,6 +74,39 @@ class Functions(unittest.TestCase):
                                                                     Environment={"Variables": {"K": "V"}})), "InvalidParameterValueException")
         self.assertEqual(self.code(lambda: self.aws.get_function(FunctionName="bad")), "ResourceNotFoundException")
 
+    def test_invoke_runs_the_handler_on_a_worker(self):
+        handler = ("import json\n"
+                   "def main(event, context):\n"
+                   "    if event.get('fail'):\n"
+                   "        raise ValueError('asked to fail')\n"
+                   "    return {'doubled': event['n'] * 2}\n")
+        self.aws.create_function(FunctionName="doubler", Runtime="python3.11", Role=ROLE, Handler="double.main",
+                                 Code={"ZipFile": package({"double.py": handler})}, Timeout=30)
+        answer = self.aws.invoke(FunctionName="doubler", Payload=b'{"n": 21}')
+        self.assertEqual(answer["StatusCode"], 200)
+        payload = json.loads(answer["Payload"].read())
+        self.assertNotIn("FunctionError", answer, payload)
+        self.assertEqual(payload, {"doubled": 42})
+
+        failed = self.aws.invoke(FunctionName="doubler", Payload=b'{"fail": true}')
+        self.assertEqual(failed["FunctionError"], "Unhandled")
+        error = json.loads(failed["Payload"].read())
+        self.assertEqual((error["errorType"], error["errorMessage"]), ("ValueError", "asked to fail"))
+
+        self.assertEqual(self.aws.invoke(FunctionName="doubler", InvocationType="DryRun")["StatusCode"], 204)
+        self.assertEqual(self.code(lambda: self.aws.invoke(FunctionName="nobody", Payload=b"{}")), "ResourceNotFoundException")
+        self.assertEqual(self.code(lambda: self.aws.invoke(FunctionName="doubler", Payload=b"not json")), "InvalidRequestContentException")
+
+        # Event: answered once queued; nobody waits for the handler, whose answer goes to the server's log.
+        queued = self.aws.invoke(FunctionName="doubler", InvocationType="Event", Payload=b'{"n": 1000}')
+        self.assertEqual(queued["StatusCode"], 202)
+        log = os.path.join(HOME, "serve.txt")
+        for _ in range(300):
+            if "asynchronous invocation of doubler returned" in open(log).read():
+                break
+            time.sleep(0.05)
+        line = next(l for l in open(log) if "asynchronous invocation of doubler returned" in l)
+        self.assertEqual(json.loads(line.split(" returned ", 1)[1]), {"doubled": 2000})
 
 if __name__ == "__main__":
     unittest.main()

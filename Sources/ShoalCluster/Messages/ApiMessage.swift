@@ -19,6 +19,10 @@ public enum ApiMessage: Sendable, Equatable {
     case callback(CallbackAnswer)
     case clusterStatus
     case workers([WorkerStatus])
+    /// Lambda's Invoke: the function runs on a worker; the reply waits for it
+    /// (RequestResponse) or comes at once (Event).
+    case invoke(Invoke)
+    case invoked(Invoked)
     case failure(String)
 
     var kind: String {
@@ -33,7 +37,38 @@ public enum ApiMessage: Sendable, Equatable {
         case .callback: "callback"
         case .clusterStatus: "cluster"
         case .workers: "workers"
+        case .invoke: "invoke"
+        case .invoked: "invoked"
         case .failure: "failure"
+        }
+    }
+
+    public struct Invoke: Codable, Sendable, Equatable {
+        public var functionName: String
+        /// The event, JSON text.
+        public var payload: String
+        /// Event (asynchronous): answered as soon as the invocation is queued.
+        public var asynchronous: Bool
+
+        public init(functionName: String, payload: String, asynchronous: Bool) {
+            self.functionName = functionName
+            self.payload = payload
+            self.asynchronous = asynchronous
+        }
+    }
+
+    public struct Invoked: Codable, Sendable, Equatable {
+        /// What the handler returned (JSON text), or nil when it raised.
+        public var result: String?
+        /// The handler's error (`Type: message`), or why it could not run.
+        public var error: String?
+        /// Whether the function ran at all (an error with false is Shoal's, not the handler's).
+        public var ran: Bool
+
+        public init(result: String?, error: String?, ran: Bool) {
+            self.result = result
+            self.error = error
+            self.ran = ran
         }
     }
 
@@ -175,6 +210,8 @@ public enum ApiCodec {
         case let .execution(body): WireCodec.json(body)
         case .clusterStatus: Data("{}".utf8)
         case let .workers(list): WireCodec.json(list)
+        case let .invoke(body): WireCodec.json(body)
+        case let .invoked(body): WireCodec.json(body)
         case let .failure(reason): WireCodec.json(Text(value: reason))
         }
         return WireCodec.envelope(kind: message.kind, payload: payload)
@@ -195,6 +232,8 @@ public enum ApiCodec {
             case "callback": return .callback(try decoder.decode(ApiMessage.CallbackAnswer.self, from: payload))
             case "cluster": return .clusterStatus
             case "workers": return .workers(try decoder.decode([ApiMessage.WorkerStatus].self, from: payload))
+            case "invoke": return .invoke(try decoder.decode(ApiMessage.Invoke.self, from: payload))
+            case "invoked": return .invoked(try decoder.decode(ApiMessage.Invoked.self, from: payload))
             case "failure": return .failure(try decoder.decode(Text.self, from: payload).value)
             default: throw WireCodec.Malformed(reason: "unknown API message kind '\(kind.prefix(32))'")
             }

@@ -9,16 +9,18 @@ import ShoalStore
 /// way a stop is a request on the API socket, recorded with the execution as
 /// its owner's endpoint.
 public final class CoordinatorService {
-    private let home: ShoalHome
-    private let workers: CoordinatorEndpoint
-    private let api: ApiEndpoint
+    let home: ShoalHome
+    let workers: CoordinatorEndpoint
+    let api: ApiEndpoint
+    /// Lambda Invoke requests whose function runs now (see CoordinatorService+Invoke).
+    var invocations: [TaskKey: HeldInvocation] = [:]
     private let policy: Policy?
     private var runners: [String: ExecutionRunner] = [:]
     /// `watch` requests held until their execution changes (bounded: past the
     /// limit a watch is answered at once, as a plain status request).
     private var watches: [(client: [UInt8], watch: ApiMessage.Watch, until: Date)] = []
     private static let maxWatches = 1024
-    private let log: (String) -> Void
+    let log: (String) -> Void
 
     private let maxLogBytes: Int
 
@@ -114,7 +116,9 @@ public final class CoordinatorService {
         var changing = Date.distantPast
         while !shouldStop() {
             for (client, request) in try api.receive() {
-                if case let .watch(watch) = request, watches.count < Self.maxWatches, runners[watch.executionId] != nil {
+                if case let .invoke(invoke) = request {
+                    startInvocation(invoke, for: client)
+                } else if case let .watch(watch) = request, watches.count < Self.maxWatches, runners[watch.executionId] != nil {
                     watches.append((client, watch, Date().addingTimeInterval(ApiMessage.watchWait)))
                     lastWatchCheck = .distantPast
                 } else {
@@ -147,7 +151,9 @@ public final class CoordinatorService {
             }
             let registry = workers.registry
             EngineMetrics.cluster(waiting: registry.queue.count, workers: registry.workers.count, freeSlots: registry.workers.values.reduce(0) { $0 + max(0, $1.freeSlots) })
+            expireInvocations()
             for event in try workers.poll(timeout: 0.02, alsoWakingFor: api) {
+                if takeInvocationEvent(event) { continue }
                 changing = Date().addingTimeInterval(0.05)
                 switch event {
                 case let .workerJoined(id, host, slots): log("worker \(id) on \(host) joined with \(slots) slots")
@@ -228,7 +234,9 @@ public final class CoordinatorService {
                           lastHeartbeat: worker.lastHeard, version: worker.version, sandbox: worker.sandbox,
                           running: worker.running.map { "\($0.taskId)#\($0.attempt)" }.sorted())
                 })
-            case .submitted, .execution, .workers, .failure:
+            case .invoke:
+                return .failure("an invoke request is answered when its function ends")
+            case .submitted, .execution, .workers, .invoked, .failure:
                 return .failure("'\(request)' is a reply, not a request")
             }
         } catch {

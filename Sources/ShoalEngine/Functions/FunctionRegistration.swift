@@ -93,5 +93,17 @@ public enum FunctionRegistration {
             guard entry.type != .symlink else { throw Refused("the archive's entry '\(entry.path.prefix(128))' is a symbolic link") }
             do { _ = try archive.extract(entry, to: target) } catch { throw Refused("cannot unpack '\(entry.path.prefix(128))': \(error)") }
         }
+        // Zips made by Python's writestr carry no permissions (files come out 0600):
+        // the handler runs as the sandbox's job user, who must read them, as Lambda's runtime can.
+        let manager = FileManager.default
+        try manager.setAttributes([.posixPermissions: 0o755], ofItemAtPath: folder.path)
+        for path in (try? manager.subpathsOfDirectory(atPath: folder.path)) ?? [] {
+            let full = folder.appendingPathComponent(path).path
+            var status = stat()
+            guard lstat(full, &status) == 0 else { continue }
+            let isDirectory = status.st_mode & S_IFMT == S_IFDIR
+            let mode: Int16 = isDirectory || status.st_mode & 0o111 != 0 ? 0o755 : 0o644
+            try manager.setAttributes([.posixPermissions: mode], ofItemAtPath: full)
+        }
     }
 }
