@@ -6,6 +6,7 @@ import HummingbirdTLS
 import NIOSSL
 import Logging
 import ShoalCluster
+import ShoalEngine
 import ShoalStore
 
 /// The AWS-compatible endpoint: one port for every service, each request
@@ -26,6 +27,7 @@ public struct EndpointServer: Sendable {
     /// answers the requests it owns, nil for the rest.
     let pages: (@Sendable (Request) async -> Response?)?
     let tls: TLSFiles?
+    let policy: APIPolicy?
 
     /// A PEM certificate chain and its private key (`--tls-cert`, `--tls-key`).
     public struct TLSFiles: Sendable {
@@ -39,11 +41,12 @@ public struct EndpointServer: Sendable {
 
     /// `coordinator` reaches the API socket of the coordinator executions run on.
     public init(
-        home: ShoalHome, coordinator: CoordinatorClientPool, host: String, port: Int, tls: TLSFiles? = nil,
+        home: ShoalHome, coordinator: CoordinatorClientPool, host: String, port: Int, tls: TLSFiles? = nil, policy: Policy? = nil,
         pages: (@Sendable (Request) async -> Response?)? = nil
     ) {
         self.pages = pages
         self.tls = tls
+        self.policy = policy.map(APIPolicy.init)
         self.home = home
         keys = AccessKeys(home: home)
         sagemaker = SageMakerAPI(home: home, coordinator: coordinator)
@@ -124,6 +127,14 @@ public struct EndpointServer: Sendable {
             }
             let key = try verify(incoming, signed: signed)
             let body = incoming.body ?? Data()
+            if let policy {
+                let action = switch service {
+                case "lambda": APIPolicy.lambdaAction(method: incoming.method, path: incoming.rawPath)
+                case "sts", "iam": "\(service):" + (QueryAPI.form(body)["Action"] ?? "")
+                default: "\(service):" + (incoming.header("x-amz-target")?.split(separator: ".").last.map(String.init) ?? "")
+                }
+                try policy.check(action, service: service, principal: key.name)
+            }
             switch signed.authorization.service {
             case "sagemaker":
                 return try await jsonService(incoming, targetPrefix: "SageMaker.", contentType: "application/x-amz-json-1.1", requestId: requestId) { operation, input in
@@ -184,6 +195,7 @@ public struct EndpointServer: Sendable {
         )
         let request = S3Request(method: incoming.method, rawPath: incoming.rawPath, rawQuery: incoming.rawQuery, headers: incoming.headers,
                                 payloadHash: payload, chunkSigner: signer, requestId: requestId)
+        try policy?.check(request.iamAction, service: "s3", principal: key.name)
         var response = await s3.handle(request, body: body)
         response.headers[.init("x-amz-request-id")!] = requestId
         return response

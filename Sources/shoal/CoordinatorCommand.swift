@@ -36,7 +36,7 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(help: "A folder of client public keys (.pub) allowed to use the API.") var allowClients: String?
     @Flag(help: "Run without CURVE on a tcp:// address (loopback included): anyone who can connect may join and submit.") var insecure = false
     @Option(help: "Seconds of silence after which a worker is lost.") var liveness: Double = 3
-    @Option(help: "A policy file checked before every execution and job.") var policy: String?
+    @Option(help: "A policy file checked before every execution and job, and every endpoint request with --http (the credential's name as aws:username).") var policy: String?
     @Option(help: "Each job instance's log keeps at most this many MiB of its output.") var maxLogMib = JobLogFile.defaultCapBytes >> 20
     @Option(help: "Also serve the AWS-compatible endpoint and the console (as `shoal serve` does) on HOST:PORT; clients sign with `shoal credentials` keys.") var http: String?
     @OptionGroup var tls: TLSOptions
@@ -90,7 +90,7 @@ struct CoordinatorCommand: ParsableCommand {
             // Its own API socket, reached on loopback when it listens on every address.
             let local = clients.endpoint.replacingOccurrences(of: "://0.0.0.0:", with: "://127.0.0.1:").replacingOccurrences(of: "://*:", with: "://127.0.0.1:")
             let pool = CoordinatorClientPool(endpoint: local, curve: ownKeys.map { (serverKey: $0.publicKey, keys: $0) })
-            endpoint = try EndpointThread.start(home: store, coordinator: pool, address: http, tls: tls)
+            endpoint = try EndpointThread.start(home: store, coordinator: pool, address: http, tls: tls, policy: loadedPolicy)
             // Jobs on other hosts reach it by this host's name when it listens on every address.
             let url = try EndpointThread.url(http, port: endpoint!.port, tls: tls, everyAddress: ProcessInfo.processInfo.hostName)
             log("coordinator: AWS-compatible endpoint on \(url), console \(url)/console/")

@@ -3,6 +3,7 @@ import Foundation
 import Metrics
 import ShoalCluster
 import ShoalConsole
+import ShoalEngine
 import ShoalHTTP
 import ShoalStore
 
@@ -16,7 +17,7 @@ final class EndpointThread: @unchecked Sendable {
     private var task: _Concurrency.Task<Void, Never>?
 
     /// Starts the server and returns once it listens (its port), or throws why it could not.
-    static func start(home: ShoalHome, coordinator: CoordinatorClientPool, address: String, tls: TLSOptions) throws -> EndpointThread {
+    static func start(home: ShoalHome, coordinator: CoordinatorClientPool, address: String, tls: TLSOptions, policy: Policy?) throws -> EndpointThread {
         let (host, port) = try Self.address(address)
         let console: ConsoleServer
         do {
@@ -26,7 +27,7 @@ final class EndpointThread: @unchecked Sendable {
         }
         // The engine in this process counts into the console's registry.
         MetricsSystem.bootstrap(console.metrics.factory)
-        let server = EndpointServer(home: home, coordinator: coordinator, host: host, port: port, tls: tls.files, pages: { await console.page(for: $0) })
+        let server = EndpointServer(home: home, coordinator: coordinator, host: host, port: port, tls: tls.files, policy: policy, pages: { await console.page(for: $0) })
         let thread = EndpointThread()
         let ready = DispatchSemaphore(value: 0)
         thread.task = _Concurrency.Task.detached {

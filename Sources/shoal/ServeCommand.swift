@@ -24,6 +24,7 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "HOST:PORT the endpoint listens on.") var bind = "127.0.0.1:9494"
     @Flag(help: "Listen on an address that is not loopback without TLS: anyone who can reach it sees the traffic.") var insecure = false
     @OptionGroup var tls: TLSOptions
+    @Option(help: "A policy file: IAM-style Deny statements checked on every endpoint request (the credential's name as aws:username) and before every execution and job.") var policy: String?
     @OptionGroup var local: LocalWorkerOptions
     @OptionGroup var home: HomeOptions
 
@@ -38,11 +39,13 @@ struct ServeCommand: ParsableCommand {
         )
         if let warning = cluster.sandboxWarning { printError(warning) }
         defer { cluster.shutdown() }
+        let loadedPolicy: Policy?
+        do { loadedPolicy = try policy.map(Policy.load) } catch { throw CommandFailure(error.description) }
         let service = CoordinatorService(
-            home: store, workers: cluster.endpoint, api: cluster.api, policy: nil, maxLogBytes: local.maxLogMib << 20,
+            home: store, workers: cluster.endpoint, api: cluster.api, policy: loadedPolicy, maxLogBytes: local.maxLogMib << 20,
             log: { printError("shoal serve: \($0)") }
         )
-        let endpoint = try EndpointThread.start(home: store, coordinator: CoordinatorClientPool(endpoint: cluster.api.endpoint), address: bind, tls: tls)
+        let endpoint = try EndpointThread.start(home: store, coordinator: CoordinatorClientPool(endpoint: cluster.api.endpoint), address: bind, tls: tls, policy: loadedPolicy)
         defer { endpoint.stop() }
         let url = try EndpointThread.url(bind, port: endpoint.port, tls: tls, everyAddress: "127.0.0.1")
         service.endpointURL = url

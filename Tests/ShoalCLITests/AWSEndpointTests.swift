@@ -17,9 +17,10 @@ import Testing
         let log: URL
         var environment: [String: String]
 
-        init(_ extra: [String] = [], before: (TemporaryHome) throws -> Void = { _ in }) throws {
+        /// `arguments` makes more of serve's arguments from the new home (files it names).
+        init(_ extra: [String] = [], arguments: (TemporaryHome) throws -> [String] = { _ in [] }) throws {
             home = try TemporaryHome()
-            try before(home)
+            let extra = extra + (try arguments(home))
             #expect(try home.shoal(["credentials", "create", "me"]).status == 0)
             log = home.url.appendingPathComponent("serve.txt")
             serve = try home.start(["serve", "--bind", "127.0.0.1:0", "--workers", "2"] + extra, standardError: log)
@@ -75,6 +76,26 @@ import Testing
         let served = try ServedEndpoint()
         defer { served.stop() }
         try served.runSuite("experiments_test.py", tests: 4)
+    }
+
+    /// `shoal serve --policy`: every request asked about by its IAM action, the credential as aws:username;
+    /// a policy naming an action Shoal does not know keeps the server from starting.
+    @Test func aServedPolicyDeniesRequestsByActionAndCredential() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.python.path), "no \(Self.python.path): run scripts/setup.sh")
+        let policy = #"""
+            {"Version": "2012-10-17", "Statement": [{"Sid": "InternsReadOnly", "Effect": "Deny",
+              "Action": ["sagemaker:Delete*", "sagemaker:StartPipelineExecution", "s3:PutObject", "s3:DeleteObject", "lambda:InvokeFunction"],
+              "Resource": "*", "Condition": {"StringEquals": {"aws:username": "intern"}}}]}
+            """#
+        let served = try ServedEndpoint { home in ["--policy", try home.file("policy.json", policy)] }
+        defer { served.stop() }
+        try served.runSuite("policy_test.py", tests: 3)
+
+        let home = try TemporaryHome()
+        let unknown = try home.file("bad.json", #"{"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "sagemaker:FlyToTheMoon", "Resource": "*"}]}"#)
+        let refused = try home.shoal(["serve", "--bind", "127.0.0.1:0", "--policy", unknown])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("'sagemaker:FlyToTheMoon' names no action Shoal knows"), "\(refused.stderr)")
     }
 
     /// The model registry: a pipeline's Model and RegisterModel steps, then boto3's registry calls on what
@@ -171,6 +192,7 @@ import Testing
                 if stale { try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: file.path) }
                 paths[file.path] = stale
             }
+            return []
         }
         defer { served.stop() }
         for (path, stale) in paths {

@@ -19,7 +19,31 @@ enum PolicyVocabulary {
         "shoal:createmodel", "sagemaker:createmodel",
     ]
 
-    static var knownActions: [String] { Array(Set(actionNames.values.joined()).union(reservedActions)).sorted() }
+    /// The endpoint's operations, as IAM names them: a policy given to `shoal
+    /// serve` or `shoal coordinator --http` is asked about each request, with
+    /// the signing credential's name as `aws:username`.
+    static let apiActions: Set<String> = Set([
+        "sagemaker:CreatePipeline", "sagemaker:UpdatePipeline", "sagemaker:DescribePipeline", "sagemaker:ListPipelines", "sagemaker:DeletePipeline",
+        "sagemaker:ListPipelineVersions", "sagemaker:ListTags", "sagemaker:AddTags", "sagemaker:DeleteTags", "sagemaker:DescribePipelineExecution",
+        "sagemaker:ListPipelineExecutions", "sagemaker:ListPipelineExecutionSteps", "sagemaker:ListPipelineParametersForExecution",
+        "sagemaker:DescribePipelineDefinitionForExecution", "sagemaker:StopPipelineExecution", "sagemaker:RetryPipelineExecution",
+        "sagemaker:SendPipelineExecutionStepSuccess", "sagemaker:SendPipelineExecutionStepFailure",
+        "sagemaker:CreateModelPackageGroup", "sagemaker:DescribeModelPackageGroup", "sagemaker:ListModelPackageGroups", "sagemaker:CreateModelPackage",
+        "sagemaker:ListModelPackages", "sagemaker:DescribeModelPackage", "sagemaker:UpdateModelPackage", "sagemaker:DescribeModel", "sagemaker:ListModels",
+        "sagemaker:DescribeProcessingJob", "sagemaker:ListProcessingJobs", "sagemaker:StopProcessingJob", "sagemaker:DescribeTrainingJob",
+        "sagemaker:ListTrainingJobs", "sagemaker:StopTrainingJob", "sagemaker:DescribeTransformJob", "sagemaker:ListTransformJobs",
+        "sagemaker:StopTransformJob", "sagemaker:ListExperiments", "sagemaker:DescribeExperiment", "sagemaker:ListTrials",
+        "sagemaker:ListTrialComponents", "sagemaker:DescribeTrialComponent", "sagemaker:Search",
+        "s3:ListAllMyBuckets", "s3:ListBucket", "s3:CreateBucket", "s3:DeleteBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject",
+        "s3:ListBucketMultipartUploads", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload",
+        "lambda:CreateFunction", "lambda:GetFunction", "lambda:GetFunctionConfiguration", "lambda:ListFunctions", "lambda:DeleteFunction",
+        "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration",
+        "ce:GetCostAndUsage", "sts:GetCallerIdentity", "iam:GetRole",
+        "sqs:CreateQueue", "sqs:GetQueueUrl", "sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:DeleteQueue", "sqs:ListQueues",
+        "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility", "sqs:PurgeQueue",
+    ].map { $0.lowercased() })
+
+    static var knownActions: [String] { Array(Set(actionNames.values.joined()).union(reservedActions).union(apiActions)).sorted() }
 
     /// IAM's condition keys, each as the Shoal key the request carries.
     static let keyAliases: [String: String] = [
@@ -36,7 +60,7 @@ enum PolicyVocabulary {
     static let shoalKeys: Set<String> = [
         "shoal:pipelinename", "shoal:stepname", "shoal:instancetype", "shoal:instancecount", "shoal:networkisolation",
         "shoal:vpcsubnets", "shoal:vpcsecuritygroupids", "shoal:imageuri", "shoal:maxruntimeinseconds", "shoal:functionname",
-        "shoal:functionarn", "shoal:volumekmskey", "aws:tagkeys",
+        "shoal:functionarn", "shoal:volumekmskey", "aws:tagkeys", "aws:username",
     ]
 
     /// Tag keys: `aws:RequestTag/KEY`, and the resource's own tags.
@@ -56,6 +80,6 @@ enum PolicyVocabulary {
             + "shoal:VpcSecurityGroupIds, shoal:ImageUri, shoal:MaxRuntimeInSeconds, shoal:FunctionName, shoal:FunctionArn, shoal:VolumeKmsKey, "
             + "sagemaker:NetworkIsolation, sagemaker:VpcSubnets, sagemaker:VpcSecurityGroupIds, sagemaker:InstanceTypes, sagemaker:VolumeKmsKey, "
             + "sagemaker:MaxRuntimeInSeconds, sagemaker:ImageUris, lambda:FunctionArn, aws:RequestTag/KEY, aws:ResourceTag/KEY, "
-            + "sagemaker:ResourceTag/KEY, aws:TagKeys"
+            + "sagemaker:ResourceTag/KEY, aws:TagKeys, aws:username"
     }
 }

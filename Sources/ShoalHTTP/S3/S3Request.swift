@@ -87,3 +87,26 @@ struct S3Error: Error, CustomStringConvertible {
             + (resource.map { S3XML.element("Resource", $0) } ?? "") + S3XML.element("RequestId", requestId) + "</Error>"
     }
 }
+
+extension S3Request {
+    /// The IAM action a policy names this request by (`s3:GetObject`, `s3:ListBucket`, …).
+    var iamAction: String {
+        guard bucket != nil else { return "s3:ListAllMyBuckets" }
+        guard key != nil else {
+            switch method {
+            case "GET" where query["uploads"] != nil: return "s3:ListBucketMultipartUploads"
+            case "GET", "HEAD": return "s3:ListBucket"
+            case "PUT": return "s3:CreateBucket"
+            case "DELETE": return "s3:DeleteBucket"
+            default: return "s3:DeleteObject"
+            }
+        }
+        switch method {
+        case "GET" where query["uploadId"] != nil: return "s3:ListMultipartUploadParts"
+        case "GET", "HEAD": return "s3:GetObject"
+        case "DELETE" where query["uploadId"] != nil: return "s3:AbortMultipartUpload"
+        case "DELETE": return "s3:DeleteObject"
+        default: return "s3:PutObject"
+        }
+    }
+}
