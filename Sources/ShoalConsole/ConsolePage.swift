@@ -30,6 +30,19 @@ enum ConsolePage {
         return "<div class=\"scroll\"><table\(id.map { " id=\"\($0)\"" } ?? "")><thead><tr>\(head)</tr></thead><tbody>\(body)</tbody></table></div>"
     }
 
+    /// Stop for a running execution, Retry for a failed or stopped one: forms
+    /// that post the CSRF token. `marked` gives the button an id (one per page).
+    static func actions(for execution: ExecutionRecord, csrf: String, marked: Bool = false) -> String {
+        let action: (path: String, label: String, style: String)? = switch execution.status {
+        case .executing: ("stop", "Stop", " class=\"danger\"")
+        case .failed, .stopped: ("retry", "Retry", "")
+        default: nil
+        }
+        guard let action else { return "" }
+        return "<form method=\"post\" action=\"/console/executions/\(HTML.component(execution.id))/\(action.path)\">"
+            + "<input type=\"hidden\" name=\"csrf\" value=\"\(csrf)\"><button\(action.style)\(marked ? " id=\"\(action.path)\"" : "")>\(action.label)</button></form>"
+    }
+
     /// A Chart.js chart: `data` is the page's JSON (names become `data` inside
     /// `config`, a JavaScript expression); the chart is `window.shoalChart` for tests.
     static func chart(id: String, data: String, config: String) -> String {

@@ -50,7 +50,7 @@ public struct ConsoleServer: Sendable {
             switch (parts.count, section) {
             case (0, _) where get: return redirect("/console/executions")
             case (2, "static") where get: return try staticFile(parts[1])
-            case (1, "executions") where get: return try await html { try ExecutionsPage(home: home).render(query: query) }
+            case (1, "executions") where get: return try await html { try ExecutionsPage(home: home, csrf: csrf).render(query: query) }
             case (2, "executions") where get:
                 return try await html { try ExecutionPage(home: home, layouts: layouts, csrf: csrf).render(id: parts[1], query: query) }
             case (3, "executions") where get && parts[2] == "events": return try events(parts[1])

@@ -52,7 +52,6 @@ struct ExecutionPage {
     }
 
     private func summary(_ execution: ExecutionRecord) -> String {
-        let base = "/console/executions/\(HTML.component(execution.id))"
         var facts: [(String, String)] = [
             ("Status", "<span id=\"execution-status\">\(HTML.status(execution.status.rawValue))</span>"),
             ("Pipeline", "<a href=\"/console/executions?pipeline=\(HTML.component(execution.pipelineName))\">\(HTML.escape(execution.pipelineName))</a>"
@@ -69,13 +68,7 @@ struct ExecutionPage {
         if execution.parameters != "{}" && !execution.parameters.isEmpty { facts.append(("Parameters", "<code>\(HTML.escape(execution.parameters))</code>")) }
         if execution.tags != "{}" { facts.append(("Tags", "<code>\(HTML.escape(execution.tags))</code>")) }
         facts.append(("Failure", "<span id=\"execution-reason\">\(HTML.escape(execution.failureReason ?? ""))</span>"))
-        var buttons = ""
-        if execution.status == .executing {
-            buttons += "<form method=\"post\" action=\"\(base)/stop\"><input type=\"hidden\" name=\"csrf\" value=\"\(csrf)\"><button class=\"danger\" id=\"stop\">Stop</button></form>"
-        }
-        if execution.status == .failed || execution.status == .stopped {
-            buttons += "<form method=\"post\" action=\"\(base)/retry\"><input type=\"hidden\" name=\"csrf\" value=\"\(csrf)\"><button id=\"retry\">Retry</button></form>"
-        }
+        let buttons = ConsolePage.actions(for: execution, csrf: csrf, marked: true)
         let list = facts.map { "<dt>\($0.0)</dt><dd>\($0.1)</dd>" }.joined()
         return "<div class=\"bar\">\(buttons)</div><dl class=\"kv card\">\(list)</dl><h2>Graph</h2>"
     }

@@ -4,6 +4,7 @@ import ShoalStore
 /// Executions, newest first, filtered by pipeline, status and tag.
 struct ExecutionsPage {
     let home: ShoalHome
+    let csrf: String
     static let limit = 200
 
     func render(query: [String: String]) throws -> String {
@@ -47,10 +48,11 @@ struct ExecutionsPage {
                 <tr data-execution="\(HTML.escape(execution.id))"><td><a href="\(link)">\(HTML.escape(execution.id))</a></td>
                 <td>\(HTML.escape(execution.pipelineName))</td><td>\(version)</td><td>\(HTML.status(execution.status.rawValue))</td>
                 <td>\(HTML.time(execution.startedAt))</td><td class="num">\(HTML.duration(from: execution.startedAt, to: execution.endedAt, now: now))</td>
-                <td class="muted">\(HTML.escape(tagText))</td><td class="muted">\(HTML.escape(String((execution.failureReason ?? "").prefix(160))))</td></tr>
+                <td class="muted">\(HTML.escape(tagText))</td><td class="muted">\(HTML.escape(String((execution.failureReason ?? "").prefix(160))))</td>
+                <td>\(ConsolePage.actions(for: execution, csrf: csrf))</td></tr>
                 """
         }
-        let table = ConsolePage.table(["Execution", "Pipeline", "Version", "Status", "Started (UTC)", "Duration", "Tags", "Reason"], rows,
+        let table = ConsolePage.table(["Execution", "Pipeline", "Version", "Status", "Started (UTC)", "Duration", "Tags", "Reason", ""], rows,
                                       id: "executions", empty: "no execution matches")
         let more = executions.count == Self.limit ? "<p class=\"muted\">The newest \(Self.limit) shown; filter to see others.</p>" : ""
         return ConsolePage.render(title: "Executions", section: .executions, body: "<h1>Executions</h1>" + filters + table + more)

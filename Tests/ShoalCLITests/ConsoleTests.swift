@@ -15,7 +15,7 @@ import Testing
         try FileManager.default.createDirectory(at: shots, withIntermediateDirectories: true)
         var served2 = served
         served2.environment["SHOTS"] = shots.path
-        try served2.runSuite("console_test.py", tests: 7, timeout: 600)
+        try served2.runSuite("console_test.py", tests: 8, timeout: 600)
         for page in ["execution", "execution-running", "experiments", "cluster", "cost", "map", "token"] {
             #expect(FileManager.default.fileExists(atPath: shots.appendingPathComponent(page + ".png").path), "no screenshot of \(page)")
         }

@@ -192,6 +192,18 @@ class Console(unittest.TestCase):
         wait_for("a child's page", lambda: "Map parent" in self.driver.find_element(By.TAG_NAME, "main").text)
         self.shot("map")
 
+    def test_4c_the_list_offers_retry_where_it_applies(self):
+        self.driver.get(f"{ENDPOINT}/console/executions")
+        rows = self.driver.find_elements(By.CSS_SELECTOR, "#executions tbody tr")
+        self.assertGreaterEqual(len(rows), 3)
+        for row in rows:
+            status = row.find_element(By.CSS_SELECTOR, ".pill").text
+            buttons = [b.text for b in row.find_elements(By.TAG_NAME, "button")]
+            self.assertEqual(buttons, ["Retry"] if status in ("Failed", "Stopped") else [], row.text)
+        self.driver.get(f"{ENDPOINT}/console/executions?status=Failed")
+        self.assertTrue(all("Failed" in row.text for row in self.driver.find_elements(By.CSS_SELECTOR, "#executions tbody tr")))
+        self.shot("executions")
+
     def test_5_metrics_agree_with_the_store(self):
         text = urllib.request.urlopen(f"{ENDPOINT}/metrics").read().decode()
         samples = {}
