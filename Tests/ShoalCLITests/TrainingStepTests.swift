@@ -1,4 +1,5 @@
 import Foundation
+import ShoalRuntime
 import ShoalTestSupport
 import Testing
 
@@ -11,13 +12,14 @@ import Testing
 
     init() throws { home = try TemporaryHome() }
 
-    /// Uploads `train.py` as sourcedir.tar.gz, and the channel's files.
-    func stage(script: String, channel: [String: String]) throws {
+    /// Uploads `train.py` (and `more` files of the source directory) as sourcedir.tar.gz, and the channel's files.
+    func stage(script: String, channel: [String: String], more: [String: String] = [:]) throws {
         let source = home.url.appendingPathComponent("scratch/src")
         try FileManager.default.createDirectory(at: source, withIntermediateDirectories: true)
         try Data(script.utf8).write(to: source.appendingPathComponent("train.py"))
+        for (name, text) in more { try Data(text.utf8).write(to: source.appendingPathComponent(name)) }
         let archive = home.url.appendingPathComponent("scratch/sourcedir.tar.gz").path
-        let tar = try ShoalProcess.run(executable: URL(fileURLWithPath: "/bin/tar"), ["-czf", archive, "-C", source.path, "train.py"])
+        let tar = try ShoalProcess.run(executable: URL(fileURLWithPath: "/bin/tar"), ["-czf", archive, "-C", source.path, "train.py"] + more.keys.sorted())
         try #require(tar.status == 0, "\(tar.stderr)")
         try #require(try home.shoal(["cp", archive, "s3://b/code/sourcedir.tar.gz"]).status == 0)
         for (name, text) in channel {
@@ -61,6 +63,42 @@ import Testing
         let listing = try ShoalProcess.run(executable: URL(fileURLWithPath: "/bin/tar"), ["-tzf", local])
         let text = try ShoalProcess.run(executable: URL(fileURLWithPath: "/bin/tar"), ["-xzOf", local, member])
         return (listing.stdout.split(separator: "\n").map(String.init).sorted(), text.stdout)
+    }
+
+    /// The source directory's requirements.txt joins a python runtime's environment
+    /// (SageMaker's containers pip-install it before the entry point); a pip option in it is refused.
+    @Test func aSourceDirectorysRequirementsJoinThePythonEnvironment() throws {
+        // A fresh environment each run: the image's requirement list carries a comment unique to it.
+        let tag = "t\(getpid())\(Int.random(in: 0..<1_000_000))"
+        #expect(try home.shoal(["images", "map", "*/sourced:*", "python", "--package", "# \(tag)"]).status == 0)
+        defer {
+            // What this test built is forgotten, so the next run starts afresh.
+            let folder = PythonEnvironment.cacheFolder
+            for entry in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where entry.hasSuffix(".requirements") {
+                guard (try? String(contentsOfFile: folder + "/" + entry, encoding: .utf8))?.contains(tag) == true else { continue }
+                let name = String(entry.dropLast(".requirements".count))
+                for other in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where other.hasPrefix(name) {
+                    try? FileManager.default.removeItem(atPath: folder + "/" + other)
+                }
+            }
+        }
+        try stage(script: "import six\nprint('six', six.__version__)\n", channel: ["a.csv": "1\n"], more: ["requirements.txt": "six==1.16.0  # the one thing\n"])
+        var step = training()
+        var arguments = step["Arguments"] as! [String: Any]
+        var algorithm = arguments["AlgorithmSpecification"] as! [String: Any]
+        algorithm["TrainingImage"] = "123456789012.dkr.ecr.us-east-1.amazonaws.com/sourced:\(tag)"
+        arguments["AlgorithmSpecification"] = algorithm
+        step["Arguments"] = arguments
+        let outcome = try run([step])
+        #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)")
+        let logs = try home.shoal(["logs", try home.latestExecutionId(), "Train"]).stdout
+        #expect(logs.contains("six 1.16.0"), "\(logs)")
+        #expect(logs.contains("building the python environment") && logs.contains("Collecting six==1.16.0"), "built with the source directory's requirement: \(logs)")
+
+        try stage(script: "print('never')\n", channel: [:], more: ["requirements.txt": "-e .\n"])
+        let refused = try run([step])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("requirements.txt line 1 '-e .' is a pip option"), "\(refused.stderr)")
     }
 
     @Test func scriptModeTrainsPacksTheModelAndItsMetricDrivesACondition() throws {

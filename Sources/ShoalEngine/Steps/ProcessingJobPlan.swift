@@ -81,7 +81,7 @@ struct ProcessingJobPlan {
         }
         let maxRuntime = try value(arguments.stoppingCondition?.maxRuntimeInSeconds, "MaxRuntimeInSeconds")
             .map { v throws(EvaluationError) in try ValueRendering.integer(v, "MaxRuntimeInSeconds") } ?? defaultMaxRuntimeSeconds
-        let runtime: JobRuntime
+        var runtime: JobRuntime
         do { runtime = try imageMap.runtime(for: imageUri) } catch { throw EvaluationError("AppSpecification.ImageUri: \(error.description)") }
         let ownEntrypoint: Bool
         if case .oci = runtime { ownEntrypoint = entrypoint.isEmpty } else { ownEntrypoint = false }
@@ -116,6 +116,10 @@ struct ProcessingJobPlan {
             ]))
             if appManaged { continue }
             let files = try listInput(name: name, uri: uriText, dataType: dataType, objects: objects)
+            // FrameworkProcessor's code: the source directory, whose requirements the runtime takes in.
+            if case .python = runtime, files.count == 1, files[0].relativePath == "sourcedir.tar.gz" {
+                runtime = SourceRequirements.runtime(runtime, adding: try SourceRequirements.read(archive: files[0].source, name: "Input '\(name)'"))
+            }
             let shares = distribution == "ShardedByS3Key"
                 ? ShardAssignment.deal(files, among: instanceCount)
                 : Array(repeating: files, count: instanceCount)

@@ -36,7 +36,7 @@ enum TrainingJobPlan {
             }
             throw EvaluationError("AlgorithmSpecification.TrainingImage is missing.")
         }
-        let runtime: JobRuntime
+        var runtime: JobRuntime
         do { runtime = try imageMap.runtime(for: image) } catch { throw EvaluationError("AlgorithmSpecification.TrainingImage: \(error.description)") }
         let inputMode = text(at("AlgorithmSpecification", "TrainingInputMode")) ?? "File"
         if inputMode != "File" { notes.append("TrainingInputMode \(inputMode) is run as File mode") }
@@ -113,6 +113,9 @@ enum TrainingJobPlan {
                 submitDirectory, as: ScriptMode.archiveName, name: "HyperParameters.sagemaker_submit_directory", folder: ScriptMode.archiveFolder, objects: objects
             )
             for host in 0..<instanceCount { inputsPerHost[host].append(code) }
+            if case .python = runtime, let archive = code.files.first {
+                runtime = SourceRequirements.runtime(runtime, adding: try SourceRequirements.read(archive: archive.source, name: "HyperParameters.sagemaker_submit_directory"))
+            }
         }
 
         let command: [String]
