@@ -44,7 +44,7 @@ let package = Package(
         .executableTarget(
             name: "shoal-sandbox", path: "Sources/shoal-sandbox", linkerSettings: [.unsafeFlags(["-static-executable", "-nostartfiles"])]
         ),
-        .target(name: "ShoalCluster", dependencies: ["CShoalSystem", "ZeroMQ", "ShoalRuntime"]),
+        .target(name: "ShoalCluster", dependencies: ["CShoalSystem", "ZeroMQ", "ShoalRuntime", .product(name: "CoreMetrics", package: "swift-metrics")]),
         .target(name: "ShoalEngine", dependencies: [
             "ShoalStore", "ShoalCluster", "ShoalRuntime", "ShoalDefinition", "ZeroMQ", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             .product(name: "CoreMetrics", package: "swift-metrics"),

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import ShoalRuntime
 import ZeroMQ
@@ -78,13 +79,19 @@ public final class CoordinatorEndpoint {
 
     public func submit(_ key: TaskKey, _ task: Task, requirements: [String: [String]] = [:]) throws {
         try registry.submit(key, task, requirements: requirements)
+        submittedAt[key] = Date()
     }
+
+    /// When each queued task was submitted, for the dispatch latency metric
+    /// (bounded as the registry's queue is: an entry leaves when its task is assigned or cancelled).
+    private var submittedAt: [TaskKey: Date] = [:]
 
     /// Declares a worker lost at the next poll (its process is known to have exited).
     public func expire(workerId: String) { registry.expire(workerId: workerId) }
 
     /// Stops a task wherever it is: dropped from the queue, or cancelled on its worker.
     public func cancel(_ key: TaskKey) {
+        submittedAt[key] = nil
         if let identity = registry.release(key) { send(.cancel(key), to: identity) }
     }
 
@@ -122,7 +129,12 @@ public final class CoordinatorEndpoint {
         for (worker, tasks) in directives.lost {
             events.append(.workerLost(id: worker.id, host: worker.host, tasks: tasks))
         }
-        for (identity, assignment) in directives.assignments { send(.assign(assignment), to: identity) }
+        for (identity, assignment) in directives.assignments {
+            send(.assign(assignment), to: identity)
+            if let submitted = submittedAt.removeValue(forKey: assignment.key) {
+                CoreMetrics.Timer(label: "shoal_dispatch_latency_seconds").recordSeconds(max(0, now.timeIntervalSince(submitted)))
+            }
+        }
         if now.timeIntervalSince(lastHeartbeat) >= heartbeatInterval {
             lastHeartbeat = now
             for identity in registry.workers.keys { send(.heartbeat, to: identity) }

@@ -30,6 +30,9 @@ public final class ConsoleMetrics: Sendable {
         factory.durationHistogramBuckets["shoal_instance_duration_seconds"] = [
             .milliseconds(50), .milliseconds(250), .seconds(1), .seconds(5), .seconds(30), .seconds(120), .seconds(600), .seconds(1800), .seconds(3600), .seconds(14400),
         ]
+        factory.durationHistogramBuckets["shoal_dispatch_latency_seconds"] = [
+            .microseconds(100), .milliseconds(1), .milliseconds(5), .milliseconds(25), .milliseconds(100), .milliseconds(500), .seconds(2), .seconds(10), .seconds(60), .seconds(600),
+        ]
         factory.durationHistogramBuckets["shoal_instance_overhead_seconds"] = [
             .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1), .seconds(5), .seconds(30),
         ]

@@ -129,7 +129,7 @@ import Testing
         let cases: [(String, String)] = [
             (#"{"Statement": [{"Effect": "Deny", "Action": "sagemaker:CreateEndpoint"}]}"#,
              "$.Statement[0].Action: 'sagemaker:CreateEndpoint' names no action Shoal knows"),
-            (#"{"Statement": [{"Effect": "Deny", "Action": "s3:Get*"}]}"#, "'s3:Get*' names no action Shoal knows"),
+            (#"{"Statement": [{"Effect": "Deny", "Action": "s3:PutBucketPolicy"}]}"#, "'s3:PutBucketPolicy' names no action Shoal knows"),
             (#"{"Statement": [{"Effect": "Deny", "Action": "sagemaker:*", "Condition": {"Bool": {"sagemaker:NetworkIsolaton": "true"}}}]}"#,
              "$.Statement[0].Condition: 'sagemaker:networkisolaton' is not a condition key Shoal knows"),
         ]
@@ -142,6 +142,8 @@ import Testing
             }
         }
         _ = try PolicyTests.policy("sagemaker-docs-isolation")
+        // The endpoint's operations are actions too (asked about each request).
+        _ = try Self.parse(#"{"Statement": [{"Effect": "Deny", "Action": ["s3:Get*", "sagemaker:DeletePipeline", "lambda:CreateFunction"]}]}"#)
         // SageMaker's job kinds to come load (so its documents do) though nothing asks about them yet.
         _ = try Self.parse(#"{"Statement": [{"Effect": "Deny", "Action": ["sagemaker:CreateTrainingJob", "sagemaker:CreateModel", "sagemaker:CreateTransformJob"]}]}"#)
     }

@@ -225,6 +225,8 @@ class Console(unittest.TestCase):
         self.assertEqual(samples[("shoal_running_steps", (("status", "Executing"),))], 0)
         self.assertEqual(samples[("shoal_workers", ())], 2)
         self.assertEqual(samples[("shoal_instance_duration_seconds_count", ())], started)
+        # Each attempt was queued once and placed once.
+        self.assertEqual(samples[("shoal_dispatch_latency_seconds_count", ())], started)
 
     def test_6_off_loopback_the_console_wants_its_token_and_buttons_their_csrf_token(self):
         home = tempfile.mkdtemp(prefix="shoal-console-")

@@ -17,8 +17,8 @@ enum EngineMetrics {
         Counter(label: "shoal_instances_ended_total", dimensions: [("status", record.status.rawValue)]).increment()
         if let start = record.startedAt, let end = record.endedAt {
             let elapsed = max(0, end.timeIntervalSince(start))
-            Timer(label: "shoal_instance_duration_seconds").recordSeconds(elapsed)
-            if let wall = record.wallSeconds { Timer(label: "shoal_instance_overhead_seconds").recordSeconds(max(0, elapsed - wall)) }
+            CoreMetrics.Timer(label: "shoal_instance_duration_seconds").recordSeconds(elapsed)
+            if let wall = record.wallSeconds { CoreMetrics.Timer(label: "shoal_instance_overhead_seconds").recordSeconds(max(0, elapsed - wall)) }
         }
         if let bytes = record.bytesIn, bytes > 0 { Counter(label: "shoal_bytes_in_total").increment(by: bytes) }
         if let bytes = record.bytesOut, bytes > 0 { Counter(label: "shoal_bytes_out_total").increment(by: bytes) }
