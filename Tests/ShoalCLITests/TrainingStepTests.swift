@@ -101,6 +101,36 @@ import Testing
         #expect(refused.stderr.contains("requirements.txt line 1 '-e .' is a pip option"), "\(refused.stderr)")
     }
 
+    /// CacheConfig on a training step: the second run reuses the first's model;
+    /// a change to the source directory is a miss.
+    @Test func aCachedTrainingStepReusesTheModelUntilItsCodeChanges() throws {
+        try stage(script: "import os\nopen(os.environ['SM_MODEL_DIR'] + '/m.txt', 'w').write('one')\nprint('trained')\n", channel: ["a.csv": "1\n"])
+        var step = training()
+        step["CacheConfig"] = ["Enabled": true, "ExpireAfter": "PT1H"]
+        func note() throws -> (note: String, artifact: String) {
+            let steps = try #require(try home.json(["steps", try home.latestExecutionId(), "--output", "json"]) as? [[String: Any]])
+            let train = try #require(steps.first { $0["name"] as? String == "Train" })
+            let properties = try #require(train["properties"] as? [String: Any])
+            let artifact = try #require((properties["ModelArtifacts"] as? [String: Any])?["S3ModelArtifacts"] as? String)
+            return (train["note"] as? String ?? "", artifact)
+        }
+        #expect(try run([step]).status == 0)
+        let first = try note()
+        #expect(first.note.hasPrefix("cache miss"), "\(first)")
+        let again = try run([step])
+        #expect(again.status == 0, "\(again.stderr)")
+        let second = try note()
+        #expect(second.note.hasPrefix("cache hit"), "\(second)")
+        #expect(second.artifact == first.artifact, "the hit names the first run's model")
+        #expect(try archive(second.artifact, member: "m.txt").text == "one")
+
+        try stage(script: "import os\nopen(os.environ['SM_MODEL_DIR'] + '/m.txt', 'w').write('two')\n", channel: ["a.csv": "1\n"])
+        #expect(try run([step]).status == 0)
+        let third = try note()
+        #expect(third.note.hasPrefix("cache miss"), "new code is a miss: \(third)")
+        #expect(try archive(third.artifact, member: "m.txt").text == "two")
+    }
+
     @Test func scriptModeTrainsPacksTheModelAndItsMetricDrivesACondition() throws {
         try stage(script: """
             import argparse, json, os

@@ -86,6 +86,46 @@ import Testing
         #expect(logs.contains("==> algo-1") && logs.contains("==> algo-2"), "both instances worked: \(logs)")
     }
 
+    /// CacheConfig on training and transform: a second run reuses both (the Model
+    /// step makes a new model name, the same container); new input data is a miss.
+    @Test func cachedTrainingAndTransformAreReusedUntilTheInputChanges() throws {
+        try stageCode("""
+            import json, os
+            def model_fn(model_dir):
+                return json.load(open(os.path.join(model_dir, "model.json")))["w"]
+            def input_fn(body, content_type):
+                return body.split()
+            def predict_fn(rows, w):
+                return [w * int(x) for x in rows]
+            def output_fn(predictions, accept):
+                return "\\n".join(str(p) for p in predictions)
+            """)
+        try #require(try home.shoal(["cp", try home.file("x.csv", "1\n2\n"), "s3://b/batch/x.csv"]).status == 0)
+        var definition = pipeline(transform: [
+            "ModelName": ["Get": "Steps.MakeModel.ModelName"],
+            "TransformInput": ["DataSource": ["S3DataSource": ["S3DataType": "S3Prefix", "S3Uri": "s3://b/batch/"]], "ContentType": "text/csv"],
+            "TransformOutput": ["S3OutputPath": "s3://b/scored"],
+            "TransformResources": ["InstanceCount": 1, "InstanceType": "ml.m5.large"],
+        ] as [String: Any])
+        var steps = definition["Steps"] as! [[String: Any]]
+        for index in [0, 2] { steps[index]["CacheConfig"] = ["Enabled": true, "ExpireAfter": "P1D"] }
+        definition["Steps"] = steps
+        func notes() throws -> [String: String] {
+            Dictionary(uniqueKeysWithValues: try home.latestSteps().map { ($0["name"] as? String ?? "", String(($0["note"] as? String ?? "").prefix(9))) })
+        }
+        let first = try run(definition)
+        #expect(first.status == 0, "\(first.stdout)\n\(first.stderr)")
+        #expect(try notes()["Score"] == "cache mis")
+        #expect(try read("s3://b/scored/x.csv.out") == "2\n4")
+        let again = try run(definition)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try notes() == ["Train": "cache hit", "MakeModel": "", "Score": "cache hit"])
+        try #require(try home.shoal(["cp", try home.file("x.csv", "3\n"), "s3://b/batch/x.csv"]).status == 0)
+        #expect(try run(definition).status == 0)
+        #expect(try notes()["Score"] == "cache mis", "new data under the same URI is a miss")
+        #expect(try read("s3://b/scored/x.csv.out") == "6")
+    }
+
     @Test func singleRecordWithJSONLinesAndAnOutputFilter() throws {
         try stageCode("""
             import json

@@ -9,7 +9,7 @@ extension ExecutionRunner {
 
     /// The step types whose start looks up the cache.
     static func looksUpCache(_ step: Step) -> Bool {
-        step.cacheConfig?.enabled == true && (step.type == .processing || step.type == .lambda || step.type == .shoalMap)
+        step.cacheConfig?.enabled == true && [StepType.processing, .lambda, .shoalMap, .training, .transform].contains(step.type)
     }
 
     /// Ends the step with a cached run's properties and returns true on a hit;

@@ -16,6 +16,10 @@ extension ExecutionRunner {
             step: step, request: resolved, executionId: executionId, objects: home.objects, limitTable: limitTable, imageMap: imageMap,
             hostsOnThisMachine: options.failWhenNoWorkerFits
         )
+        if try reuseCachedRun(index, step: step, type: "Training", arguments: .object(plan.request), attributes: StepCache.trainingAttributes,
+                              inputFiles: plan.specs.flatMap { $0.inputs.flatMap { $0.files.map(\.source) } }) {
+            return
+        }
         var request = PolicyRequest(action: "shoal:CreateTrainingJob")
         if case let .string(image)? = JSONNavigation.follow([.member("AlgorithmSpecification"), .member("TrainingImage")], in: .object(plan.request)) {
             request.set("shoal:ImageUri", image)
@@ -27,6 +31,16 @@ extension ExecutionRunner {
         let resolved = try evaluator.evaluate(arguments)
         let (limitTable, imageMap) = try jobTables()
         let plan = try TransformJobPlan.make(step: step, request: resolved, executionId: executionId, home: home, limitTable: limitTable, imageMap: imageMap)
+        // The model's files are inputs of every host, its image and environment part of the key.
+        var keyed = plan.request
+        if let name = plan.request["ModelName"].map(ValueRendering.string), let model = try? home.metadata.model(named: name),
+           let container = JSONNavigation.follow([.member("PrimaryContainer")], in: (try? JSONParser.parse(model.request)) ?? .null) {
+            keyed["ModelContainer"] = container
+        }
+        if try reuseCachedRun(index, step: step, type: "Transform", arguments: .object(keyed), attributes: StepCache.transformAttributes,
+                              inputFiles: plan.specs.flatMap { $0.inputs.flatMap { $0.files.map(\.source) } }) {
+            return
+        }
         try launch(index, step: step, plan: plan, policy: PolicyRequest(action: "shoal:CreateTransformJob"))
     }
 
@@ -35,6 +49,7 @@ extension ExecutionRunner {
         let instances = run.completed.map { OutputCommit.StagedInstance(host: $0.key, outcome: $0.value) }
         let folder = home.root.appendingPathComponent("staging/\(executionId)/\(run.node.name)/packed")
         defer { try? FileManager.default.removeItem(atPath: home.root.appendingPathComponent("staging/\(executionId)/\(run.node.name)").path) }
+        var written: [S3URI] = []
         do {
             var archives: [(file: String, uri: S3URI)] = []
             for output in plan.outputs {
@@ -44,6 +59,7 @@ extension ExecutionRunner {
                 archives.append((archive, output.uri))
             }
             for (file, uri) in archives { try home.objects.commit(file: file, to: uri) }
+            written = archives.map(\.uri)
         } catch {
             return try end(index, .failed, reason: "\(error)")
         }
@@ -64,6 +80,9 @@ extension ExecutionRunner {
         properties["TrainingTimeInSeconds"] = seconds
         properties["BillableTimeInSeconds"] = seconds
         run.properties = .object(properties)
+        if let key = run.cacheKey {
+            try stepCache.record(step: run.node.name, key: key, executionId: executionId, properties: .object(properties), outputs: written)
+        }
         for id in run.componentIds.values where !metrics.isEmpty { try? home.metadata.addMetrics(metrics, toComponent: id) }
         try end(index, .succeeded, reason: nil)
     }

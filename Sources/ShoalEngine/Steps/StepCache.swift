@@ -26,6 +26,12 @@ struct StepCache {
     /// What SageMaker keys a processing step by; its outputs, resources,
     /// stopping condition and network are left out, so changing them still hits.
     static let processingAttributes = ["AppSpecification", "Environment", "ProcessingInputs"]
+    /// What keys a training step: what it runs, with what, on what; its output
+    /// path, resources and stopping condition are left out, as for processing.
+    static let trainingAttributes = ["AlgorithmSpecification", "HyperParameters", "InputDataConfig", "Environment"]
+    /// What keys a transform step: the model's container (not its name, which a
+    /// Model step makes anew each run), the input and how it is split and batched.
+    static let transformAttributes = ["ModelContainer", "TransformInput", "BatchStrategy", "MaxPayloadInMB", "Environment", "DataProcessing"]
 
     /// The key of a step: its type, name and evaluated arguments (of an
     /// object, only `attributes` when given), and the version of each input
