@@ -53,6 +53,8 @@ public final class WorkerAgent {
     let configuration: Configuration
     let context: Context
     let claim: WorkFolderClaim
+    /// Containers an earlier worker on this work folder left running, removed at start.
+    public let sweptContainers: Int
     /// Handshake outcomes: the only way a refused key shows on this side, and
     /// how a new connection (a restarted coordinator, a dropped link) is seen at once.
     let monitor: SocketMonitor?
@@ -81,6 +83,8 @@ public final class WorkerAgent {
         self.configuration = configuration
         liveness = configuration.liveness
         claim = try WorkFolderClaim(configuration.workFolder)
+        // This worker holds the folder now: containers a dead one left here go.
+        sweptContainers = ContainerRun.sweep(workFolder: configuration.workFolder.appendingPathComponent("jobs"))
         if configuration.fetchData { shoal_reuse_chunk_memory() }
         let cacheFolder = configuration.workFolder.appendingPathComponent("input-cache")
         let recycledFolder = configuration.workFolder.appendingPathComponent("recycled")

@@ -4,7 +4,7 @@ import Foundation
 /// instance folder bound at /opt/ml. Podman is the isolation here (its own
 /// root, namespaces, the image's user); the job's network is none when
 /// isolated, else the host's (as the host runtime's jobs share it).
-struct ContainerRun {
+public struct ContainerRun {
     let name: String
     let arguments: [String]
     /// What podman itself runs with: its own PATH and HOME, and the job's variables it passes on.
@@ -19,12 +19,18 @@ struct ContainerRun {
     /// With a `user` (a worker that sandboxes its jobs), the container runs as
     /// that unprivileged user with no capabilities and no way to gain any, as
     /// the helper's jobs do; without one (an unsandboxed worker), as the image says.
-    init(spec: ProcessingInstanceSpec, image: String, instanceFolder: String, hostsFile: String?, environment: [String: String], user: JobUser?) throws {
+    /// The label every container carries: the worker's work folder, which one
+    /// worker holds at a time, so the next worker there can sweep what a dead one left.
+    static let ownerLabel = "shoal.work"
+
+    init(spec: ProcessingInstanceSpec, image: String, instanceFolder: String, hostsFile: String?, environment: [String: String], user: JobUser?, workFolder: URL) throws {
         guard let podman = Self.podman else {
             throw JobSandbox.StagingFailed(description: "the image maps to the oci runtime, but podman is not installed on this worker (apt-get install podman runc)")
         }
         name = "shoal-\(spec.jobName.suffix(40))-algo-\(spec.host)-\(UUID().uuidString.prefix(8).lowercased())"
+        _ = FileManager.default.createFile(atPath: Self.markFile(workFolder), contents: nil)
         var arguments = [podman] + Self.runtimeArguments + ["run", "--rm", "--name", name, "--hostname", "algo-\(spec.host)"]
+        arguments += ["--label", "\(Self.ownerLabel)=\(workFolder.standardizedFileURL.path)"]
         arguments += ["--network", spec.networkIsolation ? "none" : "host", "-v", "\(instanceFolder):/opt/ml"]
         if let hostsFile { arguments += ["-v", "\(hostsFile):/etc/hosts:ro"] }
         // Podman raises the container's limits to its defaults unless told; past this process's hard limits that is refused.
@@ -64,6 +70,38 @@ struct ContainerRun {
         removal.standardError = FileHandle.nullDevice
         guard (try? removal.run()) != nil else { return }
         removal.waitUntilExit()
+    }
+
+    /// Left beside the jobs folder when a container starts (in the worker's own
+    /// folder, which a new worker's claim does not clear); the next worker there sweeps.
+    static func markFile(_ jobsFolder: URL) -> String { jobsFolder.standardizedFileURL.deletingLastPathComponent().path + "/.shoal-containers" }
+
+    /// Removes the containers a worker that died left running on this work
+    /// folder (killing `podman run` leaves its container to conmon). Returns how
+    /// many; nothing without podman. Each podman call is bounded to 60 s.
+    public static func sweep(workFolder: URL) -> Int {
+        // Only where a container was ever started (the mark), so a worker start costs no podman call otherwise.
+        let mark = markFile(workFolder)
+        guard let podman, FileManager.default.fileExists(atPath: mark) else { return 0 }
+        defer { unlink(mark) }
+        let label = "\(ownerLabel)=\(workFolder.standardizedFileURL.path)"
+        let listing = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-sweep-\(UUID().uuidString).txt").path
+        defer { try? FileManager.default.removeItem(atPath: listing) }
+        func podmanRun(_ arguments: [String]) -> Bool {
+            guard let process = try? ChildProcess(arguments: [podman] + runtimeArguments + arguments, environment: ProcessInfo.processInfo.environment,
+                                                  directory: "/", outputFile: listing) else { return false }
+            guard let exit = process.wait(timeout: 60) else {
+                process.signalGroup(SIGKILL)
+                _ = process.wait(timeout: 5)
+                return false
+            }
+            return exit.code == 0
+        }
+        guard podmanRun(["ps", "--all", "--quiet", "--filter", "label=\(label)"]),
+              let text = try? String(contentsOfFile: listing, encoding: .utf8) else { return 0 }
+        let ids = text.split(whereSeparator: \.isNewline).map(String.init).filter { $0.allSatisfy(\.isHexDigit) }.prefix(1000)
+        guard !ids.isEmpty else { return 0 }
+        return podmanRun(["rm", "--force", "--time", "0"] + ids) ? ids.count : 0
     }
 
     private static func hardLimit(_ resource: Int32) -> Int {

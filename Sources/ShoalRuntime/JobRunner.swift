@@ -80,7 +80,7 @@ public final class RunningJob: @unchecked Sendable {
             do {
                 run = try ContainerRun(
                     spec: spec, image: ociImage, instanceFolder: sandbox.root.path, hostsFile: spec.peerAddresses != nil ? sandbox.hostsFile : nil, environment: own,
-                    user: owner
+                    user: owner, workFolder: workFolder
                 )
             } catch {
                 sandbox.remove()

@@ -82,6 +82,9 @@ struct WorkerCommand: ParsableCommand {
             configuration.curve = (try KeyFile.read(serverKey), try CurveKeyPair.derive(secretKey: try KeyFile.read(key)))
         }
         let agent = try WorkerAgent(configuration)
+        if agent.sweptContainers > 0 {
+            StandardStreams.error("shoal worker \(name): removed \(agent.sweptContainers) container(s) an earlier worker on \(configuration.workFolder.path) left running\n")
+        }
         // SIGTERM (systemd, a test) stops the jobs and leaves cleanly.
         Interrupt.install()
         switch try agent.run(shouldStop: { Interrupt.requested }) {

@@ -1,4 +1,5 @@
 import Foundation
+import ShoalRuntime
 import ShoalTestSupport
 import Testing
 
@@ -60,6 +61,44 @@ struct ContainerRuntimeTests {
         let local = home.url.appendingPathComponent("scratch/read-\(UUID().uuidString.prefix(6))").path
         try #require(try home.shoal(["cp", uri, local]).status == 0, "\(uri)")
         return try String(contentsOfFile: local, encoding: .utf8)
+    }
+
+    func containers(labelled folder: String) throws -> [String] {
+        let listed = try ShoalProcess.run(executable: URL(fileURLWithPath: "/usr/bin/podman"), ["ps", "--all", "--quiet", "--filter", "label=shoal.work=\(folder)"], timeout: 60)
+        return listed.stdout.split(separator: "\n").map(String.init)
+    }
+
+    /// A container a dead worker left (on a host where podman's conmon lives
+    /// outside the worker's cgroup, as under systemd, killing the worker does not
+    /// reach it) is removed by the next worker on the same work folder when it
+    /// starts. Here the left container is made by hand, labelled as Shoal labels them.
+    @Test func aWorkerOnTheSameFolderRemovesTheContainerADeadOneLeft() throws {
+        defer { removeImage() }
+        let jobs = home.url.appendingPathComponent("work/local-1/jobs").standardizedFileURL.path
+        try FileManager.default.createDirectory(atPath: jobs, withIntermediateDirectories: true)
+        let runtime = FileManager.default.isExecutableFile(atPath: "/usr/sbin/runc") || FileManager.default.isExecutableFile(atPath: "/usr/bin/runc") ? ["--runtime", "runc"] : []
+        // Spawned and reaped directly: Foundation's Process (and so ShoalProcess) waits for
+        // pipes podman's conmon inherits and keeps open as long as the container runs.
+        let idFile = home.url.appendingPathComponent("scratch/left.id").path
+        let podman = try ChildProcess(arguments: ["/usr/bin/podman"] + runtime + ["run", "-d", "--label", "shoal.work=\(jobs)", "--network", "none",
+                                                   "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", tag, "sleep", "300"],
+                                      environment: ProcessInfo.processInfo.environment, directory: "/", outputFile: idFile)
+        try #require(podman.wait(timeout: 60)?.code == 0, "podman could not start the left container: \((try? String(contentsOfFile: idFile, encoding: .utf8)) ?? "")")
+        let id = ((try? String(contentsOfFile: idFile, encoding: .utf8)) ?? "").split(separator: "\n").last.map(String.init) ?? ""
+        defer { _ = try? ShoalProcess.run(executable: URL(fileURLWithPath: "/usr/bin/podman"), ["rm", "--force", "--time", "0", id], timeout: 60) }
+        // What a worker leaves beside its jobs folder when it starts a container.
+        _ = FileManager.default.createFile(atPath: home.url.appendingPathComponent("work/local-1/.shoal-containers").path, contents: nil)
+        #expect(try containers(labelled: jobs).count == 1)
+
+        let next = try self.run([["Name": "Quick", "Type": "Processing", "Arguments": [
+            "ProcessingResources": ["ClusterConfig": ["InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1]],
+            "AppSpecification": ["ImageUri": "sh", "ContainerEntrypoint": ["true"]], "RoleArn": "r",
+        ] as [String: Any]]])
+        #expect(next.status == 0, "\(next.stderr)")
+        #expect(try containers(labelled: jobs).isEmpty, "the next worker on the folder removed it")
+        let logs = (try? FileManager.default.contentsOfDirectory(atPath: home.url.appendingPathComponent("logs/workers").path)) ?? []
+        let said = logs.compactMap { try? String(contentsOfFile: home.url.appendingPathComponent("logs/workers/\($0)").path, encoding: .utf8) }.joined()
+        #expect(said.contains("removed 1 container(s) an earlier worker"), "\(said)")
     }
 
     @Test func aNetworkIsolatedProcessingStepRunsInTheContainerByItsEntrypoint() throws {
