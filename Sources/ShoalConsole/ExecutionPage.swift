@@ -1,5 +1,6 @@
 import Foundation
 import ShoalDefinition
+import ShoalEngine
 import ShoalStore
 
 /// One execution: its graph coloured by status (kept current by the event
@@ -124,11 +125,37 @@ struct ExecutionPage {
            component.parameters != "{}" {
             html += "<h2>Resolved arguments</h2><pre class=\"json\" id=\"resolved\">\(HTML.escape(pretty(component.parameters)))</pre>"
         }
+        html += propertyFiles(of: name, in: execution, properties: record.properties)
         if let properties = record.properties {
             html += "<h2>Properties</h2><pre class=\"json\">\(HTML.escape(pretty(properties)))</pre>"
         }
         if let arguments = Self.definedStep(named: name, in: execution.definition) {
             html += "<h2>Definition</h2><p class=\"muted\">As the pipeline defines it; parameter values are in the summary above.</p><pre class=\"json\">\(HTML.escape(arguments))</pre>"
+        }
+        return html
+    }
+
+    /// The step's property files as it wrote them (each read from the store, up to 64 KiB).
+    private func propertyFiles(of name: String, in execution: ExecutionRecord, properties: String?) -> String {
+        guard let properties, let stepProperties = try? JSONParser.parse(properties),
+              let text = Self.definedStep(named: name, in: execution.definition),
+              let step = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+              let files = step["PropertyFiles"] as? [[String: Any]], !files.isEmpty
+        else { return "" }
+        var html = "<h2>Property files</h2>"
+        for file in files.prefix(20) {
+            let label = file["PropertyFileName"] as? String ?? "?"
+            guard let output = file["OutputName"] as? String, let path = file["FilePath"] as? String,
+                  let uri = PropertyFileLocation.uri(output: output, path: path, in: stepProperties)
+            else { continue }
+            let body: String
+            do {
+                let data = try home.objects.read(try S3URI(uri), maxBytes: 64 << 10)
+                body = pretty(String(decoding: data, as: UTF8.self))
+            } catch {
+                body = "(cannot be read: \(error))"
+            }
+            html += "<p><b>\(HTML.escape(label))</b> <code>\(HTML.escape(uri))</code></p><pre class=\"json\" data-property-file=\"\(HTML.escape(label))\">\(HTML.escape(body))</pre>"
         }
         return html
     }

@@ -121,6 +121,9 @@ class Console(unittest.TestCase):
         # Resolved: the instance count is a parameter in the definition, a number here.
         resolved = json.loads(self.driver.find_element(By.ID, "resolved").text)
         self.assertEqual(resolved["ProcessingResources"]["ClusterConfig"]["InstanceCount"], 2)
+        # The property file the condition read, as the step wrote it.
+        report = json.loads(self.driver.find_element(By.CSS_SELECTOR, "pre[data-property-file='EvaluationReport']").text)
+        self.assertGreater(report["regression_metrics"]["mse"]["value"], 0.5)
         self.shot("execution")
 
     def test_2_the_stop_button_stops_a_running_execution(self):

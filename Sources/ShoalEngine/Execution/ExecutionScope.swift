@@ -24,10 +24,10 @@ struct ExecutionScope: EvaluationScope {
         guard let file = propertyFiles[step]?.first(where: { $0.name == name }) else {
             throw EvaluationError("Step '\(step)' declares no property file '\(name)'.")
         }
-        guard case let .string(outputUri)? = JSONNavigation.follow(
-            [.member("ProcessingOutputConfig"), .member("Outputs"), .key(file.outputName), .member("S3Output"), .member("S3Uri")], in: properties
-        ) else { throw EvaluationError("Property file '\(name)' of step '\(step)' has no output '\(file.outputName)' to read from.") }
-        return outputUri.hasSuffix("/") ? outputUri + file.filePath : outputUri + "/" + file.filePath
+        guard let uri = PropertyFileLocation.uri(output: file.outputName, path: file.filePath, in: properties) else {
+            throw EvaluationError("Property file '\(name)' of step '\(step)' has no output '\(file.outputName)' to read from.")
+        }
+        return uri
     }
 
     func readJSONObject(at text: String) throws(EvaluationError) -> JSONValue {
