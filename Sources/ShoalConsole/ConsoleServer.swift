@@ -118,7 +118,12 @@ public struct ConsoleServer: Sendable {
         guard let given = form["csrf"], constantTimeEqual(given, csrf) else {
             throw ConsoleError.forbidden("the form's CSRF token is missing or wrong; reload the page and press the button again")
         }
-        if let origin = request.headers[.origin], origin != "null", let host = request.head.authority, URL(string: origin)?.host.map({ host.hasPrefix($0) }) != true {
+        // A browser names the page a post came from; it must be this console's own address.
+        if let origin = request.headers[.origin], origin != "null", let authority = request.head.authority,
+           URL(string: origin).map({ url in
+               let host = url.host ?? ""
+               return (host.contains(":") ? "[\(host)]" : host) + (url.port.map { ":\($0)" } ?? "")
+           }) != authority {
             throw ConsoleError.forbidden("the request came from \(origin), not from this console")
         }
         let message: ApiMessage = action == "stop" ? .stop(executionId: id) : .retry(executionId: id)
