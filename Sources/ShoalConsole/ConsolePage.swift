@@ -30,9 +30,11 @@ enum ConsolePage {
         return "<div class=\"scroll\"><table\(id.map { " id=\"\($0)\"" } ?? "")><thead><tr>\(head)</tr></thead><tbody>\(body)</tbody></table></div>"
     }
 
-    /// Stop for a running execution, Retry for a failed or stopped one: forms
+    /// Stop for a running execution, Retry for a failed or stopped one (a top-level one): forms
     /// that post the CSRF token. `marked` gives the button an id (one per page).
     static func actions(for execution: ExecutionRecord, csrf: String, marked: Bool = false) -> String {
+        // A map's child is its parent's to stop or retry.
+        guard execution.parentExecutionId == nil else { return "" }
         let action: (path: String, label: String, style: String)? = switch execution.status {
         case .executing: ("stop", "Stop", " class=\"danger\"")
         case .failed, .stopped: ("retry", "Retry", "")

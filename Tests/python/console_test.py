@@ -193,6 +193,7 @@ class Console(unittest.TestCase):
         self.assertEqual(statuses, ["Failed", "Succeeded", "Succeeded"])
         children[0].click()
         wait_for("a child's page", lambda: "Map parent" in self.driver.find_element(By.TAG_NAME, "main").text)
+        self.assertEqual(self.driver.find_elements(By.TAG_NAME, "button"), [], "a child is its parent's to stop or retry")
         self.shot("map")
 
     def test_4c_the_list_offers_retry_where_it_applies(self):
