@@ -474,10 +474,12 @@ struct ShippedDataTests {
     @Test func aFetchDoesNotGoOnFromAPartOfAnObjectThatChangedSince() throws {
         let home = try TemporaryHome()
         let chunk = TransferLimits.chunkBytes
-        let (first, _) = try object("big", in: home, count: 40 * chunk + 9)
+        // Large enough that the cancel reaches the worker long before it could have
+        // fetched the whole file (at 40 chunks it sometimes had, and the test then saw the old file whole).
+        let (first, _) = try object("big", in: home, count: 120 * chunk + 9)
         let input = try planned(first.source)
         // Made before the worker starts: it gives up on a coordinator silent for 3 s.
-        let changed = Data(patterned(count: 40 * chunk + 9, seed: 5).reversed())
+        let changed = Data(patterned(count: 120 * chunk + 9, seed: 5).reversed())
         let cluster = try ShippedCluster(home: home)
         try cluster.interrupt(copyJob([input]))
         let afterFirst = cluster.transfers.bytesServed
