@@ -177,13 +177,6 @@ public struct ConsoleServer: Sendable {
     }
 }
 
-/// Store reads and coordinator requests block; they run off the server's event loops.
-func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
-    }
-}
-
 struct ConsoleError: Error {
     let status: HTTPResponse.Status
     let title: String

@@ -377,11 +377,4 @@ public struct EndpointServer: Sendable {
         }
         return Response(status: status, headers: [.contentType: "text/xml"], body: .init(byteBuffer: ByteBuffer(data: error.xmlBody(requestId: requestId))))
     }
-
-    /// Runs work that blocks (the store, the coordinator's socket) off the server's threads.
-    private func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
-        }
-    }
 }

@@ -38,7 +38,7 @@ struct ExperimentsAPI: Sendable {
                  "CreationTime": row.startedAt.timeIntervalSince1970, "LastModifiedTime": (row.endedAt ?? row.startedAt).timeIntervalSince1970]
             }], page.offset + rows.count < total ? String(page.offset + rows.count) : nil)
         case "ListTrialComponents":
-            var filter = MetadataStore.ComponentFilter(experiment: input["ExperimentName"] as? String, trial: input["TrialName"] as? String)
+            let filter = MetadataStore.ComponentFilter(experiment: input["ExperimentName"] as? String, trial: input["TrialName"] as? String)
             if filter.experiment != nil && filter.trial != nil { throw AWSError.validation("Give ExperimentName or TrialName, not both.") }
             if input["SourceArn"] != nil { throw AWSError.validation("Shoal lists trial components by ExperimentName or TrialName, not by SourceArn.") }
             let page = try Page(input)

@@ -103,6 +103,15 @@ public final class ChildProcess: @unchecked Sendable {
         return poll()
     }
 
+    /// Waits up to `timeout` seconds; past it the whole group is killed and
+    /// reaped, and the answer is nil: for helper programs that must not hang their caller.
+    public func finish(within timeout: Double) -> Exit? {
+        if let exit = wait(timeout: timeout) { return exit }
+        signalGroup(SIGKILL)
+        _ = wait(timeout: 5)
+        return nil
+    }
+
     /// Signals the whole process group the child leads.
     public func signalGroup(_ signal: Int32) {
         guard exit == nil else { return }

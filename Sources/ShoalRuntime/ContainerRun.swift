@@ -90,12 +90,7 @@ public struct ContainerRun {
         func podmanRun(_ arguments: [String]) -> Bool {
             guard let process = try? ChildProcess(arguments: [podman] + runtimeArguments + arguments, environment: ProcessInfo.processInfo.environment,
                                                   directory: "/", outputFile: listing) else { return false }
-            guard let exit = process.wait(timeout: 60) else {
-                process.signalGroup(SIGKILL)
-                _ = process.wait(timeout: 5)
-                return false
-            }
-            return exit.code == 0
+            return process.finish(within: 60)?.code == 0
         }
         guard podmanRun(["ps", "--all", "--quiet", "--filter", "label=\(label)"]),
               let text = try? String(contentsOfFile: listing, encoding: .utf8) else { return 0 }

@@ -124,7 +124,8 @@ public enum SandboxMode: Sendable, Equatable {
         return executablePath("shoal-sandbox")
     }
 
-    static func executablePath(_ name: String) -> String? {
+    /// A program on PATH, else in the system's own folders.
+    public static func executablePath(_ name: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin"
         for folder in path.split(separator: ":") + ["/usr/sbin", "/usr/bin", "/sbin", "/bin"] {
             let candidate = "\(folder)/\(name)"

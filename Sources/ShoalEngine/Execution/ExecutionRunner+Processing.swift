@@ -13,7 +13,7 @@ extension ExecutionRunner {
             step: step, arguments: arguments, executionId: executionId, evaluator: evaluator, objects: home.objects, limitTable: limitTable, imageMap: imageMap
         )
         if try reuseCachedRun(index, step: step, type: "Processing", arguments: .object(plan.request), attributes: StepCache.processingAttributes,
-                              inputFiles: plan.specs.flatMap { $0.inputs.flatMap { $0.files.map(\.source) } }) {
+                              inputFiles: plan.inputSources) {
             return
         }
         var request = PolicyRequest(action: "shoal:CreateProcessingJob")

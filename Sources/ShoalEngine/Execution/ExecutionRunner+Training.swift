@@ -17,7 +17,7 @@ extension ExecutionRunner {
             hostsOnThisMachine: options.failWhenNoWorkerFits
         )
         if try reuseCachedRun(index, step: step, type: "Training", arguments: .object(plan.request), attributes: StepCache.trainingAttributes,
-                              inputFiles: plan.specs.flatMap { $0.inputs.flatMap { $0.files.map(\.source) } }) {
+                              inputFiles: plan.inputSources) {
             return
         }
         var request = PolicyRequest(action: "shoal:CreateTrainingJob")
@@ -38,7 +38,7 @@ extension ExecutionRunner {
             keyed["ModelContainer"] = container
         }
         if try reuseCachedRun(index, step: step, type: "Transform", arguments: .object(keyed), attributes: StepCache.transformAttributes,
-                              inputFiles: plan.specs.flatMap { $0.inputs.flatMap { $0.files.map(\.source) } }) {
+                              inputFiles: plan.inputSources) {
             return
         }
         try launch(index, step: step, plan: plan, policy: PolicyRequest(action: "shoal:CreateTransformJob"))

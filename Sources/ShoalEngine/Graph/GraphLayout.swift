@@ -39,7 +39,7 @@ public enum GraphLayout {
     /// Runs `dot -Tsvg` on the text, through files: the layout of a large graph
     /// is megabytes, and a pipe would need a reader thread.
     static func run(dot text: String) throws(Failed) -> String {
-        guard let dot = ["/usr/bin/dot", "/usr/local/bin/dot", "/bin/dot"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+        guard let dot = SandboxMode.executablePath("dot") else {
             throw Failed(description: "Graphviz's dot is not installed (Debian: apt-get install graphviz)")
         }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("shoal-graph-\(UUID().uuidString)")
@@ -59,9 +59,7 @@ public enum GraphLayout {
         } catch {
             throw Failed(description: "\(error)")
         }
-        guard let exit = process.wait(timeout: timeoutSeconds) else {
-            process.signalGroup(SIGKILL)
-            _ = process.wait(timeout: 5)
+        guard let exit = process.finish(within: timeoutSeconds) else {
             throw Failed(description: "dot did not lay the graph out within \(Int(timeoutSeconds)) s")
         }
         guard exit.code == 0 else {

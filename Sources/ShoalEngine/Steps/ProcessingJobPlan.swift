@@ -238,6 +238,9 @@ struct ProcessingJobPlan {
     }
 
     /// One object (a model's artifact, a source archive) as an input of its own, staged under `folder` as `staged`.
+    /// Every input file of every host (store paths): what a step cache key holds the versions of.
+    var inputSources: [String] { specs.flatMap { $0.inputs.flatMap { $0.files.map(\.source) } } }
+
     static func stagedObject(_ uri: String, as staged: String, name: String, folder: String, objects: ObjectStore) throws(EvaluationError) -> ProcessingInstanceSpec.Input {
         let last = String(uri.split(separator: "/").last ?? "")
         let found = try ProcessingJobPlan.listInput(name: name, uri: uri, dataType: "S3Prefix", objects: objects)
