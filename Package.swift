@@ -49,9 +49,12 @@ let package = Package(
             "ShoalStore", "ShoalCluster", "ShoalRuntime", "ShoalDefinition", "ZeroMQ", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
         ]),
+        // What an AWS request's signature claims and whether it holds (SigV4, SigV2 presigned, aws-chunked
+        // bodies), and the services' error shapes: pure, so the fuzzer builds it without the HTTP server.
+        .target(name: "AWSSignature", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // The AWS-compatible HTTP endpoint: it translates requests into the engine's and the store's calls.
         .target(name: "ShoalHTTP", dependencies: [
-            "ShoalEngine", "ShoalStore", "ShoalCluster", "ShoalDefinition", "ShoalRuntime", "CShoalSystem",
+            "AWSSignature", "ShoalEngine", "ShoalStore", "ShoalCluster", "ShoalDefinition", "ShoalRuntime", "CShoalSystem",
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"), .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"), .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -70,7 +73,7 @@ let package = Package(
             ]
         ),
         // Fuzz targets (scripts/fuzz.sh); a plain build replays saved inputs.
-        .executableTarget(name: "shoal-fuzz", dependencies: ["ShoalCluster", "ShoalDefinition", "ZeroMQ"], path: "Tests/Fuzz"),
+        .executableTarget(name: "shoal-fuzz", dependencies: ["AWSSignature", "ShoalCluster", "ShoalDefinition", "ZeroMQ", .product(name: "Crypto", package: "swift-crypto")], path: "Tests/Fuzz"),
         .target(name: "ShoalTestSupport", dependencies: ["ShoalCluster", "ShoalRuntime"], path: "Tests/ShoalTestSupport"),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "ShoalDefinitionTests", dependencies: ["ShoalDefinition", "ShoalTestSupport"]),

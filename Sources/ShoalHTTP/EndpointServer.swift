@@ -8,6 +8,7 @@ import Logging
 import ShoalCluster
 import ShoalEngine
 import ShoalStore
+import AWSSignature
 
 /// The AWS-compatible endpoint: one port for every service, each request
 /// routed by the service its SigV4 credential scope names, after its
@@ -60,8 +61,6 @@ public struct EndpointServer: Sendable {
 
     /// Bodies of the JSON and query services are small; past this a request is refused.
     static let maxBodyBytes = 16 << 20
-    /// How far a request's X-Amz-Date may be from this host's clock, as AWS allows.
-    static let maxSkew: TimeInterval = 15 * 60
 
     /// Serves until the task is cancelled; `ready` hears the port once it is bound (port 0 takes a free one).
     public func run(ready: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
@@ -94,28 +93,16 @@ public struct EndpointServer: Sendable {
         return .makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
     }
 
-    /// A request as the signature covers it; `body` is nil while it has not been read (S3 streams it).
-    struct Incoming {
-        let method: String
-        let rawPath: String
-        let rawQuery: String?
-        let headers: [(name: String, value: String)]
-        var body: Data?
-
-        func header(_ name: String) -> String? { headers.first { $0.name.lowercased() == name }?.value }
-        var isJSON: Bool { header("x-amz-target") != nil }
-    }
-
     func respond(to request: Request) async -> Response {
         if let pages, let page = await pages(request) { return page }
         let requestId = UUID().uuidString.lowercased()
         var headers: [(name: String, value: String)] = request.headers.map { ($0.name.canonicalName, $0.value) }
         if let authority = request.head.authority { headers.append(("host", authority)) }
-        var incoming = Incoming(method: request.method.rawValue, rawPath: request.uri.path, rawQuery: request.uri.query, headers: headers, body: nil)
+        var incoming = SignedRequest(method: request.method.rawValue, rawPath: request.uri.path, rawQuery: request.uri.query, headers: headers, body: nil)
         let json = incoming.isJSON
         var service = ""
         do {
-            let signed = try credentials(incoming)
+            let signed = try incoming.claim()
             service = signed.authorization.service
             if service == "s3" {
                 return try await s3Request(incoming, signed: signed, body: request.body, requestId: requestId)
@@ -182,7 +169,7 @@ public struct EndpointServer: Sendable {
     /// S3: the signature's head is checked before the body is read; the body
     /// then streams to disk, checked against the hash the signature covers
     /// (or chunk by chunk) before anything is committed.
-    private func s3Request(_ incoming: Incoming, signed: Signed, body: RequestBody, requestId: String) async throws -> Response {
+    private func s3Request(_ incoming: SignedRequest, signed: SignedRequest.Claim, body: RequestBody, requestId: String) async throws -> Response {
         guard let s3 else { throw AWSError(code: "InternalFailure", status: 500, message: "the object store is not available") }
         let payload = signed.presigned ? "UNSIGNED-PAYLOAD" : (incoming.header("x-amz-content-sha256") ?? "")
         guard !payload.isEmpty else {
@@ -205,7 +192,7 @@ public struct EndpointServer: Sendable {
     /// `X-Amz-Target`, the body as an object, the handler's answer as JSON,
     /// all off the server's threads (the handlers block on the store and the coordinator).
     private func jsonService(
-        _ incoming: Incoming, targetPrefix: String, contentType: String, requestId: String,
+        _ incoming: SignedRequest, targetPrefix: String, contentType: String, requestId: String,
         _ handle: @escaping @Sendable (String, [String: Any]) throws -> [String: Any]
     ) async throws -> Response {
         let target = incoming.header("x-amz-target") ?? ""
@@ -222,112 +209,15 @@ public struct EndpointServer: Sendable {
         return Response(status: .ok, headers: [.contentType: contentType, .init("x-amzn-RequestId")!: requestId], body: .init(byteBuffer: ByteBuffer(data: data)))
     }
 
-    /// What a request's signature claims, from its Authorization header or,
-    /// for a presigned URL, its query.
-    struct Signed {
-        let authorization: SigV4.Authorization
-        let amzDate: String
-        let presigned: Bool
-        /// A presigned URL of S3's older scheme (`AWSAccessKeyId`, `Expires`, `Signature`):
-        /// boto3's `generate_presigned_url` makes these unless told `s3v4`.
-        var legacyExpires: String? = nil
-    }
-
-    /// Reads the claimed signature and checks its time; the signature itself is checked by `verify`.
-    func credentials(_ request: Incoming, now: Date = Date()) throws -> Signed {
-        let json = request.isJSON
-        let incomplete = json ? "IncompleteSignatureException" : "IncompleteSignature"
-        if let query = request.rawQuery, query.contains("AWSAccessKeyId="), query.contains("Signature="), !query.contains("X-Amz-Signature=") {
-            return try SigV2.presigned(query: query, now: now)
-        }
-        if let query = request.rawQuery, query.contains("X-Amz-Signature=") {
-            let fields = SigV4.fields(query)
-            guard fields["X-Amz-Algorithm"] == "AWS4-HMAC-SHA256", let credential = fields["X-Amz-Credential"], let amzDate = fields["X-Amz-Date"],
-                  let signed = fields["X-Amz-SignedHeaders"], let signature = fields["X-Amz-Signature"],
-                  let expires = fields["X-Amz-Expires"].flatMap({ Int($0) })
-            else {
-                throw AWSError(code: "AuthorizationQueryParametersError", status: 400,
-                               message: "a presigned URL needs X-Amz-Algorithm=AWS4-HMAC-SHA256, X-Amz-Credential, X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders and X-Amz-Signature")
-            }
-            let authorization: SigV4.Authorization
-            do {
-                authorization = try SigV4.authorization("AWS4-HMAC-SHA256 Credential=\(credential), SignedHeaders=\(signed), Signature=\(signature)")
-            } catch { throw AWSError(code: "AuthorizationQueryParametersError", status: 400, message: error.description) }
-            guard let signedAt = Self.amzDate(amzDate) else { throw AWSError(code: incomplete, status: 403, message: "X-Amz-Date is not yyyyMMddTHHmmssZ") }
-            guard (1...604_800).contains(expires) else {
-                throw AWSError(code: "AuthorizationQueryParametersError", status: 400, message: "X-Amz-Expires must be between 1 and 604800 seconds")
-            }
-            guard now.timeIntervalSince(signedAt) <= TimeInterval(expires), signedAt.timeIntervalSince(now) <= Self.maxSkew else {
-                throw AWSError(code: "AccessDenied", status: 403, message: "Request has expired (X-Amz-Date \(amzDate), X-Amz-Expires \(expires))")
-            }
-            return Signed(authorization: authorization, amzDate: amzDate, presigned: true)
-        }
-        guard let header = request.header("authorization") else {
-            throw AWSError(code: json ? "MissingAuthenticationTokenException" : "MissingAuthenticationToken", status: 403, message: "the request is not signed (no Authorization header)")
-        }
-        let authorization: SigV4.Authorization
-        do { authorization = try SigV4.authorization(header) } catch {
-            throw AWSError(code: incomplete, status: 403, message: error.description)
-        }
-        guard let amzDate = request.header("x-amz-date"), let signedAt = Self.amzDate(amzDate) else {
-            throw AWSError(code: incomplete, status: 403, message: "X-Amz-Date is missing or not yyyyMMddTHHmmssZ")
-        }
-        guard abs(signedAt.timeIntervalSince(now)) <= Self.maxSkew else {
-            let code = json ? "InvalidSignatureException" : authorization.service == "s3" ? "RequestTimeTooSkewed" : "RequestExpired"
-            throw AWSError(code: code, status: 403, message: "Signature expired: \(amzDate) is more than 15 minutes from the server's time (RequestTimeTooSkewed)")
-        }
-        return Signed(authorization: authorization, amzDate: amzDate, presigned: false)
-    }
-
     /// The request's signature checked against its key's secret: the key, or the
-    /// error AWS would give. `payloadHash` is the hash the signature covers; by
-    /// default the body's, read in full (S3 passes the one it checks as the body streams).
-    func verify(_ request: Incoming, signed: Signed, payloadHash: String? = nil) throws -> AccessKeys.Key {
-        let json = request.isJSON
+    /// error AWS would give (see `SignedRequest.check` for `payloadHash`).
+    func verify(_ request: SignedRequest, signed: SignedRequest.Claim, payloadHash: String? = nil) throws -> AccessKeys.Key {
         let authorization = signed.authorization
         guard let key = try keys.key(id: authorization.accessKeyId) ?? executionKey(authorization.accessKeyId) else {
-            throw AWSError(code: json ? "UnrecognizedClientException" : authorization.service == "s3" ? "InvalidAccessKeyId" : "InvalidClientTokenId", status: 403,
+            throw AWSError(code: request.isJSON ? "UnrecognizedClientException" : authorization.service == "s3" ? "InvalidAccessKeyId" : "InvalidClientTokenId", status: 403,
                            message: "The security token included in the request is invalid (no access key \(authorization.accessKeyId.prefix(32)); see shoal credentials create).")
         }
-        if let expires = signed.legacyExpires {
-            guard SigV4.same(SigV2.signature(secret: key.secretAccessKey, method: request.method, rawPath: request.rawPath, rawQuery: request.rawQuery, expires: expires),
-                             authorization.signature)
-            else {
-                throw AWSError(code: "SignatureDoesNotMatch", status: 403, message: "The request signature we calculated does not match the signature you provided. Check your key and signing method.")
-            }
-            return key
-        }
-        let payload: String
-        if let payloadHash {
-            payload = payloadHash
-        } else {
-            // The body is hashed once, and not at all when the client signed without its hash.
-            let sent = request.header("x-amz-content-sha256")
-            if let sent, sent == "UNSIGNED-PAYLOAD" || sent.hasPrefix("STREAMING-") {
-                payload = sent
-            } else {
-                payload = SigV4.payloadHash(request.body ?? Data())
-                guard sent == nil || sent == payload else {
-                    throw AWSError(code: "XAmzContentSHA256Mismatch", status: 400, message: "the body's SHA-256 is not the one X-Amz-Content-SHA256 gives")
-                }
-            }
-        }
-        // A presigned URL signs its query without the signature itself.
-        let query = signed.presigned
-            ? request.rawQuery?.split(separator: "&").filter { !$0.hasPrefix("X-Amz-Signature=") }.joined(separator: "&")
-            : request.rawQuery
-        let canonical = SigV4.canonicalRequest(
-            method: request.method, rawPath: request.rawPath, rawQuery: query, headers: request.headers,
-            signedHeaders: authorization.signedHeaders, payloadHash: payload, service: authorization.service
-        )
-        let expected = SigV4.signature(
-            secret: key.secretAccessKey, authorization: authorization,
-            stringToSign: SigV4.stringToSign(amzDate: signed.amzDate, scope: authorization.scope, canonicalRequest: canonical)
-        )
-        guard SigV4.same(expected, authorization.signature) else {
-            throw AWSError(code: json ? "InvalidSignatureException" : "SignatureDoesNotMatch", status: 403,
-                           message: "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.")
-        }
+        try request.check(signed, secret: key.secretAccessKey, payloadHash: payloadHash)
         return key
     }
 
@@ -339,32 +229,6 @@ public struct EndpointServer: Sendable {
         else { return nil }
         let pair = try ExecutionCredentials(home: home).pair(executionId: id)
         return AccessKeys.Key(name: ExecutionCredentials.principalPrefix + id, accessKeyId: pair.accessKeyId, secretAccessKey: pair.secretAccessKey, createdAt: execution.startedAt)
-    }
-
-    /// `yyyyMMddTHHmmssZ`, read by hand: a DateFormatter per request cost more than the signature.
-    static func amzDate(_ text: String) -> Date? {
-        let digits = Array(text.utf8)
-        guard digits.count == 16, digits[8] == UInt8(ascii: "T"), digits[15] == UInt8(ascii: "Z") else { return nil }
-        func number(_ range: Range<Int>) -> Int? {
-            var value = 0
-            for byte in digits[range] {
-                guard (48...57).contains(byte) else { return nil }
-                value = value * 10 + Int(byte - 48)
-            }
-            return value
-        }
-        guard let year = number(0..<4), let month = number(4..<6), let day = number(6..<8), let hour = number(9..<11),
-              let minute = number(11..<13), let second = number(13..<15), (1...12).contains(month), (1...31).contains(day),
-              hour < 24, minute < 60, second < 61
-        else { return nil }
-        var time = tm()
-        time.tm_year = Int32(year - 1900)
-        time.tm_mon = Int32(month - 1)
-        time.tm_mday = Int32(day)
-        time.tm_hour = Int32(hour)
-        time.tm_min = Int32(minute)
-        time.tm_sec = Int32(second)
-        return Date(timeIntervalSince1970: TimeInterval(timegm(&time)))
     }
 
     private func reply(_ error: AWSError, json: Bool, requestId: String) -> Response {

@@ -1,3 +1,4 @@
+import AWSSignature
 import Crypto
 import Foundation
 import ShoalCluster

@@ -1,3 +1,4 @@
+import AWSSignature
 import Foundation
 import ShoalCluster
 import ShoalDefinition
@@ -41,11 +42,11 @@ struct SageMakerAPI: Sendable {
             return ["PipelineDefinition": execution.definition, "CreationTime": execution.startedAt.timeIntervalSince1970]
         case "StopPipelineExecution":
             let execution = try executionRecord(input)
-            _ = try ask(.stop(executionId: execution.id))
+            _ = try ask(.stop(executionId: execution.id, clientToken: try requestToken(input)))
             return ["PipelineExecutionArn": Identifiers.executionArn(execution.pipelineName, execution.id)]
         case "RetryPipelineExecution":
             let execution = try executionRecord(input)
-            _ = try ask(.retry(executionId: execution.id))
+            _ = try ask(.retry(executionId: execution.id, clientToken: try requestToken(input)))
             return ["PipelineExecutionArn": Identifiers.executionArn(execution.pipelineName, execution.id)]
         case "SendPipelineExecutionStepSuccess", "SendPipelineExecutionStepFailure":
             guard let token = input["CallbackToken"] as? String else { throw AWSError.validation("CallbackToken is required.") }
@@ -57,7 +58,8 @@ struct SageMakerAPI: Sendable {
                 outputs[name] = value
             }
             let succeeded = operation.hasSuffix("Success")
-            let answer = ApiMessage.CallbackAnswer(token: token, succeeded: succeeded, outputs: outputs, reason: input["FailureReason"] as? String)
+            let answer = ApiMessage.CallbackAnswer(token: token, succeeded: succeeded, outputs: outputs, reason: input["FailureReason"] as? String,
+                                                   clientToken: try requestToken(input))
             guard case let .execution(status) = try ask(.callback(answer)) else { throw AWSError(code: "InternalFailure", status: 500, message: "unexpected reply") }
             let pipeline = try home.metadata.execution(id: status.executionId)?.pipelineName ?? ""
             return ["PipelineExecutionArn": Identifiers.executionArn(pipeline, status.executionId)]
@@ -194,10 +196,7 @@ struct SageMakerAPI: Sendable {
         if principal.hasPrefix(ExecutionCredentials.principalPrefix) {
             submission.parentExecutionId = String(principal.dropFirst(ExecutionCredentials.principalPrefix.count))
         }
-        if let token = input["ClientRequestToken"] as? String {
-            guard (1...128).contains(token.count) else { throw AWSError.validation("ClientRequestToken has 1 to 128 characters.") }
-            submission.clientToken = name + "/" + token
-        }
+        if let token = try requestToken(input) { submission.clientToken = name + "/" + token }
         if let selective = input["SelectiveExecutionConfig"] as? Object {
             guard let source = selective["SourcePipelineExecutionArn"] as? String else {
                 throw AWSError.validation("SelectiveExecutionConfig.SourcePipelineExecutionArn is required.")
@@ -207,6 +206,13 @@ struct SageMakerAPI: Sendable {
         }
         guard case let .submitted(id) = try ask(.submit(submission)) else { throw AWSError(code: "InternalFailure", status: 500, message: "unexpected reply") }
         return ["PipelineExecutionArn": Identifiers.executionArn(name, id)]
+    }
+
+    /// ClientRequestToken, which makes a request safe to send again.
+    private func requestToken(_ input: Object) throws -> String? {
+        guard let value = input["ClientRequestToken"] else { return nil }
+        guard let token = value as? String, (32...128).contains(token.count) else { throw AWSError.validation("ClientRequestToken has 32 to 128 characters.") }
+        return token
     }
 
     private func executionRecord(_ input: Object) throws -> ExecutionRecord {

@@ -56,15 +56,16 @@ public final class MetadataStore: Sendable {
         }
     }
 
-    /// The execution a client's request token (ClientRequestToken) started, if any.
-    public func execution(startedBy token: String) throws -> String? {
+    /// The execution a client's request token (ClientRequestToken) started or
+    /// changed, if a request with it went through.
+    public func execution(ofRequestToken token: String) throws -> String? {
         try pool.read { db in
             try String.fetchOne(db.cachedStatement(sql: "SELECT executionId FROM request_token WHERE token = ?"), arguments: [token])
         }
     }
 
-    /// Remembers which execution a request token started.
-    public func remember(token: String, startedExecution id: String, now: Date = Date()) throws {
+    /// Remembers which execution a request token started or changed.
+    public func remember(requestToken token: String, execution id: String, now: Date = Date()) throws {
         try pool.write { db in
             try db.execute(sql: "INSERT OR IGNORE INTO request_token (token, executionId, createdAt) VALUES (?, ?, ?)", arguments: [token, id, now])
         }

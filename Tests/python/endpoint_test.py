@@ -129,8 +129,11 @@ class Endpoint(unittest.TestCase):
                 token = step.get("Metadata", {}).get("Callback", {}).get("CallbackToken")
             time.sleep(0.05)
         self.assertIsNotNone(token)
-        self.sm.send_pipeline_execution_step_success(CallbackToken=token, OutputParameters=[{"Name": "by", "Value": "ana"}])
+        answer = dict(CallbackToken=token, OutputParameters=[{"Name": "by", "Value": "ana"}], ClientRequestToken="answer-1-00000000000000000000000")
+        self.sm.send_pipeline_execution_step_success(**answer)
         self.assertEqual(self.wait(arn), "Succeeded")
+        # The same request sent again (a reply lost on the way) answers as the first did.
+        self.assertEqual(self.sm.send_pipeline_execution_step_success(**answer)["PipelineExecutionArn"], arn)
         with self.assertRaises(ClientError) as used:
             self.sm.send_pipeline_execution_step_failure(CallbackToken=token, FailureReason="late")
         self.assertEqual(used.exception.response["Error"]["Code"], "ConflictException")
@@ -165,9 +168,18 @@ class Endpoint(unittest.TestCase):
         self.sm.create_pipeline(PipelineName="Slow", PipelineDefinition=json.dumps(definition), RoleArn=ROLE)
         arn = self.sm.start_pipeline_execution(PipelineName="Slow")["PipelineExecutionArn"]
         time.sleep(0.5)
-        self.sm.stop_pipeline_execution(PipelineExecutionArn=arn)
+        self.sm.stop_pipeline_execution(PipelineExecutionArn=arn, ClientRequestToken="stop-1-0000000000000000000000000")
         self.assertEqual(self.wait(arn, timeout=30), "Stopped")
-        self.sm.retry_pipeline_execution(PipelineExecutionArn=arn)
+        self.sm.retry_pipeline_execution(PipelineExecutionArn=arn, ClientRequestToken="retry-1-000000000000000000000000")
+        self.assertEqual(self.sm.describe_pipeline_execution(PipelineExecutionArn=arn)["PipelineExecutionStatus"], "Executing")
+        self.sm.stop_pipeline_execution(PipelineExecutionArn=arn, ClientRequestToken="stop-2-0000000000000000000000000")
+        self.assertEqual(self.wait(arn, timeout=30), "Stopped")
+        # Sent again with their tokens, the retry does not run the execution a third time and the stop answers as before.
+        self.sm.retry_pipeline_execution(PipelineExecutionArn=arn, ClientRequestToken="retry-1-000000000000000000000000")
+        self.sm.stop_pipeline_execution(PipelineExecutionArn=arn, ClientRequestToken="stop-2-0000000000000000000000000")
+        self.assertEqual(self.sm.describe_pipeline_execution(PipelineExecutionArn=arn)["PipelineExecutionStatus"], "Stopped")
+        # A new token is a new request: this retry runs it again.
+        self.sm.retry_pipeline_execution(PipelineExecutionArn=arn, ClientRequestToken="retry-2-000000000000000000000000")
         self.assertEqual(self.sm.describe_pipeline_execution(PipelineExecutionArn=arn)["PipelineExecutionStatus"], "Executing")
         self.sm.stop_pipeline_execution(PipelineExecutionArn=arn)
         self.assertEqual(self.wait(arn, timeout=30), "Stopped")

@@ -12,9 +12,11 @@ public enum ApiMessage: Sendable, Equatable {
     /// following client learns of each change at once without polling.
     case watch(Watch)
     case execution(ExecutionStatusReply)
-    case stop(executionId: String)
+    /// `clientToken` (ClientRequestToken): the same request sent again answers as
+    /// the first did and does nothing more (here, and for `retry` and `callback`).
+    case stop(executionId: String, clientToken: String? = nil)
     /// RetryPipelineExecution: a Failed or Stopped execution goes on from its failed steps.
-    case retry(executionId: String)
+    case retry(executionId: String, clientToken: String? = nil)
     /// SendPipelineExecutionStepSuccess / …Failure for a Callback step's token.
     case callback(CallbackAnswer)
     case clusterStatus
@@ -162,8 +164,10 @@ public enum ApiMessage: Sendable, Equatable {
         public var outputs: [String: String]
         /// Why, for a failure.
         public var reason: String?
+        public var clientToken: String?
 
-        public init(token: String, succeeded: Bool, outputs: [String: String] = [:], reason: String? = nil) {
+        public init(token: String, succeeded: Bool, outputs: [String: String] = [:], reason: String? = nil, clientToken: String? = nil) {
+            self.clientToken = clientToken
             self.token = token
             self.succeeded = succeeded
             self.outputs = outputs
@@ -199,12 +203,16 @@ public enum ApiMessage: Sendable, Equatable {
 
 /// Frames for API messages: protocol version, kind, JSON payload.
 public enum ApiCodec {
-    private struct Text: Codable { let value: String }
+    private struct Text: Codable {
+        let value: String
+        var clientToken: String? = nil
+    }
 
     public static func encode(_ message: ApiMessage) -> [[UInt8]] {
         let payload: Data = switch message {
         case let .submit(body): WireCodec.json(body)
-        case let .submitted(id), let .status(id), let .stop(id), let .retry(id): WireCodec.json(Text(value: id))
+        case let .submitted(id), let .status(id): WireCodec.json(Text(value: id))
+        case let .stop(id, token), let .retry(id, token): WireCodec.json(Text(value: id, clientToken: token))
         case let .watch(body): WireCodec.json(body)
         case let .callback(body): WireCodec.json(body)
         case let .execution(body): WireCodec.json(body)
@@ -227,8 +235,12 @@ public enum ApiCodec {
             case "status": return .status(executionId: try decoder.decode(Text.self, from: payload).value)
             case "watch": return .watch(try decoder.decode(ApiMessage.Watch.self, from: payload))
             case "execution": return .execution(try decoder.decode(ApiMessage.ExecutionStatusReply.self, from: payload))
-            case "stop": return .stop(executionId: try decoder.decode(Text.self, from: payload).value)
-            case "retry": return .retry(executionId: try decoder.decode(Text.self, from: payload).value)
+            case "stop":
+                let body = try decoder.decode(Text.self, from: payload)
+                return .stop(executionId: body.value, clientToken: body.clientToken)
+            case "retry":
+                let body = try decoder.decode(Text.self, from: payload)
+                return .retry(executionId: body.value, clientToken: body.clientToken)
             case "callback": return .callback(try decoder.decode(ApiMessage.CallbackAnswer.self, from: payload))
             case "cluster": return .clusterStatus
             case "workers": return .workers(try decoder.decode([ApiMessage.WorkerStatus].self, from: payload))

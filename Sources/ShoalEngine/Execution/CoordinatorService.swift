@@ -213,20 +213,22 @@ public final class CoordinatorService {
             case let .submit(submission): return .submitted(executionId: try submit(submission))
             case let .status(id): return .execution(try status(id))
             case let .watch(watch): return .execution(try status(watch.executionId))
-            case let .stop(id):
-                try requestStop(executionId: id)
+            case let .stop(id, token):
+                try once(token.map { "stop/\(id)/\($0)" }, executionId: id) { try requestStop(executionId: id) }
                 return .execution(try status(id))
-            case let .retry(id):
-                _ = try retry(executionId: id)
+            case let .retry(id, token):
+                try once(token.map { "retry/\(id)/\($0)" }, executionId: id) { _ = try retry(executionId: id) }
                 return .execution(try status(id))
             case let .callback(answer):
                 guard let callback = try home.metadata.callback(token: answer.token) else {
                     throw ApiRefusal(description: "no callback with token '\(answer.token)'")
                 }
-                guard let runner = runners.values.lazy.compactMap({ $0.runner(for: callback.executionId) }).first else {
-                    throw ApiRefusal(description: "execution '\(callback.executionId)', whose step \(callback.stepName) holds token '\(answer.token)', is not running here")
+                try once(answer.clientToken.map { "callback/\(answer.token)/\($0)" }, executionId: callback.executionId) {
+                    guard let runner = runners.values.lazy.compactMap({ $0.runner(for: callback.executionId) }).first else {
+                        throw ApiRefusal(description: "execution '\(callback.executionId)', whose step \(callback.stepName) holds token '\(answer.token)', is not running here")
+                    }
+                    try runner.answerCallback(answer)
                 }
-                try runner.answerCallback(answer)
                 return .execution(try status(callback.executionId))
             case .clusterStatus:
                 return .workers(workers.registry.workers.values.sorted { $0.id < $1.id }.map { worker in
@@ -244,9 +246,18 @@ public final class CoordinatorService {
         }
     }
 
+    /// Does `change` unless a request with the same client token already did:
+    /// a client that retried after a lost reply must not stop, retry or answer twice.
+    /// Only a change that went through is remembered, so a refused one may be tried again.
+    private func once(_ requestToken: String?, executionId: String, _ change: () throws -> Void) throws {
+        if let requestToken, try home.metadata.execution(ofRequestToken: requestToken) != nil { return }
+        try change()
+        if let requestToken { try home.metadata.remember(requestToken: requestToken, execution: executionId) }
+    }
+
     private func submit(_ submission: ApiMessage.Submission) throws -> String {
         // A client that retried (a lost reply, a timeout) gets the execution its first try started.
-        if let token = submission.clientToken, let started = try home.metadata.execution(startedBy: token) { return started }
+        if let token = submission.clientToken, let started = try home.metadata.execution(ofRequestToken: token) { return started }
         let source: ExecutionRequest.Source
         if let registered = submission.registered {
             do { source = try ExecutionRequest.registered(registered) } catch { throw ApiRefusal(description: error.description) }
@@ -273,7 +284,7 @@ public final class CoordinatorService {
         // Work no current worker can take waits for one to join.
         options.failWhenNoWorkerFits = false
         let id = try start(definition: resolved.definition, graph: resolved.graph, options: options)
-        if let token = submission.clientToken { try home.metadata.remember(token: token, startedExecution: id) }
+        if let token = submission.clientToken { try home.metadata.remember(requestToken: token, execution: id) }
         return id
     }
 

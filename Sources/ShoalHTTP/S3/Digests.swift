@@ -1,3 +1,4 @@
+import AWSSignature
 import CShoalSystem
 import Crypto
 import Foundation

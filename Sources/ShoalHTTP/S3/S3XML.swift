@@ -1,3 +1,4 @@
+import AWSSignature
 import Foundation
 #if canImport(FoundationXML)
 import FoundationXML

@@ -1,28 +1,36 @@
 import Crypto
 import Foundation
-import ShoalStore
 
 /// AWS Signature Version 4, header form, as botocore signs: the canonical
 /// request, the string to sign, and the signing key derived from the secret.
-enum SigV4 {
+package enum SigV4 {
     /// What the `Authorization` header says.
-    struct Authorization: Equatable {
-        let accessKeyId: String
-        let date: String  // yyyyMMdd
-        let region: String
-        let service: String
-        let signedHeaders: [String]
-        let signature: String
+    package struct Authorization: Equatable {
+        package let accessKeyId: String
+        package let date: String  // yyyyMMdd
+        package let region: String
+        package let service: String
+        package let signedHeaders: [String]
+        package let signature: String
 
-        var scope: String { "\(date)/\(region)/\(service)/aws4_request" }
+        package var scope: String { "\(date)/\(region)/\(service)/aws4_request" }
+
+        package init(accessKeyId: String, date: String, region: String, service: String, signedHeaders: [String], signature: String) {
+            self.accessKeyId = accessKeyId
+            self.date = date
+            self.region = region
+            self.service = service
+            self.signedHeaders = signedHeaders
+            self.signature = signature
+        }
     }
 
-    struct Malformed: Error, CustomStringConvertible {
-        let description: String
+    package struct Malformed: Error, CustomStringConvertible {
+        package let description: String
     }
 
     /// Reads `AWS4-HMAC-SHA256 Credential=AKID/DATE/REGION/SERVICE/aws4_request, SignedHeaders=a;b, Signature=hex`.
-    static func authorization(_ header: String) throws(Malformed) -> Authorization {
+    package static func authorization(_ header: String) throws(Malformed) -> Authorization {
         let prefix = "AWS4-HMAC-SHA256 "
         guard header.hasPrefix(prefix) else { throw Malformed(description: "the Authorization header is not AWS4-HMAC-SHA256") }
         var fields: [String: String] = [:]
@@ -45,7 +53,7 @@ enum SigV4 {
 
     /// The canonical request of a request as it arrived: `rawPath` and
     /// `rawQuery` as sent (percent-encoded by the client).
-    static func canonicalRequest(
+    package static func canonicalRequest(
         method: String, rawPath: String, rawQuery: String?, headers: [(name: String, value: String)], signedHeaders: [String],
         payloadHash: String, service: String
     ) -> String {
@@ -73,16 +81,16 @@ enum SigV4 {
         return parts.joined(separator: "\n")
     }
 
-    static func stringToSign(amzDate: String, scope: String, canonicalRequest: String) -> String {
+    package static func stringToSign(amzDate: String, scope: String, canonicalRequest: String) -> String {
         "AWS4-HMAC-SHA256\n\(amzDate)\n\(scope)\n\(hex(SHA256.hash(data: Data(canonicalRequest.utf8))))"
     }
 
-    static func signature(secret: String, authorization: Authorization, stringToSign: String) -> String {
+    package static func signature(secret: String, authorization: Authorization, stringToSign: String) -> String {
         sign(stringToSign, key: signingKey(secret: secret, authorization: authorization))
     }
 
     /// The key a secret derives for one day, region and service.
-    static func signingKey(secret: String, authorization: Authorization) -> SymmetricKey {
+    package static func signingKey(secret: String, authorization: Authorization) -> SymmetricKey {
         var key = SymmetricKey(data: Data(("AWS4" + secret).utf8))
         for part in [authorization.date, authorization.region, authorization.service, "aws4_request"] {
             key = SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Data(part.utf8), using: key)))
@@ -90,14 +98,14 @@ enum SigV4 {
         return key
     }
 
-    static func sign(_ stringToSign: String, key: SymmetricKey) -> String {
+    package static func sign(_ stringToSign: String, key: SymmetricKey) -> String {
         hex(HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: key))
     }
 
-    static let emptyHash = payloadHash(Data())
+    package static let emptyHash = payloadHash(Data())
 
     /// Compares in time that does not depend on where the strings differ.
-    static func same(_ a: String, _ b: String) -> Bool {
+    package static func same(_ a: String, _ b: String) -> Bool {
         let x = Array(a.utf8), y = Array(b.utf8)
         guard x.count == y.count else { return false }
         var difference: UInt8 = 0
@@ -105,14 +113,23 @@ enum SigV4 {
         return difference == 0
     }
 
-    static func payloadHash(_ body: Data) -> String { hex(SHA256.hash(data: body)) }
+    package static func payloadHash(_ body: Data) -> String { hex(SHA256.hash(data: body)) }
 
-    static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 { ContentDigest.hex(bytes) }
+    package static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.underestimatedCount * 2)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 15)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
 
     private static let unreserved = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~".utf8)
 
     /// RFC 3986 encoding, as SigV4 wants it (every byte but the unreserved ones).
-    static func encode(_ text: String, keepSlash: Bool) -> String {
+    package static func encode(_ text: String, keepSlash: Bool) -> String {
         var out = ""
         for byte in text.utf8 {
             if unreserved.contains(byte) || (keepSlash && byte == UInt8(ascii: "/")) {
@@ -125,7 +142,7 @@ enum SigV4 {
     }
 
     /// `a=1&b=2` (a query, or a form body) as names and values, decoded; a name without `=` has the value "".
-    static func fields(_ text: String) -> [String: String] {
+    package static func fields(_ text: String) -> [String: String] {
         var fields: [String: String] = [:]
         for item in text.split(separator: "&") {
             let pair = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
@@ -134,7 +151,7 @@ enum SigV4 {
         return fields
     }
 
-    static func decode(_ text: String) -> String {
+    package static func decode(_ text: String) -> String {
         text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? text
     }
 }

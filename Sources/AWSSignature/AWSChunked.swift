@@ -6,17 +6,24 @@ import Foundation
 /// chunks, a zero-size chunk, then trailing headers (a checksum) and a blank
 /// line. Each chunk's signature chains from the request's, so a chunk changed,
 /// dropped or reordered in flight is refused.
-struct AWSChunkedDecoder {
+package struct AWSChunkedDecoder {
     /// What the chunk signatures are checked with; nil for `STREAMING-UNSIGNED-PAYLOAD-TRAILER`.
-    struct Signer {
-        let key: SymmetricKey
-        let amzDate: String
-        let scope: String
-        var previous: String
+    package struct Signer {
+        package let key: SymmetricKey
+        package let amzDate: String
+        package let scope: String
+        package var previous: String
+
+        package init(key: SymmetricKey, amzDate: String, scope: String, previous: String) {
+            self.key = key
+            self.amzDate = amzDate
+            self.scope = scope
+            self.previous = previous
+        }
     }
 
-    struct Malformed: Error, CustomStringConvertible {
-        let description: String
+    package struct Malformed: Error, CustomStringConvertible {
+        package let description: String
     }
 
     private enum State { case header, data(remaining: Int), dataEnd, trailers, done }
@@ -25,16 +32,16 @@ struct AWSChunkedDecoder {
     private var signer: Signer?
     private var chunkSignature = ""
     private var chunkHash = SHA256()
-    private(set) var trailers: [(name: String, value: String)] = []
+    package private(set) var trailers: [(name: String, value: String)] = []
     /// A chunk header or trailer line longer than this is not one.
     private static let maxLine = 8 << 10
 
-    init(signer: Signer?) { self.signer = signer }
+    package init(signer: Signer?) { self.signer = signer }
 
-    var isDone: Bool { if case .done = state { true } else { false } }
+    package var isDone: Bool { if case .done = state { true } else { false } }
 
     /// Feeds bytes as they arrive; `emit` gets the decoded data.
-    mutating func feed(_ bytes: UnsafeRawBufferPointer, emit: (UnsafeRawBufferPointer) throws -> Void) throws {
+    package mutating func feed(_ bytes: UnsafeRawBufferPointer, emit: (UnsafeRawBufferPointer) throws -> Void) throws {
         var index = 0
         while index < bytes.count {
             switch state {
@@ -109,7 +116,7 @@ struct AWSChunkedDecoder {
     }
 
     /// The end of the body: every chunk must have come.
-    func finish() throws {
+    package func finish() throws {
         guard isDone || (signer == nil && { if case .trailers = state { true } else { false } }()) else {
             throw Malformed(description: "the aws-chunked body ended before its final chunk")
         }

@@ -4,15 +4,15 @@ import Foundation
 /// S3's presigned URLs of the older scheme (signature version 2, query form):
 /// what boto3's `generate_presigned_url` makes for S3 by default. Only the
 /// query form is accepted; headers signed this way are refused as unsigned.
-enum SigV2 {
+package enum SigV2 {
     /// The sub-resources S3 signs as part of the resource, sorted.
-    static let subresources: Set<String> = [
+    package static let subresources: Set<String> = [
         "acl", "delete", "lifecycle", "location", "logging", "notification", "partNumber", "policy", "requestPayment",
         "response-cache-control", "response-content-disposition", "response-content-encoding", "response-content-language",
         "response-content-type", "response-expires", "torrent", "uploadId", "uploads", "versionId", "versioning", "versions", "website",
     ]
 
-    static func presigned(query: String, now: Date) throws -> EndpointServer.Signed {
+    package static func presigned(query: String, now: Date) throws(AWSError) -> SignedRequest.Claim {
         let fields = SigV4.fields(query)
         guard let key = fields["AWSAccessKeyId"], let signature = fields["Signature"], let expires = fields["Expires"], let until = TimeInterval(expires) else {
             throw AWSError(code: "AuthorizationQueryParametersError", status: 400, message: "a presigned URL needs AWSAccessKeyId, Expires and Signature")
@@ -21,11 +21,11 @@ enum SigV2 {
             throw AWSError(code: "AccessDenied", status: 403, message: "Request has expired (Expires \(expires))")
         }
         let authorization = SigV4.Authorization(accessKeyId: key, date: "", region: "us-east-1", service: "s3", signedHeaders: [], signature: signature)
-        return EndpointServer.Signed(authorization: authorization, amzDate: "", presigned: true, legacyExpires: expires)
+        return SignedRequest.Claim(authorization: authorization, amzDate: "", presigned: true, legacyExpires: expires)
     }
 
     /// Base64 HMAC-SHA1 of `METHOD\n\n\nEXPIRES\n/bucket/key[?subresources]`.
-    static func signature(secret: String, method: String, rawPath: String, rawQuery: String?, expires: String) -> String {
+    package static func signature(secret: String, method: String, rawPath: String, rawQuery: String?, expires: String) -> String {
         var signed: [(String, String?)] = []
         for item in (rawQuery ?? "").split(separator: "&") {
             let pair = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
