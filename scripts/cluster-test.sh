@@ -9,76 +9,20 @@
 #   3. a worker's link is cut mid-job: it is declared lost within the liveness
 #      window, its work moves, and it registers again once the link is back;
 #   4. a worker whose key is not on the allow-list is refused and never listed.
-# Workers cannot see the coordinator's home (each runs in its own mount
-# namespace with an empty tmpfs over it), so every input, the code included,
-# and every output travels over the connection (--fetch-data).
+# Workers cannot see the coordinator's home, so every input, the code
+# included, and every output travels over the connection (--fetch-data).
 # Needs root, iproute2 and util-linux. SHOAL names the binary (default: the release build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-shoal=$(realpath "${SHOAL:-.build/release/shoal}")
-id=$$
-net=10.$((id % 200 + 20)).$((id / 200 % 250)).
-work=$(mktemp -d /tmp/shoal-cluster-XXXXXX)
-export SHOAL_HOME=$work/home
-mkdir -p "$SHOAL_HOME"
-"$shoal" images map sh host > /dev/null  # the jobs below are plain shell commands
-pids=()
-
-cleanup() {
-  set +e
-  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null; done
-  for n in 1 2 3 4; do ip netns del "sh$id-$n" 2>/dev/null; ip link del "sv$id-$n" 2>/dev/null; done
-  ip link del "sb$id" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source scripts/lib/netns-hosts.sh
 
 step() { echo "cluster-test: $*"; }
 fail() { echo "cluster-test: FAILED: $*" >&2; echo "--- coordinator log" >&2; tail -n 30 "$work/coordinator.log" >&2
   for log in "$work"/worker-*.log; do [ -f "$log" ] && { echo "--- $log" >&2; tail -n 10 "$log" >&2; }; done; exit 1; }
 
-ip link add "sb$id" type bridge
-ip link set "sb$id" up
-for n in 1 2 3 4; do
-  ip netns add "sh$id-$n"
-  ip link add "sv$id-$n" type veth peer name "sp$id-$n"
-  ip link set "sp$id-$n" netns "sh$id-$n"
-  ip link set "sv$id-$n" master "sb$id" up
-  ip netns exec "sh$id-$n" ip addr add "${net}$n/24" dev "sp$id-$n"
-  ip netns exec "sh$id-$n" ip link set "sp$id-$n" up
-  ip netns exec "sh$id-$n" ip link set lo up
-done
-on() { local host=$1; shift; ip netns exec "sh$id-$host" "$@"; }
-
-keys=$work/keys
-"$shoal" keys generate coordinator --dir "$keys" > /dev/null
-for worker in worker-2 worker-3; do "$shoal" keys generate "$worker" --dir "$keys/workers" > /dev/null; done
-"$shoal" keys generate client --dir "$keys/clients" > /dev/null
-"$shoal" keys generate stranger --dir "$keys" > /dev/null
-coordinator="tcp://${net}1:7000"
-api="tcp://${net}1:7001"
-client=(--coordinator "$api" --server-key "$keys/coordinator.pub" --client-key "$keys/clients/client.key")
-
-ip netns exec "sh$id-1" "$shoal" coordinator --bind "$coordinator" --api "$api" --key "$keys/coordinator.key" \
-  --allow "$keys/workers" --allow-clients "$keys/clients" > "$work/coordinator.log" 2>&1 &
-pids+=($!)
-disown $!
-# Sets `started` to the worker's pid (no subshell, so cleanup knows every pid).
-start_worker() {
-  local host=$1 name=$2 key=$3
-  # Not through `on`: a backgrounded function is a subshell, and $! would be its pid.
-  # Every step execs the next, so $! is the worker's own pid.
-  ip netns exec "sh$id-$host" unshare --mount --propagation private \
-    sh -c 'mount -t tmpfs -o size=1m none "$SHOAL_HOME" && exec "$@"' worker-on-"$host" \
-    "$shoal" worker --fetch-data --connect "$coordinator" --id "$name" --slots 2 --reconnect --work-dir "$work/$name" \
-    --server-key "$keys/coordinator.pub" --key "$key" >> "$work/$name.log" 2>&1 &
-  started=$!
-  disown "$started"
-  pids+=("$started")
-}
+start_coordinator
 start_worker 2 worker-2 "$keys/workers/worker-2.key"; worker2=$started
 start_worker 3 worker-3 "$keys/workers/worker-3.key"
-workers_listed() { on 1 "$shoal" cluster status "${client[@]}" --output json 2>/dev/null | python3 -c 'import json,sys; print(" ".join(sorted(w["id"] for w in json.load(sys.stdin))))'; }
 for _ in $(seq 50); do [ "$(workers_listed)" = "worker-2 worker-3" ] && break; sleep 0.2; done
 [ "$(workers_listed)" = "worker-2 worker-3" ] || fail "workers did not join"
 step "coordinator on ${net}1, workers on ${net}2 and ${net}3 joined"

@@ -131,6 +131,10 @@ public final class FunctionProcess: @unchecked Sendable {
         scratch = nil
     }
 
+    /// An invocation's variable holding the PEM certificates to trust the
+    /// endpoint with; the shim writes them to a file named by AWS_CA_BUNDLE.
+    public static let caBundleVariable = "SHOAL_ENDPOINT_CA_PEM"
+
     /// Loads `module.function` from the working folder, then serves events.
     /// Handler prints go to the log (stderr); the protocol keeps its own stdout.
     static let shim = #"""
@@ -154,6 +158,12 @@ for line in sys.stdin:
     try:
         message = json.loads(line)
         os.environ.update(message.get("environment") or {})
+        pem = os.environ.pop("\#(caBundleVariable)", None)
+        if pem:
+            path = os.path.join(os.environ.get("TMPDIR") or "/tmp", "shoal-endpoint-ca.pem")
+            with open(path, "w") as bundle:
+                bundle.write(pem)
+            os.environ["AWS_CA_BUNDLE"] = path
         event = message["event"]
         reply = json.dumps({"ok": True, "result": handler(event, None)})
     except Exception as error:

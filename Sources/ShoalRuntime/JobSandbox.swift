@@ -175,6 +175,8 @@ public struct JobSandbox: Sendable {
 
     /// Where an instance finds its share of a `Shoal:ItemShards` list.
     public static let itemsPath = "/opt/ml/shoal/items.json"
+    /// Under TLS, the certificates a job trusts the endpoint with (its AWS_CA_BUNDLE).
+    public static let endpointCABundlePath = "/opt/ml/shoal/endpoint-ca.pem"
     /// Larger shares are only in the file: environment strings are limited.
     public static let maxItemsInEnvironment = 64 * 1024
 

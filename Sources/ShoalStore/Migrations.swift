@@ -264,6 +264,13 @@ enum Migrations {
                 table.add(column: "itemsTotal", .integer)
             }
         }
+        // A fan-out resumed after a crash finds the children it had started, item by item.
+        migrator.registerMigration("v14: a map child's step and item") { db in
+            try db.alter(table: "execution") { table in
+                table.add(column: "parentStepName", .text)
+                table.add(column: "parentItem", .integer)
+            }
+        }
         return migrator
     }
 }

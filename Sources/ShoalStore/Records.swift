@@ -24,6 +24,10 @@ public struct ExecutionRecord: Codable, Sendable, Equatable, FetchableRecord, Pe
     public var pipelineVersion: Int?
     /// The execution that started this one, for child executions.
     public var parentExecutionId: String?
+    /// For a child of a `Shoal:Map` step: that step and the item's index (nil
+    /// for an execution a job or handler started through the endpoint).
+    public var parentStepName: String?
+    public var parentItem: Int?
     /// The API socket of the process running it (a `shoal run`, or a
     /// coordinator), where `shoal stop` sends its request.
     public var ownerEndpoint: String?

@@ -95,6 +95,7 @@ struct CoordinatorCommand: ParsableCommand {
             let url = try EndpointThread.url(http, port: endpoint!.port, tls: tls, everyAddress: ProcessInfo.processInfo.hostName)
             log("coordinator: AWS-compatible endpoint on \(url), console \(url)/console/")
             service.endpointURL = url
+            service.endpointCABundle = try tls.caBundleForJobs()
         }
         defer { endpoint?.stop() }
         try service.run { Interrupt.requested || endpoint?.failure != nil }

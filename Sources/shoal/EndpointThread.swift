@@ -81,9 +81,27 @@ final class EndpointThread: @unchecked Sendable {
 struct TLSOptions: ParsableArguments {
     @Option(help: "A PEM certificate chain: the endpoint and the console answer HTTPS only (needs --tls-key).") var tlsCert: String?
     @Option(help: "The PEM private key of --tls-cert.") var tlsKey: String?
+    @Option(help: ArgumentHelp(
+        "PEM certificates jobs and Lambda handlers check the endpoint's certificate with (their AWS_CA_BUNDLE).",
+        discussion: "Default: --tls-cert itself, right for a self-signed certificate; for one a CA signed, give that CA's certificate (or the system's bundle)."
+    )) var tlsCaBundle: String?
 
     func validate() throws {
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together.") }
+        if tlsCaBundle != nil && tlsCert == nil { throw ValidationError("--tls-ca-bundle goes with --tls-cert.") }
+    }
+
+    /// What jobs and handlers trust the endpoint with, read once at start: nil without TLS.
+    func caBundleForJobs() throws -> String? {
+        guard let path = tlsCaBundle ?? tlsCert else { return nil }
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw CommandFailure("cannot read \(tlsCaBundle == nil ? "--tls-cert" : "--tls-ca-bundle") \(path): \(error.localizedDescription)")
+        }
+        guard text.contains("-----BEGIN CERTIFICATE-----"), text.utf8.count <= 1 << 20 else {
+            throw CommandFailure("\(path) holds no PEM certificate (or is over 1 MiB)")
+        }
+        return text
     }
 
     var files: EndpointServer.TLSFiles? { tlsCert.flatMap { cert in tlsKey.map { EndpointServer.TLSFiles(certificate: cert, key: $0) } } }

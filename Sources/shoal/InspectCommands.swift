@@ -43,8 +43,9 @@ struct ExecutionsCommand: ParsableCommand {
                 Steps that ended stay as they ended; steps that were running start again,
                 their attempts numbered after the recorded ones (those the dead process
                 left running are recorded Lost). Exits 0 only when the execution Succeeded.
-                A fan-out step that was running cannot be resumed yet: `shoal stop ID`
-                records the end instead.
+                A fan-out that was running takes back its child executions: those that
+                ended keep their results, those left running carry on (the same way);
+                function items are sent again.
                 """
         )
         @Argument(help: "The execution id (`shoal executions list` marks those whose process is gone).") var id: String

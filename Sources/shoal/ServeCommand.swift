@@ -49,6 +49,7 @@ struct ServeCommand: ParsableCommand {
         defer { endpoint.stop() }
         let url = try EndpointThread.url(bind, port: endpoint.port, tls: tls, everyAddress: "127.0.0.1")
         service.endpointURL = url
+        service.endpointCABundle = try tls.caBundleForJobs()
         printError("shoal serve: endpoint \(url) (sagemaker, s3, lambda, ce, sqs, sts, iam), console \(url)/console/, \(local.workers) local workers, home \(store.root.path)")
         Interrupt.install()
         try service.run {

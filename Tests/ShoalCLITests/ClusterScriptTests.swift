@@ -18,3 +18,20 @@ import Testing
         #expect(outcome.stdout.contains("cluster-test: all passed"))
     }
 }
+
+/// Runs scripts/chaos-test.sh: ten rounds of the coordinator or a worker killed
+/// with SIGKILL mid-run on a three-host cluster; every execution must succeed
+/// with each output once, no job process may outlive its worker, and the
+/// store must pass its integrity check.
+@Suite(.serialized) struct ChaosScriptTests {
+    @Test(.enabled(if: ClusterScriptTests.canRun, "network namespaces need root and iproute2's ip"))
+    func tenRoundsOfKillsLoseNothingAndLeaveNothing() throws {
+        let script = Fixtures.repositoryRoot.appendingPathComponent("scripts/chaos-test.sh")
+        let outcome = try ShoalProcess.run(
+            executable: URL(fileURLWithPath: "/bin/bash"), [script.path, "10"],
+            environment: ["SHOAL": ShoalProcess.executable.path, "CHAOS_SEED": "\(Int.random(in: 1...1_000_000))"], timeout: 900
+        )
+        #expect(outcome.status == 0, "\(outcome.stdout)\n\(outcome.stderr)")
+        #expect(outcome.stdout.contains("chaos-test: all passed: 10 rounds"))
+    }
+}

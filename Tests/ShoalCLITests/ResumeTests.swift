@@ -104,4 +104,70 @@ import Testing
         #expect(attempts.filter { $0.stepName == "First" }.count == 1, "the step that had ended ran again")
         #expect(attempts.filter { $0.stepName == "Second" }.map(\.status).last == .completed, "\(attempts)")
     }
+
+    /// A fan-out killed with children ended and children running, then resumed:
+    /// the ended children are taken back as they ended (not run again), the
+    /// running ones are carried on under the same execution ids, and the
+    /// gathered results hold each item once.
+    @Test func aResumedFanOutTakesBackItsChildren() throws {
+        let home = try TemporaryHome()
+        let mark = "2.\(1000 + Int.random(in: 0..<9000))"
+        // Items 0 and 1 end at once; items 2 and 3 sleep until the kill.
+        let child = PipelineDefinition {
+            Parameter(name: "Item", type: .string)
+            Parameter(name: "ItemIndex", type: .integer, defaultValue: 0)
+            Step.processing("Work", arguments: ProcessingArguments(
+                instanceType: "ml.m5.large", instanceCount: 1, imageUri: "sh",
+                entrypoint: ["/bin/sh", "-c", .join(on: "", values: [.string("if [ "), .parameter("ItemIndex"), .string(" -ge 2 ]; then sleep \(mark); fi; echo "), .parameter("Item"), .string(" > /opt/ml/processing/out/item.txt")])],
+                roleArn: "r",
+                outputs: [ProcessingOutput(outputName: "out", s3Output: S3Output(
+                    s3Uri: .join(on: "/", values: [.string("s3://b/items"), .parameter("Item")]), localPath: "/opt/ml/processing/out"
+                ))]
+            ))
+        }
+        let arguments: ShoalDefinition.Expression = [
+            "Items": ["a", "b", "c", "d"], "MaxConcurrency": 4,
+            "Definition": ShoalDefinition.Expression(literal: child.json),
+            "Outputs": [["Name": "job", "Property": "Steps.Work.ProcessingJobName"]],
+            "ResultsS3Uri": "s3://b/results.json",
+        ]
+        let path = try home.file("parent.json", PipelineDefinition(steps: [Step(name: "Each", type: .shoalMap, arguments: .other(arguments))]).jsonText())
+        let run = try home.start(["run", path, "--workers", "2"])
+        defer { if run.isRunning { run.terminate(); run.waitUntilExit() } }
+        let store = try MetadataStore(path: home.url.appendingPathComponent("shoal.sqlite").path)
+        func children(_ parent: String) throws -> [ExecutionRecord] { try store.executions(parent: parent).sorted { ($0.parentItem ?? -1) < ($1.parentItem ?? -1) } }
+        let deadline = Date().addingTimeInterval(60)
+        var parent = ""
+        while Date() < deadline && run.isRunning {
+            if parent.isEmpty, let root = try store.executions(limit: 10).first(where: { $0.parentExecutionId == nil }) { parent = root.id }
+            if !parent.isEmpty, ProcessTable.running(commandLine: ["sleep", mark]).count == 2,
+               try children(parent).filter({ $0.status == .succeeded }).count == 2 { break }
+            usleep(20_000)
+        }
+        let before = try children(parent)
+        #expect(before.map(\.status) == [.succeeded, .succeeded, .executing, .executing], "\(before.map(\.status))")
+        #expect(before.map(\.parentItem) == [0, 1, 2, 3])
+        kill(run.processIdentifier, SIGKILL)
+        run.waitUntilExit()
+
+        let resumed = try home.shoal(["executions", "resume", parent, "--workers", "2"], timeout: 60)
+        #expect(resumed.status == 0, "\(resumed.stdout)\n\(resumed.stderr)")
+        #expect(try store.execution(id: parent)?.status == .succeeded)
+        let after = try children(parent)
+        // The same four children, no fifth: none of them started again as a new execution.
+        #expect(after.map(\.id) == before.map(\.id))
+        #expect(after.allSatisfy { $0.status == .succeeded }, "\(after.map(\.status))")
+        for (index, record) in after.enumerated() {
+            let attempts = try store.instances(executionId: record.id).map { "\($0.attempt) \($0.status)" }
+            #expect(attempts == (index < 2 ? ["1 Completed"] : ["1 Lost", "2 Completed"]), "item \(index): \(attempts)")
+        }
+        let gathered = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: home.url.appendingPathComponent("objects/b/results.json"))) as? [String: Any])
+        let results = try #require(gathered["results"] as? [[String: Any]])
+        #expect(results.map { $0["executionId"] as? String } == before.map(\.id))
+        #expect(results.allSatisfy { ($0["outputs"] as? [String: Any])?["job"] is String }, "\(results)")
+        #expect(gathered["succeeded"] as? Int == 4)
+        for item in ["a", "b", "c", "d"] {
+            #expect(try String(contentsOf: home.url.appendingPathComponent("objects/b/items/\(item)/item.txt"), encoding: .utf8) == item + "\n")
+        }
+    }
 }

@@ -39,6 +39,8 @@ public final class CoordinatorService {
     /// The AWS-compatible endpoint serving this coordinator's home, if any: its
     /// address goes to every job and handler (with the execution's key pair).
     public var endpointURL: String?
+    /// Under TLS, the PEM certificates jobs and handlers trust the endpoint with (see `ExecutionRunner.Options`).
+    public var endpointCABundle: String?
 
     /// No execution is running.
     public var isIdle: Bool { runners.isEmpty }
@@ -50,7 +52,10 @@ public final class CoordinatorService {
     ) throws -> String {
         var options = options
         options.owner = ExecutionOwner(endpoint: api.endpoint)
-        if options.endpointURL == nil { options.endpointURL = endpointURL }
+        if options.endpointURL == nil {
+            options.endpointURL = endpointURL
+            options.endpointCABundle = endpointCABundle
+        }
         let runner = ExecutionRunner(definition: definition, graph: graph, home: home, dispatcher: workers, options: options, progress: progress)
         try runner.begin()
         runners[runner.executionId] = runner
@@ -62,10 +67,9 @@ public final class CoordinatorService {
     public func resume(
         executionId id: String, maxParallelSteps: Int? = nil, failWhenNoWorkerFits: Bool = true, progress: @escaping (ProgressEvent) -> Void = { _ in }
     ) throws -> String {
-        let runner = try ExecutionRunner.resuming(
-            id, home: home, dispatcher: workers, owner: ExecutionOwner(endpoint: api.endpoint), maxParallelSteps: maxParallelSteps,
-            maxLogBytes: maxLogBytes, failWhenNoWorkerFits: failWhenNoWorkerFits, progress: progress
-        )
+        var settings = reopeningSettings(maxParallelSteps: maxParallelSteps)
+        settings.failWhenNoWorkerFits = failWhenNoWorkerFits
+        let runner = try ExecutionRunner.resuming(id, home: home, dispatcher: workers, settings: settings, progress: progress)
         runners[id] = runner
         log("execution \(id) of \(runner.options.pipelineName) resumed: its steps that were running start again")
         return id
@@ -74,22 +78,32 @@ public final class CoordinatorService {
     /// Carries a Failed or Stopped execution on from its failed and not-run
     /// steps (see `ExecutionRunner.retrying`); this service becomes its owner.
     public func retry(executionId id: String, maxParallelSteps: Int? = nil, progress: @escaping (ProgressEvent) -> Void = { _ in }) throws -> String {
-        let runner = try ExecutionRunner.retrying(
-            id, home: home, dispatcher: workers, owner: ExecutionOwner(endpoint: api.endpoint), maxParallelSteps: maxParallelSteps,
-            maxLogBytes: maxLogBytes, progress: progress
-        )
+        let runner = try ExecutionRunner.retrying(id, home: home, dispatcher: workers, settings: reopeningSettings(maxParallelSteps: maxParallelSteps), progress: progress)
         runners[id] = runner
         log("execution \(id) of \(runner.options.pipelineName) retried: its failed and not-run steps run again")
         return id
     }
 
+    /// What an execution this service carries on runs under: this service as
+    /// its owner, its policy, endpoint and log cap, as a new one would.
+    private func reopeningSettings(maxParallelSteps: Int?) -> ExecutionRunner.Options {
+        var settings = ExecutionRunner.Options(pipelineName: "")
+        settings.owner = ExecutionOwner(endpoint: api.endpoint)
+        settings.maxParallelSteps = maxParallelSteps
+        settings.maxLogBytes = maxLogBytes
+        settings.policy = policy
+        settings.endpointURL = endpointURL
+        settings.endpointCABundle = endpointCABundle
+        return settings
+    }
+
     /// Resumes the executions a previous life of this coordinator left running:
-    /// recorded with this API address and host, their process gone. One that
-    /// cannot be resumed (a fan-out was running) is logged and left for
-    /// `shoal stop`. Returns the ids resumed.
+    /// recorded with this API address and host, their process gone (a fan-out's
+    /// children are carried on by their parent). One that cannot be resumed is
+    /// logged and left for `shoal stop`. Returns the ids resumed.
     public func adoptOrphans() throws -> [String] {
         var adopted: [String] = []
-        for execution in try home.metadata.executions(limit: 10_000) where execution.status == .executing && execution.parentExecutionId == nil {
+        for execution in try home.metadata.executions(limit: 10_000) where execution.status == .executing && execution.parentStepName == nil {
             guard let owner = ExecutionOwner(of: execution), owner.endpoint == api.endpoint, owner.isGoneFromThisHost else { continue }
             do {
                 // Its workers rejoin over the next seconds: work waits for them, as a submission's would.

@@ -27,6 +27,8 @@ final class MapRun {
     let batchSize: Int
     var results: [JSONValue?]
     var children: [Int: ExecutionRunner] = [:]
+    /// Items whose child a resumed fan-out took back: they do not start again.
+    var adopted: Set<Int> = []
     var succeeded = 0
     var failed = 0
     /// Items ended at the last progress report, so a report goes out only on change.
@@ -128,6 +130,7 @@ extension ExecutionRunner {
             arguments: arguments, work: work, items: items, maxConcurrency: maxConcurrency, tolerated: tolerated,
             resultsURI: resultsURI, extra: extra
         )
+        if adoptsChildren { try adoptChildren(index) }
         try save(index)
         progress(.instances(step: step.name, done: 0, total: items.count))
     }
@@ -173,18 +176,14 @@ extension ExecutionRunner {
             let record = try child.finish()
             map.children[item] = nil
             map.running -= 1
-            let (outputs, errors) = child.gather(map.arguments.outputs)
-            var entry: OrderedFields<JSONValue> = [
-                "index": .number(.int(item)), "item": map.items[item], "status": .string(record.status.rawValue), "executionId": .string(record.id),
-                "outputs": .object(outputs),
-            ]
-            if !errors.isEmpty { entry["outputErrors"] = .object(errors) }
-            if let reason = record.failureReason { entry["failureReason"] = .string(reason) }
-            record.status == .succeeded ? (map.succeeded += 1) : (map.failed += 1)
-            map.results[item] = .object(entry)
+            take(child, record, item: item, into: map)
         }
         // MaxConcurrency counts items; a batch of function items counts as its size.
         while map.running < map.maxConcurrency * map.batchSize && map.next < map.items.count && state.statuses[index] == .executing {
+            if map.adopted.contains(map.next) {
+                map.next += 1
+                continue
+            }
             let first = map.next
             let count = min(map.batchSize, map.items.count - first)
             map.next += count
@@ -201,6 +200,44 @@ extension ExecutionRunner {
             }
         }
         if map.isDone && state.statuses[index] == .executing { try finishMap(index, map: map) }
+    }
+
+    /// An ended child's result, entered as its item's.
+    private func take(_ child: ExecutionRunner, _ record: ExecutionRecord, item: Int, into map: MapRun) {
+        let (outputs, errors) = child.gather(map.arguments.outputs)
+        var entry: OrderedFields<JSONValue> = [
+            "index": .number(.int(item)), "item": map.items[item], "status": .string(record.status.rawValue), "executionId": .string(record.id),
+            "outputs": .object(outputs),
+        ]
+        if !errors.isEmpty { entry["outputErrors"] = .object(errors) }
+        if let reason = record.failureReason { entry["failureReason"] = .string(reason) }
+        record.status == .succeeded ? (map.succeeded += 1) : (map.failed += 1)
+        map.results[item] = .object(entry)
+    }
+
+    /// A resumed fan-out takes back the children the run it carries on had
+    /// started: one that ended gives its result as it ended, one left running
+    /// is carried on (its ended steps kept); items without a child start as
+    /// usual. Function items are sent again: their replies were held only in
+    /// the dead owner's memory, so a handler may see an item twice.
+    private func adoptChildren(_ index: Int) throws {
+        guard let map = steps[index].map, case .pipeline = map.work, let since = steps[index].resumedFrom else { return }
+        let name = steps[index].node.name
+        var newest: [Int: ExecutionRecord] = [:]
+        // Newest first: an item started twice (a child that could not be recorded whole) keeps its last child.
+        for child in try home.metadata.executions(parent: executionId) where child.parentStepName == name && child.startedAt >= since {
+            guard let item = child.parentItem, map.items.indices.contains(item), newest[item] == nil else { continue }
+            newest[item] = child
+        }
+        for (item, record) in newest.sorted(by: { $0.key < $1.key }) {
+            if !record.status.isRunning {
+                take(try endedChild(record), record, item: item, into: map)
+            } else {
+                map.children[item] = try resumingChild(record)
+                map.running += 1
+            }
+            map.adopted.insert(item)
+        }
     }
 
     private func startItems(_ index: Int, map: MapRun, first: Int, count: Int) throws {
@@ -221,12 +258,15 @@ extension ExecutionRunner {
             var childOptions = Options(pipelineName: name)
             childOptions.pipelineVersion = version
             childOptions.parentExecutionId = executionId
+            childOptions.parentStepName = steps[index].node.name
+            childOptions.parentItem = item
             childOptions.tags = options.tags
             childOptions.policy = options.policy
             childOptions.maxAttempts = options.maxAttempts
             childOptions.maxLogBytes = options.maxLogBytes
             childOptions.failWhenNoWorkerFits = options.failWhenNoWorkerFits
             childOptions.endpointURL = options.endpointURL
+            childOptions.endpointCABundle = options.endpointCABundle
             childOptions.owner = options.owner
             do {
                 childOptions.parameters = try ParameterResolution.resolve(definition, given: given)

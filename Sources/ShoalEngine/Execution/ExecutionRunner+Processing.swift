@@ -48,7 +48,7 @@ extension ExecutionRunner {
             guard !spec.networkIsolation, !reach.isEmpty else { return spec }
             var spec = spec
             spec.environment = reach.merging(spec.environment) { _, own in own }
-            return spec
+            return Self.withCABundleFile(spec)
         }
         try submit(
             index, specs.map { spec in (spec.host, Task.processing(spec: spec, outputStaging: ""), TaskKind.processing(host: spec.host)) },
@@ -66,12 +66,28 @@ extension ExecutionRunner {
     }
 
     /// The endpoint's address and this execution's key pair, for jobs and
-    /// handlers (boto3 in them reaches Shoal as this execution); empty without an endpoint.
+    /// handlers (boto3 in them reaches Shoal as this execution); empty without
+    /// an endpoint. Under TLS, `SHOAL_ENDPOINT_CA_PEM` holds the certificates
+    /// to trust it with: a handler's shim writes them to a file for
+    /// AWS_CA_BUNDLE, a job gets that file in its instance folder (`withCABundleFile`).
     func endpointEnvironment() throws -> [String: String] {
         guard let url = options.endpointURL else { return [:] }
-        do { return try ExecutionCredentials(home: home).environment(executionId: executionId, endpointURL: url) } catch {
+        var environment: [String: String]
+        do { environment = try ExecutionCredentials(home: home).environment(executionId: executionId, endpointURL: url) } catch {
             throw EvaluationError("cannot give the job the endpoint's keys: \(error)")
         }
+        if let pem = options.endpointCABundle { environment[FunctionProcess.caBundleVariable] = pem }
+        return environment
+    }
+
+    /// A job's environment with the endpoint's CA bundle as a file of its instance folder.
+    static func withCABundleFile(_ spec: ProcessingInstanceSpec) -> ProcessingInstanceSpec {
+        guard let pem = spec.environment[FunctionProcess.caBundleVariable] else { return spec }
+        var spec = spec
+        spec.environment[FunctionProcess.caBundleVariable] = nil
+        spec.environment["AWS_CA_BUNDLE"] = JobSandbox.endpointCABundlePath
+        spec.configFiles = (spec.configFiles ?? [:]).merging([JobSandbox.endpointCABundlePath: pem]) { _, new in new }
+        return spec
     }
 
     /// Evaluates the policy for a job about to start; a denial fails the step before anything starts.

@@ -6,19 +6,21 @@ import ShoalStore
 /// Carrying on an execution whose owner died: what ended stays as it ended
 /// (succeeded steps keep their properties, a condition its branch), what was
 /// running starts again with new attempts numbered after the recorded ones,
-/// and the attempts the dead owner left running are recorded lost. Retrying a
-/// failed execution is the same, with only its succeeded steps kept.
+/// and the attempts the dead owner left running are recorded lost. A fan-out
+/// that was running takes back the children it had started (see
+/// `adoptChildren`). Retrying a failed execution is the same, with only its
+/// succeeded steps kept.
 extension ExecutionRunner {
     public struct CannotResume: Error, Sendable, CustomStringConvertible {
         public let description: String
     }
 
-    /// A runner for execution `id`, ready for `advance()`; `owner` becomes its
-    /// owner. Refused, with nothing changed, unless the execution is Executing
-    /// and its owner is gone from this host.
+    /// A runner for execution `id`, ready for `advance()`; `settings.owner`
+    /// becomes its owner, and its policy, endpoint and limits are `settings`'.
+    /// Refused, with nothing changed, unless the execution is Executing and its
+    /// owner is gone from this host.
     public static func resuming(
-        _ id: String, home: ShoalHome, dispatcher: any TaskDispatcher, owner: ExecutionOwner, maxParallelSteps: Int? = nil,
-        maxLogBytes: Int = JobLogFile.defaultCapBytes, failWhenNoWorkerFits: Bool = true, progress: @escaping (ProgressEvent) -> Void = { _ in }
+        _ id: String, home: ShoalHome, dispatcher: any TaskDispatcher, settings: Options, progress: @escaping (ProgressEvent) -> Void = { _ in }
     ) throws -> ExecutionRunner {
         guard let record = try home.metadata.execution(id: id) else { throw CannotResume(description: "no execution '\(id)'") }
         guard record.status == .executing else {
@@ -27,11 +29,43 @@ extension ExecutionRunner {
         guard let previous = ExecutionOwner(of: record), previous.isGoneFromThisHost else {
             throw CannotResume(description: "execution '\(id)' is not orphaned: its owner is running, or ran on another host (only a process on this host can be known gone)")
         }
-        return try reopening(
-            record, home: home, dispatcher: dispatcher, owner: owner, maxParallelSteps: maxParallelSteps, maxLogBytes: maxLogBytes,
-            failWhenNoWorkerFits: failWhenNoWorkerFits, keep: { $0.status.isFinal },
+        if let parent = record.parentExecutionId, record.parentStepName != nil {
+            throw CannotResume(description: "execution '\(id)' is a child of a fan-out; carry on its parent, \(parent)")
+        }
+        let runner = try reopening(
+            record, home: home, dispatcher: dispatcher, settings: settings, keep: { $0.status.isFinal },
             lostReason: "its owner, process \(previous.process) on \(previous.host), ended without finishing it; the execution was resumed", progress: progress
         )
+        runner.adoptsChildren = true
+        return runner
+    }
+
+    /// A fan-out's child left Executing by its parent's dead owner, carried on
+    /// under the resumed parent (its owner, policy and endpoint).
+    func resumingChild(_ record: ExecutionRecord) throws -> ExecutionRunner {
+        var settings = options
+        settings.maxParallelSteps = nil
+        let runner = try Self.reopening(
+            record, home: home, dispatcher: dispatcher, settings: settings, keep: { $0.status.isFinal },
+            lostReason: "its parent's owner ended without finishing it; the parent was resumed", progress: { _ in }
+        )
+        runner.adoptsChildren = true
+        return runner
+    }
+
+    /// A fan-out's child that had ended, as a runner holding what it ended
+    /// with, so its parent can gather its outputs; nothing is written.
+    func endedChild(_ record: ExecutionRecord) throws -> ExecutionRunner {
+        let check = DefinitionCheck.check(data: Data(record.definition.utf8))
+        guard let definition = check.definition, let graph = check.graph else {
+            throw CannotResume(description: "child execution '\(record.id)': its recorded definition no longer checks")
+        }
+        var childOptions = Options(pipelineName: record.pipelineName)
+        if case let .object(parameters)? = try? JSONParser.parse(record.parameters) { childOptions.parameters = parameters }
+        let runner = ExecutionRunner(definition: definition, graph: graph, home: home, dispatcher: dispatcher, options: childOptions, executionId: record.id, progress: { _ in })
+        runner.record = record
+        try runner.restore(try home.metadata.steps(executionId: record.id), attempts: [], keep: { _ in true })
+        return runner
     }
 
     /// A runner that carries a Failed or Stopped execution on (RetryPipelineExecution):
@@ -39,49 +73,46 @@ extension ExecutionRunner {
     /// steps run again, with the same parameters. Refused, with nothing
     /// changed, for any other status.
     public static func retrying(
-        _ id: String, home: ShoalHome, dispatcher: any TaskDispatcher, owner: ExecutionOwner, maxParallelSteps: Int? = nil,
-        maxLogBytes: Int = JobLogFile.defaultCapBytes, progress: @escaping (ProgressEvent) -> Void = { _ in }
+        _ id: String, home: ShoalHome, dispatcher: any TaskDispatcher, settings: Options, progress: @escaping (ProgressEvent) -> Void = { _ in }
     ) throws -> ExecutionRunner {
         guard let record = try home.metadata.execution(id: id) else { throw CannotResume(description: "no execution '\(id)'") }
         guard record.status == .failed || record.status == .stopped else {
             throw CannotResume(description: "execution '\(id)' is \(record.status); only a Failed or Stopped execution can be retried")
         }
-        return try reopening(
-            record, home: home, dispatcher: dispatcher, owner: owner, maxParallelSteps: maxParallelSteps, maxLogBytes: maxLogBytes,
-            failWhenNoWorkerFits: true, keep: { $0.status == .succeeded }, lostReason: "the execution was retried", progress: progress
-        )
+        if let parent = record.parentExecutionId, record.parentStepName != nil {
+            throw CannotResume(description: "execution '\(id)' is a child of a fan-out; retry its parent, \(parent)")
+        }
+        return try reopening(record, home: home, dispatcher: dispatcher, settings: settings, keep: { $0.status == .succeeded }, lostReason: "the execution was retried", progress: progress)
     }
 
     /// Reopens an execution: the steps `keep` accepts stay as recorded, the
     /// others wait to run again; attempts still recorded running become lost.
+    /// What the record says (name, parameters, tags, version, parent) overrides `settings`.
     private static func reopening(
-        _ recorded: ExecutionRecord, home: ShoalHome, dispatcher: any TaskDispatcher, owner: ExecutionOwner, maxParallelSteps: Int?,
-        maxLogBytes: Int, failWhenNoWorkerFits: Bool, keep: (StepRecord) -> Bool, lostReason reason: String,
+        _ recorded: ExecutionRecord, home: ShoalHome, dispatcher: any TaskDispatcher, settings: Options, keep: (StepRecord) -> Bool, lostReason reason: String,
         progress: @escaping (ProgressEvent) -> Void
     ) throws -> ExecutionRunner {
         var record = recorded
         let id = record.id
-        if let parent = record.parentExecutionId {
-            throw CannotResume(description: "execution '\(id)' is a child of a fan-out; carry on its parent, \(parent)")
-        }
+        guard let owner = settings.owner else { throw CannotResume(description: "execution '\(id)': no owner to carry it on") }
         let check = DefinitionCheck.check(data: Data(record.definition.utf8))
         guard let definition = check.definition, let graph = check.graph else {
             throw CannotResume(description: "execution '\(id)': its recorded definition no longer checks: \(check.lines(source: "definition").joined(separator: "; "))")
         }
         let stepRecords = try home.metadata.steps(executionId: id)
-        for step in stepRecords where !step.status.isFinal && !keep(step) && step.type == StepType.shoalMap.rawValue {
-            throw CannotResume(description: "execution '\(id)': step '\(step.name)' is a fan-out that was running; resuming one is not built yet (`shoal stop \(id)` records its end)")
-        }
-        var options = Options(pipelineName: record.pipelineName)
+        var options = settings
+        options.pipelineName = record.pipelineName
+        options.parameters = [:]
+        options.tags = []
         if case let .object(parameters)? = try? JSONParser.parse(record.parameters) { options.parameters = parameters }
         if case let .object(tags)? = try? JSONParser.parse(record.tags ?? "{}") {
             options.tags = tags.entries.compactMap { key, value in if case let .string(text) = value { (key, text) } else { nil } }
         }
         options.pipelineVersion = record.pipelineVersion
-        options.maxParallelSteps = maxParallelSteps
-        options.maxLogBytes = maxLogBytes
-        options.owner = owner
-        options.failWhenNoWorkerFits = failWhenNoWorkerFits
+        options.parentExecutionId = record.parentExecutionId
+        options.parentStepName = record.parentStepName
+        options.parentItem = record.parentItem
+        options.selection = nil
         let runner = ExecutionRunner(
             definition: definition, graph: graph, home: home, dispatcher: dispatcher, options: options, executionId: id, progress: progress
         )
@@ -118,7 +149,10 @@ extension ExecutionRunner {
             run.attemptBase = attempts.filter { $0.stepName == run.node.name }.map(\.attempt).max() ?? 0
             guard let stored = byName[run.node.name] else { continue }
             run.attempts = stored.attempts
-            guard stored.status.isFinal, keep(stored) else { continue }
+            guard stored.status.isFinal, keep(stored) else {
+                if !stored.status.isFinal { run.resumedFrom = stored.startedAt }
+                continue
+            }
             takeEnd(index, from: stored)
         }
     }

@@ -28,6 +28,9 @@ public final class ExecutionRunner {
         public var pipelineVersion: Int?
         /// The execution whose fan-out started this one.
         public var parentExecutionId: String?
+        /// The fan-out step and item this child runs (see `ExecutionRecord.parentStepName`).
+        public var parentStepName: String?
+        public var parentItem: Int?
         /// Fail a step at once when no registered worker carries the labels it
         /// needs: right for local mode, whose workers are all there from the start;
         /// a cluster coordinator lets such work wait for a worker to join.
@@ -38,6 +41,8 @@ public final class ExecutionRunner {
         public var selection: Selection?
         /// The endpoint jobs and handlers reach Shoal through (`shoal serve`, `coordinator --http`).
         public var endpointURL: String?
+        /// Under TLS, the PEM certificates jobs and handlers check the endpoint's certificate with.
+        public var endpointCABundle: String?
 
         public init(pipelineName: String) { self.pipelineName = pipelineName }
     }
@@ -62,6 +67,8 @@ public final class ExecutionRunner {
     /// What later steps may read, kept as steps succeed rather than gathered at every start.
     var succeededProperties: [String: JSONValue] = [:]
     var succeededPropertyFiles: [String: [PropertyFile]] = [:]
+    /// Resumed after its owner died: a fan-out that starts again takes back the children it had started.
+    var adoptsChildren = false
 
     public convenience init(
         definition: PipelineDefinition, graph: PipelineGraph, home: ShoalHome, dispatcher: any TaskDispatcher, options: Options,
@@ -91,6 +98,8 @@ public final class ExecutionRunner {
         record.tags = JSONWriter.string(.object(OrderedFields(options.tags.map { ($0.key, JSONValue.string($0.value)) })))
         record.pipelineVersion = options.pipelineVersion
         record.parentExecutionId = options.parentExecutionId
+        record.parentStepName = options.parentStepName
+        record.parentItem = options.parentItem
         options.owner?.record(in: &record)
         for (index, node) in graph.nodes.enumerated() {
             steps[index].step = Self.step(at: node.path, in: definition)

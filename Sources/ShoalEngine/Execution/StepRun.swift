@@ -23,6 +23,9 @@ final class StepRun {
     var componentIds: [Int: Int64] = [:]
     /// A Shoal:Map step's fan-out.
     var map: MapRun?
+    /// When the run a resumed execution carries on had started this step: its
+    /// fan-out's children since then are this run's to take back.
+    var resumedFrom: Date?
     /// With caching on: the step's key (recorded when it succeeds), and what the lookup found.
     var cacheKey: StepCache.Key?
     var cacheSource: String?
