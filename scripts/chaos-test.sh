@@ -63,6 +63,13 @@ fan = {"Name": "FanOut", "Type": "Shoal:Map", "Arguments": {
     "ResultsS3Uri": {"Std:Join": {"On": "/", "Values": ["s3://chaos/results", {"Get": "Execution.PipelineExecutionId"}, "results.json"]}}}}
 json.dump({"Version": "2020-12-01", "Parameters": [], "Steps": [fan]}, open(f"{work}/fan.json", "w"))
 PY
+# Follows a run of DEFINITION from host 1 (a client the cleanup kills if the test ends first); sets `started`.
+start_client() {
+  ip netns exec "sh$id-1" "$shoal" run "$work/$1" --pipeline-name "$2" "${client[@]}" > "$3" 2>&1 &
+  started=$!
+  pids+=("$started")
+}
+
 step "coordinator on ${net}1, workers on ${net}2 and ${net}3 (8 slots each), seed $seed, $rounds rounds"
 
 # The executions of pipeline NAME (not fan-out children), newest first, as lines of id and status.
@@ -96,10 +103,8 @@ PY
 kills=0; coordinator_kills=0; worker_kills=0; objects=0
 for round in $(seq "$rounds"); do
   round_began=$(date +%s)
-  on 1 "$shoal" run "$work/shard.json" --pipeline-name Shard "${client[@]}" > "$work/round-$round-shard.out" 2>&1 &
-  shard_client=$!
-  on 1 "$shoal" run "$work/fan.json" --pipeline-name Fan "${client[@]}" > "$work/round-$round-fan.out" 2>&1 &
-  fan_client=$!
+  start_client shard.json Shard "$work/round-$round-shard.out"; shard_client=$started
+  start_client fan.json Fan "$work/round-$round-fan.out"; fan_client=$started
   # Kill only once both are recorded: the promise is about executions the coordinator took.
   for _ in $(seq 200); do
     [ "$(executions_of Shard | wc -l)" -ge "$round" ] && [ "$(executions_of Fan | wc -l)" -ge "$round" ] && break
@@ -139,7 +144,7 @@ for round in $(seq "$rounds"); do
 done
 
 # The end: everything killed at once while the shard step runs; no job process may be left.
-on 1 "$shoal" run "$work/shard.json" --pipeline-name Shard "${client[@]}" > "$work/final.out" 2>&1 &
+start_client shard.json Shard "$work/final.out"
 for _ in $(seq 200); do [ "$(pgrep -f -c "$marker" || true)" -ge 4 ] && break; sleep 0.05; done
 [ "$(pgrep -f -c "$marker" || true)" -ge 4 ] || fail "the final run's jobs did not start"
 kill -9 "$coordinator_pid" "${worker_pid[2]}" "${worker_pid[3]}"

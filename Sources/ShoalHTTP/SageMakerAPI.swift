@@ -24,7 +24,10 @@ struct SageMakerAPI: Sendable {
         case "ListPipelines": return try listPipelines(input)
         case "DeletePipeline":
             let name = try pipelineName(input)
-            do { try home.metadata.deletePipeline(name) } catch { throw AWSError.notFound("Pipeline '\(Identifiers.pipelineArn(name))' does not exist.") }
+            let token = try requestToken(input)
+            do { try PipelineRegistration.delete(name, requestToken: token, in: home) } catch {
+                throw AWSError.notFound("Pipeline '\(Identifiers.pipelineArn(name))' does not exist.")
+            }
             return ["PipelineArn": Identifiers.pipelineArn(name)]
         case "ListTags": return ["Tags": try pipelineTags(input).map { ["Key": $0.key, "Value": $0.value] }]
         case "AddTags": return try addTags(input)
@@ -105,6 +108,10 @@ struct SageMakerAPI: Sendable {
             guard let key = tag["Key"] as? String else { return nil }
             return (key, tag["Value"] as? String ?? "")
         }
+        let token = try requestToken(input)
+        if let token, let version = try PipelineRegistration.version(of: name, registeredBy: token, update: update, in: home) {
+            return ["PipelineArn": Identifiers.pipelineArn(name), "PipelineVersionId": version]
+        }
         if !update, try home.metadata.pipeline(named: name) != nil {
             throw AWSError.validation("Pipeline names must be unique within an AWS account and region. Pipeline with name (\(name)) already exists.")
         }
@@ -115,7 +122,7 @@ struct SageMakerAPI: Sendable {
         do {
             change = try PipelineRegistration.register(
                 name: name, definition: definition, source: "PipelineDefinition", description: input["PipelineDescription"] as? String,
-                tags: tags, author: principal, update: update, in: home
+                tags: tags, author: principal, update: update, requestToken: token, in: home
             )
         } catch let refused as PipelineRegistration.Refused {
             throw AWSError.validation(refused.problems.prefix(20).joined(separator: "\n"))

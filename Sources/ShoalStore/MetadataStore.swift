@@ -56,8 +56,8 @@ public final class MetadataStore: Sendable {
         }
     }
 
-    /// The execution a client's request token (ClientRequestToken) started or
-    /// changed, if a request with it went through.
+    /// The execution a request with this client token (ClientRequestToken)
+    /// started or changed, if it went through.
     public func execution(ofRequestToken token: String) throws -> String? {
         try pool.read { db in
             try String.fetchOne(db.cachedStatement(sql: "SELECT executionId FROM request_token WHERE token = ?"), arguments: [token])

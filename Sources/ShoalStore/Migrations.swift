@@ -265,10 +265,17 @@ enum Migrations {
             }
         }
         // A fan-out resumed after a crash finds the children it had started, item by item.
-        migrator.registerMigration("v14: a map child's step and item") { db in
+        migrator.registerMigration("v14: a map child's step and item, pipeline request tokens") { db in
             try db.alter(table: "execution") { table in
                 table.add(column: "parentStepName", .text)
                 table.add(column: "parentItem", .integer)
+            }
+            // Create, update and delete of pipelines sent again with their ClientRequestToken.
+            try db.create(table: "pipeline_request_token") { table in
+                table.primaryKey("token", .text)
+                table.column("pipelineName", .text).notNull()
+                table.column("version", .integer)
+                table.column("createdAt", .datetime).notNull()
             }
         }
         return migrator

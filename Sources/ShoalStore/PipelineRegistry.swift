@@ -93,6 +93,25 @@ extension MetadataStore {
         }
     }
 
+    /// A pipeline request (create, update, delete) that went through with this
+    /// client token (ClientRequestToken): the version it registered, none for a delete.
+    public struct AnsweredRequest: Sendable, Equatable {
+        public let version: Int?
+    }
+
+    public func pipelineRequest(token: String) throws -> AnsweredRequest? {
+        try pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT version FROM pipeline_request_token WHERE token = ?", arguments: [token]).map { AnsweredRequest(version: $0["version"]) }
+        }
+    }
+
+    public func remember(pipelineRequestToken token: String, name: String, version: Int?, now: Date = Date()) throws {
+        try pool.write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO pipeline_request_token (token, pipelineName, version, createdAt) VALUES (?, ?, ?, ?)",
+                           arguments: [token, name, version, now])
+        }
+    }
+
     /// Removes a pipeline and its versions; its executions stay.
     public func deletePipeline(_ name: String) throws {
         try pool.write { db in

@@ -67,7 +67,7 @@ import Testing
         defer { served.stop() }
         let config = try String(contentsOfFile: try #require(served.environment["SAGEMAKER_USER_CONFIG_OVERRIDE"]), encoding: .utf8)
         #expect(config.contains("TelemetryOptOut: true"))
-        try served.runSuite("endpoint_test.py", tests: 7)
+        try served.runSuite("endpoint_test.py", tests: 8)
     }
 
     /// The experiment reads: boto3's List/Describe calls and the SDK v2's ExperimentAnalytics (Search).

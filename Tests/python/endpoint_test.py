@@ -49,8 +49,11 @@ class Endpoint(unittest.TestCase):
                                 "LeftValue": {"Std:JsonGet": {"PropertyFile": {"Get": "Steps.Evaluate.PropertyFiles.Report"}, "Path": "mse"}},
                                 "RightValue": {"Get": "Parameters.Threshold"}}],
                 "IfSteps": [], "ElseSteps": [{"Name": "TooHigh", "Type": "Fail", "Arguments": {"ErrorMessage": "mse too high"}}]}}]}
-        created = self.sm.create_pipeline(PipelineName="Lifecycle", PipelineDefinition=json.dumps(definition), RoleArn=ROLE)
+        create = dict(PipelineName="Lifecycle", PipelineDefinition=json.dumps(definition), RoleArn=ROLE, ClientRequestToken="create-lifecycle-000000000000000001")
+        created = self.sm.create_pipeline(**create)
         self.assertTrue(created["PipelineArn"].endswith(":pipeline/lifecycle"))
+        # Sent again with its token (botocore retries after a lost reply), the create answers as before.
+        self.assertEqual(self.sm.create_pipeline(**create)["PipelineArn"], created["PipelineArn"])
         # The SDK's upsert relies on this error to switch to UpdatePipeline.
         with self.assertRaises(ClientError) as duplicate:
             self.sm.create_pipeline(PipelineName="Lifecycle", PipelineDefinition=json.dumps(definition), RoleArn=ROLE)
@@ -93,6 +96,16 @@ class Endpoint(unittest.TestCase):
         with self.assertRaises(ClientError) as unknown_job:
             self.sm.describe_processing_job(ProcessingJobName="pipelines-nosuchexecution-Evaluate-0000000000")
         self.assertEqual(unknown_job.exception.response["Error"]["Code"], "ResourceNotFound")
+
+    def test_a_delete_sent_again_with_its_token_answers_as_before(self):
+        definition = {"Version": "2020-12-01", "Parameters": [], "Steps": [processing("Noop", "pass")]}
+        self.sm.create_pipeline(PipelineName="Gone", PipelineDefinition=json.dumps(definition), RoleArn=ROLE)
+        delete = dict(PipelineName="Gone", ClientRequestToken="delete-gone-0000000000000000000000001")
+        first = self.sm.delete_pipeline(**delete)["PipelineArn"]
+        self.assertEqual(self.sm.delete_pipeline(**delete)["PipelineArn"], first)
+        with self.assertRaises(ClientError) as gone:
+            self.sm.delete_pipeline(PipelineName="Gone")
+        self.assertEqual(gone.exception.response["Error"]["Code"], "ResourceNotFound")
 
     def test_bad_input_gets_the_service_errors(self):
         with self.assertRaises(ClientError) as missing:
