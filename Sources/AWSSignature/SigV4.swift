@@ -115,6 +115,8 @@ package enum SigV4 {
 
     package static func payloadHash(_ body: Data) -> String { hex(SHA256.hash(data: body)) }
 
+    /// Lowercase hex digits. ShoalStore's `ContentDigest.hex` is the same: this
+    /// module stays free of the store (and GRDB) so the fuzzer builds it alone.
     package static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
         let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []

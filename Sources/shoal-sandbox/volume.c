@@ -36,6 +36,9 @@
 // Runs mke2fs on `image`: no journal (the volume lives as long as its job),
 // no reserved blocks, inode tables initialised lazily so a large volume is
 // made in milliseconds.
+
+// How often a helper asks for a free loop device before it gives up (at most 0.4 s of waiting).
+enum { max_loop_attempts = 200 };
 static int make_filesystem(const char *image) {
     static const char *const candidates[] = {"/usr/sbin/mke2fs", "/sbin/mke2fs"};
     const char *program = NULL;
@@ -183,7 +186,10 @@ static int attach(struct volume *volume, const char *cache, int *loop, char *dev
     int control = rc == 0 ? open("/dev/loop-control", O_RDWR | O_CLOEXEC) : -1;
     if (rc == 0 && control < 0) rc = fail("cannot open /dev/loop-control (loop devices are needed for VolumeSizeInGB)", NULL);
     // Another helper may take the free device first: try the next one then.
-    for (int attempt = 0; rc == 0 && attempt < 16; attempt++) {
+    // Hundreds of instances starting at once all ask for the same free device,
+    // so a refused one waits a moment of its own (0.1 to 2 ms) before asking again.
+    unsigned seed = (unsigned)getpid();
+    for (int attempt = 0; rc == 0 && attempt < max_loop_attempts; attempt++) {
         int number = ioctl(control, LOOP_CTL_GET_FREE);
         if (number < 0) {
             rc = fail("no free loop device for the job's volume", NULL);
@@ -201,9 +207,13 @@ static int attach(struct volume *volume, const char *cache, int *loop, char *dev
         if (configured == 0) break;
         close(*loop);
         *loop = -1;
-        if (why != EBUSY || attempt == 15) {
+        if (why != EBUSY || attempt == max_loop_attempts - 1) {
             errno = why;
             rc = fail("cannot attach the job's volume to", device);
+        } else {
+            seed = seed * 1103515245u + 12345u;
+            struct timespec pause = {0, 100000 + (long)(seed % 1900000u)};
+            nanosleep(&pause, NULL);
         }
     }
     if (control >= 0) close(control);
