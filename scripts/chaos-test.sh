@@ -2,9 +2,9 @@
 # Chaos: a coordinator on host 1 and workers on hosts 2 and 3 (network
 # namespaces, CURVE keys, data over the wire) run, round after round, 200
 # processing instances (two steps of 100, SageMaker's most, side by side)
-# sharded over 200 input objects and a 500-item fan-out of child pipelines, while the test kills the coordinator or a worker
-# with SIGKILL at a random moment (seeded: CHAOS_SEED, default 1) and starts it
-# again. After every round both executions must have succeeded, with each
+# sharded over 200 input objects and a 500-item fan-out of child pipelines,
+# while the test kills the coordinator or a worker with SIGKILL at a random
+# moment (seeded: CHAOS_SEED, default 1) and starts it again. After every round both executions must have succeeded, with each
 # output object there once with the right content. At the end every process
 # is killed at once mid-job: no job process may be left, and the store must
 # pass PRAGMA integrity_check.
