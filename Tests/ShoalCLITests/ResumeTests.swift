@@ -111,7 +111,8 @@ import Testing
     /// gathered results hold each item once.
     @Test func aResumedFanOutTakesBackItsChildren() throws {
         let home = try TemporaryHome()
-        let mark = "2.\(1000 + Int.random(in: 0..<9000))"
+        // Long enough that a loaded machine still finds items 2 and 3 asleep when it kills the run.
+        let mark = "6.\(1000 + Int.random(in: 0..<9000))"
         // Items 0 and 1 end at once; items 2 and 3 sleep until the kill.
         let child = PipelineDefinition {
             Parameter(name: "Item", type: .string)
