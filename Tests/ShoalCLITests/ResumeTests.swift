@@ -111,16 +111,20 @@ import Testing
     /// gathered results hold each item once.
     @Test func aResumedFanOutTakesBackItsChildren() throws {
         let home = try TemporaryHome()
-        // Long enough that a loaded machine still finds items 2 and 3 asleep when it kills the run.
-        let mark = "6.\(1000 + Int.random(in: 0..<9000))"
-        // Items 0 and 1 end at once; items 2 and 3 sleep until the kill.
+        let mark = "600.\(1000 + Int.random(in: 0..<9000))"
+        // Items 0 and 1 end at once; items 2 and 3 sleep while the flag object says so, as it does until the kill.
+        #expect(try home.shoal(["cp", try home.file("sleep.txt", "sleep\n"), "s3://b/flag/mode.txt"]).status == 0)
         let child = PipelineDefinition {
             Parameter(name: "Item", type: .string)
             Parameter(name: "ItemIndex", type: .integer, defaultValue: 0)
             Step.processing("Work", arguments: ProcessingArguments(
                 instanceType: "ml.m5.large", instanceCount: 1, imageUri: "sh",
-                entrypoint: ["/bin/sh", "-c", .join(on: "", values: [.string("if [ "), .parameter("ItemIndex"), .string(" -ge 2 ]; then sleep \(mark); fi; echo "), .parameter("Item"), .string(" > /opt/ml/processing/out/item.txt")])],
+                entrypoint: ["/bin/sh", "-c", .join(on: "", values: [
+                    .string("if [ "), .parameter("ItemIndex"), .string(" -ge 2 ] && grep -q sleep /opt/ml/processing/flag/mode.txt; then sleep \(mark); fi; echo "),
+                    .parameter("Item"), .string(" > /opt/ml/processing/out/item.txt"),
+                ])],
                 roleArn: "r",
+                inputs: [ProcessingInput(inputName: "flag", s3Input: S3Input(s3Uri: "s3://b/flag/mode.txt", localPath: "/opt/ml/processing/flag"))],
                 outputs: [ProcessingOutput(outputName: "out", s3Output: S3Output(
                     s3Uri: .join(on: "/", values: [.string("s3://b/items"), .parameter("Item")]), localPath: "/opt/ml/processing/out"
                 ))]
@@ -133,11 +137,12 @@ import Testing
             "ResultsS3Uri": "s3://b/results.json",
         ]
         let path = try home.file("parent.json", PipelineDefinition(steps: [Step(name: "Each", type: .shoalMap, arguments: .other(arguments))]).jsonText())
-        let run = try home.start(["run", path, "--workers", "2"])
+        // A worker (of one slot) per child: the sleepers must not hold the slots items 0 and 1 wait for.
+        let run = try home.start(["run", path, "--workers", "4"])
         defer { if run.isRunning { run.terminate(); run.waitUntilExit() } }
         let store = try MetadataStore(path: home.url.appendingPathComponent("shoal.sqlite").path)
         func children(_ parent: String) throws -> [ExecutionRecord] { try store.executions(parent: parent).sorted { ($0.parentItem ?? -1) < ($1.parentItem ?? -1) } }
-        let deadline = Date().addingTimeInterval(60)
+        let deadline = Date().addingTimeInterval(120)
         var parent = ""
         while Date() < deadline && run.isRunning {
             if parent.isEmpty, let root = try store.executions(limit: 10).first(where: { $0.parentExecutionId == nil }) { parent = root.id }
@@ -146,12 +151,16 @@ import Testing
             usleep(20_000)
         }
         let before = try children(parent)
-        #expect(before.map(\.status) == [.succeeded, .succeeded, .executing, .executing], "\(before.map(\.status))")
+        let asleep = ProcessTable.running(commandLine: ["sleep", mark]).count
+        #expect(before.map(\.status) == [.succeeded, .succeeded, .executing, .executing],
+                "\(before.map(\.status)), \(asleep) asleep, run \(run.isRunning ? "running" : "ended"), \(Int(deadline.timeIntervalSinceNow)) s left")
         #expect(before.map(\.parentItem) == [0, 1, 2, 3])
         kill(run.processIdentifier, SIGKILL)
         run.waitUntilExit()
+        // The new attempts stage the flag afresh: they do not sleep.
+        #expect(try home.shoal(["cp", try home.file("go.txt", "go\n"), "s3://b/flag/mode.txt"]).status == 0)
 
-        let resumed = try home.shoal(["executions", "resume", parent, "--workers", "2"], timeout: 60)
+        let resumed = try home.shoal(["executions", "resume", parent, "--workers", "2"], timeout: 120)
         #expect(resumed.status == 0, "\(resumed.stdout)\n\(resumed.stderr)")
         #expect(try store.execution(id: parent)?.status == .succeeded)
         let after = try children(parent)
