@@ -23,8 +23,7 @@ extension ExecutionRunner {
         request.set("shoal:FunctionArn", Identifiers.functionArn(function.name))
         try authorizeJob(&request, step: step)
         var invocation = try LambdaInvocation(calling: function, events: [JSONWriter.string(payload)])
-        let reach = try endpointEnvironment()
-        invocation.environment = reach.isEmpty ? nil : reach
+        invocation.environment = try handlerEnvironment()
         try submit(index, instance: 1, task: .lambda(invocation), owner: .lambda)
     }
 

@@ -95,8 +95,7 @@ extension ExecutionRunner {
             request.set("shoal:FunctionName", function.name)
             try authorizeJob(&request, step: step)
             var invocation = try LambdaInvocation(calling: function, events: [])
-            let reach = try endpointEnvironment()
-            invocation.environment = reach.isEmpty ? nil : reach
+            invocation.environment = try handlerEnvironment()
             work = .function(invocation, outputs: outputs)
         case let .pipeline(nameExpression, versionExpression)?:
             let name = ValueRendering.string(try evaluator.evaluate(nameExpression))

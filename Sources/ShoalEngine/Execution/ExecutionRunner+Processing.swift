@@ -48,7 +48,12 @@ extension ExecutionRunner {
             guard !spec.networkIsolation, !reach.isEmpty else { return spec }
             var spec = spec
             spec.environment = reach.merging(spec.environment) { _, own in own }
-            return Self.withCABundleFile(spec)
+            // Under TLS the job finds the endpoint's certificates in its own instance folder.
+            if let pem = options.endpointCABundle {
+                spec.environment["AWS_CA_BUNDLE"] = JobSandbox.endpointCABundlePath
+                spec.configFiles = (spec.configFiles ?? [:]).merging([JobSandbox.endpointCABundlePath: pem]) { _, new in new }
+            }
+            return spec
         }
         try submit(
             index, specs.map { spec in (spec.host, Task.processing(spec: spec, outputStaging: ""), TaskKind.processing(host: spec.host)) },
@@ -66,28 +71,21 @@ extension ExecutionRunner {
     }
 
     /// The endpoint's address and this execution's key pair, for jobs and
-    /// handlers (boto3 in them reaches Shoal as this execution); empty without
-    /// an endpoint. Under TLS, `SHOAL_ENDPOINT_CA_PEM` holds the certificates
-    /// to trust it with: a handler's shim writes them to a file for
-    /// AWS_CA_BUNDLE, a job gets that file in its instance folder (`withCABundleFile`).
+    /// handlers (boto3 in them reaches Shoal as this execution); empty without an endpoint.
     func endpointEnvironment() throws -> [String: String] {
         guard let url = options.endpointURL else { return [:] }
-        var environment: [String: String]
-        do { environment = try ExecutionCredentials(home: home).environment(executionId: executionId, endpointURL: url) } catch {
+        do { return try ExecutionCredentials(home: home).environment(executionId: executionId, endpointURL: url) } catch {
             throw EvaluationError("cannot give the job the endpoint's keys: \(error)")
         }
-        if let pem = options.endpointCABundle { environment[FunctionProcess.caBundleVariable] = pem }
-        return environment
     }
 
-    /// A job's environment with the endpoint's CA bundle as a file of its instance folder.
-    static func withCABundleFile(_ spec: ProcessingInstanceSpec) -> ProcessingInstanceSpec {
-        guard let pem = spec.environment[FunctionProcess.caBundleVariable] else { return spec }
-        var spec = spec
-        spec.environment[FunctionProcess.caBundleVariable] = nil
-        spec.environment["AWS_CA_BUNDLE"] = JobSandbox.endpointCABundlePath
-        spec.configFiles = (spec.configFiles ?? [:]).merging([JobSandbox.endpointCABundlePath: pem]) { _, new in new }
-        return spec
+    /// What a Lambda invocation carries to reach the endpoint (nil without one):
+    /// under TLS also the certificates, which the handler's shim writes to a file for AWS_CA_BUNDLE.
+    func handlerEnvironment() throws -> [String: String]? {
+        var reach = try endpointEnvironment()
+        guard !reach.isEmpty else { return nil }
+        if let pem = options.endpointCABundle { reach[FunctionProcess.caBundleVariable] = pem }
+        return reach
     }
 
     /// Evaluates the policy for a job about to start; a denial fails the step before anything starts.
