@@ -13,6 +13,8 @@ public final class CoordinatorEndpoint {
         case finished(TaskFinished)
         /// The worker went silent; its tasks will not finish.
         case workerLost(id: String, host: String, tasks: [TaskKey])
+        /// Tasks an execution waited to take back (`reattach`) that no worker reported in time.
+        case notReattached(tasks: [TaskKey])
     }
 
     /// CURVE for a cluster: the coordinator's key pair and the worker keys it admits.
@@ -86,6 +88,22 @@ public final class CoordinatorEndpoint {
     /// (bounded as the registry's queue is: an entry leaves when its task is assigned or cancelled).
     private var submittedAt: [TaskKey: Date] = [:]
 
+    /// Results of reattached tasks that had ended, reported at the next poll.
+    private var reattachedResults: [Event] = []
+
+    /// Holds tasks workers report after a restart for `window`, waiting for
+    /// `previousWorkers` to come back (see `WorkerRegistry.acceptHoldings`).
+    public func acceptHoldings(for window: TimeInterval, from previousWorkers: Set<String>?) {
+        registry.acceptHoldings(for: window, now: Date(), from: previousWorkers)
+    }
+
+    /// Takes back a task a previous coordinator assigned: it runs on, its result
+    /// comes at the next poll, or it comes as `notReattached` when no worker
+    /// reports it by `deadline`.
+    public func reattach(_ key: TaskKey, waitingUntil deadline: Date) {
+        if case let .finished(finished) = registry.reattach(key, waitingUntil: deadline) { reattachedResults.append(.finished(finished)) }
+    }
+
     /// Declares a worker lost at the next poll (its process is known to have exited).
     public func expire(workerId: String) { registry.expire(workerId: workerId) }
 
@@ -105,7 +123,8 @@ public final class CoordinatorEndpoint {
     /// Waits up to `timeout` seconds for traffic (from workers, or a request
     /// on `api`, which the caller then reads), then returns what happened.
     public func poll(timeout: TimeInterval, alsoWakingFor api: ApiEndpoint? = nil) throws -> [Event] {
-        var events: [Event] = []
+        var events = reattachedResults
+        reattachedResults.removeAll()
         var poller = Poller()
         poller.add(socket)
         if let api { poller.add(api.socket) }
@@ -129,6 +148,8 @@ public final class CoordinatorEndpoint {
         for (worker, tasks) in directives.lost {
             events.append(.workerLost(id: worker.id, host: worker.host, tasks: tasks))
         }
+        if !directives.notReattached.isEmpty { events.append(.notReattached(tasks: directives.notReattached)) }
+        for (identity, key) in directives.unwanted { send(.cancel(key), to: identity) }
         for (identity, assignment) in directives.assignments {
             send(.assign(assignment), to: identity)
             if let submitted = submittedAt.removeValue(forKey: assignment.key) {
@@ -158,11 +179,12 @@ public final class CoordinatorEndpoint {
             }
             // A worker cut off queues a registration at every retry; they arrive together. One join is news, the rest are not.
             let known = registry.workers[identity]?.id == hello.workerId
-            let forgotten = registry.register(identity: identity, hello, now: now)
+            let registration = registry.register(identity: identity, hello, now: now)
             droppedPeers[identity] = nil
             send(.welcome(Welcome(heartbeatMilliseconds: Int(heartbeatInterval * 1000), livenessMilliseconds: Int(registry.liveness * 1000))), to: identity)
+            for key in registration.unwanted { send(.cancel(key), to: identity) }
             if !known { events.append(.workerJoined(id: hello.workerId, host: hello.host, slots: hello.slots)) }
-            if !forgotten.isEmpty { events.append(.workerLost(id: hello.workerId, host: hello.host, tasks: forgotten)) }
+            if !registration.forgotten.isEmpty { events.append(.workerLost(id: hello.workerId, host: hello.host, tasks: registration.forgotten)) }
             return
         }
         guard registry.heard(from: identity, now: now) else {
@@ -179,7 +201,11 @@ public final class CoordinatorEndpoint {
         case var .finished(finished):
             // Only the current assignment may finish; a late attempt is ignored.
             finished.worker = registry.workers[identity]?.id
-            if registry.release(finished.key, from: identity) != nil { events.append(.finished(finished)) }
+            if registry.release(finished.key, from: identity) != nil {
+                events.append(.finished(finished))
+            } else {
+                _ = registry.keepResult(finished, from: identity)
+            }
         case let .fetch(request):
             guard let transfers else {
                 return send(.chunk(ChunkHeader(transfer: request.transfer, offset: request.offset, crc32: 0, error: "this coordinator does not serve data"), []), to: identity)

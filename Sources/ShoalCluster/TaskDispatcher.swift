@@ -1,3 +1,5 @@
+import Foundation
+
 /// What an execution needs from whatever places its tasks on workers: the
 /// coordinator endpoint in a real run, a fake (`ShoalTestSupport`) in tests
 /// that drive the runner without sockets. What happened to the tasks comes
@@ -11,6 +13,9 @@ public protocol TaskDispatcher: AnyObject {
     func canPlace(_ requirements: [String: [String]]) -> Bool
     /// The worker a task is running on now, if it was placed.
     func worker(of key: TaskKey) -> String?
+    /// Takes back a task placed before a restart: its events come again, or
+    /// it comes as `notReattached` when no worker reports it by `deadline`.
+    func reattach(_ key: TaskKey, waitingUntil deadline: Date)
 }
 
 extension CoordinatorEndpoint: TaskDispatcher {

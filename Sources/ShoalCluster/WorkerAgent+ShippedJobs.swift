@@ -49,6 +49,8 @@ extension WorkerAgent {
         for (local, fetch) in codeFetches where now.timeIntervalSince(fetch.lastProgress) > ShippedJob.stallSeconds {
             failCode(fetch, into: local, "fetching stalled for \(Int(ShippedJob.stallSeconds)) s")
         }
+        // Adrift, what runs is held as it is until a coordinator takes it back.
+        guard adrift == nil else { return }
         for (key, job) in shipped {
             switch job.phase {
             case .fetching:

@@ -16,9 +16,13 @@ public final class WorkerAgent {
         public var labels: [String: [String]] = [:]
         /// CURVE: the coordinator's public key and this worker's key pair.
         public var curve: (serverKey: String, keys: CurveKeyPair)?
-        /// A cluster worker outlives its coordinator: it stops its jobs, then asks
-        /// to register again, backing off up to `maxBackoff`. A local worker exits.
+        /// A cluster worker outlives its coordinator: it asks to register again,
+        /// backing off up to `maxBackoff`, holding its jobs for `holdJobs`. A
+        /// local worker stops its jobs and exits.
         public var reconnect = false
+        /// How long a cluster worker that lost its coordinator keeps its running
+        /// jobs for a restarted one to take back (0: it stops them at once).
+        public var holdJobs: TimeInterval = 60
         /// The worker cannot read the coordinator's files: inputs and outputs
         /// travel over the coordinator connection instead of a shared filesystem.
         public var fetchData = false
@@ -78,6 +82,13 @@ public final class WorkerAgent {
     var lastHeard = Date()
     var lastSent = Date.distantPast
     var liveness: TimeInterval
+    /// Since when the coordinator is gone while this worker holds its jobs:
+    /// they run on, but their ends are neither reaped nor reported, nor their
+    /// logs sent, until a coordinator welcomes it back.
+    var adrift: Date?
+    /// Results sent lately: a coordinator that died may not have read them, so
+    /// they are reported again to the next one (bounded by count and age).
+    var reported: [(finished: TaskFinished, at: Date)] = []
 
     public init(_ configuration: Configuration) throws {
         self.configuration = configuration
@@ -122,21 +133,21 @@ public final class WorkerAgent {
             var poller = Poller()
             poller.add(socket)
             for slot in allFunctionSlots where slot.current != nil || !slot.ready { poller.add(fileDescriptor: slot.process.outputDescriptor) }
-            for entry in jobs.values { if let descriptor = entry.job.exitDescriptor { poller.add(fileDescriptor: descriptor) } }
-            for job in shipped.values { if case let .running(running, _) = job.phase, let descriptor = running.exitDescriptor { poller.add(fileDescriptor: descriptor) } }
+            // Adrift, an ended job waits to be reaped: its descriptor would wake every poll.
+            if adrift == nil {
+                for entry in jobs.values { if let descriptor = entry.job.exitDescriptor { poller.add(fileDescriptor: descriptor) } }
+                for job in shipped.values { if case let .running(running, _) = job.phase, let descriptor = running.exitDescriptor { poller.add(fileDescriptor: descriptor) } }
+            }
             _ = try poller.poll(timeoutMilliseconds: 20)
             if shouldStop() { return .shutdown }
             if let refusal = try checkHandshakes() { return .refused(refusal) }
             let now = Date()
             if reconnected {
                 // A restarted coordinator knows neither this worker nor its jobs, and one that
-                // only lost the link may have missed their results: stop them and register
-                // at once, rather than after the liveness window (their instances run again).
+                // only lost the link may have missed their results: register at once, rather
+                // than after the liveness window, saying which jobs this worker holds.
                 reconnected = false
-                if !jobs.isEmpty || !shipped.isEmpty || allFunctionSlots.contains(where: { $0.current != nil }) {
-                    StandardStreams.error("shoal worker \(configuration.workerId): connected to the coordinator anew; its running tasks were stopped\n")
-                }
-                stopAllWork()
+                loseCoordinator(now: now, because: "connected to the coordinator anew")
                 register()
                 lastHeard = now
             }
@@ -158,6 +169,7 @@ public final class WorkerAgent {
                 case let .welcome(welcome):
                     liveness = Double(welcome.livenessMilliseconds) / 1000
                     welcomed = true
+                    if adrift != nil { rejoin() }
                 case let .assign(assignment): start(assignment)
                 case let .cancel(key): cancel(key)
                 case .shutdown: return .shutdown
@@ -170,12 +182,14 @@ public final class WorkerAgent {
             advanceShipped(now: now)
             advanceFunctions(now: now)
             if connected && now.timeIntervalSince(lastHeard) > liveness {
-                // Its jobs were given to other workers by now: stop them, commit nothing.
-                stopAllWork()
                 guard configuration.reconnect else { return .coordinatorLost }
+                loseCoordinator(now: now, because: "the coordinator at \(configuration.endpoint) went silent")
                 connected = false
                 nextAttempt = now
-                StandardStreams.error("shoal worker \(configuration.workerId): the coordinator at \(configuration.endpoint) went silent; registering again\n")
+            }
+            if let since = adrift, now.timeIntervalSince(since) > configuration.holdJobs, !jobs.isEmpty || !shipped.isEmpty {
+                StandardStreams.error("shoal worker \(configuration.workerId): no coordinator took back its \(jobs.count + shipped.count) jobs within \(Int(configuration.holdJobs)) s; they were stopped\n")
+                stopAllWork()
             }
             if !connected {
                 if now >= nextAttempt {
@@ -228,11 +242,54 @@ public final class WorkerAgent {
     }
 
     func register() {
+        var holding = Set(jobs.keys).union(shipped.keys)
+        holding.formUnion(reported.map(\.finished.key))
         send(.register(Register(
             workerId: configuration.workerId, host: ProcessInfo.processInfo.hostName, pid: getpid(),
             slots: configuration.slots, version: configuration.version, labels: configuration.labels,
-            sandbox: configuration.sandbox.summary
+            sandbox: configuration.sandbox.summary, holding: holding.isEmpty ? nil : holding.sorted { $0.description < $1.description }
         )))
+    }
+
+    /// The coordinator is gone or was replaced: a cluster worker keeps its
+    /// running jobs (and those whose outputs it was sending) for a restarted
+    /// one to take back, and stops the rest; a local one stops everything.
+    func loseCoordinator(now: Date, because reason: String) {
+        guard configuration.reconnect, configuration.holdJobs > 0 else {
+            if !jobs.isEmpty || !shipped.isEmpty || allFunctionSlots.contains(where: { $0.current != nil }) {
+                StandardStreams.error("shoal worker \(configuration.workerId): \(reason); its running tasks were stopped\n")
+            }
+            return stopAllWork()
+        }
+        for (key, job) in shipped {
+            if case .fetching = job.phase {
+                job.stop()
+                shipped[key] = nil
+            }
+        }
+        for fetch in codeFetches.values { fetch.discard() }
+        codeFetches.removeAll()
+        // A handler's reply cannot be taken back: what they ran is answered again elsewhere.
+        for slot in allFunctionSlots { slot.process.terminate() }
+        functions.removeAll()
+        retiring.removeAll()
+        if adrift == nil { adrift = now }
+        StandardStreams.error("shoal worker \(configuration.workerId): \(reason); registering again, holding \(jobs.count + shipped.count) jobs for up to \(Int(configuration.holdJobs)) s\n")
+    }
+
+    /// Welcomed again after holding its jobs: what ended meanwhile is reaped
+    /// in the next turns, results sent lately go again, and outputs that were
+    /// being sent start over (the previous coordinator's transfers are gone).
+    func rejoin() {
+        adrift = nil
+        for entry in reported { send(.finished(entry.finished)) }
+        for job in shipped.values {
+            do {
+                for message in try job.restartPutting() { send(message) }
+            } catch {
+                fail(job, "\(error)")
+            }
+        }
     }
 
     func stopAllWork() {
@@ -260,7 +317,12 @@ public final class WorkerAgent {
     }
 
     func finish(_ key: TaskKey, _ result: TaskResult) {
-        send(.finished(TaskFinished(key: key, result: result)))
+        let finished = TaskFinished(key: key, result: result)
+        send(.finished(finished))
+        let now = Date()
+        reported.removeAll { now.timeIntervalSince($0.at) > 2 * liveness }
+        reported.append((finished, now))
+        if reported.count > configuration.slots { reported.removeFirst(reported.count - configuration.slots) }
     }
 
     /// One flat folder: the file goes with its task, and no folder per
@@ -334,6 +396,7 @@ public final class WorkerAgent {
     }
 
     func cancel(_ key: TaskKey) {
+        reported.removeAll { $0.finished.key == key }
         shipped.removeValue(forKey: key)?.stop()
         for fetch in codeFetches.values { fetch.waiting.removeAll { $0.key == key } }
         if let entry = jobs.removeValue(forKey: key) {
@@ -355,6 +418,7 @@ public final class WorkerAgent {
     }
 
     func advanceJobs() {
+        guard adrift == nil else { return }
         for (key, entry) in jobs {
             sendLog(entry.log)
             guard let outcome = entry.job.poll() else { continue }

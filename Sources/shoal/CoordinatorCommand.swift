@@ -36,6 +36,8 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(help: "A folder of client public keys (.pub) allowed to use the API.") var allowClients: String?
     @Flag(help: "Run without CURVE on a tcp:// address (loopback included): anyone who can connect may join and submit.") var insecure = false
     @Option(help: "Seconds of silence after which a worker is lost.") var liveness: Double = 3
+    @Option(help: "After a restart, seconds the executions it carries on wait for workers to report the instances that outlived it (0: all run again).")
+    var reattachSeconds: Double = 10
     @Option(help: "A policy file checked before every execution and job, and every endpoint request with --http (the credential's name as aws:username).") var policy: String?
     @Option(help: "Each job instance's log keeps at most this many MiB of its output.") var maxLogMib = JobLogFile.defaultCapBytes >> 20
     @Option(help: "Also serve the AWS-compatible endpoint and the console (as `shoal serve` does) on HOST:PORT; clients sign with `shoal credentials` keys.") var http: String?
@@ -53,6 +55,7 @@ struct CoordinatorCommand: ParsableCommand {
             throw ValidationError("\(bind) and \(api) accept anyone who can connect (on loopback, any user of this host): give --key with --allow and --allow-clients, or --insecure.")
         }
         guard liveness >= 0.5 && liveness <= 600 else { throw ValidationError("--liveness must be between 0.5 and 600 seconds.") }
+        guard reattachSeconds >= 0 && reattachSeconds <= 600 else { throw ValidationError("--reattach-seconds must be between 0 and 600.") }
         guard (1...1_048_576).contains(maxLogMib) else { throw ValidationError("--max-log-mib must be between 1 and 1048576.") }
     }
 
@@ -83,8 +86,6 @@ struct CoordinatorCommand: ParsableCommand {
         log("coordinator: workers on \(workers.endpoint), clients on \(clients.endpoint), home \(store.root.path)")
         Interrupt.install()
         let service = CoordinatorService(home: store, workers: workers, api: clients, policy: loadedPolicy, maxLogBytes: maxLogMib << 20, log: log)
-        // What this coordinator ran when it died (killed, crashed, a host reboot) carries on.
-        _ = try service.adoptOrphans()
         var endpoint: EndpointThread?
         if let http {
             // Its own API socket, reached on loopback when it listens on every address.
@@ -98,6 +99,8 @@ struct CoordinatorCommand: ParsableCommand {
             service.endpointCABundle = try tls.caBundleForJobs()
         }
         defer { endpoint?.stop() }
+        // What this coordinator ran when it died (killed, crashed, a host reboot) carries on, under the endpoint set above.
+        _ = try service.adoptOrphans(reattachWindow: reattachSeconds)
         try service.run { Interrupt.requested || endpoint?.failure != nil }
         if let reason = endpoint?.failure { log("coordinator: the endpoint stopped: \(reason)") }
         log("coordinator: stopped")

@@ -36,6 +36,9 @@ struct WorkerCommand: ParsableCommand {
     @Flag(help: "Keep running when the coordinator goes away, and register again (with backoff) when it is back.")
     var reconnect = false
 
+    @Option(help: "With --reconnect: seconds its running jobs are kept, when the coordinator goes away, for a restarted one to take back (0: stopped at once).")
+    var holdJobs: Double = 60
+
     @Flag(help: "This host cannot see the coordinator's home: fetch inputs and send outputs over the connection (CRC-checked chunks).")
     var fetchData = false
 
@@ -60,6 +63,7 @@ struct WorkerCommand: ParsableCommand {
     func validate() throws {
         guard (1...1024).contains(slots) else { throw ValidationError("--slots must be between 1 and 1024.") }
         guard (serverKey == nil) == (key == nil) else { throw ValidationError("--server-key and --key go together.") }
+        guard (0...3600).contains(holdJobs) else { throw ValidationError("--hold-jobs must be between 0 and 3600 seconds.") }
         guard (0...(1 << 24)).contains(inputCacheMib) else { throw ValidationError("--input-cache-mib must be between 0 and 16777216.") }
         guard (0...(1 << 24)).contains(recycleMib) else { throw ValidationError("--recycle-mib must be between 0 and 16777216.") }
         _ = try Labels.parse(labels)
@@ -72,6 +76,7 @@ struct WorkerCommand: ParsableCommand {
         )
         configuration.labels = try Labels.parse(labels)
         configuration.reconnect = reconnect
+        configuration.holdJobs = holdJobs
         configuration.fetchData = fetchData
         configuration.inputCacheBytes = inputCacheMib << 20
         configuration.recycledBytes = recycleMib << 20

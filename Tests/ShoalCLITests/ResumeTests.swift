@@ -66,10 +66,13 @@ import Testing
 
     /// A coordinator killed outright and started again on the same home and
     /// address resumes what it ran; the client following the execution waits
-    /// for it and sees it end.
-    @Test func aRestartedCoordinatorCarriesOnWhatItRan() throws {
+    /// for it and sees it end. A worker holding its jobs (the default) hands
+    /// the running instance to the new coordinator: the same process runs on
+    /// and its attempt completes. One that does not (`--hold-jobs 0`) stops
+    /// it; the new coordinator waits its window for it, then runs it again.
+    @Test(arguments: [true, false]) func aRestartedCoordinatorCarriesOnWhatItRan(holding: Bool) throws {
         let home = try TemporaryHome()
-        let mark = "2.\(1000 + Int.random(in: 0..<9000))"
+        let mark = "4.\(1000 + Int.random(in: 0..<9000))"
         let bind = "tcp://127.0.0.1:\(try LoopbackListener().port)"
         let api = "tcp://127.0.0.1:\(try LoopbackListener().port)"
         let log = home.url.appendingPathComponent("coordinator.log")
@@ -77,7 +80,8 @@ import Testing
         defer { if coordinator.isRunning { coordinator.terminate(); coordinator.waitUntilExit() } }
         let workerLog = home.url.appendingPathComponent("worker.log")
         let worker = try home.start(
-            ["worker", "--connect", bind, "--id", "w", "--slots", "2", "--reconnect", "--work-dir", home.url.appendingPathComponent("work").path],
+            ["worker", "--connect", bind, "--id", "w", "--slots", "2", "--reconnect", "--work-dir", home.url.appendingPathComponent("work").path]
+                + (holding ? [] : ["--hold-jobs", "0"]),
             standardError: workerLog
         )
         defer { worker.terminate(); worker.waitUntilExit() }
@@ -86,23 +90,41 @@ import Testing
         defer { if client.isRunning { client.terminate(); client.waitUntilExit() } }
         let deadline = Date().addingTimeInterval(30)
         while ProcessTable.running(commandLine: ["sleep", mark]).isEmpty && Date() < deadline && client.isRunning { usleep(20_000) }
-        #expect(!ProcessTable.running(commandLine: ["sleep", mark]).isEmpty, "the second step never started")
+        let sleeper = ProcessTable.running(commandLine: ["sleep", mark])
+        #expect(!sleeper.isEmpty, "the second step never started")
         let id = try home.latestExecutionId()
 
         kill(coordinator.processIdentifier, SIGKILL)
         coordinator.waitUntilExit()
-        coordinator = try home.start(["coordinator", "--bind", bind, "--api", api, "--insecure"], standardError: log)
+        coordinator = try home.start(
+            ["coordinator", "--bind", bind, "--api", api, "--insecure"] + (holding ? [] : ["--reattach-seconds", "2"]), standardError: log
+        )
+        if holding {
+            usleep(1_500_000)
+            #expect(ProcessTable.running(commandLine: ["sleep", mark]) == sleeper, "the job's process did not run on across the restart")
+        }
         while client.isRunning && Date() < deadline.addingTimeInterval(30) { usleep(50_000) }
         let said = (try? String(contentsOf: clientLog, encoding: .utf8)) ?? ""
         #expect(!client.isRunning && client.terminationStatus == 0, "\(said)")
         #expect(((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains("execution \(id) of p resumed"))
-        // The worker saw the new connection and registered at once, its job of the dead coordinator stopped.
-        #expect(((try? String(contentsOf: workerLog, encoding: .utf8)) ?? "").contains("connected to the coordinator anew; its running tasks were stopped"))
+        let workerSaid = (try? String(contentsOf: workerLog, encoding: .utf8)) ?? ""
         let execution = try #require(try home.json(["executions", "describe", id]) as? [String: Any])
         #expect(execution["status"] as? String == "Succeeded")
         let attempts = try MetadataStore(path: home.url.appendingPathComponent("shoal.sqlite").path).instances(executionId: id)
         #expect(attempts.filter { $0.stepName == "First" }.count == 1, "the step that had ended ran again")
-        #expect(attempts.filter { $0.stepName == "Second" }.map(\.status).last == .completed, "\(attempts)")
+        let second = attempts.filter { $0.stepName == "Second" }
+        #expect(try String(contentsOf: home.url.appendingPathComponent("objects/b/out/done.txt"), encoding: .utf8) == "done\n")
+        if holding {
+            #expect(workerSaid.contains("connected to the coordinator anew; registering again, holding 1 jobs"), "\(workerSaid)")
+            #expect(second.map { "\($0.attempt) \($0.status)" } == ["1 Completed"], "\(second)")
+            let jobLog = try home.shoal(["logs", id, "Second"]).stdout
+            #expect(jobLog.contains("the coordinator restarted while this instance ran"), "\(jobLog)")
+        } else {
+            // The worker saw the new connection and registered at once, its job of the dead coordinator stopped.
+            #expect(workerSaid.contains("connected to the coordinator anew; its running tasks were stopped"), "\(workerSaid)")
+            #expect(second.map { "\($0.attempt) \($0.status)" } == ["1 Lost", "2 Completed"], "\(second)")
+            #expect(second.first?.failureReason?.contains("no worker reported it still running within 2 s") == true, "\(second)")
+        }
     }
 
     /// A fan-out killed with children ended and children running, then resumed:

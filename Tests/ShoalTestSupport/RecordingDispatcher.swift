@@ -1,3 +1,4 @@
+import Foundation
 import ShoalCluster
 
 /// A task dispatcher that places nothing: it records what an execution
@@ -6,6 +7,7 @@ import ShoalCluster
 public final class RecordingDispatcher: TaskDispatcher {
     public private(set) var submitted: [(key: TaskKey, task: Task)] = []
     public private(set) var cancelled: [TaskKey] = []
+    public private(set) var reattached: [(key: TaskKey, deadline: Date)] = []
     /// What `canPlace` answers.
     public var placeable = true
 
@@ -15,4 +17,5 @@ public final class RecordingDispatcher: TaskDispatcher {
     public func cancel(_ key: TaskKey) { cancelled.append(key) }
     public func canPlace(_ requirements: [String: [String]]) -> Bool { placeable }
     public func worker(of key: TaskKey) -> String? { nil }
+    public func reattach(_ key: TaskKey, waitingUntil deadline: Date) { reattached.append((key, deadline)) }
 }

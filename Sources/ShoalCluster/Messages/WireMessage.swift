@@ -48,8 +48,15 @@ public struct Register: Codable, Sendable, Equatable {
     public var labels: [String: [String]]?
     /// How the worker isolates jobs (`SandboxMode.summary`), for `shoal cluster status`.
     public var sandbox: String?
+    /// The tasks it still runs (or ran, and will report) from before it lost
+    /// its coordinator: a restarted coordinator takes back those its executions
+    /// still wait for and cancels the others.
+    public var holding: [TaskKey]?
 
-    public init(workerId: String, host: String, pid: Int32, slots: Int, version: String, labels: [String: [String]] = [:], sandbox: String? = nil) {
+    public init(
+        workerId: String, host: String, pid: Int32, slots: Int, version: String, labels: [String: [String]] = [:], sandbox: String? = nil,
+        holding: [TaskKey]? = nil
+    ) {
         self.workerId = workerId
         self.host = host
         self.pid = pid
@@ -57,6 +64,7 @@ public struct Register: Codable, Sendable, Equatable {
         self.version = version
         self.labels = labels
         self.sandbox = sandbox
+        self.holding = holding
     }
 
     public static let slotRange = 1...1024
@@ -73,6 +81,11 @@ public struct Register: Codable, Sendable, Equatable {
         if bad(version) { return "worker \(workerId): a version must be 1 to \(Self.maxNameBytes) bytes without control characters" }
         if !Self.slotRange.contains(slots) { return "worker \(workerId): \(slots) slots; a worker has \(Self.slotRange.lowerBound) to \(Self.slotRange.upperBound)" }
         if let sandbox, sandbox.utf8.count > 1024 { return "worker \(workerId): a sandbox description of \(sandbox.utf8.count) bytes; at most 1024" }
+        if let holding {
+            // Its running tasks and as many recently reported ones.
+            if holding.count > 2 * slots { return "worker \(workerId): holds \(holding.count) tasks with \(slots) slots; at most twice its slots" }
+            if holding.contains(where: { $0.taskId.utf8.count > TaskKey.maxIdBytes }) { return "worker \(workerId): a held task's id is longer than \(TaskKey.maxIdBytes) bytes" }
+        }
         let labels = labels ?? [:]
         if labels.count > Self.maxLabelKeys { return "worker \(workerId): \(labels.count) label keys; at most \(Self.maxLabelKeys)" }
         for (key, values) in labels {
@@ -105,6 +118,9 @@ public struct TaskKey: Codable, Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { "\(taskId)#\(attempt)" }
+
+    /// An execution id, a step name (at most 256) and an instance label fit well within it.
+    public static let maxIdBytes = 1024
 }
 
 /// Work for a worker slot.

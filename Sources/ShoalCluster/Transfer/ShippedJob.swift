@@ -93,6 +93,17 @@ final class ShippedJob {
         return try openUpload()
     }
 
+    /// Sends the outputs again from the first file (the coordinator that was
+    /// taking them is gone); nothing when the job is not sending its outputs.
+    func restartPutting() throws -> [WireMessage] {
+        guard case let .putting(outcome) = phase else { return [] }
+        try? reader?.close()
+        reader = nil
+        uploads.removeAll()
+        lastProgress = Date()
+        return try startPutting(outcome)
+    }
+
     var putDone: Bool { upload >= uploads.count }
 
     private func openUpload() throws -> [WireMessage] {

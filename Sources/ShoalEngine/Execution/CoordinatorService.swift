@@ -23,6 +23,10 @@ public final class CoordinatorService {
     let log: (String) -> Void
 
     private let maxLogBytes: Int
+    /// Where this service keeps the ids of its live workers, so that its next
+    /// life knows whom to wait for before running again what none reports (nil: not kept).
+    private var workersFile: URL?
+    private var recordedWorkers: Set<String> = []
 
     public init(
         home: ShoalHome, workers: CoordinatorEndpoint, api: ApiEndpoint, policy: Policy?, maxLogBytes: Int = JobLogFile.defaultCapBytes,
@@ -65,10 +69,12 @@ public final class CoordinatorService {
 
     /// Carries on an execution whose owner died (see `ExecutionRunner.resuming`); this service becomes its owner.
     public func resume(
-        executionId id: String, maxParallelSteps: Int? = nil, failWhenNoWorkerFits: Bool = true, progress: @escaping (ProgressEvent) -> Void = { _ in }
+        executionId id: String, maxParallelSteps: Int? = nil, failWhenNoWorkerFits: Bool = true, reattachWindow: TimeInterval = 0,
+        progress: @escaping (ProgressEvent) -> Void = { _ in }
     ) throws -> String {
         var settings = reopeningSettings(maxParallelSteps: maxParallelSteps)
         settings.failWhenNoWorkerFits = failWhenNoWorkerFits
+        settings.reattachWindow = reattachWindow
         let runner = try ExecutionRunner.resuming(id, home: home, dispatcher: workers, settings: settings, progress: progress)
         runners[id] = runner
         log("execution \(id) of \(runner.options.pipelineName) resumed: its steps that were running start again")
@@ -99,15 +105,25 @@ public final class CoordinatorService {
 
     /// Resumes the executions a previous life of this coordinator left running:
     /// recorded with this API address and host, their process gone (a fan-out's
-    /// children are carried on by their parent). One that cannot be resumed is
-    /// logged and left for `shoal stop`. Returns the ids resumed.
-    public func adoptOrphans() throws -> [String] {
+    /// children are carried on by their parent). Their instances that still run
+    /// on workers which outlived it are taken back when those workers report
+    /// them within `reattachWindow`; the others run again. One that cannot be
+    /// resumed is logged and left for `shoal stop`. Returns the ids resumed.
+    public func adoptOrphans(reattachWindow: TimeInterval = 0) throws -> [String] {
+        if reattachWindow > 0 {
+            let name = api.endpoint.map { $0.isLetter || $0.isNumber ? $0 : "-" }
+            let file = home.root.appendingPathComponent("coordinator/workers-\(String(name)).txt")
+            try? FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            let previous = (try? String(contentsOf: file, encoding: .utf8)).map { Set($0.split(separator: "\n").map(String.init)) }
+            workers.acceptHoldings(for: reattachWindow, from: previous)
+            workersFile = file
+        }
         var adopted: [String] = []
         for execution in try home.metadata.executions(limit: 10_000) where execution.status == .executing && execution.parentStepName == nil {
             guard let owner = ExecutionOwner(of: execution), owner.endpoint == api.endpoint, owner.isGoneFromThisHost else { continue }
             do {
                 // Its workers rejoin over the next seconds: work waits for them, as a submission's would.
-                adopted.append(try resume(executionId: execution.id, failWhenNoWorkerFits: false))
+                adopted.append(try resume(executionId: execution.id, failWhenNoWorkerFits: false, reattachWindow: reattachWindow))
             } catch {
                 log("execution \(execution.id) of \(execution.pipelineName) was left running by process \(owner.process) and cannot be resumed: \(error)")
             }
@@ -170,14 +186,18 @@ public final class CoordinatorService {
                 if takeInvocationEvent(event) { continue }
                 changing = Date().addingTimeInterval(0.05)
                 switch event {
-                case let .workerJoined(id, host, slots): log("worker \(id) on \(host) joined with \(slots) slots")
-                case let .workerLost(id, host, _): log("worker \(id) on \(host) was lost")
+                case let .workerJoined(id, host, slots):
+                    log("worker \(id) on \(host) joined with \(slots) slots")
+                    recordWorkers()
+                case let .workerLost(id, host, _):
+                    log("worker \(id) on \(host) was lost")
+                    recordWorkers()
                 default: break
                 }
                 for (id, runner) in runners {
                     do {
                         // A lost worker concerns every execution; anything else, the one whose task it is.
-                        if try runner.route(event), !isWorkerLost(event) { break }
+                        if try runner.route(event), !concernsEveryone(event) { break }
                     } catch {
                         abandon(id, because: error)
                     }
@@ -191,9 +211,24 @@ public final class CoordinatorService {
         answerWatches(all: true)
     }
 
-    private func isWorkerLost(_ event: CoordinatorEndpoint.Event) -> Bool {
-        if case .workerLost = event { return true }
-        return false
+    /// Writes the live workers' ids when they changed (see `workersFile`).
+    private func recordWorkers() {
+        guard let workersFile else { return }
+        let live = Set(workers.registry.workers.values.map(\.id))
+        guard live != recordedWorkers else { return }
+        do {
+            try Data(live.sorted().joined(separator: "\n").utf8).write(to: workersFile, options: .atomic)
+            recordedWorkers = live
+        } catch {
+            log("cannot record the live workers in \(workersFile.path): \(error)")
+        }
+    }
+
+    private func concernsEveryone(_ event: CoordinatorEndpoint.Event) -> Bool {
+        switch event {
+        case .workerLost, .notReattached: true
+        case .workerJoined, .log, .finished: false
+        }
     }
 
     /// One execution failed in a way its runner cannot record (see `abandon`):

@@ -82,6 +82,8 @@ extension ExecutionRunner {
         if let parent = record.parentExecutionId, record.parentStepName != nil {
             throw CannotResume(description: "execution '\(id)' is a child of a fan-out; retry its parent, \(parent)")
         }
+        var settings = settings
+        settings.reattachWindow = 0
         return try reopening(record, home: home, dispatcher: dispatcher, settings: settings, keep: { $0.status == .succeeded }, lostReason: "the execution was retried", progress: progress)
     }
 
@@ -119,15 +121,22 @@ extension ExecutionRunner {
         let attempts = try home.metadata.instances(executionId: id)
         let now = Date()
         var left: [InstanceRecord] = []
-        for var attempt in attempts where attempt.status == .inProgress {
-            attempt.status = .lost
-            attempt.endedAt = now
-            attempt.failureReason = reason
-            left.append(attempt)
+        for attempt in attempts where attempt.status == .inProgress {
+            // A processing instance may still run on a worker that outlived its coordinator; the newest attempt of each is the one.
+            guard settings.reattachWindow > 0, attempt.instanceType != "lambda" else {
+                left.append(attempt.lost(at: now, reason))
+                continue
+            }
+            let taskId = "\(id)/\(attempt.stepName)/algo-\(attempt.instance)"
+            if let newer = runner.reattachable[taskId], newer.attempt > attempt.attempt {
+                left.append(attempt.lost(at: now, reason))
+            } else if let older = runner.reattachable.updateValue(attempt, forKey: taskId) {
+                left.append(older.lost(at: now, reason))
+            }
         }
         try runner.restore(stepRecords, attempts: attempts, keep: keep)
-        // What the dead owner staged belongs to attempts that will not be committed.
-        try? FileManager.default.removeItem(at: home.root.appendingPathComponent("staging/\(id)"))
+        // What the dead owner staged belongs to attempts that will not be committed, but for those that may be taken back.
+        runner.removeStaging(keeping: Set(runner.reattachable.values.map { "\($0.stepName)/algo-\($0.instance)-attempt-\($0.attempt)" }))
         // The experiment and trial names, for the run components of the steps to come; the record keeps its own.
         try runner.resolveExperimentConfig()
         owner.record(in: &record)
@@ -140,6 +149,42 @@ extension ExecutionRunner {
         for index in runner.steps.indices where !runner.state.statuses[index].isFinal { try runner.save(index) }
         progress(.started(executionId: id, pipeline: record.pipelineName, steps: runner.steps.count))
         return runner
+    }
+
+    /// Removes this execution's staging folder but for the attempts named (`step/algo-N-attempt-M`).
+    private func removeStaging(keeping kept: Set<String>) {
+        let root = home.root.appendingPathComponent("staging/\(executionId)")
+        guard !kept.isEmpty else { try? FileManager.default.removeItem(at: root); return }
+        let files = FileManager.default
+        for step in (try? files.contentsOfDirectory(atPath: root.path)) ?? [] {
+            for attempt in (try? files.contentsOfDirectory(atPath: root.appendingPathComponent(step).path)) ?? [] where !kept.contains("\(step)/\(attempt)") {
+                try? files.removeItem(at: root.appendingPathComponent(step).appendingPathComponent(attempt))
+            }
+        }
+    }
+
+    /// Takes back, instead of submitting again, an instance whose attempt the
+    /// dead owner left running: the worker that runs it reports it when it
+    /// registers, or it is lost once the window is over. Returns whether it was.
+    func reattach(_ index: Int, instance: Int, task: Task, kind: TaskKind, requirements: [String: [String]]) -> Bool {
+        guard case .processing = kind, case let .processing(spec, _) = task else { return false }
+        let run = steps[index]
+        guard let record = reattachable.removeValue(forKey: "\(executionId)/\(run.node.name)/algo-\(instance)") else { return false }
+        let key = TaskKey(taskId: "\(executionId)/\(run.node.name)/algo-\(instance)", attempt: record.attempt)
+        let staged = Task.processing(spec: spec, outputStaging: stagingFolder(index, host: instance, attempt: record.attempt))
+        tasks[key] = TaskOwner(step: index, instance: instance, kind: kind, task: staged, requirements: requirements, record: record)
+        run.openTasks.insert(key)
+        dispatcher.reattach(key, waitingUntil: Date().addingTimeInterval(options.reattachWindow))
+        _ = appendLog(index, instance: instance, attempt: record.attempt, "shoal: the coordinator restarted while this instance ran; it carries on if its worker reports it within \(Int(options.reattachWindow)) s (lines it logged meanwhile may be missing)\n")
+        return true
+    }
+
+    /// Attempts left for taking back whose step did not start again are lost.
+    func loseUnclaimed() throws {
+        guard !reattachable.isEmpty else { return }
+        let now = Date()
+        try home.metadata.update(reattachable.values.map { $0.lost(at: now, "the execution ended before its step started again") })
+        reattachable.removeAll()
     }
 
     /// Takes the recorded ends into the scheduler; steps that had not ended wait to start again.
@@ -174,5 +219,16 @@ extension ExecutionRunner {
             succeededProperties[run.node.name] = run.properties
             succeededPropertyFiles[run.node.name] = run.step?.propertyFiles ?? []
         }
+    }
+}
+
+extension InstanceRecord {
+    /// This attempt, recorded lost at `time`.
+    func lost(at time: Date, _ reason: String) -> InstanceRecord {
+        var record = self
+        record.status = .lost
+        record.endedAt = time
+        record.failureReason = reason
+        return record
     }
 }

@@ -49,6 +49,8 @@ extension ExecutionRunner {
     ) throws {
         let run = steps[index]
         let attempt = run.attemptBase + relative
+        let batch = reattachable.isEmpty ? batch : batch.filter { !reattach(index, instance: $0.instance, task: $0.task, kind: $0.kind, requirements: requirements) }
+        guard !batch.isEmpty else { return }
         var keyed: [(key: TaskKey, instance: Int, task: Task, kind: TaskKind)] = []
         var records: [InstanceRecord] = []
         for (instance, task, kind) in batch {
@@ -146,22 +148,33 @@ extension ExecutionRunner {
                 }
             }
         case let .workerLost(id, host, keys):
-            for key in keys {
-                guard var owner = tasks.removeValue(forKey: key) else { continue }
-                let run = steps[owner.step]
-                run.openTasks.remove(key)
-                owner.record.status = .lost
-                owner.record.endedAt = Date()
-                // The slot was held until the loss was noticed; that is what it cost.
-                owner.record.wallSeconds = owner.record.endedAt!.timeIntervalSince(owner.record.startedAt ?? owner.record.endedAt!)
-                owner.record.worker = id
-                owner.record.failureReason = "worker \(id) on \(host) was lost"
-                try home.metadata.update(owner.record)
-                EngineMetrics.instanceEnded(owner.record)
-                run.lostHosts.insert("\(id)@\(host)")
-                try retry(owner, after: key, failure: owner.failureClass(lost: true)) {
-                    "algo-\(owner.instance) was lost with its worker \(self.relativeAttempt(key, owner)) times (lost: \(run.lostHosts.sorted().joined(separator: ", ")))."
-                }
+            try lose(keys, worker: id, where: "\(id)@\(host)", reason: "worker \(id) on \(host) was lost")
+        case let .notReattached(keys):
+            try lose(
+                keys, worker: nil, where: "unreported after a restart",
+                reason: "no worker reported it still running within \(Int(options.reattachWindow)) s of the coordinator's restart"
+            )
+        }
+    }
+
+    /// Attempts that will not finish (their worker lost, or never reported
+    /// again after a restart) are recorded lost and retried.
+    private func lose(_ keys: [TaskKey], worker: String?, where place: String, reason: String) throws {
+        for key in keys {
+            guard var owner = tasks.removeValue(forKey: key) else { continue }
+            let run = steps[owner.step]
+            run.openTasks.remove(key)
+            owner.record.status = .lost
+            owner.record.endedAt = Date()
+            // The slot was held until the loss was noticed; that is what it cost.
+            owner.record.wallSeconds = owner.record.endedAt!.timeIntervalSince(owner.record.startedAt ?? owner.record.endedAt!)
+            if let worker { owner.record.worker = worker }
+            owner.record.failureReason = reason
+            try home.metadata.update(owner.record)
+            EngineMetrics.instanceEnded(owner.record)
+            run.lostHosts.insert(place)
+            try retry(owner, after: key, failure: owner.failureClass(lost: true)) {
+                "algo-\(owner.instance) was lost with its worker \(self.relativeAttempt(key, owner)) times (lost: \(run.lostHosts.sorted().joined(separator: ", ")))."
             }
         }
     }
@@ -174,7 +187,8 @@ extension ExecutionRunner {
         try? FileManager.default.removeItem(atPath: stagingFolder(owner.step, host: owner.instance, attempt: key.attempt))
         guard state.statuses[owner.step] == .executing else { return }
         let run = steps[owner.step]
-        let attempt = relativeAttempt(key, owner)
+        // A taken-back attempt was made before the resume and does not count.
+        let attempt = max(0, relativeAttempt(key, owner))
         let policies = run.step?.retryPolicies ?? []
         let rule = RetryRule(policies: policies, defaultAttempts: options.maxAttempts)
         guard attempt < Self.maxAttemptsPerInstance,

@@ -43,6 +43,10 @@ public final class ExecutionRunner {
         public var endpointURL: String?
         /// Under TLS, the PEM certificates jobs and handlers check the endpoint's certificate with.
         public var endpointCABundle: String?
+        /// A resumed execution waits this long for workers to report the
+        /// instances that outlived their coordinator (0: they are lost at once,
+        /// as with `shoal run`, whose workers die with it).
+        public var reattachWindow: TimeInterval = 0
 
         public init(pipelineName: String) { self.pipelineName = pipelineName }
     }
@@ -69,6 +73,9 @@ public final class ExecutionRunner {
     var succeededPropertyFiles: [String: [PropertyFile]] = [:]
     /// Resumed after its owner died: a fan-out that starts again takes back the children it had started.
     var adoptsChildren = false
+    /// Resumed: the processing attempts the dead owner left running, by task id,
+    /// which their step takes back when it starts again rather than running anew.
+    var reattachable: [String: InstanceRecord] = [:]
 
     public convenience init(
         definition: PipelineDefinition, graph: PipelineGraph, home: ShoalHome, dispatcher: any TaskDispatcher, options: Options,
@@ -176,7 +183,7 @@ public final class ExecutionRunner {
             if tasks[finished.key] != nil { try handle(event); return true }
             for child in children where try child.route(event) { return true }
             return false
-        case .workerLost:
+        case .workerLost, .notReattached:
             try handle(event)
             for child in children { _ = try child.route(event) }
             return true
@@ -367,6 +374,7 @@ public final class ExecutionRunner {
 
     public func finish() throws -> ExecutionRecord {
         try perform(state.on(.finish))
+        try loseUnclaimed()
         let status = state.outcome
         record.status = status
         record.endedAt = Date()
