@@ -183,6 +183,10 @@ public final class CoordinatorEndpoint {
             droppedPeers[identity] = nil
             send(.welcome(Welcome(heartbeatMilliseconds: Int(heartbeatInterval * 1000), livenessMilliseconds: Int(registry.liveness * 1000))), to: identity)
             for key in registration.unwanted { send(.cancel(key), to: identity) }
+            if !(hello.holding ?? []).isEmpty || !(hello.reported ?? []).isEmpty {
+                diagnostics("worker \(hello.workerId) came back holding \(hello.holding?.count ?? 0) tasks and \(hello.reported?.count ?? 0) results: "
+                    + "\(registration.takenBack) taken back, \(registration.unwanted.count) cancelled")
+            }
             if !known { events.append(.workerJoined(id: hello.workerId, host: hello.host, slots: hello.slots)) }
             if !registration.forgotten.isEmpty { events.append(.workerLost(id: hello.workerId, host: hello.host, tasks: registration.forgotten)) }
             return

@@ -242,12 +242,12 @@ public final class WorkerAgent {
     }
 
     func register() {
-        var holding = Set(jobs.keys).union(shipped.keys)
-        holding.formUnion(reported.map(\.finished.key))
+        let holding = Set(jobs.keys).union(shipped.keys).sorted { $0.description < $1.description }
+        let sent = reported.map(\.finished.key)
         send(.register(Register(
             workerId: configuration.workerId, host: ProcessInfo.processInfo.hostName, pid: getpid(),
             slots: configuration.slots, version: configuration.version, labels: configuration.labels,
-            sandbox: configuration.sandbox.summary, holding: holding.isEmpty ? nil : holding.sorted { $0.description < $1.description }
+            sandbox: configuration.sandbox.summary, holding: holding.isEmpty ? nil : holding, reported: sent.isEmpty ? nil : sent
         )))
     }
 

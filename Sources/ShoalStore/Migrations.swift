@@ -278,6 +278,10 @@ enum Migrations {
                 table.column("createdAt", .datetime).notNull()
             }
         }
+        // A resumed step keeps its instances that completed before the crash (their staged outputs are still there).
+        migrator.registerMigration("v15: a completed instance's outcome") { db in
+            try db.alter(table: "instance") { table in table.add(column: "outcome", .text) }
+        }
         return migrator
     }
 }

@@ -103,6 +103,9 @@ public struct InstanceRecord: Codable, Sendable, Equatable, FetchableRecord, Mut
     public var wallSeconds: Double?
     public var bytesIn: Int?
     public var bytesOut: Int?
+    /// A completed processing instance's outcome (JSON: its staged outputs),
+    /// so that a step resumed after a crash commits them rather than running it again.
+    public var outcome: String?
 
     public init(executionId: String, stepName: String, instance: Int, attempt: Int, status: InstanceStatus) {
         self.executionId = executionId

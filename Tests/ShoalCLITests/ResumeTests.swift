@@ -64,6 +64,53 @@ import Testing
         #expect(again.stderr.contains("is Succeeded; only one left Executing by a process that died can be resumed"), "\(again.stderr)")
     }
 
+    /// A step of three instances killed with two of them completed: resumed,
+    /// it commits what those two staged and runs only the third again.
+    @Test func aResumedStepKeepsItsCompletedInstances() throws {
+        let home = try TemporaryHome()
+        let mark = "3.\(1000 + Int.random(in: 0..<9000))"
+        let step = Step.processing("Shards", arguments: ProcessingArguments(
+            instanceType: "ml.m5.large", instanceCount: 3, imageUri: "sh",
+            entrypoint: ["/bin/sh", "-c", .string(
+                "h=$(grep -o 'algo-[0-9]*' /opt/ml/config/resourceconfig.json | head -n 1); "
+                    + "if [ $h = algo-3 ]; then sleep \(mark); fi; echo $h > /opt/ml/processing/out/$h.txt"
+            )], roleArn: "r",
+            outputs: [ProcessingOutput(outputName: "out", s3Output: S3Output(s3Uri: "s3://b/shards", localPath: "/opt/ml/processing/out"))]
+        ))
+        let path = try home.file("p.json", PipelineDefinition { step }.jsonText())
+        let run = try home.start(["run", path, "--workers", "3"])
+        defer { if run.isRunning { run.terminate(); run.waitUntilExit() } }
+        let id = try waitForAttempts(in: home, completed: 2, of: "Shards", while: run)
+        #expect(!ProcessTable.running(commandLine: ["sleep", mark]).isEmpty, "algo-3 is not running")
+        kill(run.processIdentifier, SIGKILL)
+        run.waitUntilExit()
+
+        let resumed = try home.shoal(["executions", "resume", id, "--workers", "3"], timeout: 60)
+        #expect(resumed.status == 0, "\(resumed.stdout)\n\(resumed.stderr)")
+        let attempts = try MetadataStore(path: home.url.appendingPathComponent("shoal.sqlite").path).instances(executionId: id)
+        let lines = attempts.sorted { ($0.instance, $0.attempt) < ($1.instance, $1.attempt) }.map { "algo-\($0.instance) \($0.attempt) \($0.status)" }
+        #expect(lines == ["algo-1 1 Completed", "algo-2 1 Completed", "algo-3 1 Lost", "algo-3 2 Completed"], "\(lines)")
+        for host in 1...3 {
+            let text = try String(contentsOf: home.url.appendingPathComponent("objects/b/shards/algo-\(host).txt"), encoding: .utf8)
+            #expect(text == "algo-\(host)\n")
+        }
+        #expect(!FileManager.default.fileExists(atPath: home.url.appendingPathComponent("staging/\(id)").path), "the staged outputs were left behind")
+    }
+
+    /// The id of the newest execution once `count` attempts of `step` completed.
+    private func waitForAttempts(in home: TemporaryHome, completed count: Int, of step: String, while run: Process) throws -> String {
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline && run.isRunning {
+            if let id = try? home.latestExecutionId(),
+               let attempts = try? MetadataStore(path: home.url.appendingPathComponent("shoal.sqlite").path).instances(executionId: id),
+               attempts.filter({ $0.stepName == step && $0.status == .completed }).count >= count {
+                return id
+            }
+            usleep(20_000)
+        }
+        throw TemporaryHome.Unexpected(description: "\(count) attempts of \(step) did not complete within 30 s")
+    }
+
     /// A coordinator killed outright and started again on the same home and
     /// address resumes what it ran; the client following the execution waits
     /// for it and sees it end. A worker holding its jobs (the default) hands

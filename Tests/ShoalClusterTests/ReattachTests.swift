@@ -74,21 +74,41 @@ import Testing
         #expect(registry.workers[a]?.running == [key("t1")])
     }
 
-    @Test func aRegistrationCannotHoldMoreThanTwiceItsSlots() {
-        let keys = (1...5).map { key("e/s/algo-\($0)") }
-        #expect(hello(slots: 2, holding: keys).refusal?.contains("holds 5 tasks with 2 slots") == true)
-        #expect(hello(slots: 2, holding: Array(keys.prefix(4))).refusal == nil)
+    @Test func aRegistrationCannotHoldOrReportMoreThanItsSlots() {
+        let keys = (1...3).map { key("e/s/algo-\($0)") }
+        #expect(hello(slots: 2, holding: keys).refusal?.contains("holds 3 tasks with 2 slots") == true)
+        #expect(Register(workerId: "a", host: "h", pid: 1, slots: 2, version: "t", reported: keys).refusal?.contains("reports 3 tasks with 2 slots") == true)
+        #expect(Register(workerId: "a", host: "h", pid: 1, slots: 2, version: "t", holding: Array(keys.prefix(2)), reported: Array(keys.prefix(2))).refusal == nil)
         #expect(hello(holding: [key(String(repeating: "x", count: 2000))]).refusal?.contains("longer than 1024 bytes") == true)
+    }
+
+    /// A result sent just before the coordinator died comes again: taken back
+    /// when expected, kept when early, and never holding a slot.
+    @Test func reportedResultsHoldNoSlot() {
+        var registry = WorkerRegistry(liveness: 3)
+        registry.acceptHoldings(for: 10, now: Self.start)
+        _ = registry.reattach(key("e/s/algo-1"), waitingUntil: Self.start.addingTimeInterval(10))
+        let hello = Register(workerId: "a", host: "h", pid: 1, slots: 2, version: "t", reported: [key("e/s/algo-1"), key("done/s/algo-1")])
+        let registration = registry.register(identity: a, hello, now: Self.start)
+        #expect(registration.unwanted.isEmpty)
+        #expect(registry.workers[a]?.running == [key("e/s/algo-1")], "expected: its result is the assignment's")
+        #expect(registry.workers[a]?.held[key("done/s/algo-1")]?.ended == true)
+        #expect(registry.workers[a]?.freeSlots == 1)
+        _ = registry.heard(from: a, now: Self.start.addingTimeInterval(10))
+        #expect(registry.tick(now: Self.start.addingTimeInterval(10.5)).unwanted.isEmpty, "nothing runs to be cancelled")
     }
 
     /// A worker cannot take more slots than it has by reporting tasks.
     @Test func holdingsBeyondTheSlotsAreUnwanted() {
         var registry = WorkerRegistry(liveness: 3)
         registry.acceptHoldings(for: 10, now: Self.start)
-        let keys = (1...4).map { key("e/s/algo-\($0)") }
-        let registration = registry.register(identity: a, hello(holding: keys), now: Self.start)
-        #expect(registration.unwanted.count == 2)
-        #expect(registry.workers[a]?.held.count == 2)
+        _ = registry.register(identity: a, hello(holding: []), now: Self.start)
+        let task = Task.lambda(LambdaInvocation(functionName: "f", handler: "m.f", codePath: "/x", events: ["{}"], timeoutSeconds: 5))
+        try? registry.submit(key("new"), task)
+        _ = registry.tick(now: Self.start)
+        let registration = registry.register(identity: a, hello(holding: [key("new"), key("e/s/algo-1"), key("e/s/algo-2")]), now: Self.start)
+        #expect(registration.unwanted == [key("e/s/algo-2")])
+        #expect(registry.workers[a]?.held.count == 1)
         #expect(registry.workers[a]?.freeSlots == 0)
     }
 

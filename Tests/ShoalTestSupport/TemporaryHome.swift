@@ -62,6 +62,8 @@ public final class TemporaryHome: @unchecked Sendable {
 
     public struct Unexpected: Error, CustomStringConvertible {
         public let description: String
+
+        public init(description: String) { self.description = description }
     }
 
     /// Runs a `shoal … --output json` listing and parses what it prints.

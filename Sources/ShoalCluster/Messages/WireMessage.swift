@@ -48,14 +48,17 @@ public struct Register: Codable, Sendable, Equatable {
     public var labels: [String: [String]]?
     /// How the worker isolates jobs (`SandboxMode.summary`), for `shoal cluster status`.
     public var sandbox: String?
-    /// The tasks it still runs (or ran, and will report) from before it lost
-    /// its coordinator: a restarted coordinator takes back those its executions
-    /// still wait for and cancels the others.
+    /// The tasks it still runs from before it lost its coordinator: a
+    /// restarted coordinator takes back those its executions still wait for
+    /// and cancels the others.
     public var holding: [TaskKey]?
+    /// The tasks whose results it sent lately, which a coordinator that died
+    /// may not have read: it sends them again once welcomed.
+    public var reported: [TaskKey]?
 
     public init(
         workerId: String, host: String, pid: Int32, slots: Int, version: String, labels: [String: [String]] = [:], sandbox: String? = nil,
-        holding: [TaskKey]? = nil
+        holding: [TaskKey]? = nil, reported: [TaskKey]? = nil
     ) {
         self.workerId = workerId
         self.host = host
@@ -65,6 +68,7 @@ public struct Register: Codable, Sendable, Equatable {
         self.labels = labels
         self.sandbox = sandbox
         self.holding = holding
+        self.reported = reported
     }
 
     public static let slotRange = 1...1024
@@ -81,10 +85,9 @@ public struct Register: Codable, Sendable, Equatable {
         if bad(version) { return "worker \(workerId): a version must be 1 to \(Self.maxNameBytes) bytes without control characters" }
         if !Self.slotRange.contains(slots) { return "worker \(workerId): \(slots) slots; a worker has \(Self.slotRange.lowerBound) to \(Self.slotRange.upperBound)" }
         if let sandbox, sandbox.utf8.count > 1024 { return "worker \(workerId): a sandbox description of \(sandbox.utf8.count) bytes; at most 1024" }
-        if let holding {
-            // Its running tasks and as many recently reported ones.
-            if holding.count > 2 * slots { return "worker \(workerId): holds \(holding.count) tasks with \(slots) slots; at most twice its slots" }
-            if holding.contains(where: { $0.taskId.utf8.count > TaskKey.maxIdBytes }) { return "worker \(workerId): a held task's id is longer than \(TaskKey.maxIdBytes) bytes" }
+        for (name, keys) in [("holds", holding ?? []), ("reports", reported ?? [])] {
+            if keys.count > slots { return "worker \(workerId): \(name) \(keys.count) tasks with \(slots) slots" }
+            if keys.contains(where: { $0.taskId.utf8.count > TaskKey.maxIdBytes }) { return "worker \(workerId): a task's id is longer than \(TaskKey.maxIdBytes) bytes" }
         }
         let labels = labels ?? [:]
         if labels.count > Self.maxLabelKeys { return "worker \(workerId): \(labels.count) label keys; at most \(Self.maxLabelKeys)" }

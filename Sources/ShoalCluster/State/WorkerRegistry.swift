@@ -24,7 +24,7 @@ public struct WorkerRegistry: Sendable {
         /// that heartbeat is counted.
         public var heartbeats = 0
 
-        public var freeSlots: Int { slots - running.count - held.count }
+        public var freeSlots: Int { slots - running.count - held.values.filter { !$0.ended }.count }
 
         /// Whether the worker carries, for every required key, one of the allowed values.
         public func satisfies(_ requirements: [String: [String]]) -> Bool {
@@ -35,6 +35,8 @@ public struct WorkerRegistry: Sendable {
     /// A task a worker reported holding, kept until `until` for an execution to take it back.
     public struct HeldTask: Sendable, Equatable {
         public var until: Date
+        /// It had ended (its result comes again): it holds no slot.
+        public var ended = false
         /// Its result, when the worker reported it before it was taken back.
         public var finished: TaskFinished?
     }
@@ -71,6 +73,8 @@ public struct WorkerRegistry: Sendable {
     public struct Registration: Sendable, Equatable {
         public var forgotten: [TaskKey] = []
         public var unwanted: [TaskKey] = []
+        /// Tasks an execution waited for that it reported (running, or ended with a result to come).
+        public var takenBack = 0
     }
 
     /// A worker said hello (again). What it held before and no longer says it
@@ -88,16 +92,29 @@ public struct WorkerRegistry: Sendable {
         registration.forgotten = (previous?.running ?? []).subtracting(holding).sorted { $0.description < $1.description }
         worker.running = (previous?.running ?? []).intersection(holding)
         for key in holding.subtracting(worker.running).sorted(by: { $0.description < $1.description }) {
-            if worker.running.count + worker.held.count >= worker.slots {
+            if worker.freeSlots <= 0 {
                 registration.unwanted.append(key)
             } else if expected.removeValue(forKey: key) != nil {
                 worker.running.insert(key)
+                registration.takenBack += 1
             } else if let kept = previous?.held[key] {
                 worker.held[key] = kept
             } else if now < holdingsAcceptedUntil {
                 worker.held[key] = HeldTask(until: now.addingTimeInterval(holdingWindow))
             } else {
                 registration.unwanted.append(key)
+            }
+        }
+        // Results it sends again: expected ones are taken back as running until
+        // they come; early ones are kept for a while; the rest are ignored when they come.
+        for key in Set(hello.reported ?? []).subtracting(holding).sorted(by: { $0.description < $1.description }) {
+            if expected.removeValue(forKey: key) != nil {
+                worker.running.insert(key)
+                registration.takenBack += 1
+            } else if let kept = previous?.held[key] {
+                worker.held[key] = kept
+            } else if now < holdingsAcceptedUntil {
+                worker.held[key] = HeldTask(until: now.addingTimeInterval(holdingWindow), ended: true)
             }
         }
         workers[identity] = worker
@@ -225,7 +242,7 @@ public struct WorkerRegistry: Sendable {
         for (identity, worker) in workers {
             for (key, held) in worker.held where held.until <= now {
                 workers[identity]!.held[key] = nil
-                directives.unwanted.append((identity, key))
+                if !held.ended { directives.unwanted.append((identity, key)) }
             }
         }
         // Oldest first; a task no free worker can take waits without holding back the others.

@@ -59,7 +59,8 @@ extension ExecutionRunner {
             index, specs.map { spec in (spec.host, Task.processing(spec: spec, outputStaging: ""), TaskKind.processing(host: spec.host)) },
             requirements: plan.requirements
         )
-        progress(.instances(step: run.node.name, done: 0, total: plan.instanceCount))
+        // Instances a resumed step took back as they completed may have ended it already.
+        if state.statuses[index] == .executing { progress(.instances(step: run.node.name, done: run.completed.count, total: plan.instanceCount)) }
     }
 
     /// The home's instance limit table and image map, read afresh for each job (both can change between runs).

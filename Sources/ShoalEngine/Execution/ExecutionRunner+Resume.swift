@@ -1,6 +1,7 @@
 import Foundation
 import ShoalCluster
 import ShoalDefinition
+import ShoalRuntime
 import ShoalStore
 
 /// Carrying on an execution whose owner died: what ended stays as it ended
@@ -135,8 +136,12 @@ extension ExecutionRunner {
             }
         }
         try runner.restore(stepRecords, attempts: attempts, keep: keep)
-        // What the dead owner staged belongs to attempts that will not be committed, but for those that may be taken back.
-        runner.removeStaging(keeping: Set(runner.reattachable.values.map { "\($0.stepName)/algo-\($0.instance)-attempt-\($0.attempt)" }))
+        runner.keepCompleted(attempts, of: Set(stepRecords.filter { !($0.status.isFinal && keep($0)) }.map(\.name)))
+        // What the dead owner staged belongs to attempts that will not be committed, but for those taken back.
+        runner.removeStaging(keeping: Set(
+            runner.reattachable.values.map { "\($0.stepName)/algo-\($0.instance)-attempt-\($0.attempt)" }
+                + runner.completedBefore.map { taskId, kept in "\(taskId.split(separator: "/").dropFirst().joined(separator: "/"))-attempt-\(kept.attempt)" }
+        ))
         // The experiment and trial names, for the run components of the steps to come; the record keeps its own.
         try runner.resolveExperimentConfig()
         owner.record(in: &record)
@@ -163,14 +168,42 @@ extension ExecutionRunner {
         }
     }
 
-    /// Takes back, instead of submitting again, an instance whose attempt the
-    /// dead owner left running: the worker that runs it reports it when it
-    /// registers, or it is lost once the window is over. Returns whether it was.
-    func reattach(_ index: Int, instance: Int, task: Task, kind: TaskKind, requirements: [String: [String]]) -> Bool {
+    /// The processing instances of steps that start again whose last attempt
+    /// completed with its outputs still staged: taken back as they ended.
+    private func keepCompleted(_ attempts: [InstanceRecord], of restarting: Set<String>) {
+        for attempt in attempts where attempt.status == .completed && restarting.contains(attempt.stepName) {
+            guard let text = attempt.outcome, let outcome = try? JSONDecoder().decode(InstanceOutcome.self, from: Data(text.utf8)),
+                  outcome.outputs.allSatisfy({ FileManager.default.fileExists(atPath: $0.stagedAt) }) else { continue }
+            let taskId = "\(executionId)/\(attempt.stepName)/algo-\(attempt.instance)"
+            if let other = completedBefore[taskId], other.attempt > attempt.attempt { continue }
+            completedBefore[taskId] = (attempt.attempt, outcome)
+        }
+        // An instance whose later attempt is being taken back runs on as that attempt.
+        for taskId in reattachable.keys { completedBefore[taskId] = nil }
+    }
+
+    /// What a completed instance's record keeps of its outcome: its metrics were recorded already.
+    static func keptOutcome(_ outcome: InstanceOutcome) -> String? {
+        guard outcome.status == .completed else { return nil }
+        var kept = outcome
+        kept.metricsJSON = nil
+        return (try? JSONEncoder().encode(kept)).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Takes back, instead of submitting again, an instance of a resumed step:
+    /// one that completed before the crash ends as it did; one the dead owner
+    /// left running carries on if its worker reports it when it registers, or
+    /// is lost once the window is over. Returns whether it was taken back.
+    func takeBack(_ index: Int, instance: Int, task: Task, kind: TaskKind, requirements: [String: [String]]) throws -> Bool {
         guard case .processing = kind, case let .processing(spec, _) = task else { return false }
         let run = steps[index]
-        guard let record = reattachable.removeValue(forKey: "\(executionId)/\(run.node.name)/algo-\(instance)") else { return false }
-        let key = TaskKey(taskId: "\(executionId)/\(run.node.name)/algo-\(instance)", attempt: record.attempt)
+        let taskId = "\(executionId)/\(run.node.name)/algo-\(instance)"
+        if let kept = completedBefore.removeValue(forKey: taskId) {
+            try finishInstance(index, host: instance, outcome: kept.outcome)
+            return true
+        }
+        guard let record = reattachable.removeValue(forKey: taskId) else { return false }
+        let key = TaskKey(taskId: taskId, attempt: record.attempt)
         let staged = Task.processing(spec: spec, outputStaging: stagingFolder(index, host: instance, attempt: record.attempt))
         tasks[key] = TaskOwner(step: index, instance: instance, kind: kind, task: staged, requirements: requirements, record: record)
         run.openTasks.insert(key)

@@ -49,8 +49,15 @@ extension ExecutionRunner {
     ) throws {
         let run = steps[index]
         let attempt = run.attemptBase + relative
-        let batch = reattachable.isEmpty ? batch : batch.filter { !reattach(index, instance: $0.instance, task: $0.task, kind: $0.kind, requirements: requirements) }
-        guard !batch.isEmpty else { return }
+        var rest = batch
+        if !reattachable.isEmpty || !completedBefore.isEmpty {
+            rest = []
+            for item in batch where try !takeBack(index, instance: item.instance, task: item.task, kind: item.kind, requirements: requirements) {
+                rest.append(item)
+            }
+        }
+        guard !rest.isEmpty, state.statuses[index] == .executing else { return }
+        let batch = rest
         var keyed: [(key: TaskKey, instance: Int, task: Task, kind: TaskKind)] = []
         var records: [InstanceRecord] = []
         for (instance, task, kind) in batch {
@@ -105,6 +112,7 @@ extension ExecutionRunner {
                 owner.record.peakRSSBytes = outcome.peakRSSBytes
                 owner.record.wallSeconds = outcome.wallSeconds
                 owner.record.bytesOut = outcome.outputs.reduce(0) { $0 + $1.bytes }
+                owner.record.outcome = Self.keptOutcome(outcome)
                 try home.metadata.update(owner.record)
                 EngineMetrics.instanceEnded(owner.record)
                 recordProcessingComponent(owner.step, host: owner.instance, outcome: outcome, started: owner.record.startedAt)

@@ -76,6 +76,9 @@ public final class ExecutionRunner {
     /// Resumed: the processing attempts the dead owner left running, by task id,
     /// which their step takes back when it starts again rather than running anew.
     var reattachable: [String: InstanceRecord] = [:]
+    /// Resumed: the processing instances that completed before the crash, by
+    /// task id, whose staged outputs their step commits rather than running them again.
+    var completedBefore: [String: (attempt: Int, outcome: InstanceOutcome)] = [:]
 
     public convenience init(
         definition: PipelineDefinition, graph: PipelineGraph, home: ShoalHome, dispatcher: any TaskDispatcher, options: Options,
