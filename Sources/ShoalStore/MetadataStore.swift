@@ -149,6 +149,13 @@ public final class MetadataStore: Sendable {
         try pool.write { db in for instance in instances { try instance.update(db) } }
     }
 
+    /// A step ended: its instances' outcomes, kept for a resume, are no longer needed.
+    public func forgetOutcomes(executionId: String, stepName: String) throws {
+        try pool.write { db in
+            try db.execute(sql: "UPDATE instance SET outcome = NULL WHERE executionId = ? AND stepName = ? AND outcome IS NOT NULL", arguments: [executionId, stepName])
+        }
+    }
+
     public func instances(executionId: String, stepName: String? = nil) throws -> [InstanceRecord] {
         try pool.read { db in
             var request = InstanceRecord.filter(Column("executionId") == executionId)

@@ -97,6 +97,43 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: home.url.appendingPathComponent("staging/\(id)").path), "the staged outputs were left behind")
     }
 
+    /// A fan-out of function items killed with two batches answered and one
+    /// running: resumed, it keeps the recorded replies and sends again only
+    /// the items that had none.
+    @Test func aResumedFunctionFanOutKeepsTheRepliesItHad() throws {
+        let home = try TemporaryHome()
+        // Items from 4 on sleep in the first run; the code the resumed run reads does not.
+        let sleepy = "import time\ndef handler(event, context):\n    if event['index'] >= 4:\n        time.sleep(60)\n    return {'twice': event['index'] * 2}\n"
+        let quick = "def handler(event, context):\n    return {'twice': event['index'] * 2}\n"
+        #expect(try home.shoal(["functions", "create", "--name", "fn", "--script", try home.file("fn.py", sleepy), "--handler", "fn.handler"]).status == 0)
+        // 8 items at concurrency 1 go in batches of 2, one batch at a time.
+        let map = Step.map(
+            "Each", items: .array((0..<8).map { .string("item-\($0)") }),
+            work: ("Function", ["FunctionArn": "fn", "OutputParameters": [["OutputName": "twice", "OutputType": "Integer"]]]),
+            extra: ["MaxConcurrency": 1, "ResultsS3Uri": "s3://b/results.json"]
+        )
+        let path = try home.file("p.json", PipelineDefinition { map }.jsonText())
+        let run = try home.start(["run", path, "--workers", "1"])
+        defer { if run.isRunning { run.terminate(); run.waitUntilExit() } }
+        let id = try waitForAttempts(in: home, completed: 2, of: "Each", while: run)
+        usleep(300_000)
+        kill(run.processIdentifier, SIGKILL)
+        run.waitUntilExit()
+        #expect(try home.shoal(["functions", "create", "--name", "fn", "--script", try home.file("fn.py", quick), "--handler", "fn.handler"]).status == 0)
+
+        let resumed = try home.shoal(["executions", "resume", id, "--workers", "1"], timeout: 60)
+        #expect(resumed.status == 0, "\(resumed.stdout)\n\(resumed.stderr)")
+        let attempts = try MetadataStore(path: home.url.appendingPathComponent("shoal.sqlite").path).instances(executionId: id)
+        let lines = attempts.sorted { ($0.instance, $0.attempt) < ($1.instance, $1.attempt) }.map { "batch-\($0.instance) \($0.attempt) \($0.status)" }
+        #expect(lines == ["batch-1 1 Completed", "batch-2 1 Completed", "batch-3 1 Lost", "batch-3 2 Completed", "batch-4 2 Completed"], "\(lines)")
+        #expect(attempts.allSatisfy { $0.outcome == nil }, "the kept replies outlived their step")
+        let gathered = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: home.url.appendingPathComponent("objects/b/results.json"))) as? [String: Any])
+        let results = try #require(gathered["results"] as? [[String: Any]])
+        #expect(results.map { $0["index"] as? Int } == Array(0..<8))
+        #expect(results.map { ($0["outputs"] as? [String: Int])?["twice"] } == (0..<8).map { $0 * 2 })
+        #expect(gathered["succeeded"] as? Int == 8)
+    }
+
     /// The id of the newest execution once `count` attempts of `step` completed.
     private func waitForAttempts(in home: TemporaryHome, completed count: Int, of step: String, while run: Process) throws -> String {
         let deadline = Date().addingTimeInterval(30)

@@ -129,7 +129,10 @@ extension ExecutionRunner {
             arguments: arguments, work: work, items: items, maxConcurrency: maxConcurrency, tolerated: tolerated,
             resultsURI: resultsURI, extra: extra
         )
-        if adoptsChildren { try adoptChildren(index) }
+        if adoptsChildren {
+            try adoptChildren(index)
+            try adoptReplies(index)
+        }
         try save(index)
         progress(.instances(step: step.name, done: 0, total: items.count))
     }
@@ -184,7 +187,8 @@ extension ExecutionRunner {
                 continue
             }
             let first = map.next
-            let count = min(map.batchSize, map.items.count - first)
+            var count = 0
+            while count < map.batchSize && first + count < map.items.count && !map.adopted.contains(first + count) { count += 1 }
             map.next += count
             map.running += count
             try startItems(index, map: map, first: first, count: count)
@@ -239,6 +243,20 @@ extension ExecutionRunner {
         }
     }
 
+    /// A resumed fan-out of function items takes back the replies its
+    /// batches had recorded; only the items without one are sent again.
+    private func adoptReplies(_ index: Int) throws {
+        guard let map = steps[index].map, case .function = map.work, let since = steps[index].resumedFrom else { return }
+        for record in try home.metadata.instances(executionId: executionId, stepName: steps[index].node.name)
+        where record.instanceType == "lambda" && (record.startedAt ?? .distantPast) >= since {
+            guard let text = record.outcome, let batch = try? JSONDecoder().decode(MapBatchReplies.self, from: Data(text.utf8)) else { continue }
+            let items = (batch.first..<batch.first + batch.replies.count).filter { map.items.indices.contains($0) }
+            guard items.allSatisfy({ !map.adopted.contains($0) }) else { continue }
+            take(batch.replies, first: batch.first, into: map)
+            map.adopted.formUnion(items)
+        }
+    }
+
     private func startItems(_ index: Int, map: MapRun, first: Int, count: Int) throws {
         switch map.work {
         case .function(var invocation, _):
@@ -284,10 +302,17 @@ extension ExecutionRunner {
     }
 
     func finishMapBatch(_ index: Int, first: Int, replies: [LambdaReply]) throws {
-        guard let map = steps[index].map, case let .function(_, declared) = map.work else { return }
+        guard let map = steps[index].map else { return }
+        map.running -= replies.indices.filter { first + $0 < map.items.count }.count
+        take(replies, first: first, into: map)
+        try advanceMap(index)
+    }
+
+    /// A batch's replies, entered as its items' results.
+    private func take(_ replies: [LambdaReply], first: Int, into map: MapRun) {
+        guard case let .function(_, declared) = map.work else { return }
         for (offset, reply) in replies.enumerated() where first + offset < map.items.count {
             let item = first + offset
-            map.running -= 1
             var entry: OrderedFields<JSONValue> = ["index": .number(.int(item)), "item": map.items[item]]
             do {
                 if let error = reply.error { throw EvaluationError(error) }
@@ -303,7 +328,6 @@ extension ExecutionRunner {
             }
             map.results[item] = .object(entry)
         }
-        try advanceMap(index)
     }
 
     private func finishMap(_ index: Int, map: MapRun) throws {
@@ -351,4 +375,13 @@ extension ExecutionRunner {
         }
         return (values, errors)
     }
+}
+
+/// What a function fan-out's batch replied, kept with its attempt so that a
+/// resumed fan-out does not send those items again.
+struct MapBatchReplies: Codable {
+    let first: Int
+    let replies: [LambdaReply]
+
+    var json: String? { (try? JSONEncoder().encode(self)).map { String(decoding: $0, as: UTF8.self) } }
 }

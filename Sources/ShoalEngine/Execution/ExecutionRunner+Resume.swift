@@ -171,7 +171,7 @@ extension ExecutionRunner {
     /// The processing instances of steps that start again whose last attempt
     /// completed with its outputs still staged: taken back as they ended.
     private func keepCompleted(_ attempts: [InstanceRecord], of restarting: Set<String>) {
-        for attempt in attempts where attempt.status == .completed && restarting.contains(attempt.stepName) {
+        for attempt in attempts where attempt.status == .completed && attempt.instanceType != "lambda" && restarting.contains(attempt.stepName) {
             guard let text = attempt.outcome, let outcome = try? JSONDecoder().decode(InstanceOutcome.self, from: Data(text.utf8)),
                   outcome.outputs.allSatisfy({ FileManager.default.fileExists(atPath: $0.stagedAt) }) else { continue }
             let taskId = "\(executionId)/\(attempt.stepName)/algo-\(attempt.instance)"

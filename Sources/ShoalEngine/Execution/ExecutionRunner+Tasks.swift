@@ -113,6 +113,7 @@ extension ExecutionRunner {
                 owner.record.wallSeconds = outcome.wallSeconds
                 owner.record.bytesOut = outcome.outputs.reduce(0) { $0 + $1.bytes }
                 owner.record.outcome = Self.keptOutcome(outcome)
+                if owner.record.outcome != nil { steps[owner.step].keepsOutcomes = true }
                 try home.metadata.update(owner.record)
                 EngineMetrics.instanceEnded(owner.record)
                 recordProcessingComponent(owner.step, host: owner.instance, outcome: outcome, started: owner.record.startedAt)
@@ -123,6 +124,10 @@ extension ExecutionRunner {
                 owner.record.failureReason = replies.first { $0.error != nil }?.error.map { failures > 1 ? "\($0) (and \(failures - 1) more)" : $0 }
                 owner.record.wallSeconds = seconds
                 owner.record.bytesOut = replies.reduce(0) { $0 + ($1.result?.utf8.count ?? 0) }
+                if case let .mapBatch(first) = owner.kind {
+                    owner.record.outcome = MapBatchReplies(first: first, replies: replies).json
+                    steps[owner.step].keepsOutcomes = true
+                }
                 try home.metadata.update(owner.record)
                 EngineMetrics.instanceEnded(owner.record)
                 if case let .mapBatch(first) = owner.kind {

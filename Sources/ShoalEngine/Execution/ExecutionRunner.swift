@@ -296,6 +296,7 @@ public final class ExecutionRunner {
         }
         try home.metadata.update(stopped)
         stopped.forEach(EngineMetrics.instanceEnded)
+        if run.keepsOutcomes || run.resumedFrom != nil { try home.metadata.forgetOutcomes(executionId: executionId, stepName: run.node.name) }
         if let map = run.map {
             for child in map.children.values { try child.stopNow() }
             map.children.removeAll()

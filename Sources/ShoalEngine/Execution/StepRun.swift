@@ -26,6 +26,8 @@ final class StepRun {
     /// When the run a resumed execution carries on had started this step: its
     /// fan-out's children since then are this run's to take back.
     var resumedFrom: Date?
+    /// Its attempts recorded outcomes (see `InstanceRecord.outcome`), forgotten when it ends.
+    var keepsOutcomes = false
     /// With caching on: the step's key (recorded when it succeeds), and what the lookup found.
     var cacheKey: StepCache.Key?
     var cacheSource: String?
