@@ -156,7 +156,7 @@ python3 -c 'import sqlite3, sys; r = sqlite3.connect(sys.argv[1]).execute("PRAGM
 seconds=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.0f}')" "$began" "$(date +%s.%N)")
 step "no job process left after killing every process mid-job; PRAGMA integrity_check ok"
 resumed=$(grep -c "resumed: its steps that were running start again" "$work/coordinator.log" || true)
-# Instances a restarted coordinator waited for, and those no worker reported (run again); the rest ran on.
-awaited=$(grep -rl "the coordinator restarted while this instance ran" "$SHOAL_HOME/logs" 2>/dev/null | wc -l)
+# Instances a restarted coordinator took back from its workers (their logs say so), and those it ran again (queued, or stopped).
+taken=$(grep -rl "its worker reported it and it ran on" "$SHOAL_HOME/logs" 2>/dev/null | wc -l)
 unreported=$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM instance WHERE failureReason LIKE ?", ("no worker reported it%",)).fetchone()[0])' "$SHOAL_HOME/shoal.sqlite")
-echo "chaos-test: all passed: $rounds rounds, $kills kills ($coordinator_kills coordinator, $worker_kills worker), $((2 * rounds)) executions ($resumed resumed by a restarted coordinator, $((awaited - unreported)) running instances taken back, $unreported run again), $objects objects checked, ${seconds} s"
+echo "chaos-test: all passed: $rounds rounds, $kills kills ($coordinator_kills coordinator, $worker_kills worker), $((2 * rounds)) executions ($resumed resumed by a restarted coordinator, which took back $taken running instances and ran $unreported again), $objects objects checked, ${seconds} s"

@@ -13,6 +13,8 @@ public final class CoordinatorEndpoint {
         case finished(TaskFinished)
         /// The worker went silent; its tasks will not finish.
         case workerLost(id: String, host: String, tasks: [TaskKey])
+        /// Tasks an execution waited to take back (`reattach`) that a worker reported: they run on.
+        case reattached(tasks: [TaskKey])
         /// Tasks an execution waited to take back (`reattach`) that no worker reported in time.
         case notReattached(tasks: [TaskKey])
     }
@@ -101,7 +103,11 @@ public final class CoordinatorEndpoint {
     /// comes at the next poll, or it comes as `notReattached` when no worker
     /// reports it by `deadline`.
     public func reattach(_ key: TaskKey, waitingUntil deadline: Date) {
-        if case let .finished(finished) = registry.reattach(key, waitingUntil: deadline) { reattachedResults.append(.finished(finished)) }
+        switch registry.reattach(key, waitingUntil: deadline) {
+        case let .finished(finished): reattachedResults += [.reattached(tasks: [key]), .finished(finished)]
+        case .running: reattachedResults.append(.reattached(tasks: [key]))
+        case .waiting: break
+        }
     }
 
     /// Declares a worker lost at the next poll (its process is known to have exited).
@@ -185,10 +191,11 @@ public final class CoordinatorEndpoint {
             for key in registration.unwanted { send(.cancel(key), to: identity) }
             if !(hello.holding ?? []).isEmpty || !(hello.reported ?? []).isEmpty {
                 diagnostics("worker \(hello.workerId) came back holding \(hello.holding?.count ?? 0) tasks and \(hello.reported?.count ?? 0) results: "
-                    + "\(registration.takenBack) taken back, \(registration.unwanted.count) cancelled")
+                    + "\(registration.takenBack.count) taken back, \(registration.unwanted.count) cancelled")
             }
             if !known { events.append(.workerJoined(id: hello.workerId, host: hello.host, slots: hello.slots)) }
             if !registration.forgotten.isEmpty { events.append(.workerLost(id: hello.workerId, host: hello.host, tasks: registration.forgotten)) }
+            if !registration.takenBack.isEmpty { events.append(.reattached(tasks: registration.takenBack)) }
             return
         }
         guard registry.heard(from: identity, now: now) else {

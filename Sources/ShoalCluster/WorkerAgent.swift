@@ -256,9 +256,8 @@ public final class WorkerAgent {
     /// one to take back, and stops the rest; a local one stops everything.
     func loseCoordinator(now: Date, because reason: String) {
         guard configuration.reconnect, configuration.holdJobs > 0 else {
-            if !jobs.isEmpty || !shipped.isEmpty || allFunctionSlots.contains(where: { $0.current != nil }) {
-                StandardStreams.error("shoal worker \(configuration.workerId): \(reason); its running tasks were stopped\n")
-            }
+            let busy = !jobs.isEmpty || !shipped.isEmpty || allFunctionSlots.contains(where: { $0.current != nil })
+            StandardStreams.error("shoal worker \(configuration.workerId): \(reason); registering again\(busy ? "; its running tasks were stopped" : "")\n")
             return stopAllWork()
         }
         for (key, job) in shipped {

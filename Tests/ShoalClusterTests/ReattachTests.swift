@@ -20,6 +20,7 @@ import Testing
         #expect(registry.reattach(key("e/s/algo-1"), waitingUntil: Self.start.addingTimeInterval(10)) == .waiting)
         let registration = registry.register(identity: a, hello(holding: [key("e/s/algo-1")]), now: Self.start)
         #expect(registration.forgotten.isEmpty && registration.unwanted.isEmpty)
+        #expect(registration.takenBack == [key("e/s/algo-1")])
         #expect(registry.workers[a]?.running == [key("e/s/algo-1")])
         #expect(registry.workers[a]?.freeSlots == 1)
         _ = registry.heard(from: a, now: Self.start.addingTimeInterval(10))

@@ -74,7 +74,7 @@ public struct WorkerRegistry: Sendable {
         public var forgotten: [TaskKey] = []
         public var unwanted: [TaskKey] = []
         /// Tasks an execution waited for that it reported (running, or ended with a result to come).
-        public var takenBack = 0
+        public var takenBack: [TaskKey] = []
     }
 
     /// A worker said hello (again). What it held before and no longer says it
@@ -96,7 +96,7 @@ public struct WorkerRegistry: Sendable {
                 registration.unwanted.append(key)
             } else if expected.removeValue(forKey: key) != nil {
                 worker.running.insert(key)
-                registration.takenBack += 1
+                registration.takenBack.append(key)
             } else if let kept = previous?.held[key] {
                 worker.held[key] = kept
             } else if now < holdingsAcceptedUntil {
@@ -110,7 +110,7 @@ public struct WorkerRegistry: Sendable {
         for key in Set(hello.reported ?? []).subtracting(holding).sorted(by: { $0.description < $1.description }) {
             if expected.removeValue(forKey: key) != nil {
                 worker.running.insert(key)
-                registration.takenBack += 1
+                registration.takenBack.append(key)
             } else if let kept = previous?.held[key] {
                 worker.held[key] = kept
             } else if now < holdingsAcceptedUntil {

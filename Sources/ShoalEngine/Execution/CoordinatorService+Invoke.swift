@@ -59,7 +59,7 @@ extension CoordinatorService {
                 reply(held, .init(result: nil, error: "worker \(id) on \(host) was lost while function '\(held.function)' ran", ran: false))
             }
             return false
-        case .workerJoined, .notReattached:
+        case .workerJoined, .reattached, .notReattached:
             return false
         }
     }

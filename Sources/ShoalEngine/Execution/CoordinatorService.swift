@@ -226,7 +226,7 @@ public final class CoordinatorService {
 
     private func concernsEveryone(_ event: CoordinatorEndpoint.Event) -> Bool {
         switch event {
-        case .workerLost, .notReattached: true
+        case .workerLost, .reattached, .notReattached: true
         case .workerJoined, .log, .finished: false
         }
     }

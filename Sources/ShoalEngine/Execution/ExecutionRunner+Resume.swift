@@ -208,7 +208,6 @@ extension ExecutionRunner {
         tasks[key] = TaskOwner(step: index, instance: instance, kind: kind, task: staged, requirements: requirements, record: record)
         run.openTasks.insert(key)
         dispatcher.reattach(key, waitingUntil: Date().addingTimeInterval(options.reattachWindow))
-        _ = appendLog(index, instance: instance, attempt: record.attempt, "shoal: the coordinator restarted while this instance ran; it carries on if its worker reports it within \(Int(options.reattachWindow)) s (lines it logged meanwhile may be missing)\n")
         return true
     }
 

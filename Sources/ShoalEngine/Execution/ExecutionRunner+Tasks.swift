@@ -162,11 +162,34 @@ extension ExecutionRunner {
             }
         case let .workerLost(id, host, keys):
             try lose(keys, worker: id, where: "\(id)@\(host)", reason: "worker \(id) on \(host) was lost")
+        case let .reattached(keys):
+            for key in keys {
+                guard let owner = tasks[key] else { continue }
+                _ = appendLog(owner.step, instance: owner.instance, attempt: key.attempt, "shoal: the coordinator restarted while this instance ran; its worker reported it and it ran on (lines it logged meanwhile may be missing)\n")
+            }
         case let .notReattached(keys):
-            try lose(
-                keys, worker: nil, where: "unreported after a restart",
-                reason: "no worker reported it still running within \(Int(options.reattachWindow)) s of the coordinator's restart"
-            )
+            try runAgain(keys)
+        }
+    }
+
+    /// Attempts of the previous life that no worker reported after the
+    /// restart (queued then, or stopped with a worker): recorded lost and
+    /// submitted again at once, a step's together, as the restarted step would
+    /// have (they were not failures of this run: no retry policy counts them).
+    private func runAgain(_ keys: [TaskKey]) throws {
+        let now = Date()
+        var lost: [InstanceRecord] = []
+        var byStep: [Int: [TaskOwner]] = [:]
+        for key in keys {
+            guard let owner = tasks.removeValue(forKey: key) else { continue }
+            steps[owner.step].openTasks.remove(key)
+            lost.append(owner.record.lost(at: now, "no worker reported it still running within \(Int(options.reattachWindow)) s of the coordinator's restart"))
+            byStep[owner.step, default: []].append(owner)
+        }
+        try home.metadata.update(lost)
+        lost.forEach(EngineMetrics.instanceEnded)
+        for (index, owners) in byStep.sorted(by: { $0.key < $1.key }) where state.statuses[index] == .executing {
+            try submit(index, owners.map { ($0.instance, $0.task, $0.kind) }, requirements: owners[0].requirements)
         }
     }
 

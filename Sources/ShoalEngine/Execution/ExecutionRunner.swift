@@ -186,7 +186,7 @@ public final class ExecutionRunner {
             if tasks[finished.key] != nil { try handle(event); return true }
             for child in children where try child.route(event) { return true }
             return false
-        case .workerLost, .notReattached:
+        case .workerLost, .reattached, .notReattached:
             try handle(event)
             for child in children { _ = try child.route(event) }
             return true
