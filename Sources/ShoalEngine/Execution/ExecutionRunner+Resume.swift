@@ -172,8 +172,10 @@ extension ExecutionRunner {
     /// completed with its outputs still staged: taken back as they ended.
     private func keepCompleted(_ attempts: [InstanceRecord], of restarting: Set<String>) {
         for attempt in attempts where attempt.status == .completed && attempt.instanceType != "lambda" && restarting.contains(attempt.stepName) {
+            // Every staged file must be there: a crash in the middle of the step's commit moved some of them already.
             guard let text = attempt.outcome, let outcome = try? JSONDecoder().decode(InstanceOutcome.self, from: Data(text.utf8)),
-                  outcome.outputs.allSatisfy({ FileManager.default.fileExists(atPath: $0.stagedAt) }) else { continue }
+                  outcome.outputs.allSatisfy({ output in output.files.allSatisfy { FileManager.default.fileExists(atPath: output.stagedAt + "/" + $0) } })
+            else { continue }
             let taskId = "\(executionId)/\(attempt.stepName)/algo-\(attempt.instance)"
             if let other = completedBefore[taskId], other.attempt > attempt.attempt { continue }
             completedBefore[taskId] = (attempt.attempt, outcome)
