@@ -36,9 +36,20 @@ public final class CoordinatorClientPool: @unchecked Sendable {
     }
 
     /// A request whose reply may take longer than the pool's timeout (an
-    /// invocation waits for its function): a client of its own, not kept after.
-    public func request(_ message: ApiMessage, timeout: TimeInterval) throws -> ApiMessage {
-        try CoordinatorClient(endpoint: endpoint, curve: curve, timeout: timeout).request(message)
+    /// invocation waits for its function), awaited without holding a thread.
+    public func request(_ message: ApiMessage, timeout: TimeInterval) async throws -> ApiMessage {
+        try await waiter().request(message, timeout: timeout)
+    }
+
+    private var longRequests: CoordinatorWaiter?
+
+    private func waiter() throws -> CoordinatorWaiter {
+        try lock.withLock {
+            if let longRequests { return longRequests }
+            let made = try CoordinatorWaiter(endpoint: endpoint, curve: curve)
+            longRequests = made
+            return made
+        }
     }
 
     private func giveBack(_ client: CoordinatorClient) {

@@ -142,9 +142,15 @@ public struct EndpointServer: Sendable {
                 let path = incoming.rawPath, method = incoming.method
                 let query = SigV4.fields(incoming.rawQuery ?? "")
                 let given = Dictionary(incoming.headers.map { ($0.name.lowercased(), $0.value) }, uniquingKeysWith: { first, _ in first })
-                let (status, data, extra) = try await blocking {
-                    let answer = try lambda.handle(method: method, path: path, query: query, body: body, headers: given)
-                    return (answer.status, try answer.raw ?? (answer.status == 204 ? Data() : try JSONSerialization.data(withJSONObject: answer.body)), answer.headers)
+                let (status, data, extra): (Int, Data, [String: String])
+                if let target = try LambdaAPI.invocationTarget(method: method, path: path) {
+                    let answer = try await lambda.invoke(target, payload: body, type: given["x-amz-invocation-type"] ?? "RequestResponse")
+                    (status, data, extra) = (answer.status, try answer.encoded(), answer.headers)
+                } else {
+                    (status, data, extra) = try await blocking {
+                        let answer = try lambda.handle(method: method, path: path, query: query, body: body, headers: given)
+                        return (answer.status, try answer.encoded(), answer.headers)
+                    }
                 }
                 var fields: HTTPFields = [.contentType: "application/json", .init("x-amzn-RequestId")!: requestId]
                 for (name, value) in extra { if let field = HTTPField.Name(name) { fields[field] = value } }

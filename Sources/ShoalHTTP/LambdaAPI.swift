@@ -21,6 +21,11 @@ struct LambdaAPI: Sendable {
         /// Invoke's answer is the function's own payload, not a JSON document of Shoal's.
         var raw: Data? = nil
         var headers: [String: String] = [:]
+
+        /// The response body: the raw payload, nothing for 204, else the JSON document.
+        func encoded() throws -> Data {
+            try raw ?? (status == 204 ? Data() : try JSONSerialization.data(withJSONObject: body))
+        }
     }
 
     /// Lambda's payload limits: 6 MB for RequestResponse, 256 KB for Event.
@@ -43,20 +48,30 @@ struct LambdaAPI: Sendable {
         case ("PUT", 2, "code"): return Answer(status: 200, body: try updateCode(Self.name(rest[0]), input))
         case ("PUT", 2, "configuration"): return Answer(status: 200, body: try updateConfiguration(Self.name(rest[0]), input))
         case ("GET", 2, "configuration"): return Answer(status: 200, body: try configuration(existing(Self.name(rest[0]))))
-        case ("POST", 2, "invocations"): return try invoke(Self.name(rest[0]), payload: body, type: headers["x-amz-invocation-type"] ?? "RequestResponse")
         default:
             throw AWSError(code: "UnknownOperationException", status: 404, message: "Shoal's Lambda API has no \(method) \(path.prefix(128))")
         }
     }
 
-    /// RequestResponse waits for the handler; Event answers 202 once it is queued;
-    /// DryRun checks the function exists. A handler's exception is answered as
-    /// Lambda does: 200, `X-Amz-Function-Error: Unhandled`, the error as the payload.
-    private func invoke(_ name: String, payload: Data, type: String) throws -> Answer {
+    /// The function an invocation names (`POST …/functions/NAME/invocations`),
+    /// or nil for any other request: an invocation goes to `invoke`, the rest to `handle`.
+    static func invocationTarget(method: String, path: String) throws -> String? {
+        guard method == "POST", path.hasPrefix(prefix) else { return nil }
+        let rest = path.dropFirst(prefix.count).split(separator: "/").map { String($0).removingPercentEncoding ?? String($0) }
+        guard rest.count == 2, rest[1] == "invocations" else { return nil }
+        return try name(rest[0])
+    }
+
+    /// RequestResponse waits for the handler (without holding a thread: it may
+    /// take minutes); Event answers 202 once it is queued; DryRun checks the
+    /// function exists. A handler's exception is answered as Lambda does: 200,
+    /// `X-Amz-Function-Error: Unhandled`, the error as the payload.
+    func invoke(_ name: String, payload: Data, type: String) async throws -> Answer {
         guard ["RequestResponse", "Event", "DryRun"].contains(type) else {
             throw AWSError(code: "InvalidParameterValueException", status: 400, message: "X-Amz-Invocation-Type '\(type.prefix(32))' is not RequestResponse, Event or DryRun")
         }
-        let function = try existing(name)
+        let api = self
+        let function = try await blocking { try api.existing(name) }
         if type == "DryRun" { return Answer(status: 204, body: [:]) }
         let limit = type == "Event" ? Self.maxAsyncPayload : Self.maxSyncPayload
         guard payload.count <= limit else {
@@ -69,7 +84,7 @@ struct LambdaAPI: Sendable {
         let request = ApiMessage.invoke(.init(functionName: function.name, payload: event, asynchronous: type == "Event"))
         let reply: ApiMessage
         do {
-            reply = try coordinator.request(request, timeout: Double(function.timeoutSeconds) + 90)
+            reply = try await coordinator.request(request, timeout: Double(function.timeoutSeconds) + 90)
         } catch let refused as CoordinatorClient.Refused {
             if refused.description.contains("too many invocations") { throw AWSError(code: "TooManyRequestsException", status: 429, message: refused.description) }
             throw AWSError(code: "ServiceException", status: 500, message: refused.description)

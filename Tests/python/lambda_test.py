@@ -93,6 +93,15 @@ class Functions(unittest.TestCase):
         error = json.loads(failed["Payload"].read())
         self.assertEqual((error["errorType"], error["errorMessage"]), ("ValueError", "asked to fail"))
 
+        # Many callers waiting at once each get their own answer (the endpoint awaits
+        # them on one thread of its own, a socket each, not a thread each).
+        from concurrent.futures import ThreadPoolExecutor
+        def doubled(n):
+            return json.loads(self.aws.invoke(FunctionName="doubler", Payload=json.dumps({"n": n}).encode())["Payload"].read())
+        with ThreadPoolExecutor(max_workers=80) as pool:
+            answers = list(pool.map(doubled, range(80)))
+        self.assertEqual(answers, [{"doubled": 2 * n} for n in range(80)])
+
         self.assertEqual(self.aws.invoke(FunctionName="doubler", InvocationType="DryRun")["StatusCode"], 204)
         self.assertEqual(self.code(lambda: self.aws.invoke(FunctionName="nobody", Payload=b"{}")), "ResourceNotFoundException")
         self.assertEqual(self.code(lambda: self.aws.invoke(FunctionName="doubler", Payload=b"not json")), "InvalidRequestContentException")
