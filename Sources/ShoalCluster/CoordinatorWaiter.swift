@@ -5,7 +5,8 @@ import ZeroMQ
 /// function), awaited without holding a thread each: one thread of its own
 /// sends each request on a socket of its own and polls them all, resuming each
 /// caller when its reply (or its deadline) comes. Bounded: past `maxWaiting`
-/// a request is refused at once.
+/// a request is refused at once (the coordinator runs at most 256
+/// invocations, and a ZeroMQ context holds at most 1,023 sockets).
 final class CoordinatorWaiter: @unchecked Sendable {
     private struct Waiting {
         let message: ApiMessage
@@ -14,7 +15,7 @@ final class CoordinatorWaiter: @unchecked Sendable {
         let continuation: CheckedContinuation<ApiMessage, any Error>
     }
 
-    static let maxWaiting = 1024
+    static let maxWaiting = 512
     private let endpoint: String
     private let curve: (serverKey: String, keys: CurveKeyPair)?
     private let lock = NSLock()
