@@ -121,7 +121,13 @@ import Testing
         let run = try home.start(["run", path, "--workers", "1"])
         defer { if run.isRunning { run.terminate(); run.waitUntilExit() } }
         let id = try waitForAttempts(in: home, completed: 2, of: "Each", while: run)
-        usleep(300_000)
+        // The third batch is under way (recorded, its handler asleep) when the run dies.
+        let store = try MetadataStore(path: home.url.appendingPathComponent("shoal.sqlite").path)
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline, (try? store.instances(executionId: id))?.contains(where: { $0.instance == 3 && $0.status == .inProgress }) != true {
+            usleep(20_000)
+        }
+        usleep(200_000)
         kill(run.processIdentifier, SIGKILL)
         run.waitUntilExit()
         #expect(try home.shoal(["functions", "create", "--name", "fn", "--script", try home.file("fn.py", quick), "--handler", "fn.handler"]).status == 0)
