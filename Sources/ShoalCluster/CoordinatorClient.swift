@@ -23,11 +23,24 @@ public final class CoordinatorClient {
         self.endpoint = endpoint
         self.timeout = timeout
         context = try Context()
-        socket = try context.socket(.dealer)
+        socket = try Self.socket(in: context, endpoint: endpoint, curve: curve)
+    }
+
+    /// A DEALER connected to the API socket at `endpoint`.
+    static func socket(in context: Context, endpoint: String, curve: (serverKey: String, keys: CurveKeyPair)?) throws -> Socket {
+        let socket = try context.socket(.dealer)
         try socket.setOption(.linger, 0)
         try socket.setMaxMessageSize(Int64(WireCodec.maxPayloadBytes + 4096))
         if let curve { try socket.makeCurveClient(serverKey: curve.serverKey, keys: curve.keys) }
         try socket.connect(endpoint)
+        return socket
+    }
+
+    /// A reply's frames read; a `failure` reply is thrown as `Refused`.
+    static func reply(_ frames: [[UInt8]]) throws -> ApiMessage {
+        let reply = try ApiCodec.decode(frames)
+        if case let .failure(reason) = reply { throw Refused(description: reason) }
+        return reply
     }
 
     /// Sends a request and returns the reply (waiting `timeout`, else the
@@ -41,9 +54,7 @@ public final class CoordinatorClient {
         while Date() < deadline {
             let ready = try poller.poll(timeoutMilliseconds: 100)
             guard ready[0].contains(.readable), let frames = try socket.receive(dontWait: true, maxFrames: 8) else { continue }
-            let reply = try ApiCodec.decode(frames)
-            if case let .failure(reason) = reply { throw Refused(description: reason) }
-            return reply
+            return try Self.reply(frames)
         }
         throw Unreachable(endpoint: endpoint, seconds: timeout)
     }

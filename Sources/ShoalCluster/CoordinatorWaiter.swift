@@ -72,11 +72,7 @@ final class CoordinatorWaiter: @unchecked Sendable {
         while true {
             for waiting in lock.withLock({ () -> [Waiting] in defer { arriving.removeAll() }; return arriving }) {
                 do {
-                    let socket = try context.socket(.dealer)
-                    try socket.setOption(.linger, 0)
-                    try socket.setMaxMessageSize(Int64(WireCodec.maxPayloadBytes + 4096))
-                    if let curve { try socket.makeCurveClient(serverKey: curve.serverKey, keys: curve.keys) }
-                    try socket.connect(endpoint)
+                    let socket = try CoordinatorClient.socket(in: context, endpoint: endpoint, curve: curve)
                     _ = try socket.send(ApiCodec.encode(waiting.message))
                     pending.append((socket, waiting))
                 } catch {
@@ -98,9 +94,7 @@ final class CoordinatorWaiter: @unchecked Sendable {
                 if ready[index + 1].contains(.readable) {
                     do {
                         guard let frames = try pending[index].socket.receive(dontWait: true, maxFrames: 8) else { continue }
-                        let reply = try ApiCodec.decode(frames)
-                        if case let .failure(reason) = reply { throw CoordinatorClient.Refused(description: reason) }
-                        end(index, .success(reply))
+                        end(index, .success(try CoordinatorClient.reply(frames)))
                     } catch {
                         end(index, .failure(error))
                     }

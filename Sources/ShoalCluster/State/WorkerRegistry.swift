@@ -91,8 +91,15 @@ public struct WorkerRegistry: Sendable {
         var registration = Registration()
         registration.forgotten = (previous?.running ?? []).subtracting(holding).sorted { $0.description < $1.description }
         worker.running = (previous?.running ?? []).intersection(holding)
-        for key in holding.subtracting(worker.running).sorted(by: { $0.description < $1.description }) {
-            if worker.freeSlots <= 0 {
+        // Its running tasks first, then the results it sends again (`ended`): an
+        // expected one is taken back (a result as running until it comes), an
+        // early one kept for a while; a running task beyond its slots or past
+        // the window is unwanted, a result nobody waits for ignored when it comes.
+        let byKey: (TaskKey, TaskKey) -> Bool = { $0.description < $1.description }
+        let reported = Set(hello.reported ?? []).subtracting(holding)
+        let claims = holding.subtracting(worker.running).sorted(by: byKey).map { ($0, false) } + reported.sorted(by: byKey).map { ($0, true) }
+        for (key, ended) in claims {
+            if !ended && worker.freeSlots <= 0 {
                 registration.unwanted.append(key)
             } else if expected.removeValue(forKey: key) != nil {
                 worker.running.insert(key)
@@ -100,21 +107,9 @@ public struct WorkerRegistry: Sendable {
             } else if let kept = previous?.held[key] {
                 worker.held[key] = kept
             } else if now < holdingsAcceptedUntil {
-                worker.held[key] = HeldTask(until: now.addingTimeInterval(holdingWindow))
-            } else {
+                worker.held[key] = HeldTask(until: now.addingTimeInterval(holdingWindow), ended: ended)
+            } else if !ended {
                 registration.unwanted.append(key)
-            }
-        }
-        // Results it sends again: expected ones are taken back as running until
-        // they come; early ones are kept for a while; the rest are ignored when they come.
-        for key in Set(hello.reported ?? []).subtracting(holding).sorted(by: { $0.description < $1.description }) {
-            if expected.removeValue(forKey: key) != nil {
-                worker.running.insert(key)
-                registration.takenBack.append(key)
-            } else if let kept = previous?.held[key] {
-                worker.held[key] = kept
-            } else if now < holdingsAcceptedUntil {
-                worker.held[key] = HeldTask(until: now.addingTimeInterval(holdingWindow), ended: true)
             }
         }
         workers[identity] = worker

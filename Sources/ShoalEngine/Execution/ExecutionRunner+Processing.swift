@@ -99,8 +99,15 @@ extension ExecutionRunner {
     }
 
     func stagingFolder(_ index: Int, host: Int, attempt: Int) -> String {
-        home.root.appendingPathComponent("staging/\(executionId)/\(steps[index].node.name)/algo-\(host)-attempt-\(attempt)").path
+        stagingFolder(step: steps[index].node.name, host: host, attempt: attempt)
     }
+
+    func stagingFolder(step: String, host: Int, attempt: Int) -> String {
+        home.root.appendingPathComponent("staging/\(executionId)/\(step)/algo-\(host)-attempt-\(attempt)").path
+    }
+
+    /// The id of a processing instance's tasks (an attempt adds its number in the key).
+    func instanceTaskId(step: String, host: Int) -> String { "\(executionId)/\(step)/algo-\(host)" }
 
     func finishInstance(_ index: Int, host: Int, outcome: InstanceOutcome) throws {
         let run = steps[index]

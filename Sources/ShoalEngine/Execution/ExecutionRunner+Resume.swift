@@ -128,7 +128,7 @@ extension ExecutionRunner {
                 left.append(attempt.lost(at: now, reason))
                 continue
             }
-            let taskId = "\(id)/\(attempt.stepName)/algo-\(attempt.instance)"
+            let taskId = runner.instanceTaskId(step: attempt.stepName, host: attempt.instance)
             if let newer = runner.reattachable[taskId], newer.attempt > attempt.attempt {
                 left.append(attempt.lost(at: now, reason))
             } else if let older = runner.reattachable.updateValue(attempt, forKey: taskId) {
@@ -139,8 +139,8 @@ extension ExecutionRunner {
         runner.keepCompleted(attempts, of: Set(stepRecords.filter { !($0.status.isFinal && keep($0)) }.map(\.name)))
         // What the dead owner staged belongs to attempts that will not be committed, but for those taken back.
         runner.removeStaging(keeping: Set(
-            runner.reattachable.values.map { "\($0.stepName)/algo-\($0.instance)-attempt-\($0.attempt)" }
-                + runner.completedBefore.map { taskId, kept in "\(taskId.split(separator: "/").dropFirst().joined(separator: "/"))-attempt-\(kept.attempt)" }
+            (Array(runner.reattachable.values) + runner.completedBefore.values.map(\.record))
+                .map { runner.stagingFolder(step: $0.stepName, host: $0.instance, attempt: $0.attempt) }
         ))
         // The experiment and trial names, for the run components of the steps to come; the record keeps its own.
         try runner.resolveExperimentConfig()
@@ -156,14 +156,15 @@ extension ExecutionRunner {
         return runner
     }
 
-    /// Removes this execution's staging folder but for the attempts named (`step/algo-N-attempt-M`).
+    /// Removes this execution's staging folder but for the attempts' folders named (`stagingFolder`).
     private func removeStaging(keeping kept: Set<String>) {
         let root = home.root.appendingPathComponent("staging/\(executionId)")
         guard !kept.isEmpty else { try? FileManager.default.removeItem(at: root); return }
         let files = FileManager.default
         for step in (try? files.contentsOfDirectory(atPath: root.path)) ?? [] {
-            for attempt in (try? files.contentsOfDirectory(atPath: root.appendingPathComponent(step).path)) ?? [] where !kept.contains("\(step)/\(attempt)") {
-                try? files.removeItem(at: root.appendingPathComponent(step).appendingPathComponent(attempt))
+            let folder = root.appendingPathComponent(step)
+            for attempt in (try? files.contentsOfDirectory(atPath: folder.path)) ?? [] where !kept.contains(folder.appendingPathComponent(attempt).path) {
+                try? files.removeItem(at: folder.appendingPathComponent(attempt))
             }
         }
     }
@@ -176,9 +177,9 @@ extension ExecutionRunner {
             guard let text = attempt.outcome, let outcome = try? JSONDecoder().decode(InstanceOutcome.self, from: Data(text.utf8)),
                   outcome.outputs.allSatisfy({ output in output.files.allSatisfy { FileManager.default.fileExists(atPath: output.stagedAt + "/" + $0) } })
             else { continue }
-            let taskId = "\(executionId)/\(attempt.stepName)/algo-\(attempt.instance)"
-            if let other = completedBefore[taskId], other.attempt > attempt.attempt { continue }
-            completedBefore[taskId] = (attempt.attempt, outcome)
+            let taskId = instanceTaskId(step: attempt.stepName, host: attempt.instance)
+            if let other = completedBefore[taskId], other.record.attempt > attempt.attempt { continue }
+            completedBefore[taskId] = (attempt, outcome)
         }
         // An instance whose later attempt is being taken back runs on as that attempt.
         for taskId in reattachable.keys { completedBefore[taskId] = nil }
@@ -199,7 +200,7 @@ extension ExecutionRunner {
     func takeBack(_ index: Int, instance: Int, task: Task, kind: TaskKind, requirements: [String: [String]]) throws -> Bool {
         guard case .processing = kind, case let .processing(spec, _) = task else { return false }
         let run = steps[index]
-        let taskId = "\(executionId)/\(run.node.name)/algo-\(instance)"
+        let taskId = instanceTaskId(step: run.node.name, host: instance)
         if let kept = completedBefore.removeValue(forKey: taskId) {
             try finishInstance(index, host: instance, outcome: kept.outcome)
             return true

@@ -49,20 +49,14 @@ extension ExecutionRunner {
     ) throws {
         let run = steps[index]
         let attempt = run.attemptBase + relative
-        var rest = batch
-        if !reattachable.isEmpty || !completedBefore.isEmpty {
-            rest = []
-            for item in batch where try !takeBack(index, instance: item.instance, task: item.task, kind: item.kind, requirements: requirements) {
-                rest.append(item)
-            }
-        }
-        guard !rest.isEmpty, state.statuses[index] == .executing else { return }
-        let batch = rest
+        let batch = reattachable.isEmpty && completedBefore.isEmpty
+            ? batch : try batch.filter { try !takeBack(index, instance: $0.instance, task: $0.task, kind: $0.kind, requirements: requirements) }
+        guard !batch.isEmpty, state.statuses[index] == .executing else { return }
         var keyed: [(key: TaskKey, instance: Int, task: Task, kind: TaskKind)] = []
         var records: [InstanceRecord] = []
         for (instance, task, kind) in batch {
-            let label = if case .mapBatch = kind { "batch-\(instance)" } else { "algo-\(instance)" }
-            let key = TaskKey(taskId: "\(executionId)/\(run.node.name)/\(label)", attempt: attempt)
+            let taskId = if case .mapBatch = kind { "\(executionId)/\(run.node.name)/batch-\(instance)" } else { instanceTaskId(step: run.node.name, host: instance) }
+            let key = TaskKey(taskId: taskId, attempt: attempt)
             var task = task
             if case let .processing(spec, _) = task { task = .processing(spec: spec, outputStaging: stagingFolder(index, host: instance, attempt: attempt)) }
             var record = InstanceRecord(executionId: executionId, stepName: run.node.name, instance: instance, attempt: attempt, status: .inProgress)
@@ -161,7 +155,23 @@ extension ExecutionRunner {
                 }
             }
         case let .workerLost(id, host, keys):
-            try lose(keys, worker: id, where: "\(id)@\(host)", reason: "worker \(id) on \(host) was lost")
+            for key in keys {
+                guard var owner = tasks.removeValue(forKey: key) else { continue }
+                let run = steps[owner.step]
+                run.openTasks.remove(key)
+                owner.record.status = .lost
+                owner.record.endedAt = Date()
+                // The slot was held until the loss was noticed; that is what it cost.
+                owner.record.wallSeconds = owner.record.endedAt!.timeIntervalSince(owner.record.startedAt ?? owner.record.endedAt!)
+                owner.record.worker = id
+                owner.record.failureReason = "worker \(id) on \(host) was lost"
+                try home.metadata.update(owner.record)
+                EngineMetrics.instanceEnded(owner.record)
+                run.lostHosts.insert("\(id)@\(host)")
+                try retry(owner, after: key, failure: owner.failureClass(lost: true)) {
+                    "algo-\(owner.instance) was lost with its worker \(self.relativeAttempt(key, owner)) times (lost: \(run.lostHosts.sorted().joined(separator: ", ")))."
+                }
+            }
         case let .reattached(keys):
             for key in keys {
                 guard let owner = tasks[key] else { continue }
@@ -190,28 +200,6 @@ extension ExecutionRunner {
         lost.forEach(EngineMetrics.instanceEnded)
         for (index, owners) in byStep.sorted(by: { $0.key < $1.key }) where state.statuses[index] == .executing {
             try submit(index, owners.map { ($0.instance, $0.task, $0.kind) }, requirements: owners[0].requirements)
-        }
-    }
-
-    /// Attempts that will not finish (their worker lost, or never reported
-    /// again after a restart) are recorded lost and retried.
-    private func lose(_ keys: [TaskKey], worker: String?, where place: String, reason: String) throws {
-        for key in keys {
-            guard var owner = tasks.removeValue(forKey: key) else { continue }
-            let run = steps[owner.step]
-            run.openTasks.remove(key)
-            owner.record.status = .lost
-            owner.record.endedAt = Date()
-            // The slot was held until the loss was noticed; that is what it cost.
-            owner.record.wallSeconds = owner.record.endedAt!.timeIntervalSince(owner.record.startedAt ?? owner.record.endedAt!)
-            if let worker { owner.record.worker = worker }
-            owner.record.failureReason = reason
-            try home.metadata.update(owner.record)
-            EngineMetrics.instanceEnded(owner.record)
-            run.lostHosts.insert(place)
-            try retry(owner, after: key, failure: owner.failureClass(lost: true)) {
-                "algo-\(owner.instance) was lost with its worker \(self.relativeAttempt(key, owner)) times (lost: \(run.lostHosts.sorted().joined(separator: ", ")))."
-            }
         }
     }
 

@@ -78,7 +78,7 @@ public final class ExecutionRunner {
     var reattachable: [String: InstanceRecord] = [:]
     /// Resumed: the processing instances that completed before the crash, by
     /// task id, whose staged outputs their step commits rather than running them again.
-    var completedBefore: [String: (attempt: Int, outcome: InstanceOutcome)] = [:]
+    var completedBefore: [String: (record: InstanceRecord, outcome: InstanceOutcome)] = [:]
 
     public convenience init(
         definition: PipelineDefinition, graph: PipelineGraph, home: ShoalHome, dispatcher: any TaskDispatcher, options: Options,
